@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { Actor, Box, Id, ModelRef, Sha256, Thresholds, TrafficWeights } from './common.js';
+import { defineEvent } from './define.js';
+
+/** Why this model version served the request, so history can be replayed exactly. */
+export const ModelSelection = z.object({
+  reason: z.enum(['explicit', 'traffic-split', 'only-version']),
+  /** The uniform draw in [0,1) used against the weights (traffic-split only). */
+  roll: z.number().min(0).max(1).nullable(),
+  /** The traffic split in force when the version was chosen. */
+  weights: TrafficWeights,
+});
+export type ModelSelection = z.infer<typeof ModelSelection>;
+
+const InspectionRequestedV1 = z.object({
+  inspectionId: Id,
+  fileId: Id,
+  modelName: z.string(),
+  modelVersion: z.string(),
+  requestedBy: Actor,
+});
+
+export const InspectionRequested = defineEvent({
+  type: 'InspectionRequested',
+  version: 2,
+  description:
+    'An inspection of a file was requested; records the model version chosen, why, the shadows and the thresholds.',
+  schema: z.object({
+    inspectionId: Id,
+    fileId: Id,
+    fileSha256: Sha256.nullable(),
+    model: ModelRef,
+    selection: ModelSelection,
+    /** Shadow models run on the same image; their detections never decide the outcome. */
+    shadows: z.array(ModelRef).max(5),
+    thresholds: Thresholds,
+    requestedBy: Actor,
+  }),
+  upcasters: {
+    // v1 named the model by two strings and recorded neither hashes nor thresholds.
+    1: (v1) => {
+      const old = InspectionRequestedV1.parse(v1);
+      return {
+        inspectionId: old.inspectionId,
+        fileId: old.fileId,
+        fileSha256: null,
+        model: { name: old.modelName, version: old.modelVersion, sha256: null },
+        selection: { reason: 'explicit', roll: null, weights: { [old.modelVersion]: 100 } },
+        shadows: [],
+        thresholds: { confidence: 0.25, iou: 0.7, maxDetections: 300 },
+        requestedBy: old.requestedBy,
+      };
+    },
+  },
+});
+export { InspectionRequestedV1 };
+
+export const InferenceStarted = defineEvent({
+  type: 'InferenceStarted',
+  description: 'A processor picked the request up.',
+  schema: z.object({
+    inspectionId: Id,
+    attempt: z.number().int().min(1),
+    worker: z.string().min(1).max(200),
+  }),
+});
+
+export const Detection = z.object({
+  /** Stable within the inspection and role: d0, d1, ... in descending score order. */
+  detectionId: z.string().regex(/^d\d+$/),
+  classId: z.number().int().min(0),
+  className: z.string().min(1).max(100),
+  score: z.number().min(0).max(1),
+  /** Original-image pixels. */
+  box: Box,
+});
+export type Detection = z.infer<typeof Detection>;
+
+export const DetectionsRecorded = defineEvent({
+  type: 'DetectionsRecorded',
+  description:
+    'A model ran on the inspection image. role=live decides the inspection; role=shadow only records for comparison.',
+  schema: z.object({
+    inspectionId: Id,
+    role: z.enum(['live', 'shadow']),
+    model: ModelRef,
+    detections: z.array(Detection).max(1000),
+    image: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
+    /** Window applied to >8-bit images before the model (percentile window/level), else null. */
+    window: z.object({ low: z.number(), high: z.number() }).nullable(),
+    thresholds: Thresholds,
+    timings: z.object({
+      queueMs: z.number().min(0),
+      preprocessMs: z.number().min(0),
+      inferenceMs: z.number().min(0),
+      postprocessMs: z.number().min(0),
+    }),
+    batchSize: z.number().int().min(1),
+    /** True when the result was reused from the prediction cache (same blob + same model sha256). */
+    cached: z.boolean(),
+  }),
+});
+
+export const InspectionFailed = defineEvent({
+  type: 'InspectionFailed',
+  description: 'An attempt failed. final=true ends the inspection (retries exhausted or not retryable).',
+  schema: z.object({
+    inspectionId: Id,
+    code: z.enum([
+      'corrupt-image',
+      'decompression-bomb',
+      'unsupported-media',
+      'blob-missing',
+      'model-unavailable',
+      'model-error',
+      'timeout',
+      'internal',
+    ]),
+    reason: z.string().min(1).max(2000),
+    attempt: z.number().int().min(1),
+    final: z.boolean(),
+  }),
+});
+
+export const DetectionReviewed = defineEvent({
+  type: 'DetectionReviewed',
+  description: 'A human confirmed, rejected or relabelled one live detection.',
+  schema: z.object({
+    inspectionId: Id,
+    detectionId: z.string().regex(/^d\d+$/),
+    verdict: z.enum(['confirmed', 'rejected', 'relabelled']),
+    /** Required when verdict = relabelled. */
+    newClassName: z.string().min(1).max(100).nullable(),
+    comment: z.string().max(2000).nullable(),
+    reviewer: Actor,
+  }),
+});
+
+export const InspectionClosed = defineEvent({
+  type: 'InspectionClosed',
+  description: 'The inspection is final; nothing more may be recorded on it.',
+  schema: z.object({
+    inspectionId: Id,
+    outcome: z.enum(['accepted', 'rejected', 'inconclusive']),
+    note: z.string().max(2000).nullable(),
+    closedBy: Actor,
+  }),
+});

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { Actor, ModelName, ModelVersion, Sha256, Thresholds, TrafficWeights } from './common.js';
+import { defineEvent } from './define.js';
+
+export const ModelRegistered = defineEvent({
+  type: 'ModelRegistered',
+  description: 'A model version was checked (loadable ONNX detector) and stored by sha256.',
+  schema: z.object({
+    name: ModelName,
+    version: ModelVersion,
+    sha256: Sha256,
+    sizeBytes: z.number().int().positive(),
+    task: z.literal('detect'),
+    format: z.literal('onnx'),
+    /** yolo: [B, 4+nc, A] raw head; yolo-nms: [B, N, 6] exported with nms=True. */
+    outputLayout: z.enum(['yolo', 'yolo-nms']),
+    classes: z.array(z.string().min(1).max(100)).min(1).max(1000),
+    inputSize: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
+    metrics: z.record(z.string(), z.number()),
+    description: z.string().max(2000),
+    registeredBy: Actor,
+  }),
+});
+
+export const ModelDeployed = defineEvent({
+  type: 'ModelDeployed',
+  description:
+    'A registered version takes live traffic; weights is the whole split after the deployment (sums to 100). canary marks a small first share.',
+  schema: z.object({
+    name: ModelName,
+    version: ModelVersion,
+    weights: TrafficWeights,
+    canary: z.boolean(),
+    thresholds: Thresholds,
+    deployedBy: Actor,
+  }),
+});
+
+export const TrafficShifted = defineEvent({
+  type: 'TrafficShifted',
+  description: 'The traffic split between live versions changed (sums to 100).',
+  schema: z.object({
+    name: ModelName,
+    weights: TrafficWeights,
+    reason: z.string().max(500).nullable(),
+    shiftedBy: Actor,
+  }),
+});
+
+export const ModelRolledBack = defineEvent({
+  type: 'ModelRolledBack',
+  description: 'All traffic returned from a version to a previously deployed one.',
+  schema: z.object({
+    name: ModelName,
+    fromVersion: ModelVersion,
+    toVersion: ModelVersion,
+    weights: TrafficWeights,
+    reason: z.string().min(1).max(500),
+    rolledBackBy: Actor,
+  }),
+});
+
+export const ShadowDeployed = defineEvent({
+  type: 'ShadowDeployed',
+  description: 'A registered version runs beside live traffic on the same requests without affecting results.',
+  schema: z.object({ name: ModelName, version: ModelVersion, deployedBy: Actor }),
+});
+
+export const ShadowStopped = defineEvent({
+  type: 'ShadowStopped',
+  description: 'A shadow version stopped receiving requests.',
+  schema: z.object({ name: ModelName, version: ModelVersion, stoppedBy: Actor }),
+});
+
+export const ModelRetired = defineEvent({
+  type: 'ModelRetired',
+  description: 'A version may never take traffic again (it must hold none when retired).',
+  schema: z.object({
+    name: ModelName,
+    version: ModelVersion,
+    reason: z.string().max(500).nullable(),
+    retiredBy: Actor,
+  }),
+});

@@ -1,0 +1,118 @@
+import type { z } from 'zod';
+import { AccessRecorded } from './access.js';
+import type { EventDefinition } from './define.js';
+import { FileDeleted, FileTagged, FileUploaded } from './file.js';
+import {
+  DetectionReviewed,
+  DetectionsRecorded,
+  InferenceStarted,
+  InspectionClosed,
+  InspectionFailed,
+  InspectionRequested,
+} from './inspection.js';
+import {
+  ModelDeployed,
+  ModelRegistered,
+  ModelRetired,
+  ModelRolledBack,
+  ShadowDeployed,
+  ShadowStopped,
+  TrafficShifted,
+} from './model.js';
+import { ApiKeyIssued, ApiKeyRevoked, RoleGranted, RoleRevoked, UserRegistered } from './user.js';
+
+export const eventDefinitions = {
+  FileUploaded,
+  FileTagged,
+  FileDeleted,
+  InspectionRequested,
+  InferenceStarted,
+  DetectionsRecorded,
+  InspectionFailed,
+  DetectionReviewed,
+  InspectionClosed,
+  ModelRegistered,
+  ModelDeployed,
+  TrafficShifted,
+  ModelRolledBack,
+  ShadowDeployed,
+  ShadowStopped,
+  ModelRetired,
+  UserRegistered,
+  RoleGranted,
+  RoleRevoked,
+  ApiKeyIssued,
+  ApiKeyRevoked,
+  AccessRecorded,
+} as const;
+
+type Definitions = typeof eventDefinitions;
+export type EventType = keyof Definitions;
+export type EventData<T extends EventType> = z.infer<Definitions[T]['schema']>;
+/** A domain event in its current schema version, discriminated by `type`. */
+export type ChittiEvent = { [T in EventType]: { type: T; data: EventData<T> } }[EventType];
+export type EventOfType<T extends EventType> = Extract<ChittiEvent, { type: T }>;
+
+export class UnknownEventTypeError extends Error {
+  readonly code = 'unknown-event-type';
+  constructor(readonly eventType: string) {
+    super(`unknown event type '${eventType}'`);
+  }
+}
+
+export class InvalidEventPayloadError extends Error {
+  readonly code = 'invalid-event-payload';
+  constructor(
+    readonly eventType: string,
+    readonly schemaVersion: number,
+    readonly issues: readonly { path: string; message: string }[],
+  ) {
+    super(
+      `${eventType} v${schemaVersion} payload is invalid: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+}
+
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(eventDefinitions, type);
+}
+
+export function definitionOf(type: string): EventDefinition {
+  if (!isEventType(type)) throw new UnknownEventTypeError(type);
+  return eventDefinitions[type];
+}
+
+export function currentVersionOf(type: string): number {
+  return definitionOf(type).version;
+}
+
+/** Validates a payload about to be written; returns the parsed (normalised) payload. */
+export function validateEventData(type: string, schemaVersion: number, data: unknown): unknown {
+  const definition = definitionOf(type);
+  if (schemaVersion !== definition.version) {
+    throw new InvalidEventPayloadError(type, schemaVersion, [
+      { path: '', message: `only v${definition.version} may be written` },
+    ]);
+  }
+  const result = definition.schema.safeParse(data);
+  if (!result.success) {
+    throw new InvalidEventPayloadError(
+      type,
+      schemaVersion,
+      result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
+  }
+  return result.data;
+}
+
+/** Lifts a stored payload of any past version to the current shape; old rows are never rewritten. */
+export function upcast(type: string, schemaVersion: number, data: unknown): ChittiEvent {
+  const definition = definitionOf(type);
+  let payload = data as Record<string, unknown>;
+  for (let v = schemaVersion; v < definition.version; v++) {
+    const lift = definition.upcasters[v];
+    if (!lift) throw new InvalidEventPayloadError(type, v, [{ path: '', message: `no upcaster from v${v}` }]);
+    payload = lift(payload);
+  }
+  return { type, data: definition.schema.parse(payload) } as ChittiEvent;
+}
