@@ -25,9 +25,9 @@ describe('configuration', () => {
   it('refuses to start in production with a development secret', () => {
     expect(() => loadConfig({ CHITTI_ENV: 'production', SEAL_KEY: 's'.repeat(32) })).toThrow(/JWT_KEYS/);
     expect(() => loadConfig({ CHITTI_ENV: 'production', JWT_KEYS: `k1:${strongSecret}` })).toThrow(/SEAL_KEY/);
-    expect(loadConfig({ CHITTI_ENV: 'production', JWT_KEYS: `k1:${strongSecret}`, SEAL_KEY: 's'.repeat(32) }).CHITTI_ENV).toBe(
-      'production',
-    );
+    expect(
+      loadConfig({ CHITTI_ENV: 'production', JWT_KEYS: `k1:${strongSecret}`, SEAL_KEY: 's'.repeat(32) }).CHITTI_ENV,
+    ).toBe('production');
   });
 
   it('names each bad variable without echoing secrets', () => {

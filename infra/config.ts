@@ -14,23 +14,21 @@ const csv = z
   )
   .pipe(z.array(z.string().min(1)).min(1));
 
-const jwtKeyRing = z
-  .string()
-  .transform((s, ctx) => {
-    const keys = s
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean)
-      .map((entry) => {
-        const colon = entry.indexOf(':');
-        return colon > 0 ? { kid: entry.slice(0, colon), secret: entry.slice(colon + 1) } : null;
-      });
-    if (keys.length === 0 || keys.some((k) => k === null || k.secret.length < 32)) {
-      ctx.addIssue({ code: 'custom', message: 'JWT_KEYS must be kid:secret[,kid:secret...], secrets ≥ 32 chars' });
-      return z.NEVER;
-    }
-    return keys as { kid: string; secret: string }[];
-  });
+const jwtKeyRing = z.string().transform((s, ctx) => {
+  const keys = s
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const colon = entry.indexOf(':');
+      return colon > 0 ? { kid: entry.slice(0, colon), secret: entry.slice(colon + 1) } : null;
+    });
+  if (keys.length === 0 || keys.some((k) => k === null || k.secret.length < 32)) {
+    ctx.addIssue({ code: 'custom', message: 'JWT_KEYS must be kid:secret[,kid:secret...], secrets ≥ 32 chars' });
+    return z.NEVER;
+  }
+  return keys as { kid: string; secret: string }[];
+});
 
 export const ConfigSchema = z
   .object({
@@ -51,7 +49,11 @@ export const ConfigSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
-    MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+    MAX_UPLOAD_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(64 * 1024 * 1024),
     MAX_IMAGE_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
     INFERENCE_THREADS: z.coerce.number().int().min(1).max(64).default(1),
     INFERENCE_WORKERS: z.coerce.number().int().min(1).max(32).default(1),
@@ -62,10 +64,18 @@ export const ConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.CHITTI_ENV !== 'production') return;
     if (c.JWT_KEYS.some((k) => k.secret === DEV_JWT_SECRET)) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_KEYS'], message: 'the development JWT secret is refused in production' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_KEYS'],
+        message: 'the development JWT secret is refused in production',
+      });
     }
     if (c.SEAL_KEY === DEV_SEAL_KEY) {
-      ctx.addIssue({ code: 'custom', path: ['SEAL_KEY'], message: 'the development seal key is refused in production' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SEAL_KEY'],
+        message: 'the development seal key is refused in production',
+      });
     }
   });
 

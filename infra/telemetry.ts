@@ -8,7 +8,10 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
  * Traces from HTTP through commands, Postgres, Kafka headers and inference. Without an OTLP
  * endpoint spans are still created (trace ids reach logs and event metadata) but not exported.
  */
-export async function startTelemetry(options: { serviceName: string; otlpEndpoint?: string }): Promise<() => Promise<void>> {
+export async function startTelemetry(options: {
+  serviceName: string;
+  otlpEndpoint?: string;
+}): Promise<() => Promise<void>> {
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     ...(options.otlpEndpoint
