@@ -1,0 +1,312 @@
+import type { RecordedEvent } from '../../schemas/events/index.js';
+import type { Projection, TableNames } from '../projection.js';
+import { insertRows, loadRows, type Row, type TableSpec, type Tx, upsertRows } from '../sql.js';
+import { type Decoded, decode } from './decode.js';
+
+export const modelsTable: TableSpec = {
+  name: 'models',
+  columns: [
+    { name: 'name', type: 'text' },
+    /** The live traffic split: version -> percent. */
+    { name: 'weights', type: 'jsonb' },
+    { name: 'shadow_versions', type: 'jsonb' },
+    { name: 'version_count', type: 'integer' },
+    { name: 'registered_at', type: 'timestamptz' },
+    { name: 'updated_at', type: 'timestamptz' },
+    { name: 'last_position', type: 'bigint' },
+  ],
+  primaryKey: ['name'],
+};
+
+export const modelVersionsTable: TableSpec = {
+  name: 'model_versions',
+  columns: [
+    { name: 'name', type: 'text' },
+    { name: 'version', type: 'text' },
+    { name: 'sha256', type: 'text' },
+    { name: 'size_bytes', type: 'bigint' },
+    { name: 'output_layout', type: 'text' },
+    { name: 'classes', type: 'jsonb' },
+    { name: 'input_width', type: 'integer' },
+    { name: 'input_height', type: 'integer' },
+    { name: 'metrics', type: 'jsonb' },
+    { name: 'description', type: 'text' },
+    { name: 'registered_by', type: 'text' },
+    { name: 'registered_at', type: 'timestamptz' },
+    { name: 'registered_position', type: 'bigint' },
+    /** registered (no traffic) | live | shadow | retired */
+    { name: 'status', type: 'text' },
+    { name: 'weight', type: 'double precision' },
+    { name: 'canary', type: 'boolean' },
+    { name: 'shadow', type: 'boolean' },
+    { name: 'thresholds', type: 'jsonb', nullable: true },
+    { name: 'deployed_at', type: 'timestamptz', nullable: true },
+    { name: 'retired_at', type: 'timestamptz', nullable: true },
+    { name: 'retire_reason', type: 'text', nullable: true },
+    { name: 'updated_at', type: 'timestamptz' },
+  ],
+  primaryKey: ['name', 'version'],
+};
+
+/** The deployment history: a row per registry event that changed who serves traffic. */
+export const deploymentsTable: TableSpec = {
+  name: 'deployments',
+  columns: [
+    { name: 'position', type: 'bigint' },
+    { name: 'name', type: 'text' },
+    /** deployed | traffic-shifted | rolled-back | shadow-deployed | shadow-stopped | retired */
+    { name: 'kind', type: 'text' },
+    { name: 'version', type: 'text', nullable: true },
+    { name: 'from_version', type: 'text', nullable: true },
+    { name: 'weights', type: 'jsonb', nullable: true },
+    { name: 'canary', type: 'boolean', nullable: true },
+    { name: 'reason', type: 'text', nullable: true },
+    { name: 'actor', type: 'text' },
+    { name: 'at', type: 'timestamptz' },
+  ],
+  primaryKey: ['position'],
+  indexes: ['(name, position)'],
+};
+
+const MODEL_EVENTS = new Set([
+  'ModelRegistered',
+  'ModelDeployed',
+  'TrafficShifted',
+  'ModelRolledBack',
+  'ShadowDeployed',
+  'ShadowStopped',
+  'ModelRetired',
+]);
+
+/** What a version is doing now, from its weight and flags. */
+export function versionStatus(row: { retired: boolean; weight: number; shadow: boolean }): string {
+  if (row.retired) return 'retired';
+  if (row.weight > 0) return 'live';
+  if (row.shadow) return 'shadow';
+  return 'registered';
+}
+
+const versionKey = (name: string, version: string) => `${name}\u0000${version}`;
+
+class ModelBatch {
+  readonly dirtyModels = new Set<string>();
+  readonly dirtyVersions = new Set<string>();
+  readonly deployments: Row[] = [];
+
+  constructor(
+    readonly models: Map<string, Row>,
+    readonly versions: Map<string, Row>,
+  ) {}
+
+  versionsOf(name: string): Row[] {
+    return [...this.versions.values()].filter((v) => v.name === name);
+  }
+
+  refresh(version: Row, event: RecordedEvent): void {
+    version.status = versionStatus({
+      retired: version.retired_at != null,
+      weight: Number(version.weight),
+      shadow: Boolean(version.shadow),
+    });
+    version.updated_at = event.recordedAt;
+    this.dirtyVersions.add(versionKey(String(version.name), String(version.version)));
+  }
+
+  /** A new traffic split for the whole model: every version's weight follows it. */
+  setWeights(name: string, weights: Record<string, number>, event: RecordedEvent): void {
+    const model = this.models.get(name);
+    if (model) {
+      model.weights = weights;
+      this.touchModel(model, event);
+    }
+    for (const version of this.versionsOf(name)) {
+      const weight = weights[String(version.version)] ?? 0;
+      if (version.weight !== weight) {
+        version.weight = weight;
+        // A canary ends when it takes all traffic or none.
+        if (weight === 0 || weight === 100) version.canary = false;
+      }
+      this.refresh(version, event);
+    }
+  }
+
+  touchModel(model: Row, event: RecordedEvent): void {
+    model.updated_at = event.recordedAt;
+    model.last_position = event.globalPosition;
+    this.dirtyModels.add(String(model.name));
+  }
+
+  setShadow(name: string, versionName: string, on: boolean, event: RecordedEvent): void {
+    const version = this.versions.get(versionKey(name, versionName));
+    if (version) {
+      version.shadow = on;
+      this.refresh(version, event);
+    }
+    const model = this.models.get(name);
+    if (model) {
+      const current = new Set(model.shadow_versions as string[]);
+      if (on) current.add(versionName);
+      else current.delete(versionName);
+      model.shadow_versions = [...current].sort();
+      this.touchModel(model, event);
+    }
+  }
+}
+
+function applyOne(batch: ModelBatch, { event, domain }: Decoded): void {
+  const history = (row: Partial<Row> & { name: string; kind: string; actor: string }) =>
+    batch.deployments.push({
+      position: event.globalPosition,
+      version: null,
+      from_version: null,
+      weights: null,
+      canary: null,
+      reason: null,
+      at: event.recordedAt,
+      ...row,
+    });
+  switch (domain.type) {
+    case 'ModelRegistered': {
+      const d = domain.data;
+      let model = batch.models.get(d.name);
+      if (!model) {
+        model = {
+          name: d.name,
+          weights: {},
+          shadow_versions: [],
+          version_count: 0,
+          registered_at: event.recordedAt,
+        };
+        batch.models.set(d.name, model);
+      }
+      model.version_count = Number(model.version_count) + 1;
+      batch.touchModel(model, event);
+      const key = versionKey(d.name, d.version);
+      batch.versions.set(key, {
+        name: d.name,
+        version: d.version,
+        sha256: d.sha256,
+        size_bytes: d.sizeBytes,
+        output_layout: d.outputLayout,
+        classes: d.classes,
+        input_width: d.inputSize.width,
+        input_height: d.inputSize.height,
+        metrics: d.metrics,
+        description: d.description,
+        registered_by: d.registeredBy,
+        registered_at: event.recordedAt,
+        registered_position: event.globalPosition,
+        status: 'registered',
+        weight: (model.weights as Record<string, number>)[d.version] ?? 0,
+        canary: false,
+        shadow: false,
+        thresholds: null,
+        deployed_at: null,
+        retired_at: null,
+        retire_reason: null,
+        updated_at: event.recordedAt,
+      });
+      batch.dirtyVersions.add(key);
+      return;
+    }
+    case 'ModelDeployed': {
+      const d = domain.data;
+      const version = batch.versions.get(versionKey(d.name, d.version));
+      if (version) {
+        version.canary = d.canary;
+        version.thresholds = d.thresholds;
+        version.deployed_at = event.recordedAt;
+      }
+      batch.setWeights(d.name, d.weights, event);
+      if (version && d.canary) version.canary = true;
+      history({
+        name: d.name,
+        kind: 'deployed',
+        version: d.version,
+        weights: d.weights,
+        canary: d.canary,
+        actor: d.deployedBy,
+      });
+      return;
+    }
+    case 'TrafficShifted': {
+      const d = domain.data;
+      batch.setWeights(d.name, d.weights, event);
+      history({ name: d.name, kind: 'traffic-shifted', weights: d.weights, reason: d.reason, actor: d.shiftedBy });
+      return;
+    }
+    case 'ModelRolledBack': {
+      const d = domain.data;
+      batch.setWeights(d.name, d.weights, event);
+      history({
+        name: d.name,
+        kind: 'rolled-back',
+        version: d.toVersion,
+        from_version: d.fromVersion,
+        weights: d.weights,
+        reason: d.reason,
+        actor: d.rolledBackBy,
+      });
+      return;
+    }
+    case 'ShadowDeployed': {
+      const d = domain.data;
+      batch.setShadow(d.name, d.version, true, event);
+      history({ name: d.name, kind: 'shadow-deployed', version: d.version, actor: d.deployedBy });
+      return;
+    }
+    case 'ShadowStopped': {
+      const d = domain.data;
+      batch.setShadow(d.name, d.version, false, event);
+      history({ name: d.name, kind: 'shadow-stopped', version: d.version, actor: d.stoppedBy });
+      return;
+    }
+    case 'ModelRetired': {
+      const d = domain.data;
+      const version = batch.versions.get(versionKey(d.name, d.version));
+      if (version) {
+        version.retired_at = event.recordedAt;
+        version.retire_reason = d.reason;
+        version.canary = false;
+        batch.refresh(version, event);
+      }
+      const model = batch.models.get(d.name);
+      if (model) batch.touchModel(model, event);
+      history({ name: d.name, kind: 'retired', version: d.version, reason: d.reason, actor: d.retiredBy });
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableNames): Promise<void> {
+  const decoded = events.map(decode);
+  const names = [...new Set(decoded.map((d) => (d.domain.data as { name: string }).name))];
+  const models = await loadRows(tx, tables('models'), 'name', names);
+  const { rows } = await tx.query(`SELECT * FROM ${tables('model_versions')} WHERE name = ANY($1::text[])`, [names]);
+  const versions = new Map((rows as Row[]).map((r) => [versionKey(String(r.name), String(r.version)), r]));
+  const batch = new ModelBatch(models, versions);
+  for (const d of decoded) applyOne(batch, d);
+  await upsertRows(
+    tx,
+    tables('models'),
+    modelsTable,
+    [...batch.dirtyModels].map((name) => batch.models.get(name)!),
+  );
+  await upsertRows(
+    tx,
+    tables('model_versions'),
+    modelVersionsTable,
+    [...batch.dirtyVersions].map((key) => batch.versions.get(key)!),
+  );
+  await insertRows(tx, tables('deployments'), deploymentsTable.columns, batch.deployments, { ignoreConflicts: true });
+}
+
+export const modelsProjection: Projection = {
+  name: 'models',
+  version: 1,
+  tables: [modelsTable, modelVersionsTable, deploymentsTable],
+  handles: MODEL_EVENTS,
+  apply,
+};

@@ -1,0 +1,193 @@
+import type { RecordedEvent } from '../../schemas/events/index.js';
+import type { Projection, TableNames } from '../projection.js';
+import { addToCounters, type Row, type TableSpec, type Tx, upsertRows } from '../sql.js';
+import { compareDetections, type LabelledBox } from './agreement.js';
+import { decode } from './decode.js';
+
+/** Every model run per inspection, kept so a run can be compared whichever of live and shadow comes first. */
+export const modelRunsTable: TableSpec = {
+  name: 'model_runs',
+  columns: [
+    { name: 'inspection_id', type: 'text' },
+    { name: 'role', type: 'text' },
+    { name: 'model_name', type: 'text' },
+    { name: 'model_version', type: 'text' },
+    { name: 'boxes', type: 'jsonb' },
+    { name: 'recorded_at', type: 'timestamptz' },
+    { name: 'position', type: 'bigint' },
+  ],
+  primaryKey: ['inspection_id', 'role', 'model_name', 'model_version'],
+};
+
+/** Per inspection and shadow version: how well the shadow agreed with the live model. */
+export const shadowComparisonsTable: TableSpec = {
+  name: 'shadow_comparisons',
+  columns: [
+    { name: 'inspection_id', type: 'text' },
+    { name: 'shadow_name', type: 'text' },
+    { name: 'shadow_version', type: 'text' },
+    { name: 'live_name', type: 'text' },
+    { name: 'live_version', type: 'text' },
+    { name: 'live_boxes', type: 'integer' },
+    { name: 'shadow_boxes', type: 'integer' },
+    { name: 'matched', type: 'integer' },
+    { name: 'agreement', type: 'double precision' },
+    { name: 'compared_at', type: 'timestamptz' },
+    { name: 'position', type: 'bigint' },
+  ],
+  primaryKey: ['inspection_id', 'shadow_name', 'shadow_version'],
+  indexes: ['(shadow_name, shadow_version, position)'],
+};
+
+/**
+ * Per shadow version over all its comparisons. Pooled rate = 2·matched / (live_boxes + shadow_boxes);
+ * mean rate = agreement_sum_micro / 1e6 / inspections.
+ */
+export const shadowAgreementTable: TableSpec = {
+  name: 'shadow_agreement',
+  columns: [
+    { name: 'shadow_name', type: 'text' },
+    { name: 'shadow_version', type: 'text' },
+    { name: 'inspections', type: 'integer' },
+    { name: 'live_boxes', type: 'integer' },
+    { name: 'shadow_boxes', type: 'integer' },
+    { name: 'matched', type: 'integer' },
+    /** Σ per-inspection rate in millionths: integers add up the same in any batch split. */
+    { name: 'agreement_sum_micro', type: 'bigint' },
+  ],
+  primaryKey: ['shadow_name', 'shadow_version'],
+};
+
+interface Run {
+  inspection_id: string;
+  role: 'live' | 'shadow';
+  model_name: string;
+  model_version: string;
+  boxes: LabelledBox[];
+  recorded_at: Date;
+  position: number;
+}
+
+const runKey = (r: Pick<Run, 'inspection_id' | 'role' | 'model_name' | 'model_version'>) =>
+  `${r.inspection_id}\u0000${r.role}\u0000${r.model_name}\u0000${r.model_version}`;
+
+async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableNames): Promise<void> {
+  const runs: Run[] = [];
+  for (const event of events) {
+    const { domain } = decode(event);
+    if (domain.type !== 'DetectionsRecorded') continue;
+    const d = domain.data;
+    runs.push({
+      inspection_id: d.inspectionId,
+      role: d.role,
+      model_name: d.model.name,
+      model_version: d.model.version,
+      boxes: d.detections.map((b) => ({ className: b.className, ...b.box })),
+      recorded_at: event.recordedAt,
+      position: event.globalPosition,
+    });
+  }
+  if (runs.length === 0) return;
+
+  // Earlier runs of the same inspections, so a late live run meets its shadows and vice versa.
+  const inspectionIds = [...new Set(runs.map((r) => r.inspection_id))];
+  const { rows } = await tx.query(
+    `SELECT * FROM ${tables('model_runs')} WHERE inspection_id = ANY($1::text[]) ORDER BY position`,
+    [inspectionIds],
+  );
+  const byInspection = new Map<string, Map<string, Run>>();
+  const remember = (run: Run) => {
+    const known = byInspection.get(run.inspection_id) ?? new Map<string, Run>();
+    byInspection.set(run.inspection_id, known);
+    known.set(runKey(run), run);
+  };
+  for (const row of rows as Row[]) remember({ ...(row as unknown as Run), position: Number(row.position) });
+
+  const comparisons = new Map<string, Row>();
+  const compare = (live: Run, shadow: Run, at: RecordedEvent['recordedAt'], position: number) => {
+    const result = compareDetections(live.boxes, shadow.boxes);
+    comparisons.set(`${shadow.inspection_id}\u0000${shadow.model_name}\u0000${shadow.model_version}`, {
+      inspection_id: shadow.inspection_id,
+      shadow_name: shadow.model_name,
+      shadow_version: shadow.model_version,
+      live_name: live.model_name,
+      live_version: live.model_version,
+      live_boxes: result.liveBoxes,
+      shadow_boxes: result.shadowBoxes,
+      matched: result.matched,
+      agreement: result.rate,
+      compared_at: at,
+      position,
+    });
+  };
+  for (const run of runs) {
+    const known = [...(byInspection.get(run.inspection_id)?.values() ?? [])];
+    if (run.role === 'shadow') {
+      const live = known.filter((r) => r.role === 'live').at(-1);
+      if (live) compare(live, run, run.recorded_at, run.position);
+    } else {
+      for (const shadow of known.filter((r) => r.role === 'shadow'))
+        compare(run, shadow, run.recorded_at, run.position);
+    }
+    remember(run);
+  }
+
+  await upsertRows(
+    tx,
+    tables('model_runs'),
+    modelRunsTable,
+    runs.map((r) => ({ ...r })),
+  );
+  if (comparisons.size === 0) return;
+  // A re-run replaces an inspection's comparison: take the old one out of the aggregate first.
+  const replaced = await tx.query(
+    `SELECT c.* FROM ${tables('shadow_comparisons')} c
+       JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(inspection_id, shadow_name, shadow_version)
+         USING (inspection_id, shadow_name, shadow_version)`,
+    [
+      [...comparisons.values()].map((c) => c.inspection_id),
+      [...comparisons.values()].map((c) => c.shadow_name),
+      [...comparisons.values()].map((c) => c.shadow_version),
+    ],
+  );
+  const totals = new Map<string, Row>();
+  const add = (c: Row, sign: 1 | -1) => {
+    const key = `${c.shadow_name}\u0000${c.shadow_version}`;
+    let total = totals.get(key);
+    if (!total) {
+      total = {
+        shadow_name: c.shadow_name,
+        shadow_version: c.shadow_version,
+        inspections: 0,
+        live_boxes: 0,
+        shadow_boxes: 0,
+        matched: 0,
+        agreement_sum_micro: 0,
+      };
+      totals.set(key, total);
+    }
+    total.inspections = Number(total.inspections) + sign;
+    for (const column of ['live_boxes', 'shadow_boxes', 'matched']) {
+      total[column] = Number(total[column]) + sign * Number(c[column]);
+    }
+    total.agreement_sum_micro = Number(total.agreement_sum_micro) + sign * Math.round(Number(c.agreement) * 1e6);
+  };
+  for (const old of replaced.rows as Row[]) add(old, -1);
+  for (const c of comparisons.values()) add(c, 1);
+  await upsertRows(tx, tables('shadow_comparisons'), shadowComparisonsTable, [...comparisons.values()]);
+  await addToCounters(
+    tx,
+    tables('shadow_agreement'),
+    shadowAgreementTable,
+    ['inspections', 'live_boxes', 'shadow_boxes', 'matched', 'agreement_sum_micro'],
+    [...totals.values()],
+  );
+}
+
+export const shadowComparisonProjection: Projection = {
+  name: 'shadow_comparison',
+  version: 1,
+  tables: [modelRunsTable, shadowComparisonsTable, shadowAgreementTable],
+  handles: new Set(['DetectionsRecorded']),
+  apply,
+};

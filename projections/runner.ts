@@ -1,0 +1,309 @@
+import type pg from 'pg';
+import { Gauge, type Registry } from 'prom-client';
+import type { RecordedEvent } from '../schemas/events/index.js';
+import { applyEvents } from './apply.js';
+import { CHECKPOINTS, ensureProjection, readCheckpoint } from './generations.js';
+import type { GlobalLog, LogSubscription } from './ports.js';
+import type { Projection, ProjectionLogger } from './projection.js';
+import { rebuildProjection } from './rebuild.js';
+
+export type ProjectionState = 'starting' | 'rebuilding' | 'running' | 'failed' | 'stopped';
+
+export interface ProjectionStatus {
+  readonly name: string;
+  readonly state: ProjectionState;
+  readonly checkpoint: number;
+  readonly head: number;
+  readonly lag: number;
+  readonly error?: string;
+}
+
+export interface RunnerOptions {
+  readonly pool: pg.Pool;
+  readonly log: GlobalLog;
+  readonly projections: readonly Projection[];
+  readonly logger: ProjectionLogger;
+  readonly batchSize?: number;
+  /** Lag and checkpoint gauges are registered here when given. */
+  readonly registry?: Registry;
+  /** Transient failures of a batch are retried this many times (with backoff) before the projection stops. */
+  readonly retries?: number;
+  /** Test hook: holds each batch's transaction open this long before commit, so a kill can land mid-batch. */
+  readonly batchDelayMs?: number;
+}
+
+export class ProjectionStoppedError extends Error {
+  readonly code = 'projection-stopped';
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Mistakes in the data or code: retrying cannot help, stop at once. */
+const isPermanent = (error: unknown): boolean =>
+  error instanceof ProjectionStoppedError ||
+  (typeof error === 'object' &&
+    error !== null &&
+    'code' in error &&
+    ['unknown-event-type', 'invalid-event-payload', 'undecodable-event'].includes(
+      String((error as { code: unknown }).code),
+    ));
+
+/** Feeds one projection from the log: each batch and its checkpoint commit together. */
+class ProjectionWorker {
+  state: ProjectionState = 'starting';
+  checkpoint = 0;
+  error: string | undefined;
+  private subscription: LogSubscription | undefined;
+  /** The end of the last batch the subscription handed us, to detect a checkpoint moved backwards. */
+  private delivered = 0;
+  private waiters: { position: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  constructor(
+    readonly projection: Projection,
+    private readonly options: RunnerOptions,
+    private readonly onProgress: () => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const { pool, log, logger } = this.options;
+    let checkpoint = await ensureProjection(pool, this.projection);
+    if (checkpoint.version !== this.projection.version) {
+      this.state = 'rebuilding';
+      logger.warn(
+        { projection: this.projection.name, from: checkpoint.version, to: this.projection.version },
+        'projection version changed: rebuilding; the old model stays readable meanwhile',
+      );
+      await rebuildProjection(pool, log, this.projection.name, {
+        projections: [this.projection],
+        logger,
+        batchSize: this.options.batchSize,
+      });
+      checkpoint = await ensureProjection(pool, this.projection);
+    }
+    if (this.state === 'stopped') return;
+    this.checkpoint = checkpoint.position;
+    this.delivered = checkpoint.position;
+    this.state = 'running';
+    this.subscription = log.subscribe({
+      after: checkpoint.position,
+      batchSize: this.options.batchSize ?? 500,
+      handle: (batch) => this.handle(batch),
+      // Reading the log failed; the subscription retries the same batch after a backoff.
+      onError: (error) =>
+        this.options.logger.warn(
+          { projection: this.projection.name, err: error },
+          'reading the global log failed; retrying',
+        ),
+    });
+    logger.info({ projection: this.projection.name, checkpoint: checkpoint.position }, 'projection started');
+  }
+
+  async stop(): Promise<void> {
+    if (this.state !== 'failed') this.state = 'stopped';
+    await this.subscription?.stop();
+    this.rejectWaiters(new ProjectionStoppedError(`projection ${this.projection.name} stopped`));
+  }
+
+  caughtUpTo(position: number): Promise<void> {
+    if (this.checkpoint >= position) return Promise.resolve();
+    if (this.state === 'failed' || this.state === 'stopped') {
+      return Promise.reject(new ProjectionStoppedError(`projection ${this.projection.name} is ${this.state}`));
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ position, resolve, reject }));
+  }
+
+  private async handle(batch: readonly RecordedEvent[]): Promise<void> {
+    if (this.state !== 'running' || batch.length === 0) return;
+    const retries = this.options.retries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.applyBatch(batch);
+        return;
+      } catch (error) {
+        if (isPermanent(error) || attempt >= retries) {
+          this.fail(error, batch);
+          return;
+        }
+        this.options.logger.warn(
+          { projection: this.projection.name, attempt: attempt + 1, err: error },
+          'projection batch failed; retrying',
+        );
+        await sleep(100 * 4 ** attempt);
+      }
+    }
+  }
+
+  private async applyBatch(batch: readonly RecordedEvent[]): Promise<void> {
+    const last = batch[batch.length - 1]!.globalPosition;
+    const client = await this.options.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // The row lock serialises this batch with other projector processes and with a rebuild's swap.
+      const stored = await readCheckpoint(client, this.projection.name, { lock: true });
+      if (!stored) throw new ProjectionStoppedError(`checkpoint of ${this.projection.name} disappeared`);
+      if (stored.version !== this.projection.version) {
+        throw new ProjectionStoppedError(
+          `projection ${this.projection.name} is at version ${stored.version} in the database, this process runs version ${this.projection.version}`,
+        );
+      }
+      if (stored.position < this.delivered) {
+        throw new ProjectionStoppedError(
+          `checkpoint of ${this.projection.name} moved backwards (${stored.position} < ${this.delivered})`,
+        );
+      }
+      // A rebuild swap (or another projector) may already have applied part or all of this batch.
+      const fresh = batch.filter((e) => e.globalPosition > stored.position);
+      await applyEvents(client, this.projection, fresh, stored.generation);
+      if (this.options.batchDelayMs) await sleep(this.options.batchDelayMs);
+      const position = Math.max(stored.position, last);
+      await client.query(`UPDATE ${CHECKPOINTS} SET position = $2, updated_at = now() WHERE name = $1`, [
+        this.projection.name,
+        position,
+      ]);
+      await client.query('COMMIT');
+      this.delivered = last;
+      this.checkpoint = position;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+    this.resolveWaiters();
+    this.onProgress();
+  }
+
+  private fail(error: unknown, batch?: readonly RecordedEvent[]): void {
+    if (this.state === 'failed') return;
+    this.state = 'failed';
+    this.error = error instanceof Error ? error.message : String(error);
+    this.options.logger.error(
+      {
+        projection: this.projection.name,
+        checkpoint: this.checkpoint,
+        batch: batch ? { from: batch[0]?.globalPosition, to: batch[batch.length - 1]?.globalPosition } : undefined,
+        err: error,
+      },
+      `projection ${this.projection.name} stopped: ${this.error}`,
+    );
+    void this.subscription?.stop().catch(() => {});
+    this.rejectWaiters(new ProjectionStoppedError(`projection ${this.projection.name} failed: ${this.error}`));
+  }
+
+  private resolveWaiters(): void {
+    const pending = this.waiters;
+    this.waiters = pending.filter((w) => w.position > this.checkpoint);
+    for (const w of pending) if (w.position <= this.checkpoint) w.resolve();
+  }
+
+  private rejectWaiters(error: Error): void {
+    const pending = this.waiters;
+    this.waiters = [];
+    for (const w of pending) w.reject(error);
+  }
+}
+
+/**
+ * Runs several projections in one process. Each has its own subscription and checkpoint; one that
+ * fails logs why and stops, the others keep going.
+ */
+export class ProjectionRunner {
+  private readonly workers: ProjectionWorker[];
+  private head = 0;
+
+  constructor(private readonly options: RunnerOptions) {
+    const names = new Set<string>();
+    for (const p of options.projections) {
+      if (names.has(p.name)) throw new Error(`projection ${p.name} given twice`);
+      names.add(p.name);
+    }
+    this.workers = options.projections.map((p) => new ProjectionWorker(p, options, () => this.noteProgress()));
+    if (options.registry) this.registerMetrics(options.registry);
+  }
+
+  /** Sets up tables and checkpoints (rebuilding projections whose version changed), then goes live. */
+  async start(): Promise<void> {
+    await this.refreshHead();
+    const results = await Promise.allSettled(this.workers.map((w) => w.start()));
+    results.forEach((result, i) => {
+      if (result.status === 'rejected') {
+        const worker = this.workers[i]!;
+        worker.state = 'failed';
+        worker.error = result.reason instanceof Error ? result.reason.message : String(result.reason);
+        this.options.logger.error(
+          { projection: worker.projection.name, err: result.reason },
+          `projection ${worker.projection.name} could not start: ${worker.error}`,
+        );
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop()));
+  }
+
+  /** Resolves once every running projection has applied everything up to `position` (default: the head now). */
+  async caughtUp(position?: number): Promise<void> {
+    const target = position ?? (await this.refreshHead());
+    await Promise.all(this.workers.map((w) => w.caughtUpTo(target)));
+  }
+
+  /** Head − checkpoint as last observed; call `refreshHead` for a fresh head. */
+  lag(name: string): number {
+    const worker = this.workers.find((w) => w.projection.name === name);
+    if (!worker) throw new Error(`no projection named ${name}`);
+    return Math.max(0, this.head - worker.checkpoint);
+  }
+
+  status(): ProjectionStatus[] {
+    return this.workers.map((w) => ({
+      name: w.projection.name,
+      state: w.state,
+      checkpoint: w.checkpoint,
+      head: this.head,
+      lag: Math.max(0, this.head - w.checkpoint),
+      ...(w.error ? { error: w.error } : {}),
+    }));
+  }
+
+  async refreshHead(): Promise<number> {
+    this.head = Math.max(this.head, await this.options.log.headPosition());
+    return this.head;
+  }
+
+  private noteProgress(): void {
+    for (const w of this.workers) if (w.checkpoint > this.head) this.head = w.checkpoint;
+  }
+
+  private registerMetrics(registry: Registry): void {
+    const runner = this;
+    new Gauge({
+      name: 'chitti_projection_lag_events',
+      help: 'Events in the global log not yet applied by the projection (head - checkpoint).',
+      labelNames: ['projection'],
+      registers: [registry],
+      async collect() {
+        await runner.refreshHead().catch(() => {});
+        for (const s of runner.status()) this.set({ projection: s.name }, s.lag);
+      },
+    });
+    new Gauge({
+      name: 'chitti_projection_checkpoint_position',
+      help: 'Global position up to which the projection has applied the log.',
+      labelNames: ['projection'],
+      registers: [registry],
+      collect() {
+        for (const s of runner.status()) this.set({ projection: s.name }, s.checkpoint);
+      },
+    });
+    new Gauge({
+      name: 'chitti_projection_up',
+      help: '1 while the projection is running, 0 when it has stopped or failed.',
+      labelNames: ['projection'],
+      registers: [registry],
+      collect() {
+        for (const s of runner.status()) this.set({ projection: s.name }, s.state === 'running' ? 1 : 0);
+      },
+    });
+  }
+}

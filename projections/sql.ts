@@ -1,0 +1,124 @@
+import type pg from 'pg';
+
+/** What a projection writes through: one open transaction on one connection. */
+export type Tx = pg.ClientBase;
+
+export type ColumnType =
+  | 'text'
+  | 'bigint'
+  | 'integer'
+  | 'double precision'
+  | 'boolean'
+  | 'jsonb'
+  | 'timestamptz'
+  | 'date';
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly nullable?: boolean;
+}
+
+/** A read-model table: its logical name is the view readers query as `read.<name>`. */
+export interface TableSpec {
+  readonly name: string;
+  readonly columns: readonly ColumnSpec[];
+  readonly primaryKey: readonly string[];
+  /** Fragments after `CREATE INDEX ON <table>`, e.g. `(uploaded_position)` or `USING gin (tags)`. */
+  readonly indexes?: readonly string[];
+}
+
+export type Row = Record<string, unknown>;
+
+export const READ_SCHEMA = 'read';
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+
+/** Only our own fixed names ever become identifiers; anything else is a programming error. */
+export function ident(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new Error(`not a safe SQL identifier: ${name}`);
+  return `"${name}"`;
+}
+
+export const qualified = (name: string): string => `${ident(READ_SCHEMA)}.${ident(name)}`;
+
+export function createTableSql(spec: TableSpec, physical: string): string[] {
+  const columns = spec.columns.map((c) => `${ident(c.name)} ${c.type}${c.nullable ? '' : ' NOT NULL'}`);
+  columns.push(`PRIMARY KEY (${spec.primaryKey.map(ident).join(', ')})`);
+  return [
+    `CREATE TABLE ${physical} (${columns.join(', ')})`,
+    ...(spec.indexes ?? []).map((index) => `CREATE INDEX ON ${physical} ${index}`),
+  ];
+}
+
+function columnArrays(columns: readonly ColumnSpec[], rows: readonly Row[]): unknown[][] {
+  const arrays = columns.map(() => new Array<unknown>(rows.length));
+  rows.forEach((row, r) => {
+    columns.forEach((column, c) => {
+      const value = row[column.name];
+      if (value === undefined && !column.nullable) throw new Error(`row misses column ${column.name}`);
+      // jsonb goes over the wire as JSON text; arrays of arrays would otherwise turn into a 2-D SQL array.
+      arrays[c]![r] = column.type === 'jsonb' && value != null ? JSON.stringify(value) : (value ?? null);
+    });
+  });
+  return arrays;
+}
+
+/** One statement for all rows: `INSERT ... SELECT * FROM unnest($1::t1[], $2::t2[], ...)`. */
+function insertSelect(table: string, columns: readonly ColumnSpec[]): string {
+  const names = columns.map((c) => ident(c.name)).join(', ');
+  const arrays = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
+  return `INSERT INTO ${table} AS t (${names}) SELECT * FROM unnest(${arrays})`;
+}
+
+export async function insertRows(
+  tx: Tx,
+  table: string,
+  columns: readonly ColumnSpec[],
+  rows: readonly Row[],
+  options: { ignoreConflicts?: boolean } = {},
+): Promise<void> {
+  if (rows.length === 0) return;
+  const conflict = options.ignoreConflicts ? ' ON CONFLICT DO NOTHING' : '';
+  await tx.query(insertSelect(table, columns) + conflict, columnArrays(columns, rows));
+}
+
+/** Insert or replace whole rows; the rows must have distinct keys. */
+export async function upsertRows(tx: Tx, table: string, spec: TableSpec, rows: readonly Row[]): Promise<void> {
+  if (rows.length === 0) return;
+  const updates = spec.columns
+    .filter((c) => !spec.primaryKey.includes(c.name))
+    .map((c) => `${ident(c.name)} = EXCLUDED.${ident(c.name)}`);
+  const sql = `${insertSelect(table, spec.columns)} ON CONFLICT (${spec.primaryKey.map(ident).join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
+  await tx.query(sql, columnArrays(spec.columns, rows));
+}
+
+/** Insert or add to counters: every non-key column named in `counters` is summed with the stored value. */
+export async function addToCounters(
+  tx: Tx,
+  table: string,
+  spec: TableSpec,
+  counters: readonly string[],
+  rows: readonly Row[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = spec.columns.filter((c) => spec.primaryKey.includes(c.name) || counters.includes(c.name));
+  const updates = counters.map((c) => `${ident(c)} = t.${ident(c)} + EXCLUDED.${ident(c)}`);
+  const sql = `${insertSelect(table, columns)} ON CONFLICT (${spec.primaryKey.map(ident).join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
+  await tx.query(sql, columnArrays(columns, rows));
+}
+
+/** Rows whose single-column key is among `keys`, by key. */
+export async function loadRows(
+  tx: Tx,
+  table: string,
+  keyColumn: string,
+  keys: Iterable<string>,
+): Promise<Map<string, Row>> {
+  const wanted = [...new Set(keys)];
+  const found = new Map<string, Row>();
+  if (wanted.length === 0) return found;
+  const { rows } = await tx.query(`SELECT * FROM ${table} WHERE ${ident(keyColumn)} = ANY($1::text[])`, [wanted]);
+  for (const row of rows as Row[]) found.set(String(row[keyColumn]), row);
+  return found;
+}
