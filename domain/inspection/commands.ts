@@ -1,0 +1,36 @@
+import type {
+  CloseInspection,
+  FailInspection,
+  RecordDetections,
+  RequestInspection,
+  ReviewDetection,
+  StartInference,
+} from '../../schemas/commands/inspection.js';
+import type { ModelRef, ModelSelection, Thresholds } from '../../schemas/events/index.js';
+import type { Command } from '../decider.js';
+
+/** What the handler found in the file's stream when the inspection was requested. */
+export type FileFacts = { readonly sha256: string; readonly deleted: boolean } | null;
+
+export interface RequestInspectionData extends Pick<RequestInspection, 'inspectionId' | 'fileId'> {
+  readonly file: FileFacts;
+  /** Resolved by the handler from the model's deployment state (see selectModel). */
+  readonly model: ModelRef;
+  readonly selection: ModelSelection;
+  readonly shadows: readonly ModelRef[];
+  readonly thresholds: Thresholds;
+}
+
+export type RequestInspectionCommand = Command<'RequestInspection', RequestInspectionData>;
+export type StartInferenceCommand = Command<'StartInference', StartInference>;
+export type RecordDetectionsCommand = Command<'RecordDetections', RecordDetections>;
+export type FailInspectionCommand = Command<'FailInspection', FailInspection>;
+export type ReviewDetectionCommand = Command<'ReviewDetection', ReviewDetection>;
+export type CloseInspectionCommand = Command<'CloseInspection', CloseInspection>;
+export type InspectionCommand =
+  | RequestInspectionCommand
+  | StartInferenceCommand
+  | RecordDetectionsCommand
+  | FailInspectionCommand
+  | ReviewDetectionCommand
+  | CloseInspectionCommand;

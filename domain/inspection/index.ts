@@ -1,0 +1,14 @@
+import type { Decider } from '../decider.js';
+import type { InspectionCommand } from './commands.js';
+import { decideInspection } from './decide.js';
+import { evolveInspection, type InspectionEvent, type InspectionState, initialInspectionState } from './state.js';
+
+export const inspectionDecider: Decider<InspectionCommand, InspectionState, InspectionEvent> = {
+  decide: decideInspection,
+  evolve: evolveInspection,
+  initialState: initialInspectionState,
+};
+
+export type * from './commands.js';
+export type { InspectionEvent, InspectionState, InspectionStatus, Review } from './state.js';
+export { modelKey } from './state.js';

@@ -1,0 +1,83 @@
+import type { EventData, EventOfType, ModelRef } from '../../schemas/events/index.js';
+
+export type InspectionEvent = EventOfType<
+  | 'InspectionRequested'
+  | 'InferenceStarted'
+  | 'DetectionsRecorded'
+  | 'InspectionFailed'
+  | 'DetectionReviewed'
+  | 'InspectionClosed'
+>;
+
+/**
+ * absent → pending ⇄ running → detected | failed (final) → closed.
+ * A non-final failure returns the inspection to pending for the next attempt.
+ */
+export type InspectionStatus = 'absent' | 'pending' | 'running' | 'detected' | 'failed' | 'closed';
+
+export interface Review {
+  readonly verdict: EventData<'DetectionReviewed'>['verdict'];
+  readonly newClassName: string | null;
+  readonly comment: string | null;
+  readonly reviewer: string;
+}
+
+export interface InspectionState {
+  readonly status: InspectionStatus;
+  readonly request: EventData<'InspectionRequested'> | null;
+  /** Highest attempt started (0 before the first). */
+  readonly attempt: number;
+  readonly lastFailure: EventData<'InspectionFailed'> | null;
+  /** The live result: detection id -> class name as detected. */
+  readonly live: { readonly model: ModelRef; readonly classes: Readonly<Record<string, string>> } | null;
+  /** `name@version` of each shadow whose detections are recorded. */
+  readonly shadowResults: readonly string[];
+  /** Latest review per detection id. */
+  readonly reviews: Readonly<Record<string, Review>>;
+  /** Whether the inspection ended with detections or a final failure (before any close). */
+  readonly ended: 'detected' | 'failed' | null;
+  readonly closure: Omit<EventData<'InspectionClosed'>, 'inspectionId'> | null;
+}
+
+export const initialInspectionState = (): InspectionState => ({
+  status: 'absent',
+  request: null,
+  attempt: 0,
+  lastFailure: null,
+  live: null,
+  shadowResults: [],
+  reviews: {},
+  ended: null,
+  closure: null,
+});
+
+export const modelKey = (model: Pick<ModelRef, 'name' | 'version'>): string => `${model.name}@${model.version}`;
+
+export function evolveInspection(state: InspectionState, event: InspectionEvent): InspectionState {
+  switch (event.type) {
+    case 'InspectionRequested':
+      return { ...initialInspectionState(), status: 'pending', request: event.data };
+    case 'InferenceStarted':
+      return { ...state, status: 'running', attempt: Math.max(state.attempt, event.data.attempt) };
+    case 'DetectionsRecorded': {
+      const { data } = event;
+      if (data.role === 'shadow') return { ...state, shadowResults: [...state.shadowResults, modelKey(data.model)] };
+      const classes = Object.fromEntries(data.detections.map((d) => [d.detectionId, d.className]));
+      return { ...state, status: 'detected', ended: 'detected', live: { model: data.model, classes } };
+    }
+    case 'InspectionFailed':
+      return event.data.final
+        ? { ...state, status: 'failed', ended: 'failed', lastFailure: event.data }
+        : { ...state, status: 'pending', lastFailure: event.data };
+    case 'DetectionReviewed': {
+      const { detectionId, verdict, newClassName, comment, reviewer } = event.data;
+      return { ...state, reviews: { ...state.reviews, [detectionId]: { verdict, newClassName, comment, reviewer } } };
+    }
+    case 'InspectionClosed': {
+      const { inspectionId: _id, ...closure } = event.data;
+      return { ...state, status: 'closed', closure };
+    }
+    default:
+      return state;
+  }
+}
