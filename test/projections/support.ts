@@ -2,6 +2,7 @@ import pg from 'pg';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import type { Projection, ProjectionLogger } from '../../projections/projection.js';
+import { ProjectionRunner } from '../../projections/runner.js';
 import { qualified } from '../../projections/sql.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 
@@ -68,4 +69,44 @@ export async function snapshot(db: pg.Pool, projections: readonly Projection[]):
   const out: Record<string, string[]> = {};
   for (const p of projections) for (const t of p.tables) out[t.name] = await viewRows(db, t.name);
   return out;
+}
+
+/** Runs the projections until they have applied the whole log, then stops them. */
+export async function projectToHead(
+  fx: LogFixture,
+  projections: readonly Projection[],
+  options: { batchSize?: number } = {},
+): Promise<void> {
+  const runner = new ProjectionRunner({
+    pool: fx.pool,
+    log: fx.store,
+    projections,
+    logger: recordingLogger(),
+    batchSize: options.batchSize ?? 100,
+    retries: 0,
+  });
+  await runner.start();
+  try {
+    await runner.caughtUp();
+  } finally {
+    await runner.stop();
+  }
+}
+
+/** Appends one event to a stream with `any` expected version. */
+export async function emit(
+  fx: LogFixture,
+  streamId: string,
+  type: string,
+  data: unknown,
+  actor = 'alice',
+  correlationId?: string,
+) {
+  return fx.store.append(streamId, [{ type, data, metadata: { actor, ...(correlationId ? { correlationId } : {}) } }], {
+    expectedVersion: 'any',
+  });
+}
+
+export async function rowsOf(fx: LogFixture, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  return (await fx.pool.query(sql, params)).rows;
 }

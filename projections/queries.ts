@@ -1,0 +1,516 @@
+import type pg from 'pg';
+import { z } from 'zod';
+import { readCheckpoints } from './generations.js';
+import type { GlobalLog } from './ports.js';
+
+/** What the REST API reads: the `read.*` views, parameterised SQL, keyset pagination, plain JSON out. */
+
+export class InvalidQueryError extends Error {
+  readonly code = 'invalid-query';
+  constructor(readonly issues: readonly { path: string; message: string }[]) {
+    super(`invalid query: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+export const MAX_PAGE = 500;
+const limit = z.coerce.number().int().min(1).max(MAX_PAGE).default(50);
+const cursor = z.string().max(200).optional();
+const instant = z.coerce.date().optional();
+const text = z.string().min(1).max(200).optional();
+
+function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const result = schema.safeParse(input ?? {});
+  if (!result.success) {
+    throw new InvalidQueryError(result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  }
+  return result.data;
+}
+
+/** Cursors are opaque to clients: base64url JSON of the last row's sort key. */
+const encodeCursor = (key: readonly number[]): string => Buffer.from(JSON.stringify(key)).toString('base64url');
+
+function decodeCursor(value: string | undefined, length: number): number[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const key = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    if (Array.isArray(key) && key.length === length && key.every((k) => Number.isSafeInteger(k))) return key;
+  } catch {
+    // falls through to the typed error
+  }
+  throw new InvalidQueryError([{ path: 'cursor', message: 'not a cursor this endpoint issued' }]);
+}
+
+/** Collects WHERE conditions with numbered parameters. */
+class Where {
+  readonly params: unknown[] = [];
+  private readonly conditions: string[] = [];
+
+  add(condition: (p: (value: unknown) => string) => string): this {
+    this.conditions.push(condition((value) => `$${this.params.push(value)}`));
+    return this;
+  }
+
+  when<T>(value: T | undefined, condition: (p: string) => string): this {
+    if (value !== undefined) this.add((p) => condition(p(value)));
+    return this;
+  }
+
+  toString(): string {
+    return this.conditions.length ? `WHERE ${this.conditions.join(' AND ')}` : '';
+  }
+}
+
+type Row = Record<string, unknown>;
+const iso = (value: unknown): string | null =>
+  value instanceof Date ? value.toISOString() : value == null ? null : String(value);
+const num = (value: unknown): number | null => (value == null ? null : Number(value));
+
+function page<T>(rows: Row[], size: number, map: (row: Row) => T, key: (row: Row) => number[]): Page<T> {
+  const more = rows.length > size;
+  const shown = more ? rows.slice(0, size) : rows;
+  return { items: shown.map(map), nextCursor: more ? encodeCursor(key(shown[shown.length - 1]!)) : null };
+}
+
+const fileOut = (r: Row) => ({
+  fileId: String(r.file_id),
+  sha256: String(r.sha256),
+  sizeBytes: num(r.size_bytes),
+  mediaType: String(r.media_type),
+  width: num(r.width),
+  height: num(r.height),
+  bitDepth: num(r.bit_depth),
+  channels: num(r.channels),
+  originalName: String(r.original_name),
+  uploadedBy: String(r.uploaded_by),
+  uploadedAt: iso(r.uploaded_at),
+  tags: r.tags as string[],
+  deleted: Boolean(r.deleted),
+  deletedAt: iso(r.deleted_at),
+  deletedBy: (r.deleted_by as string | null) ?? null,
+  deleteReason: (r.delete_reason as string | null) ?? null,
+  updatedAt: iso(r.updated_at),
+  position: num(r.last_position),
+});
+
+const inspectionOut = (r: Row) => ({
+  inspectionId: String(r.inspection_id),
+  fileId: String(r.file_id),
+  fileSha256: (r.file_sha256 as string | null) ?? null,
+  status: String(r.status),
+  model: {
+    name: String(r.model_name),
+    version: String(r.model_version),
+    sha256: (r.model_sha256 as string | null) ?? null,
+  },
+  selection: { reason: String(r.selection_reason), roll: num(r.selection_roll), weights: r.traffic_weights },
+  shadows: r.shadows,
+  thresholds: r.thresholds,
+  requestedBy: String(r.requested_by),
+  requestedAt: iso(r.requested_at),
+  attempts: num(r.attempts),
+  worker: (r.worker as string | null) ?? null,
+  startedAt: iso(r.started_at),
+  failure: r.failure_code
+    ? { code: String(r.failure_code), reason: String(r.failure_reason), at: iso(r.failed_at) }
+    : null,
+  detectedAt: iso(r.detected_at),
+  counts: {
+    detections: num(r.detection_count),
+    shadowRuns: num(r.shadow_runs),
+    reviewed: num(r.reviewed_count),
+    confirmed: num(r.confirmed_count),
+    rejected: num(r.rejected_count),
+    relabelled: num(r.relabelled_count),
+  },
+  timings:
+    r.inference_ms == null
+      ? null
+      : {
+          queueMs: num(r.queue_ms),
+          preprocessMs: num(r.preprocess_ms),
+          inferenceMs: num(r.inference_ms),
+          postprocessMs: num(r.postprocess_ms),
+          batchSize: num(r.batch_size),
+          cached: Boolean(r.cached),
+        },
+  outcome: (r.outcome as string | null) ?? null,
+  closedAt: iso(r.closed_at),
+  closedBy: (r.closed_by as string | null) ?? null,
+  closeNote: (r.close_note as string | null) ?? null,
+  updatedAt: iso(r.updated_at),
+  position: num(r.last_position),
+});
+
+const detectionOut = (r: Row) => ({
+  inspectionId: String(r.inspection_id),
+  detectionId: String(r.detection_id),
+  role: String(r.role),
+  model: { name: String(r.model_name), version: String(r.model_version) },
+  fileId: (r.file_id as string | null) ?? null,
+  classId: num(r.class_id),
+  className: String(r.class_name),
+  score: num(r.score),
+  box: { x1: num(r.x1), y1: num(r.y1), x2: num(r.x2), y2: num(r.y2) },
+  recordedAt: iso(r.recorded_at),
+  review: r.verdict
+    ? {
+        verdict: String(r.verdict),
+        relabelledTo: (r.relabelled_to as string | null) ?? null,
+        reviewer: String(r.reviewed_by),
+        at: iso(r.reviewed_at),
+      }
+    : null,
+});
+
+const reviewOut = (r: Row) => ({
+  detectionId: String(r.detection_id),
+  className: (r.class_name as string | null) ?? null,
+  verdict: String(r.verdict),
+  newClassName: (r.new_class_name as string | null) ?? null,
+  comment: (r.comment as string | null) ?? null,
+  reviewer: String(r.reviewer),
+  reviewedAt: iso(r.reviewed_at),
+  position: num(r.position),
+});
+
+const versionOut = (r: Row) => ({
+  version: String(r.version),
+  sha256: String(r.sha256),
+  sizeBytes: num(r.size_bytes),
+  outputLayout: String(r.output_layout),
+  classes: r.classes as string[],
+  inputSize: { width: num(r.input_width), height: num(r.input_height) },
+  metrics: r.metrics,
+  description: String(r.description),
+  status: String(r.status),
+  weight: num(r.weight),
+  canary: Boolean(r.canary),
+  shadow: Boolean(r.shadow),
+  thresholds: r.thresholds ?? null,
+  registeredBy: String(r.registered_by),
+  registeredAt: iso(r.registered_at),
+  deployedAt: iso(r.deployed_at),
+  retiredAt: iso(r.retired_at),
+  retireReason: (r.retire_reason as string | null) ?? null,
+});
+
+const agreementOut = (r: Row) => {
+  const boxes = Number(r.live_boxes) + Number(r.shadow_boxes);
+  const inspections = Number(r.inspections);
+  return {
+    shadowVersion: String(r.shadow_version),
+    inspections,
+    liveBoxes: Number(r.live_boxes),
+    shadowBoxes: Number(r.shadow_boxes),
+    matchedBoxes: Number(r.matched),
+    /** Share of all boxes matched across every compared inspection. */
+    pooledAgreement: boxes === 0 ? 1 : (2 * Number(r.matched)) / boxes,
+    /** Mean of the per-inspection agreement rates. */
+    meanAgreement: inspections === 0 ? null : Number(r.agreement_sum_micro) / 1e6 / inspections,
+  };
+};
+
+const ListFilesQuery = z.object({
+  tag: text,
+  uploadedBy: text,
+  includeDeleted: z.union([z.boolean(), z.stringbool()]).default(false),
+  limit,
+  cursor,
+});
+const ListInspectionsQuery = z.object({
+  status: z.enum(['requested', 'running', 'retrying', 'detected', 'failed', 'closed']).optional(),
+  modelName: text,
+  modelVersion: text,
+  fileId: text,
+  from: instant,
+  to: instant,
+  limit,
+  cursor,
+});
+const ListDetectionsQuery = z.object({
+  className: text,
+  minScore: z.coerce.number().min(0).max(1).optional(),
+  maxScore: z.coerce.number().min(0).max(1).optional(),
+  modelName: text,
+  modelVersion: text,
+  role: z.enum(['live', 'shadow']).default('live'),
+  verdict: z.enum(['confirmed', 'rejected', 'relabelled', 'unreviewed']).optional(),
+  from: instant,
+  to: instant,
+  limit,
+  cursor,
+});
+const DailyStatsQuery = z.object({
+  from: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
+  to: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
+  className: text,
+});
+const AuditQuery = z.object({
+  actor: text,
+  streamId: text,
+  type: text,
+  correlationId: text,
+  from: instant,
+  to: instant,
+  order: z.enum(['asc', 'desc']).default('desc'),
+  limit,
+  cursor,
+});
+const Id = z.string().min(1).max(200);
+
+export type ListFilesInput = z.input<typeof ListFilesQuery>;
+export type ListInspectionsInput = z.input<typeof ListInspectionsQuery>;
+export type ListDetectionsInput = z.input<typeof ListDetectionsQuery>;
+export type DailyStatsInput = z.input<typeof DailyStatsQuery>;
+export type AuditTrailInput = z.input<typeof AuditQuery>;
+
+export class ReadModelQueries {
+  constructor(
+    private readonly db: pg.Pool,
+    /** Only `projectionStatus` needs it, for the head of the log. */
+    private readonly log?: Pick<GlobalLog, 'headPosition'>,
+  ) {}
+
+  async listFiles(input?: ListFilesInput) {
+    const q = parse(ListFilesQuery, input);
+    const after = decodeCursor(q.cursor, 1);
+    const where = new Where()
+      .when(q.tag, (p) => `tags @> jsonb_build_array(${p}::text)`)
+      .when(q.uploadedBy, (p) => `uploaded_by = ${p}`)
+      .when(after?.[0], (p) => `uploaded_position < ${p}`);
+    if (!q.includeDeleted) where.add(() => 'NOT deleted');
+    const { rows } = await this.db.query(
+      `SELECT * FROM read.files ${where} ORDER BY uploaded_position DESC LIMIT ${q.limit + 1}`,
+      where.params,
+    );
+    return page(rows, q.limit, fileOut, (r) => [Number(r.uploaded_position)]);
+  }
+
+  async getFile(fileId: string) {
+    const { rows } = await this.db.query('SELECT * FROM read.files WHERE file_id = $1', [parse(Id, fileId)]);
+    return rows[0] ? fileOut(rows[0]) : null;
+  }
+
+  async listInspections(input?: ListInspectionsInput) {
+    const q = parse(ListInspectionsQuery, input);
+    const after = decodeCursor(q.cursor, 1);
+    const where = new Where()
+      .when(q.status, (p) => `status = ${p}`)
+      .when(q.modelName, (p) => `model_name = ${p}`)
+      .when(q.modelVersion, (p) => `model_version = ${p}`)
+      .when(q.fileId, (p) => `file_id = ${p}`)
+      .when(q.from, (p) => `requested_at >= ${p}`)
+      .when(q.to, (p) => `requested_at < ${p}`)
+      .when(after?.[0], (p) => `requested_position < ${p}`);
+    const { rows } = await this.db.query(
+      `SELECT * FROM read.inspections ${where} ORDER BY requested_position DESC LIMIT ${q.limit + 1}`,
+      where.params,
+    );
+    return page(rows, q.limit, inspectionOut, (r) => [Number(r.requested_position)]);
+  }
+
+  /** The inspection with every box (live and shadow) and every review, or null. */
+  async getInspection(inspectionId: string) {
+    const id = parse(Id, inspectionId);
+    // One snapshot for all three reads, so the parts agree with each other.
+    const client = await this.db.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const inspection = await client.query('SELECT * FROM read.inspections WHERE inspection_id = $1', [id]);
+      if (!inspection.rows[0]) return null;
+      const detections = await client.query(
+        'SELECT * FROM read.detections WHERE inspection_id = $1 ORDER BY role, recorded_position, ordinal',
+        [id],
+      );
+      const reviews = await client.query('SELECT * FROM read.reviews WHERE inspection_id = $1 ORDER BY position', [id]);
+      return {
+        ...inspectionOut(inspection.rows[0]),
+        detections: detections.rows.map(detectionOut),
+        reviews: reviews.rows.map(reviewOut),
+      };
+    } finally {
+      await client.query('COMMIT').catch(() => {});
+      client.release();
+    }
+  }
+
+  async listDetections(input?: ListDetectionsInput) {
+    const q = parse(ListDetectionsQuery, input);
+    const after = decodeCursor(q.cursor, 2);
+    const where = new Where()
+      .when(q.role, (p) => `role = ${p}`)
+      .when(q.className, (p) => `class_name = ${p}`)
+      .when(q.minScore, (p) => `score >= ${p}`)
+      .when(q.maxScore, (p) => `score <= ${p}`)
+      .when(q.modelName, (p) => `model_name = ${p}`)
+      .when(q.modelVersion, (p) => `model_version = ${p}`)
+      .when(q.from, (p) => `recorded_at >= ${p}`)
+      .when(q.to, (p) => `recorded_at < ${p}`);
+    if (q.verdict === 'unreviewed') where.add(() => 'verdict IS NULL');
+    else where.when(q.verdict, (p) => `verdict = ${p}`);
+    if (after) {
+      where.add(
+        (p) =>
+          `(recorded_position < ${p(after[0])} OR (recorded_position = ${p(after[0])} AND ordinal > ${p(after[1])}))`,
+      );
+    }
+    const { rows } = await this.db.query(
+      `SELECT * FROM read.detections ${where} ORDER BY recorded_position DESC, ordinal ASC LIMIT ${q.limit + 1}`,
+      where.params,
+    );
+    return page(rows, q.limit, detectionOut, (r) => [Number(r.recorded_position), Number(r.ordinal)]);
+  }
+
+  async listModels() {
+    const { rows: models } = await this.db.query('SELECT * FROM read.models ORDER BY name');
+    const { rows: versions } = await this.db.query(
+      'SELECT * FROM read.model_versions ORDER BY name, registered_position',
+    );
+    return models.map((m) => ({
+      name: String(m.name),
+      weights: m.weights as Record<string, number>,
+      shadowVersions: m.shadow_versions as string[],
+      registeredAt: iso(m.registered_at),
+      updatedAt: iso(m.updated_at),
+      versions: versions.filter((v) => v.name === m.name).map(versionOut),
+    }));
+  }
+
+  /** A model with its versions, its deployment history and how each shadow version agreed with live. */
+  async getModel(name: string) {
+    const id = parse(Id, name);
+    const { rows } = await this.db.query('SELECT * FROM read.models WHERE name = $1', [id]);
+    const model = rows[0];
+    if (!model) return null;
+    const [versions, deployments, agreement] = await Promise.all([
+      this.db.query('SELECT * FROM read.model_versions WHERE name = $1 ORDER BY registered_position', [id]),
+      this.db.query('SELECT * FROM read.deployments WHERE name = $1 ORDER BY position', [id]),
+      this.db.query('SELECT * FROM read.shadow_agreement WHERE shadow_name = $1 ORDER BY shadow_version', [id]),
+    ]);
+    return {
+      name: String(model.name),
+      weights: model.weights as Record<string, number>,
+      shadowVersions: model.shadow_versions as string[],
+      registeredAt: iso(model.registered_at),
+      updatedAt: iso(model.updated_at),
+      versions: versions.rows.map(versionOut),
+      deployments: deployments.rows.map((d) => ({
+        kind: String(d.kind),
+        version: (d.version as string | null) ?? null,
+        fromVersion: (d.from_version as string | null) ?? null,
+        weights: d.weights ?? null,
+        canary: (d.canary as boolean | null) ?? null,
+        reason: (d.reason as string | null) ?? null,
+        actor: String(d.actor),
+        at: iso(d.at),
+        position: num(d.position),
+      })),
+      shadowAgreement: agreement.rows.map(agreementOut),
+    };
+  }
+
+  async reviewStats() {
+    const { rows } = await this.db.query('SELECT * FROM read.review_stats ORDER BY class_name');
+    return rows.map((r) => {
+      const confirmed = Number(r.confirmed);
+      const rejected = Number(r.rejected);
+      const relabelled = Number(r.relabelled);
+      const current = confirmed + rejected + relabelled;
+      return {
+        className: String(r.class_name),
+        confirmed,
+        rejected,
+        relabelled,
+        reviewEvents: Number(r.reviews),
+        /** Share of reviewed boxes of this class a human confirmed as detected. */
+        precision: current === 0 ? null : confirmed / current,
+      };
+    });
+  }
+
+  async dailyDefectStats(input?: DailyStatsInput) {
+    const q = parse(DailyStatsQuery, input);
+    const where = new Where()
+      .when(q.from, (p) => `day >= ${p}::date`)
+      .when(q.to, (p) => `day <= ${p}::date`)
+      .when(q.className, (p) => `class_name = ${p}`);
+    const { rows } = await this.db.query(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, class_name, detections, inspections, score_sum_micro
+         FROM read.daily_defect_stats ${where} ORDER BY day, class_name`,
+      where.params,
+    );
+    return rows.map((r) => ({
+      day: String(r.day),
+      className: String(r.class_name),
+      detections: Number(r.detections),
+      inspections: Number(r.inspections),
+      meanScore: Number(r.detections) === 0 ? null : Number(r.score_sum_micro) / 1e6 / Number(r.detections),
+    }));
+  }
+
+  async auditTrail(input?: AuditTrailInput) {
+    const q = parse(AuditQuery, input);
+    const after = decodeCursor(q.cursor, 1);
+    const where = new Where()
+      .when(q.actor, (p) => `actor = ${p}`)
+      .when(q.streamId, (p) => `stream_id = ${p}`)
+      .when(q.type, (p) => `type = ${p}`)
+      .when(q.correlationId, (p) => `correlation_id = ${p}`)
+      .when(q.from, (p) => `recorded_at >= ${p}`)
+      .when(q.to, (p) => `recorded_at < ${p}`)
+      .when(after?.[0], (p) => `position ${q.order === 'asc' ? '>' : '<'} ${p}`);
+    const { rows } = await this.db.query(
+      `SELECT * FROM read.audit_trail ${where} ORDER BY position ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${q.limit + 1}`,
+      where.params,
+    );
+    return page(
+      rows,
+      q.limit,
+      (r) => ({
+        position: Number(r.position),
+        recordedAt: iso(r.recorded_at),
+        streamId: String(r.stream_id),
+        streamVersion: Number(r.stream_version),
+        eventId: String(r.event_id),
+        type: String(r.type),
+        schemaVersion: Number(r.schema_version),
+        actor: String(r.actor),
+        correlationId: (r.correlation_id as string | null) ?? null,
+        causationId: (r.causation_id as string | null) ?? null,
+        summary: String(r.summary),
+      }),
+      (r) => [Number(r.position)],
+    );
+  }
+
+  /** Checkpoint, live generation and lag (head − checkpoint) of every projection. */
+  async projectionStatus() {
+    const [checkpoints, head] = await Promise.all([
+      readCheckpoints(this.db).catch((error: { code?: string }) => {
+        if (error.code === '42P01') return []; // no projector has run yet
+        throw error;
+      }),
+      this.log ? this.log.headPosition() : Promise.resolve(null),
+    ]);
+    return checkpoints.map((c) => ({
+      name: c.name,
+      version: c.version,
+      generation: c.generation,
+      checkpoint: c.position,
+      head,
+      lag: head === null ? null : Math.max(0, head - c.position),
+    }));
+  }
+}
