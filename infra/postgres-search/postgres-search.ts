@@ -1,0 +1,444 @@
+/**
+ * The search port on PostgreSQL full-text search (embedded mode): tables in schema `search`,
+ * a `tsvector` per document with a GIN index. Each batch, its facts and the checkpoint commit in
+ * one transaction, so the effect is exactly once.
+ */
+import type pg from 'pg';
+import {
+  type AuditDocument,
+  type DetectionDocument,
+  decodeEvents,
+  type FileFacts,
+  fileIdsNeeded,
+  type InspectionFacts,
+  inspectionIdsNeeded,
+  planSearchBatch,
+} from '../../projections/search/documents.js';
+import {
+  type AuditHit,
+  type DetectionHit,
+  type Freshness,
+  type IndexBatchResult,
+  SearchCheckpointBehindError,
+  type SearchIndex,
+  type SearchPage,
+  type SearchQueries,
+  SearchUnavailableError,
+} from '../../projections/search/ports.js';
+import {
+  type AuditQueryInput,
+  type DetectionQueryInput,
+  nextCursorOf,
+  parseAuditQuery,
+  parseDetectionQuery,
+  type SearchCursor,
+} from '../../projections/search/query.js';
+import type { RecordedEvent } from '../../schemas/events/index.js';
+
+const SCHEMA_SQL = `
+CREATE SCHEMA IF NOT EXISTS search;
+CREATE TABLE IF NOT EXISTS search.detections (
+  id text PRIMARY KEY,
+  event_id text NOT NULL,
+  global_position bigint NOT NULL,
+  inspection_id text NOT NULL,
+  file_id text,
+  file_name text,
+  tags text[] NOT NULL,
+  role text NOT NULL,
+  model_name text NOT NULL,
+  model_version text NOT NULL,
+  detection_id text NOT NULL,
+  class_name text NOT NULL,
+  class_id integer NOT NULL,
+  score real NOT NULL,
+  box jsonb NOT NULL,
+  recorded_at timestamptz NOT NULL,
+  search_text tsvector NOT NULL
+);
+CREATE INDEX IF NOT EXISTS detections_text ON search.detections USING gin (search_text);
+CREATE INDEX IF NOT EXISTS detections_order ON search.detections (global_position DESC, id COLLATE "C");
+CREATE INDEX IF NOT EXISTS detections_class ON search.detections (class_name, global_position DESC);
+CREATE INDEX IF NOT EXISTS detections_model ON search.detections (model_name, model_version);
+CREATE INDEX IF NOT EXISTS detections_time ON search.detections (recorded_at);
+CREATE INDEX IF NOT EXISTS detections_file ON search.detections (file_id);
+CREATE TABLE IF NOT EXISTS search.audit (
+  event_id text PRIMARY KEY,
+  global_position bigint NOT NULL,
+  stream_id text NOT NULL,
+  stream_version integer NOT NULL,
+  event_type text NOT NULL,
+  action text NOT NULL,
+  actor text NOT NULL,
+  correlation_id text,
+  recorded_at timestamptz NOT NULL,
+  summary text NOT NULL,
+  search_text tsvector NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_text ON search.audit USING gin (search_text);
+CREATE INDEX IF NOT EXISTS audit_order ON search.audit (global_position DESC);
+CREATE INDEX IF NOT EXISTS audit_actor ON search.audit (actor, global_position DESC);
+CREATE INDEX IF NOT EXISTS audit_type ON search.audit (event_type, global_position DESC);
+CREATE INDEX IF NOT EXISTS audit_action ON search.audit (action, global_position DESC);
+CREATE INDEX IF NOT EXISTS audit_time ON search.audit (recorded_at);
+CREATE TABLE IF NOT EXISTS search.files (
+  file_id text PRIMARY KEY,
+  name text,
+  tags text[] NOT NULL,
+  detection_doc_ids text[] NOT NULL
+);
+CREATE TABLE IF NOT EXISTS search.inspections (
+  inspection_id text PRIMARY KEY,
+  file_id text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS search.checkpoint (
+  name text PRIMARY KEY,
+  position bigint NOT NULL
+);
+INSERT INTO search.checkpoint (name, position) VALUES ('search', 0) ON CONFLICT (name) DO NOTHING;
+`;
+
+export interface PostgresSearchOptions {
+  /** Highest position of the event log (GlobalLog.headPosition), for staleness reporting. */
+  readonly headPosition: () => Promise<number>;
+}
+
+/** Connection-level failures: the database is away, not the query wrong. */
+function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return (
+    typeof code === 'string' &&
+    (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03'].includes(code) || code.startsWith('08'))
+  );
+}
+
+async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (isUnavailable(error)) throw new SearchUnavailableError(`postgres search: ${what} failed`, { cause: error });
+    throw error;
+  }
+}
+
+export class PostgresSearch implements SearchIndex, SearchQueries {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PostgresSearchOptions,
+  ) {}
+
+  async prepare(): Promise<void> {
+    await guarded('prepare', () => this.pool.query(SCHEMA_SQL));
+  }
+
+  async checkpoint(): Promise<number> {
+    return guarded('checkpoint', async () => {
+      const { rows } = await this.pool.query<{ position: string }>(
+        `SELECT position FROM search.checkpoint WHERE name = 'search'`,
+      );
+      return Number(rows[0]?.position ?? 0);
+    });
+  }
+
+  async refresh(): Promise<void> {
+    // Committed rows are visible at once.
+  }
+
+  indexBatch(events: readonly RecordedEvent[], options: { after?: number } = {}): Promise<IndexBatchResult> {
+    return guarded('indexBatch', async () => {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query<{ position: string }>(
+          `SELECT position FROM search.checkpoint WHERE name = 'search' FOR UPDATE`,
+        );
+        const stored = Number(rows[0]?.position ?? 0);
+        if (options.after !== undefined && stored < options.after) {
+          throw new SearchCheckpointBehindError(stored, options.after);
+        }
+        const fresh = events.filter((e) => e.globalPosition > stored);
+        if (fresh.length === 0) {
+          await client.query('COMMIT');
+          return { position: stored, applied: 0 };
+        }
+        const decoded = decodeEvents(fresh);
+        const inspections = await loadInspections(client, inspectionIdsNeeded(decoded));
+        const files = await loadFiles(client, fileIdsNeeded(decoded, inspections));
+        const plan = planSearchBatch(decoded, { files, inspections });
+        await writeDetections(client, plan.detections);
+        await writeAudit(client, plan.audit);
+        if (plan.retags.length > 0) {
+          await client.query(
+            `UPDATE search.detections d
+                SET file_name = r.file_name, tags = r.tags, search_text = to_tsvector('simple', r.search_text)
+               FROM jsonb_to_recordset($1::jsonb) AS r(file_id text, file_name text, tags text[], search_text text)
+              WHERE d.file_id = r.file_id`,
+            [
+              JSON.stringify(
+                plan.retags.map((r) => ({
+                  file_id: r.fileId,
+                  file_name: r.fileName,
+                  tags: r.tags,
+                  search_text: r.searchText,
+                })),
+              ),
+            ],
+          );
+        }
+        await writeFacts(client, plan.files, plan.inspections);
+        const position = Math.max(stored, plan.position);
+        await client.query(`UPDATE search.checkpoint SET position = $1 WHERE name = 'search'`, [position]);
+        await client.query('COMMIT');
+        return { position, applied: fresh.length };
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  async searchDetections(input: DetectionQueryInput): Promise<SearchPage<DetectionHit>> {
+    const query = parseDetectionQuery(input);
+    return guarded('searchDetections', async () => {
+      const where = new Where();
+      if (query.className !== undefined) where.add('class_name = ?', query.className);
+      if (query.minScore !== undefined) where.add('score >= ?::real', query.minScore);
+      if (query.maxScore !== undefined) where.add('score <= ?::real', query.maxScore);
+      if (query.model !== undefined) where.add('model_name = ?', query.model);
+      if (query.modelVersion !== undefined) where.add('model_version = ?', query.modelVersion);
+      addCommon(where, query);
+      const indexedPosition = await this.checkpoint();
+      const { rows } = await this.pool.query<DetectionRow>(
+        `SELECT id, event_id, global_position, inspection_id, file_id, file_name, tags, role, model_name,
+                model_version, detection_id, class_name, class_id, score, box, recorded_at
+           FROM search.detections ${where.sql()}
+          ORDER BY global_position DESC, id COLLATE "C" ASC
+          LIMIT ${query.limit}`,
+        where.params,
+      );
+      const items = rows.map(detectionHitOfRow);
+      return { items, nextCursor: nextCursorOf(items, query.limit), freshness: await this.freshness(indexedPosition) };
+    });
+  }
+
+  async searchAudit(input: AuditQueryInput): Promise<SearchPage<AuditHit>> {
+    const query = parseAuditQuery(input);
+    return guarded('searchAudit', async () => {
+      const where = new Where();
+      if (query.actor !== undefined) where.add('actor = ?', query.actor);
+      if (query.eventType !== undefined) where.add('event_type = ?', query.eventType);
+      if (query.action !== undefined) where.add('action = ?', query.action);
+      addCommon(where, query, 'event_id');
+      const indexedPosition = await this.checkpoint();
+      const { rows } = await this.pool.query<AuditRow>(
+        `SELECT event_id, global_position, stream_id, stream_version, event_type, action, actor, correlation_id,
+                recorded_at, summary
+           FROM search.audit ${where.sql()}
+          ORDER BY global_position DESC, event_id COLLATE "C" ASC
+          LIMIT ${query.limit}`,
+        where.params,
+      );
+      const items = rows.map(auditHitOfRow);
+      const keyed = items.map((h) => ({ globalPosition: h.globalPosition, id: h.eventId }));
+      return { items, nextCursor: nextCursorOf(keyed, query.limit), freshness: await this.freshness(indexedPosition) };
+    });
+  }
+
+  /** Head is read after the query: the reported lag never understates. */
+  private async freshness(indexedPosition: number): Promise<Freshness> {
+    const headPosition = await this.options.headPosition();
+    const lag = Math.max(0, headPosition - indexedPosition);
+    return { indexedPosition, headPosition, lag, stale: lag > 0 };
+  }
+}
+
+/** Builds a parameterised WHERE clause: `?` marks the one parameter of each condition. */
+class Where {
+  readonly params: unknown[] = [];
+  private readonly conditions: string[] = [];
+
+  add(condition: string, ...values: unknown[]): void {
+    let text = condition;
+    for (const value of values) {
+      this.params.push(value);
+      text = text.replace('?', `$${this.params.length}`);
+    }
+    this.conditions.push(text);
+  }
+
+  sql(): string {
+    return this.conditions.length === 0 ? '' : `WHERE ${this.conditions.join(' AND ')}`;
+  }
+}
+
+function addCommon(
+  where: Where,
+  query: { from?: Date; to?: Date; words: readonly string[]; after?: SearchCursor },
+  idColumn = 'id',
+): void {
+  if (query.from) where.add('recorded_at >= ?', query.from);
+  if (query.to) where.add('recorded_at < ?', query.to);
+  if (query.words.length > 0) where.add(`search_text @@ plainto_tsquery('simple', ?)`, query.words.join(' '));
+  if (query.after) {
+    where.add(
+      `(global_position < ? OR (global_position = ? AND ${idColumn} COLLATE "C" > ?))`,
+      query.after.position,
+      query.after.position,
+      query.after.id,
+    );
+  }
+}
+
+async function loadInspections(client: pg.PoolClient, ids: string[]): Promise<Map<string, InspectionFacts>> {
+  const map = new Map<string, InspectionFacts>();
+  if (ids.length === 0) return map;
+  const { rows } = await client.query<{ inspection_id: string; file_id: string }>(
+    'SELECT inspection_id, file_id FROM search.inspections WHERE inspection_id = ANY($1::text[])',
+    [ids],
+  );
+  for (const r of rows) map.set(r.inspection_id, { inspectionId: r.inspection_id, fileId: r.file_id });
+  return map;
+}
+
+async function loadFiles(client: pg.PoolClient, ids: string[]): Promise<Map<string, FileFacts>> {
+  const map = new Map<string, FileFacts>();
+  if (ids.length === 0) return map;
+  const { rows } = await client.query<{
+    file_id: string;
+    name: string | null;
+    tags: string[];
+    detection_doc_ids: string[];
+  }>('SELECT file_id, name, tags, detection_doc_ids FROM search.files WHERE file_id = ANY($1::text[])', [ids]);
+  for (const r of rows) {
+    map.set(r.file_id, { fileId: r.file_id, name: r.name, tags: r.tags, detectionDocIds: r.detection_doc_ids });
+  }
+  return map;
+}
+
+async function writeDetections(client: pg.PoolClient, docs: readonly DetectionDocument[]): Promise<void> {
+  if (docs.length === 0) return;
+  await client.query(
+    `INSERT INTO search.detections (id, event_id, global_position, inspection_id, file_id, file_name, tags, role,
+            model_name, model_version, detection_id, class_name, class_id, score, box, recorded_at, search_text)
+     SELECT id, "eventId", "globalPosition", "inspectionId", "fileId", "fileName", tags, role, "modelName",
+            "modelVersion", "detectionId", "className", "classId", score, box, "recordedAt",
+            to_tsvector('simple', "searchText")
+       FROM jsonb_to_recordset($1::jsonb) AS d(id text, "eventId" text, "globalPosition" bigint, "inspectionId" text,
+            "fileId" text, "fileName" text, tags text[], role text, "modelName" text, "modelVersion" text,
+            "detectionId" text, "className" text, "classId" integer, score real, box jsonb,
+            "recordedAt" timestamptz, "searchText" text)
+     ON CONFLICT (id) DO UPDATE SET file_name = EXCLUDED.file_name, tags = EXCLUDED.tags,
+            search_text = EXCLUDED.search_text, file_id = EXCLUDED.file_id`,
+    [JSON.stringify(docs)],
+  );
+}
+
+async function writeAudit(client: pg.PoolClient, docs: readonly AuditDocument[]): Promise<void> {
+  if (docs.length === 0) return;
+  await client.query(
+    `INSERT INTO search.audit (event_id, global_position, stream_id, stream_version, event_type, action, actor,
+            correlation_id, recorded_at, summary, search_text)
+     SELECT "eventId", "globalPosition", "streamId", "streamVersion", "eventType", action, actor, "correlationId",
+            "recordedAt", summary, to_tsvector('simple', "searchText")
+       FROM jsonb_to_recordset($1::jsonb) AS a("eventId" text, "globalPosition" bigint, "streamId" text,
+            "streamVersion" integer, "eventType" text, action text, actor text, "correlationId" text,
+            "recordedAt" timestamptz, summary text, "searchText" text)
+     ON CONFLICT (event_id) DO NOTHING`,
+    [JSON.stringify(docs)],
+  );
+}
+
+async function writeFacts(
+  client: pg.PoolClient,
+  files: readonly FileFacts[],
+  inspections: readonly InspectionFacts[],
+): Promise<void> {
+  if (files.length > 0) {
+    await client.query(
+      `INSERT INTO search.files (file_id, name, tags, detection_doc_ids)
+       SELECT "fileId", name, tags, "detectionDocIds"
+         FROM jsonb_to_recordset($1::jsonb) AS f("fileId" text, name text, tags text[], "detectionDocIds" text[])
+       ON CONFLICT (file_id) DO UPDATE SET name = EXCLUDED.name, tags = EXCLUDED.tags,
+              detection_doc_ids = EXCLUDED.detection_doc_ids`,
+      [JSON.stringify(files)],
+    );
+  }
+  if (inspections.length > 0) {
+    await client.query(
+      `INSERT INTO search.inspections (inspection_id, file_id)
+       SELECT "inspectionId", "fileId" FROM jsonb_to_recordset($1::jsonb) AS i("inspectionId" text, "fileId" text)
+       ON CONFLICT (inspection_id) DO UPDATE SET file_id = EXCLUDED.file_id`,
+      [JSON.stringify(inspections)],
+    );
+  }
+}
+
+interface DetectionRow {
+  id: string;
+  event_id: string;
+  global_position: string;
+  inspection_id: string;
+  file_id: string | null;
+  file_name: string | null;
+  tags: string[];
+  role: 'live' | 'shadow';
+  model_name: string;
+  model_version: string;
+  detection_id: string;
+  class_name: string;
+  class_id: number;
+  score: number;
+  box: DetectionHit['box'];
+  recorded_at: Date;
+}
+
+function detectionHitOfRow(r: DetectionRow): DetectionHit {
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    globalPosition: Number(r.global_position),
+    inspectionId: r.inspection_id,
+    fileId: r.file_id,
+    fileName: r.file_name,
+    tags: r.tags,
+    role: r.role,
+    modelName: r.model_name,
+    modelVersion: r.model_version,
+    detectionId: r.detection_id,
+    className: r.class_name,
+    classId: r.class_id,
+    score: Number(r.score),
+    box: r.box,
+    recordedAt: r.recorded_at.toISOString(),
+  };
+}
+
+interface AuditRow {
+  event_id: string;
+  global_position: string;
+  stream_id: string;
+  stream_version: number;
+  event_type: string;
+  action: string;
+  actor: string;
+  correlation_id: string | null;
+  recorded_at: Date;
+  summary: string;
+}
+
+function auditHitOfRow(r: AuditRow): AuditHit {
+  return {
+    eventId: r.event_id,
+    globalPosition: Number(r.global_position),
+    streamId: r.stream_id,
+    streamVersion: r.stream_version,
+    eventType: r.event_type,
+    action: r.action,
+    actor: r.actor,
+    correlationId: r.correlation_id,
+    recordedAt: r.recorded_at.toISOString(),
+    summary: r.summary,
+  };
+}

@@ -1,0 +1,139 @@
+/** A small, fixed history appended through the real event store, shared by the search suites. */
+import type { EventStore } from '../../commands/ports/event-store.js';
+import type { NewEvent } from '../../schemas/events/index.js';
+
+const sha = (c: string) => c.repeat(64);
+const thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const SCENARIO = {
+  files: { seam: 'f-seam', bracket: 'f-bracket' },
+  inspections: { first: 'i-first', second: 'i-second' },
+  operator: 'olga',
+  auditor: 'alice-auditor',
+  inference: 'system:inference',
+} as const;
+
+const uploaded = (fileId: string, originalName: string, tags: string[]): NewEvent => ({
+  type: 'FileUploaded',
+  data: {
+    fileId,
+    sha256: sha(fileId === SCENARIO.files.seam ? 'a' : 'b'),
+    sizeBytes: 1024,
+    mediaType: 'image/png',
+    width: 64,
+    height: 48,
+    bitDepth: 8,
+    channels: 1,
+    originalName,
+    uploadedBy: SCENARIO.operator,
+    tags,
+  },
+  metadata: { actor: SCENARIO.operator },
+});
+
+const requested = (inspectionId: string, fileId: string, version: string): NewEvent => ({
+  type: 'InspectionRequested',
+  data: {
+    inspectionId,
+    fileId,
+    fileSha256: null,
+    model: { name: 'weld-defects', version, sha256: sha('c') },
+    selection: { reason: 'explicit', roll: null, weights: { [version]: 100 } },
+    shadows: [],
+    thresholds,
+    requestedBy: SCENARIO.operator,
+  },
+  metadata: { actor: SCENARIO.operator },
+});
+
+export const detectionsRecorded = (
+  inspectionId: string,
+  version: string,
+  detections: { className: string; score: number }[],
+): NewEvent => ({
+  type: 'DetectionsRecorded',
+  data: {
+    inspectionId,
+    role: 'live',
+    model: { name: 'weld-defects', version, sha256: sha('c') },
+    detections: detections.map((d, i) => ({
+      detectionId: `d${i}`,
+      classId: i,
+      className: d.className,
+      score: d.score,
+      box: { x1: i, y1: i, x2: i + 10, y2: i + 10 },
+    })),
+    image: { width: 64, height: 48 },
+    window: null,
+    thresholds,
+    timings: { queueMs: 1, preprocessMs: 2, inferenceMs: 3, postprocessMs: 1 },
+    batchSize: 1,
+    cached: false,
+  },
+  metadata: { actor: SCENARIO.inference, correlationId: `corr-${inspectionId}` },
+});
+
+/**
+ * Appends the scenario: two files, an inspection of each (different model versions), then a
+ * retag of the first file after its detections exist, then an auditor's export.
+ * Pauses between steps so time-range queries have distinct boundaries at millisecond precision.
+ */
+export async function appendScenario(store: EventStore): Promise<void> {
+  const { files, inspections } = SCENARIO;
+  const any = { expectedVersion: 'any' as const };
+  await store.append(`file-${files.seam}`, [uploaded(files.seam, 'weld_seam-01.png', ['pipeline', 'north yard'])], any);
+  await store.append(`file-${files.bracket}`, [uploaded(files.bracket, 'bracket_top.jpg', ['casting'])], any);
+  await store.append(`inspection-${inspections.first}`, [requested(inspections.first, files.seam, '1.0.0')], any);
+  await store.append(
+    `inspection-${inspections.first}`,
+    [
+      detectionsRecorded(inspections.first, '1.0.0', [
+        { className: 'crack', score: 0.91 },
+        { className: 'porosity', score: 0.55 },
+      ]),
+    ],
+    any,
+  );
+  await sleep(5);
+  await store.append(`inspection-${inspections.second}`, [requested(inspections.second, files.bracket, '2.0.0')], any);
+  await store.append(
+    `inspection-${inspections.second}`,
+    [
+      detectionsRecorded(inspections.second, '2.0.0', [
+        { className: 'inclusion', score: 0.77 },
+        { className: 'crack', score: 0.42 },
+      ]),
+    ],
+    any,
+  );
+  await sleep(5);
+  await store.append(
+    `file-${files.seam}`,
+    [
+      {
+        type: 'FileTagged',
+        data: { fileId: files.seam, added: ['urgent'], removed: ['north yard'], taggedBy: SCENARIO.operator },
+        metadata: { actor: SCENARIO.operator },
+      },
+    ],
+    any,
+  );
+  await store.append(
+    'access-2026-11-23',
+    [
+      {
+        type: 'AccessRecorded',
+        data: {
+          actor: SCENARIO.auditor,
+          action: 'audit.export',
+          resource: 'inspections/all',
+          decision: 'allowed',
+          reason: null,
+        },
+        metadata: { actor: SCENARIO.auditor },
+      },
+    ],
+    any,
+  );
+}
