@@ -1,0 +1,149 @@
+/**
+ * Ultralytics' letterbox, as pure arithmetic: the same ratio, rounding and padding split as
+ * `ultralytics.data.augment.LetterBox` (auto=False, scaleup=True, center=True) and the same
+ * map-back as `ultralytics.utils.ops.scale_boxes`, so a user's exported model gets the boxes
+ * Ultralytics itself would give.
+ */
+
+/** Python's round(): halves go to the even neighbour (round(2.5) == 2). */
+export function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  if (diff < 0.5) return floor;
+  if (diff > 0.5) return floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+export interface LetterboxGeometry {
+  readonly source: { readonly width: number; readonly height: number };
+  readonly target: { readonly width: number; readonly height: number };
+  /** Scale applied to the source: min(targetH / h, targetW / w). */
+  readonly ratio: number;
+  /** The resized image inside the target: round(w·r) × round(h·r). */
+  readonly resized: { readonly width: number; readonly height: number };
+  /** Padding with colour 114: top/left = round(d/2 − 0.1), bottom/right = round(d/2 + 0.1). */
+  readonly pad: { readonly top: number; readonly bottom: number; readonly left: number; readonly right: number };
+  /**
+   * The offset scale_boxes subtracts before dividing by the ratio: round((T − s·r)/2 − 0.1),
+   * computed from the unrounded size; it can differ from pad.left/top by a pixel.
+   */
+  readonly boxOffset: { readonly x: number; readonly y: number };
+}
+
+export function letterboxGeometry(
+  sourceWidth: number,
+  sourceHeight: number,
+  targetWidth: number,
+  targetHeight: number,
+): LetterboxGeometry {
+  for (const [name, v] of Object.entries({ sourceWidth, sourceHeight, targetWidth, targetHeight })) {
+    if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+  }
+  const ratio = Math.min(targetHeight / sourceHeight, targetWidth / sourceWidth);
+  // Ultralytics would hand cv2 a zero size for extreme aspect ratios; keep at least one pixel.
+  const resizedWidth = Math.max(1, roundHalfEven(sourceWidth * ratio));
+  const resizedHeight = Math.max(1, roundHalfEven(sourceHeight * ratio));
+  const dw = (targetWidth - resizedWidth) / 2;
+  const dh = (targetHeight - resizedHeight) / 2;
+  return {
+    source: { width: sourceWidth, height: sourceHeight },
+    target: { width: targetWidth, height: targetHeight },
+    ratio,
+    resized: { width: resizedWidth, height: resizedHeight },
+    pad: {
+      top: roundHalfEven(dh - 0.1),
+      bottom: roundHalfEven(dh + 0.1),
+      left: roundHalfEven(dw - 0.1),
+      right: roundHalfEven(dw + 0.1),
+    },
+    boxOffset: {
+      x: roundHalfEven((targetWidth - sourceWidth * ratio) / 2 - 0.1),
+      y: roundHalfEven((targetHeight - sourceHeight * ratio) / 2 - 0.1),
+    },
+  };
+}
+
+export const LETTERBOX_FILL = 114;
+
+/**
+ * Letterboxes interleaved 8-bit pixels (1 or 3 channels, RGB) into planar RGB (CHW, 3 planes of
+ * target size): bilinear resampling with half-pixel centres and edge clamping, like
+ * cv2.resize(INTER_LINEAR), rounded to 8 bits as cv2 does, padded with 114.
+ * Greyscale is replicated into the three planes.
+ */
+export function letterboxPlanar(
+  pixels: Uint8Array,
+  channels: 1 | 3,
+  geometry: LetterboxGeometry,
+  out: Uint8Array = new Uint8Array(3 * geometry.target.width * geometry.target.height),
+): Uint8Array {
+  const { source, target, resized, pad } = geometry;
+  const plane = target.width * target.height;
+  if (pixels.length !== source.width * source.height * channels) {
+    throw new RangeError(`expected ${source.width}×${source.height}×${channels} pixels, got ${pixels.length}`);
+  }
+  if (out.length !== 3 * plane) throw new RangeError(`output must hold ${3 * plane} values`);
+  out.fill(LETTERBOX_FILL);
+  const xs = samplingTaps(source.width, resized.width);
+  const ys = samplingTaps(source.height, resized.height);
+  const rowStride = source.width * channels;
+  for (let y = 0; y < resized.height; y++) {
+    const y0 = ys.index0[y]! * rowStride;
+    const y1 = ys.index1[y]! * rowStride;
+    const wy = ys.weight[y]!;
+    const outRow = (y + pad.top) * target.width + pad.left;
+    for (let x = 0; x < resized.width; x++) {
+      const x0 = xs.index0[x]! * channels;
+      const x1 = xs.index1[x]! * channels;
+      const wx = xs.weight[x]!;
+      const o = outRow + x;
+      for (let c = 0; c < channels; c++) {
+        const top = pixels[y0 + x0 + c]! + wx * (pixels[y0 + x1 + c]! - pixels[y0 + x0 + c]!);
+        const bottom = pixels[y1 + x0 + c]! + wx * (pixels[y1 + x1 + c]! - pixels[y1 + x0 + c]!);
+        out[c * plane + o] = Math.round(top + wy * (bottom - top));
+      }
+      if (channels === 1) {
+        out[plane + o] = out[o]!;
+        out[2 * plane + o] = out[o]!;
+      }
+    }
+  }
+  return out;
+}
+
+interface Taps {
+  index0: Int32Array;
+  index1: Int32Array;
+  weight: Float32Array;
+}
+
+/** Source taps per destination index for half-pixel-centre bilinear sampling with edge clamping. */
+function samplingTaps(sourceSize: number, destinationSize: number): Taps {
+  const index0 = new Int32Array(destinationSize);
+  const index1 = new Int32Array(destinationSize);
+  const weight = new Float32Array(destinationSize);
+  const scale = sourceSize / destinationSize;
+  for (let d = 0; d < destinationSize; d++) {
+    const position = (d + 0.5) * scale - 0.5;
+    let i = Math.floor(position);
+    let w = position - i;
+    if (i < 0) {
+      i = 0;
+      w = 0;
+    }
+    if (i >= sourceSize - 1) {
+      i = sourceSize - 1;
+      w = 0;
+    }
+    index0[d] = i;
+    index1[d] = Math.min(i + 1, sourceSize - 1);
+    weight[d] = w;
+  }
+  return { index0, index1, weight };
+}
+
+/** Planar 8-bit RGB → float32 /255 into `target` at `offset` (one image of a batch tensor). */
+export function normaliseInto(planar: Uint8Array, target: Float32Array, offset: number): void {
+  if (offset + planar.length > target.length) throw new RangeError('batch tensor too small');
+  for (let i = 0; i < planar.length; i++) target[offset + i] = planar[i]! / 255;
+}
