@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import {
   decodeImage,
@@ -10,7 +10,7 @@ import {
 import { pngClaiming } from './support/poison.js';
 
 /** 64×32 RGB: left half white, right half black. */
-async function halves(): Promise<sharp.Sharp> {
+async function halves(): Promise<Sharp> {
   const pixels = Buffer.alloc(64 * 32 * 3);
   for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) pixels.fill(255, (y * 64 + x) * 3, (y * 64 + x) * 3 + 3);
   return sharp(pixels, { raw: { width: 64, height: 32, channels: 3 } });
@@ -28,10 +28,10 @@ async function rejectionOf(bytes: Uint8Array, options = {}): Promise<ImageReject
 
 describe('decodeImage', () => {
   it.each([
-    ['png', 'image/png', (s: sharp.Sharp) => s.png()],
-    ['jpeg', 'image/jpeg', (s: sharp.Sharp) => s.jpeg({ quality: 95 })],
-    ['webp', 'image/webp', (s: sharp.Sharp) => s.webp({ lossless: true })],
-    ['tiff', 'image/tiff', (s: sharp.Sharp) => s.tiff({ compression: 'lzw' })],
+    ['png', 'image/png', (s: Sharp) => s.png()],
+    ['jpeg', 'image/jpeg', (s: Sharp) => s.jpeg({ quality: 95 })],
+    ['webp', 'image/webp', (s: Sharp) => s.webp({ lossless: true })],
+    ['tiff', 'image/tiff', (s: Sharp) => s.tiff({ compression: 'lzw' })],
   ] as const)('decodes %s to 8-bit RGB', async (_name, mediaType, encode) => {
     const bytes = await encode(await halves()).toBuffer();
     expect(sniffMediaType(bytes)).toBe(mediaType);
@@ -45,7 +45,7 @@ describe('decodeImage', () => {
   it('windows 16-bit greyscale PNG and TIFF by the 0.5/99.5 percentiles and records the window', async () => {
     // 100×50 ramp: sample i has value 10·i, so nearest-rank percentiles are 10·floor(p·4999).
     const ramp = Uint16Array.from({ length: 5000 }, (_, i) => i * 10);
-    for (const encode of [(s: sharp.Sharp) => s.png(), (s: sharp.Sharp) => s.tiff({ compression: 'none' })]) {
+    for (const encode of [(s: Sharp) => s.png(), (s: Sharp) => s.tiff({ compression: 'none' })]) {
       const bytes = await encode(
         sharp(ramp, { raw: { width: 100, height: 50, channels: 1 } }).toColourspace('grey16'),
       ).toBuffer();
