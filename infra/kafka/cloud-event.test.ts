@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { inspectionRequested, recorded } from '../../test/kafka/fixtures.js';
+import { decodeCloudEvent, domainEventOf, PoisonMessageError, toCloudEvent, toKafkaMessage } from './cloud-event.js';
+
+const stored = recorded(inspectionRequested('i-1'), {
+  streamId: 'inspection-i-1',
+  streamVersion: 3,
+  globalPosition: 42,
+});
+
+describe('CloudEvents envelope', () => {
+  it('carries the event id, stream, positions, time and metadata as CloudEvents attributes', () => {
+    expect(toCloudEvent(stored, '/chitti/test')).toEqual({
+      specversion: '1.0',
+      id: stored.eventId,
+      source: '/chitti/test',
+      type: 'chitti.InspectionRequested.v2',
+      subject: 'inspection-i-1',
+      time: '2026-11-23T09:00:00.000Z',
+      datacontenttype: 'application/json',
+      data: stored.data,
+      streamid: 'inspection-i-1',
+      streamversion: 3,
+      globalposition: '42',
+      actor: 'user-1',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      correlationid: 'corr-1',
+    });
+  });
+
+  it('publishes old stored versions upcast to the current version', () => {
+    const v1 = {
+      ...stored,
+      schemaVersion: 1,
+      data: { inspectionId: 'i-1', fileId: 'f-1', modelName: 'weld', modelVersion: '2', requestedBy: 'u' },
+    };
+    const envelope = toCloudEvent(v1);
+    expect(envelope.type).toBe('chitti.InspectionRequested.v2');
+    expect(envelope.data).toMatchObject({ model: { name: 'weld', version: '2', sha256: null }, shadows: [] });
+  });
+
+  it('routes by stream category, keys by stream id and sends the trace context as a header', () => {
+    const message = toKafkaMessage(stored, { topicPrefix: 'chitti', source: '/chitti' });
+    expect(message.topic).toBe('chitti.inspections');
+    expect(message.key).toBe('inspection-i-1');
+    expect(message.headers).toEqual({
+      'content-type': 'application/cloudevents+json; charset=UTF-8',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
+    const decoded = decodeCloudEvent(Buffer.from(message.value));
+    expect(decoded).toEqual(toCloudEvent(stored));
+    expect(domainEventOf(decoded)).toEqual({ type: 'InspectionRequested', data: stored.data });
+  });
+
+  it('refuses what is not a valid Chitti CloudEvent with a reason', () => {
+    const good = toCloudEvent(stored);
+    const cases: [Buffer | null, RegExp][] = [
+      [null, /empty/],
+      [Buffer.from('{'), /not JSON/],
+      [Buffer.from(JSON.stringify({ ...good, specversion: '0.3' })), /specversion/],
+      [Buffer.from(JSON.stringify({ ...good, type: 'chitti.Nope.v1' })), /unknown event type 'Nope'/],
+      [Buffer.from(JSON.stringify({ ...good, type: 'chitti.InspectionRequested.v9' })), /newer than this reader/],
+      [Buffer.from(JSON.stringify({ ...good, data: { inspectionId: 'i-1' } })), /data is invalid/],
+    ];
+    for (const [value, reason] of cases) {
+      expect(() => decodeCloudEvent(value)).toThrow(PoisonMessageError);
+      expect(() => decodeCloudEvent(value)).toThrow(reason);
+    }
+  });
+});

@@ -1,0 +1,106 @@
+import type { IHeaders } from 'kafkajs';
+import { type ChittiEvent, definitionOf, type RecordedEvent, upcast } from '../../schemas/events/index.js';
+import { CloudEventEnvelope, cloudEventType, parseCloudEventType, topicOfStream } from '../../schemas/topics/index.js';
+
+export type CloudEvent = CloudEventEnvelope;
+
+/** CloudEvents Kafka binding, structured mode: the whole event is the JSON value. */
+export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=UTF-8';
+export const DEFAULT_SOURCE = '/chitti';
+
+/** The envelope of a stored event, its payload upcast to the current schema version. */
+export function toCloudEvent(event: RecordedEvent, source = DEFAULT_SOURCE): CloudEvent {
+  const current = upcast(event.type, event.schemaVersion, event.data);
+  const { actor, traceparent, correlationId, causationId } = event.metadata;
+  const envelope: CloudEvent = {
+    specversion: '1.0',
+    id: event.eventId,
+    source,
+    type: cloudEventType(event.type, definitionOf(event.type).version),
+    subject: event.streamId,
+    time: event.recordedAt.toISOString(),
+    datacontenttype: 'application/json',
+    data: current.data,
+    streamid: event.streamId,
+    streamversion: event.streamVersion,
+    globalposition: String(event.globalPosition),
+    actor,
+  };
+  if (traceparent) envelope.traceparent = traceparent;
+  if (correlationId) envelope.correlationid = correlationId;
+  if (causationId) envelope.causationid = causationId;
+  return envelope;
+}
+
+export interface OutgoingMessage {
+  readonly topic: string;
+  readonly key: string;
+  readonly value: string;
+  readonly headers: IHeaders;
+}
+
+/** Kafka message of a stored event: keyed by stream id so each aggregate keeps its order. */
+export function toKafkaMessage(
+  event: RecordedEvent,
+  options: { topicPrefix: string; source: string },
+): OutgoingMessage {
+  const envelope = toCloudEvent(event, options.source);
+  const headers: IHeaders = { 'content-type': STRUCTURED_CONTENT_TYPE };
+  // W3C trace context travels as a header too, so tracing works without parsing the value.
+  if (envelope.traceparent) headers.traceparent = envelope.traceparent;
+  return {
+    topic: topicOfStream(event.streamId, options.topicPrefix),
+    key: event.streamId,
+    value: JSON.stringify(envelope),
+    headers,
+  };
+}
+
+/** A message that can never be handled: retrying cannot help, it goes straight to dead letter. */
+export class PoisonMessageError extends Error {
+  override readonly name = 'PoisonMessageError';
+  readonly code = 'poison-message';
+}
+
+/** The domain event carried by an envelope: `{ type, data }` in the current schema version. */
+export function domainEventOf(envelope: CloudEvent): ChittiEvent {
+  const parsed = parseCloudEventType(envelope.type);
+  if (!parsed) throw new PoisonMessageError(`type '${envelope.type}' is not a Chitti event type`);
+  return upcast(parsed.eventType, parsed.version, envelope.data);
+}
+
+/**
+ * Parses a message value into an envelope whose data is valid for (and upcast to) the current
+ * version of its event type. Anything else is a PoisonMessageError naming what is wrong.
+ */
+export function decodeCloudEvent(value: Buffer | null): CloudEvent {
+  if (value === null || value.length === 0) throw new PoisonMessageError('empty message value');
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    throw new PoisonMessageError(`value is not JSON: ${(error as Error).message}`);
+  }
+  const envelope = CloudEventEnvelope.safeParse(json);
+  if (!envelope.success) {
+    const issues = envelope.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new PoisonMessageError(`not a Chitti CloudEvent: ${issues.join('; ')}`);
+  }
+  const parsed = parseCloudEventType(envelope.data.type);
+  if (!parsed) throw new PoisonMessageError(`type '${envelope.data.type}' is not a Chitti event type`);
+  let current: ChittiEvent;
+  try {
+    const definition = definitionOf(parsed.eventType);
+    if (parsed.version > definition.version) {
+      throw new Error(`v${parsed.version} is newer than this reader's v${definition.version}`);
+    }
+    current = upcast(parsed.eventType, parsed.version, envelope.data.data);
+  } catch (error) {
+    throw new PoisonMessageError(`${envelope.data.type} data is invalid: ${(error as Error).message}`);
+  }
+  return {
+    ...envelope.data,
+    type: cloudEventType(current.type, definitionOf(current.type).version),
+    data: current.data,
+  };
+}

@@ -1,0 +1,220 @@
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { DEFAULT_TOPIC_PREFIX, deadLetterTopic } from '../../schemas/topics/index.js';
+import { type CloudEvent, decodeCloudEvent, PoisonMessageError } from './cloud-event.js';
+import { type DeadLetterKind, deadLetterMessage } from './dead-letter.js';
+import type { DedupeStore } from './dedupe.js';
+import { type BackoffPolicy, backoffDelay, sleep } from './retry.js';
+import { ensureTopics } from './topics.js';
+
+/** Thrown by a handler that knows the event can never be handled: dead-lettered without retries. */
+export class UnprocessableEventError extends Error {
+  override readonly name = 'UnprocessableEventError';
+  readonly code = 'unprocessable-event';
+}
+
+export interface Delivery<Tx> {
+  /** The dedupe store's transaction: write the handler's effect through it to commit both together. */
+  readonly tx: Tx;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly headers: IHeaders;
+  /** 1 on the first try. */
+  readonly attempt: number;
+}
+
+export interface RunConsumerOptions<Tx> {
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Runs at most once per event id and consumer (per `dedupe`); throw to retry. */
+  readonly handle: (event: CloudEvent, delivery: Delivery<Tx>) => Promise<void>;
+  readonly dedupe: DedupeStore<Tx>;
+  /** Name in the dedupe ledger; defaults to the group id. */
+  readonly consumerName?: string;
+  /** Tries per message before it is dead-lettered (default 5). */
+  readonly maxAttempts?: number;
+  readonly retry?: Partial<BackoffPolicy>;
+  readonly topicPrefix?: string;
+  /** Defaults to `<topicPrefix>.dead-letter`. */
+  readonly deadLetterTopic?: string;
+  /** Partitions for topics this consumer has to create because they do not exist yet (default 6). */
+  readonly partitions?: number;
+  /** Where a group without committed offsets starts (default: the beginning). */
+  readonly fromBeginning?: boolean;
+  readonly sessionTimeoutMs?: number;
+  /** Longest a fetch waits for new messages; also bounds how long stop() waits (default 1000). */
+  readonly maxWaitTimeMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  /** Commit after this many handled messages within a batch, and always at its end (default 100). */
+  readonly commitEvery?: number;
+  readonly onError?: (error: unknown, event: { topic: string; partition: number; offset: string }) => void;
+  readonly onDeadLetter?: (info: { kind: DeadLetterKind; reason: string; topic: string; offset: string }) => void;
+}
+
+export interface RunningConsumer {
+  /** Resolves once this member has joined the group and received its partitions. */
+  readonly joined: Promise<void>;
+  /** Finishes the message in hand (retries are abandoned, uncommitted work is redelivered) and leaves the group. */
+  stop(): Promise<void>;
+}
+
+type Outcome = 'done' | 'abandoned';
+
+/**
+ * A Kafka consumer-group member for Chitti events. Offsets are committed only after a message was
+ * handled (or dead-lettered), so a crash redelivers rather than loses; redeliveries are absorbed
+ * by the dedupe store. A failing handler is retried with backoff, then the message goes to the
+ * dead-letter topic with the reason and its original headers; unparseable messages go there at once.
+ */
+export async function runConsumer<Tx>(options: RunConsumerOptions<Tx>): Promise<RunningConsumer> {
+  const consumerName = options.consumerName ?? options.groupId;
+  const maxAttempts = options.maxAttempts ?? 5;
+  const policy: BackoffPolicy = { initialMs: 200, maxMs: 5_000, ...options.retry };
+  const dlqTopic = options.deadLetterTopic ?? deadLetterTopic(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
+  const commitEvery = options.commitEvery ?? 100;
+
+  const admin = options.kafka.admin();
+  await admin.connect();
+  try {
+    const numPartitions = options.partitions ?? 6;
+    await ensureTopics(
+      admin,
+      [...options.topics, dlqTopic].map((topic) => ({ topic, numPartitions })),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+
+  const producer: Producer = options.kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  const consumer: Consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
+    allowAutoTopicCreation: false,
+  });
+  let stopping = false;
+  let markJoined: () => void = () => undefined;
+  const joined = new Promise<void>((resolve) => {
+    markJoined = resolve;
+  });
+  consumer.on(consumer.events.GROUP_JOIN, () => markJoined());
+
+  async function deadLetter(
+    payload: EachBatchPayload,
+    message: KafkaMessage,
+    kind: DeadLetterKind,
+    reason: string,
+    attempts: number,
+  ) {
+    const { topic, partition } = payload.batch;
+    await producer.send({
+      topic: dlqTopic,
+      acks: -1,
+      messages: [
+        deadLetterMessage(message, {
+          kind,
+          reason,
+          consumer: consumerName,
+          attempts,
+          topic,
+          partition,
+          failedAt: new Date(),
+        }),
+      ],
+    });
+    options.onDeadLetter?.({ kind, reason, topic, offset: message.offset });
+  }
+
+  async function handleMessage(payload: EachBatchPayload, message: KafkaMessage): Promise<Outcome> {
+    const { topic, partition } = payload.batch;
+    let event: CloudEvent;
+    try {
+      event = decodeCloudEvent(message.value);
+    } catch (error) {
+      if (!(error instanceof PoisonMessageError)) throw error;
+      await deadLetter(payload, message, 'poison', error.message, 0);
+      return 'done';
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await options.dedupe.runOnce(consumerName, event.id, (tx) =>
+          options.handle(event, {
+            tx,
+            topic,
+            partition,
+            offset: message.offset,
+            headers: message.headers ?? {},
+            attempt,
+          }),
+        );
+        return 'done';
+      } catch (error) {
+        options.onError?.(error, { topic, partition, offset: message.offset });
+        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        if (error instanceof UnprocessableEventError) {
+          await deadLetter(payload, message, 'rejected', reason, attempt);
+          return 'done';
+        }
+        if (attempt >= maxAttempts) {
+          await deadLetter(payload, message, 'exhausted', reason, attempt);
+          return 'done';
+        }
+        await sleep(backoffDelay(policy, attempt));
+        if (stopping || !payload.isRunning() || payload.isStale()) return 'abandoned';
+        await payload.heartbeat();
+      }
+    }
+  }
+
+  async function commit(payload: EachBatchPayload, offset: string) {
+    const { topic, partition } = payload.batch;
+    const next = (BigInt(offset) + 1n).toString();
+    await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+  }
+
+  await producer.connect();
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async (payload) => {
+        let uncommitted: string | undefined;
+        let sinceCommit = 0;
+        for (const message of payload.batch.messages) {
+          if (stopping || !payload.isRunning() || payload.isStale()) break;
+          if ((await handleMessage(payload, message)) === 'abandoned') break;
+          payload.resolveOffset(message.offset);
+          uncommitted = message.offset;
+          if (++sinceCommit >= commitEvery) {
+            await commit(payload, message.offset);
+            uncommitted = undefined;
+            sinceCommit = 0;
+          }
+          await payload.heartbeat();
+        }
+        if (uncommitted !== undefined) await commit(payload, uncommitted);
+      },
+    });
+  } catch (error) {
+    await consumer.disconnect().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    throw error;
+  }
+
+  return {
+    joined,
+    async stop() {
+      stopping = true;
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,224 @@
+import type { Kafka, Message, Producer } from 'kafkajs';
+import type { GlobalLog, LogSubscription } from '../../projections/ports.js';
+import type { RecordedEvent } from '../../schemas/events/index.js';
+import { allTopics, DEFAULT_TOPIC_PREFIX } from '../../schemas/topics/index.js';
+import { DEFAULT_SOURCE, toKafkaMessage } from './cloud-event.js';
+import type { RelayCheckpointStore } from './relay-checkpoints.js';
+import { type BackoffPolicy, backoffDelay, sleep } from './retry.js';
+import { ensureTopics } from './topics.js';
+
+export interface RelayOptions {
+  readonly log: GlobalLog;
+  readonly kafka: Kafka;
+  readonly checkpoints: RelayCheckpointStore;
+  /** Checkpoint name; two relays with the same name must not run at once. */
+  readonly name?: string;
+  readonly topicPrefix?: string;
+  /** Partitions of topics the relay creates (existing topics are left alone). */
+  readonly partitions?: number;
+  readonly replicationFactor?: number;
+  /** CloudEvents `source`. */
+  readonly source?: string;
+  /** Events read from the log and sent to the broker per batch. */
+  readonly batchSize?: number;
+  /** Encoded batches waiting for the broker while the next ones are read (read-ahead). */
+  readonly pipelineDepth?: number;
+  /** Backoff between attempts to publish a batch the broker did not acknowledge. */
+  readonly retry?: Partial<BackoffPolicy>;
+  /** Failed publish attempts and subscription errors; the relay keeps retrying. */
+  readonly onError?: (error: unknown) => void;
+  /** Called after each acknowledged batch has been checkpointed. */
+  readonly onPublished?: (batch: { readonly lastPosition: number; readonly count: number }) => void;
+}
+
+interface EncodedBatch {
+  readonly lastPosition: number;
+  readonly count: number;
+  readonly topicMessages: { topic: string; messages: Message[] }[];
+}
+
+export class RelayStoppedError extends Error {
+  readonly code = 'relay-stopped';
+  constructor() {
+    super('relay stopped');
+  }
+}
+
+/**
+ * Publishes the global log to Kafka, at least once, in log order per stream: each event goes to
+ * its aggregate's topic keyed by stream id, as a CloudEvents JSON envelope. The checkpoint moves
+ * only after the broker acknowledged (acks=all) every event up to it, so after a crash or a broker
+ * outage publishing resumes from the last acknowledged event; what may repeat, consumers dedupe
+ * by event id.
+ */
+export class KafkaRelay {
+  private readonly name: string;
+  private readonly topicPrefix: string;
+  private readonly source: string;
+  private readonly policy: BackoffPolicy;
+  private readonly pipelineDepth: number;
+  private producer: Producer | undefined;
+  private subscription: LogSubscription | undefined;
+  private readonly queue: EncodedBatch[] = [];
+  private acknowledged = 0;
+  private stopping = false;
+  private wakeSender: (() => void) | undefined;
+  private wakeReaders: (() => void)[] = [];
+  private positionWaiters: { position: number; resolve: () => void }[] = [];
+  private sender: Promise<void> | undefined;
+
+  constructor(private readonly options: RelayOptions) {
+    this.name = options.name ?? 'kafka-relay';
+    this.topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+    this.source = options.source ?? DEFAULT_SOURCE;
+    this.pipelineDepth = options.pipelineDepth ?? 2;
+    this.policy = { initialMs: 100, maxMs: 5_000, ...options.retry };
+  }
+
+  /** Highest global position acknowledged by the broker and checkpointed. */
+  get position(): number {
+    return this.acknowledged;
+  }
+
+  async start(): Promise<void> {
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(
+        admin,
+        allTopics(this.topicPrefix).map((topic) => ({
+          topic,
+          numPartitions: this.options.partitions ?? 6,
+          replicationFactor: this.options.replicationFactor,
+        })),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    this.acknowledged = await this.options.checkpoints.load(this.name);
+    this.sender = this.sendLoop();
+    this.subscription = this.options.log.subscribe({
+      after: this.acknowledged,
+      batchSize: this.options.batchSize ?? 1000,
+      handle: (batch) => this.enqueue(batch),
+      onError: (error) => {
+        if (!(error instanceof RelayStoppedError)) this.options.onError?.(error);
+      },
+    });
+  }
+
+  /** Resolves once every event up to `position` is acknowledged and checkpointed. */
+  waitUntilPublished(position: number): Promise<void> {
+    if (this.acknowledged >= position) return Promise.resolve();
+    return new Promise((resolve) => this.positionWaiters.push({ position, resolve }));
+  }
+
+  /** Stops reading, sends what was read if the broker answers, and disconnects. */
+  async stop(): Promise<void> {
+    // Flag first: a reader blocked on a full queue must not hold up the subscription's stop.
+    this.stopping = true;
+    for (const wake of this.wakeReaders.splice(0)) wake();
+    this.wakeSender?.();
+    await this.subscription?.stop();
+    await this.sender;
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = undefined;
+  }
+
+  private async enqueue(batch: readonly RecordedEvent[]): Promise<void> {
+    if (batch.length === 0) return;
+    const encoded = this.encode(batch);
+    while (this.queue.length >= this.pipelineDepth && !this.stopping) {
+      await new Promise<void>((resolve) => this.wakeReaders.push(resolve));
+    }
+    if (this.stopping) throw new RelayStoppedError();
+    this.queue.push(encoded);
+    this.wakeSender?.();
+  }
+
+  private encode(batch: readonly RecordedEvent[]): EncodedBatch {
+    const byTopic = new Map<string, Message[]>();
+    for (const event of batch) {
+      const { topic, key, value, headers } = toKafkaMessage(event, {
+        topicPrefix: this.topicPrefix,
+        source: this.source,
+      });
+      const messages = byTopic.get(topic);
+      if (messages) messages.push({ key, value, headers });
+      else byTopic.set(topic, [{ key, value, headers }]);
+    }
+    const last = batch[batch.length - 1] as RecordedEvent;
+    return {
+      lastPosition: last.globalPosition,
+      count: batch.length,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    };
+  }
+
+  private async sendLoop(): Promise<void> {
+    for (;;) {
+      const batch = this.queue[0];
+      if (!batch) {
+        if (this.stopping) return;
+        await new Promise<void>((resolve) => {
+          this.wakeSender = resolve;
+        });
+        this.wakeSender = undefined;
+        continue;
+      }
+      if (!(await this.publish(batch))) return;
+      this.queue.shift();
+      for (const wake of this.wakeReaders.splice(0)) wake();
+    }
+  }
+
+  /** Publishes one batch until acknowledged and checkpointed; false when stopped while failing. */
+  private async publish(batch: EncodedBatch): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const producer = await this.connectedProducer();
+        await producer.sendBatch({ topicMessages: batch.topicMessages, acks: -1 });
+        await this.options.checkpoints.save(this.name, batch.lastPosition);
+        this.acknowledged = batch.lastPosition;
+        this.options.onPublished?.({ lastPosition: batch.lastPosition, count: batch.count });
+        this.releaseWaiters();
+        return true;
+      } catch (error) {
+        this.options.onError?.(error);
+        // A producer that gave up may hold stale idempotence sequence numbers: start a fresh one.
+        await this.producer?.disconnect().catch(() => undefined);
+        this.producer = undefined;
+        if (this.stopping) return false;
+        await sleep(backoffDelay(this.policy, attempt));
+        if (this.stopping) return false;
+      }
+    }
+  }
+
+  private async connectedProducer(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    const producer = this.options.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2_000 },
+    });
+    try {
+      await producer.connect();
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
+    this.producer = producer;
+    return producer;
+  }
+
+  private releaseWaiters(): void {
+    const pending: typeof this.positionWaiters = [];
+    for (const waiter of this.positionWaiters) {
+      if (waiter.position <= this.acknowledged) waiter.resolve();
+      else pending.push(waiter);
+    }
+    this.positionWaiters = pending;
+  }
+}
