@@ -17,6 +17,10 @@ export interface LogFixture {
 export async function createLogFixture(poolSize = 8): Promise<LogFixture> {
   const db = await createTestDatabase('chitti_proj');
   const pool = new pg.Pool({ connectionString: db.url, max: poolSize });
+  // Dropping the database terminates idle connections (57P01); nothing else may go unreported.
+  pool.on('error', (error: Error & { code?: string }) => {
+    if (error.code !== '57P01') throw error;
+  });
   await migrate(pool);
   const store = new PostgresEventStore(pool, { safetyPollMs: 500 });
   return {
