@@ -1,0 +1,115 @@
+import type { Detection, Thresholds } from '../schemas/events/index.js';
+import type { LetterboxGeometry } from './letterbox.js';
+import type { OutputLayout } from './model-store.js';
+import { type Candidate, nonMaxSuppression } from './nms.js';
+
+export interface OutputTensor {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+export class OutputShapeError extends Error {
+  readonly code = 'model-error';
+}
+
+export interface DecodeSpec {
+  readonly layout: OutputLayout;
+  readonly classes: readonly string[];
+}
+
+/**
+ * One image's detections from a detection head output: confidence filter (score > confidence,
+ * as Ultralytics), class-wise NMS, at most maxDetections, boxes mapped back to original image
+ * pixels (subtract the letterbox offset, divide by the ratio, clip), ids d0, d1, ... by score.
+ *
+ * - 'yolo': [B, 4+nc, A] rows cx, cy, w, h (input pixels), then nc sigmoid class scores; each
+ *   anchor proposes its best class.
+ * - 'yolo-nms': [B, N, 6] rows x1, y1, x2, y2, score, class (zero-padded); NMS is applied again
+ *   with the deployment's IoU, which can only remove boxes the export kept.
+ */
+export function decodeDetections(
+  output: OutputTensor,
+  imageIndex: number,
+  spec: DecodeSpec,
+  thresholds: Thresholds,
+  geometry: LetterboxGeometry,
+): Detection[] {
+  const candidates =
+    spec.layout === 'yolo'
+      ? rawHeadCandidates(output, imageIndex, spec.classes.length, thresholds.confidence)
+      : nmsExportCandidates(output, imageIndex, spec.classes.length, thresholds.confidence);
+  const kept = nonMaxSuppression(candidates, thresholds.iou, thresholds.maxDetections);
+  return kept.map((c, i) => ({
+    detectionId: `d${i}`,
+    classId: c.classId,
+    className: spec.classes[c.classId]!,
+    score: round(Math.min(1, Math.max(0, c.score)), 6),
+    box: toOriginalPixels(c, geometry),
+  }));
+}
+
+function checkBatchIndex(dims: readonly number[], imageIndex: number): void {
+  if (dims.length !== 3) throw new OutputShapeError(`output shape [${dims.join(', ')}] is not 3-D`);
+  if (!Number.isInteger(imageIndex) || imageIndex < 0 || imageIndex >= dims[0]!) {
+    throw new OutputShapeError(`image ${imageIndex} is outside the output batch of ${dims[0]}`);
+  }
+}
+
+function rawHeadCandidates(output: OutputTensor, imageIndex: number, nc: number, confidence: number): Candidate[] {
+  const { data, dims } = output;
+  checkBatchIndex(dims, imageIndex);
+  const [, rows, anchors] = dims as [number, number, number];
+  if (rows !== 4 + nc) throw new OutputShapeError(`output has ${rows} rows, expected 4 + ${nc} classes`);
+  const base = imageIndex * rows * anchors;
+  const out: Candidate[] = [];
+  for (let a = 0; a < anchors; a++) {
+    let best = -1;
+    let classId = 0;
+    for (let c = 0; c < nc; c++) {
+      const score = data[base + (4 + c) * anchors + a]!;
+      if (score > best) {
+        best = score;
+        classId = c;
+      }
+    }
+    if (!(best > confidence)) continue;
+    const cx = data[base + a]!;
+    const cy = data[base + anchors + a]!;
+    const halfW = data[base + 2 * anchors + a]! / 2;
+    const halfH = data[base + 3 * anchors + a]! / 2;
+    out.push({ x1: cx - halfW, y1: cy - halfH, x2: cx + halfW, y2: cy + halfH, score: best, classId });
+  }
+  return out;
+}
+
+function nmsExportCandidates(output: OutputTensor, imageIndex: number, nc: number, confidence: number): Candidate[] {
+  const { data, dims } = output;
+  checkBatchIndex(dims, imageIndex);
+  const [, rows, columns] = dims as [number, number, number];
+  if (columns !== 6) throw new OutputShapeError(`output rows have ${columns} values, expected 6`);
+  const out: Candidate[] = [];
+  for (let r = 0; r < rows; r++) {
+    const o = (imageIndex * rows + r) * 6;
+    const score = data[o + 4]!;
+    if (!(score > confidence)) continue;
+    const classId = Math.round(data[o + 5]!);
+    if (!Number.isInteger(classId) || classId < 0 || classId >= nc)
+      throw new OutputShapeError(`class id ${classId} outside 0..${nc - 1}`);
+    out.push({ x1: data[o]!, y1: data[o + 1]!, x2: data[o + 2]!, y2: data[o + 3]!, score, classId });
+  }
+  return out;
+}
+
+/** Ultralytics scale_boxes: subtract the offset, divide by the ratio, clip to the image. */
+export function toOriginalPixels(box: Candidate, geometry: LetterboxGeometry): Detection['box'] {
+  const { ratio, boxOffset, source } = geometry;
+  const x = (v: number) => round(clamp((v - boxOffset.x) / ratio, 0, source.width), 2);
+  const y = (v: number) => round(clamp((v - boxOffset.y) / ratio, 0, source.height), 2);
+  return { x1: x(box.x1), y1: y(box.y1), x2: x(box.x2), y2: y(box.y2) };
+}
+
+const clamp = (v: number, low: number, high: number) => (v < low ? low : v > high ? high : v);
+const round = (v: number, digits: number) => {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+};
