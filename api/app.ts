@@ -1,0 +1,68 @@
+import express, { type Application } from 'express';
+import { authenticate } from './auth/authenticate.js';
+import { KeyRing } from './auth/key-ring.js';
+import { TokenService } from './auth/token-service.js';
+import { type ApiDependencies, type ApiOptions, resolveOptions } from './dependencies.js';
+import { requestContext } from './http/context.js';
+import { errorHandler, unknownRoute } from './http/error-handler.js';
+import { mountRoutes } from './http/mount.js';
+import { rateLimit } from './http/rate-limit.js';
+import { requestLogging } from './http/request-log.js';
+import { buildOpenApiDocument } from './openapi/document.js';
+import { apiRoutes } from './routes/index.js';
+import { mountSystemRoutes } from './routes/system.js';
+
+export const API_VERSION = '1.0.0';
+
+function assemble(deps: ApiDependencies, options: ApiOptions) {
+  const resolved = resolveOptions(options);
+  const ring = new KeyRing(resolved.jwtKeys, resolved.issuer, resolved.audience);
+  const tokens = new TokenService(ring, deps.identity, deps.refreshTokens, {
+    access: resolved.accessTokenTtlSeconds,
+    refresh: resolved.refreshTokenTtlSeconds,
+  });
+  return { resolved, ring, routes: apiRoutes(deps, resolved, tokens) };
+}
+
+/** The OpenAPI document of exactly the routes `createApp` mounts (for `docs/` or client generation). */
+export const openApiDocument = (deps: ApiDependencies, options: ApiOptions) =>
+  buildOpenApiDocument(assemble(deps, options).routes, { title: 'Chitti API', version: API_VERSION });
+
+export function createApp(deps: ApiDependencies, options: ApiOptions): Application {
+  const { resolved, ring, routes } = assemble(deps, options);
+  const openapi = JSON.stringify(buildOpenApiDocument(routes, { title: 'Chitti API', version: API_VERSION }));
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', resolved.trustProxy);
+  app.set('query parser', 'extended');
+  app.use(requestContext);
+  app.use(requestLogging(deps.logger, deps.metrics));
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  const system = express.Router();
+  mountSystemRoutes(system, deps);
+  system.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi);
+  });
+  app.use(system);
+
+  app.use(authenticate(ring));
+  app.use(rateLimit(deps.rateLimiter, resolved.rateLimit));
+  const api = express.Router();
+  mountRoutes(api, routes, {
+    idempotency: deps.idempotency,
+    commands: deps.commands,
+    logger: deps.logger,
+    jsonBodyLimitBytes: resolved.jsonBodyLimitBytes,
+  });
+  app.use(api);
+
+  app.use(unknownRoute);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,86 @@
+import type { Registry } from 'prom-client';
+import type { BlobStore } from '../inference/ports/blob-store.js';
+import type { GlobalLog } from '../projections/ports.js';
+import type { ApiCommands } from './ports/commands.js';
+import type { HealthCheck } from './ports/health.js';
+import type { IdempotencyStore } from './ports/idempotency.js';
+import type { IdentityDirectory } from './ports/identity.js';
+import type { ApiLogger } from './ports/logger.js';
+import type { ModelInspector } from './ports/model-inspector.js';
+import type { AggregateHistory, ApiQueries, ApiSearch, AuditVerifier } from './ports/queries.js';
+import type { RateLimiter } from './ports/rate-limiter.js';
+import type { RefreshTokenStore } from './ports/refresh-tokens.js';
+
+/** Everything the API calls, wired by the composition root (`cli/`). */
+export interface ApiDependencies {
+  readonly commands: ApiCommands;
+  readonly queries: ApiQueries;
+  readonly history: AggregateHistory;
+  readonly search: ApiSearch;
+  readonly auditVerifier: AuditVerifier;
+  /** The global log: SSE event stream and NDJSON audit export. */
+  readonly log: GlobalLog;
+  readonly blobs: BlobStore;
+  /** Image blobs and model files may live in different stores; defaults to `blobs`. */
+  readonly modelBlobs?: BlobStore;
+  readonly modelInspector: ModelInspector;
+  readonly identity: IdentityDirectory;
+  readonly refreshTokens: RefreshTokenStore;
+  readonly idempotency: IdempotencyStore;
+  readonly rateLimiter: RateLimiter;
+  readonly healthChecks: readonly HealthCheck[];
+  readonly metrics: Registry;
+  readonly logger: ApiLogger;
+}
+
+export interface JwtKey {
+  readonly kid: string;
+  /** HS256 secret, at least 32 characters. */
+  readonly secret: string;
+}
+
+export interface ApiOptions {
+  /** The first key signs; every listed key verifies (rotation by kid). */
+  readonly jwtKeys: readonly JwtKey[];
+  readonly issuer?: string;
+  readonly audience?: string;
+  readonly accessTokenTtlSeconds?: number;
+  readonly refreshTokenTtlSeconds?: number;
+  readonly jsonBodyLimitBytes?: number;
+  readonly maxUploadBytes?: number;
+  readonly maxModelBytes?: number;
+  readonly maxImagePixels?: number;
+  /** Requests per window per principal (or per IP when anonymous). */
+  readonly rateLimit?: { readonly authenticated: number; readonly anonymous: number; readonly windowMs: number };
+  /** Express `trust proxy` setting, for client IPs behind a load balancer. */
+  readonly trustProxy?: boolean | number | string;
+  readonly sseHeartbeatMs?: number;
+}
+
+export const DEFAULT_OPTIONS = {
+  issuer: 'chitti',
+  audience: 'chitti-api',
+  accessTokenTtlSeconds: 15 * 60,
+  refreshTokenTtlSeconds: 7 * 24 * 60 * 60,
+  jsonBodyLimitBytes: 256 * 1024,
+  maxUploadBytes: 64 * 1024 * 1024,
+  maxModelBytes: 512 * 1024 * 1024,
+  maxImagePixels: 100_000_000,
+  rateLimit: { authenticated: 600, anonymous: 60, windowMs: 60_000 },
+  trustProxy: false as boolean | number | string,
+  sseHeartbeatMs: 15_000,
+} as const;
+
+export type ResolvedApiOptions = Required<ApiOptions>;
+
+export function resolveOptions(options: ApiOptions): ResolvedApiOptions {
+  if (options.jwtKeys.length === 0) throw new Error('at least one JWT key is required');
+  for (const key of options.jwtKeys) {
+    if (key.secret.length < 32) throw new Error(`JWT key ${key.kid}: secret must be at least 32 characters`);
+  }
+  return { ...DEFAULT_OPTIONS, ...stripUndefined(options) } as ResolvedApiOptions;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

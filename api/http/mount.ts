@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { z } from 'zod';
+import type { ApiCommands } from '../ports/commands.js';
+import type { IdempotencyStore, StoredResponse } from '../ports/idempotency.js';
+import type { ApiLogger } from '../ports/logger.js';
+import { can } from '../rbac.js';
+import { contextOf, type RequestContext } from './context.js';
+import {
+  badRequest,
+  conflict,
+  forbidden,
+  unauthenticated,
+  unprocessable,
+  unsupportedMediaType,
+  validationFailed,
+} from './problem.js';
+import { zodIssues } from './problem-mapping.js';
+import type { Reply, RouteSpec } from './route.js';
+
+export interface MountDependencies {
+  readonly idempotency: IdempotencyStore;
+  readonly commands: Pick<ApiCommands, 'recordAccess'>;
+  readonly logger: ApiLogger;
+  readonly jsonBodyLimitBytes: number;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+const IF_MATCH = /^(?:W\/)?"(\d+)"$/;
+/** Headers a stored response keeps for replay. */
+const REPLAYED_HEADERS = ['location', 'etag'];
+
+const mediaTypeOf = (req: Request): string | undefined =>
+  req.get('content-type')?.split(';')[0]?.trim().toLowerCase() || undefined;
+
+const isJsonType = (type: string): boolean => type === 'application/json' || type.endsWith('+json');
+
+function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, where: string, status: 400 | 422) {
+  if (!schema) return value;
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationFailed(status, zodIssues(result.error, where));
+  return result.data;
+}
+
+function principalOf(context: RequestContext, spec: RouteSpec): string {
+  if (spec.permission === 'public') return context.principal?.userId ?? 'anonymous';
+  const principal = context.principal;
+  if (!principal) throw unauthenticated('this endpoint needs a bearer access token', 'invalid_request');
+  if (!can(principal.roles, spec.permission)) {
+    throw forbidden(
+      `this needs the permission ${spec.permission}, which your roles (${principal.roles.join(', ') || 'none'}) do not grant`,
+    );
+  }
+  return principal.userId;
+}
+
+/** Checks the Content-Type before reading a byte, then parses within the route's size limit. */
+function bodyParser(spec: RouteSpec, jsonLimit: number) {
+  const body = spec.body;
+  const parseJson = express.json({ limit: jsonLimit, strict: true, type: () => true });
+  const parseRaw = express.raw({ limit: body?.kind === 'binary' ? body.maxBytes : 0, type: () => true });
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const type = mediaTypeOf(req);
+    if (!body) {
+      next();
+    } else if (body.kind === 'json') {
+      if (type && isJsonType(type)) parseJson(req, res, next);
+      else next(unsupportedMediaType(`send the body as application/json (got ${type ?? 'no Content-Type'})`));
+    } else if (type && body.mediaTypes.includes(type)) {
+      parseRaw(req, res, next);
+    } else {
+      next(unsupportedMediaType(`Content-Type must be one of ${body.mediaTypes.join(', ')} (got ${type ?? 'none'})`));
+    }
+  };
+}
+
+function requestHash(req: Request): string {
+  const hash = createHash('sha256');
+  hash.update(`${req.method} ${req.originalUrl}\n`);
+  hash.update(`${req.get('content-type') ?? ''}\n${req.get('x-file-name') ?? ''}\n${req.get('if-match') ?? ''}\n`);
+  if (Buffer.isBuffer(req.body)) hash.update(req.body);
+  else if (req.body !== undefined) hash.update(JSON.stringify(req.body));
+  return hash.digest('hex');
+}
+
+function writeReply(res: Response, reply: StoredResponse | Reply): void {
+  for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  res.status(reply.status);
+  if (reply.body === undefined || reply.body === null) res.end();
+  else res.json(reply.body);
+}
+
+function storable(reply: Reply): StoredResponse {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(reply.headers ?? {})) {
+    if (REPLAYED_HEADERS.includes(name.toLowerCase())) headers[name] = value;
+  }
+  return { status: reply.status, headers, body: reply.body ?? null };
+}
+
+/** Mounts each route with the same pipeline: authorise, parse, validate, audit, idempotency, handle. */
+export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: MountDependencies): void {
+  for (const spec of routes) {
+    const method = spec.method;
+    router[method](
+      spec.path,
+      (_req, res, next) => {
+        try {
+          principalOf(contextOf(res), spec);
+          next();
+        } catch (error) {
+          next(error);
+        }
+      },
+      bodyParser(spec, deps.jsonBodyLimitBytes),
+      async (req: Request, res: Response) => {
+        const context = contextOf(res);
+        const actor = principalOf(context, spec);
+        const params = parse(spec.params, req.params, 'path', 400) as Record<string, unknown>;
+        const query = parse(spec.query, req.query, 'query', 400) as Record<string, unknown>;
+        const body =
+          spec.body?.kind === 'json'
+            ? parse(spec.body.schema, req.body, 'body', 422)
+            : spec.body?.kind === 'binary'
+              ? (req.body as Buffer)
+              : undefined;
+        if (spec.body?.kind === 'binary' && (!Buffer.isBuffer(body) || body.length === 0)) {
+          throw unprocessable('empty-body', 'Empty body', 'the request body is empty');
+        }
+
+        const ifMatchHeader = req.get('if-match');
+        let ifMatch: number | undefined;
+        if (ifMatchHeader !== undefined) {
+          const match = spec.conditional ? IF_MATCH.exec(ifMatchHeader.trim()) : null;
+          if (!spec.conditional) throw badRequest('this endpoint does not take If-Match');
+          if (!match) throw badRequest('If-Match must be a strong ETag: "<stream version>"');
+          ifMatch = Number(match[1]);
+        }
+
+        const sensitive = spec.sensitive?.({ params, query });
+        if (sensitive) await recordSensitiveRead(deps, context, actor, sensitive);
+
+        const idempotencyKey = req.get('idempotency-key');
+        if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+          throw badRequest('Idempotency-Key must be 1-200 visible ASCII characters', [
+            { pointer: 'header/idempotency-key', message: 'invalid' },
+          ]);
+        }
+        const run = (commandKey: string | undefined) =>
+          spec.handle({ params, query, body, context, actor, idempotencyKey: commandKey, ifMatch, req, res });
+
+        if (method !== 'post' || spec.idempotent === false || idempotencyKey === undefined) {
+          const reply = await run(undefined);
+          if (reply) writeReply(res, reply);
+          return;
+        }
+        await runIdempotent(deps.idempotency, req, res, actor, idempotencyKey, run);
+      },
+    );
+  }
+}
+
+async function runIdempotent(
+  store: IdempotencyStore,
+  req: Request,
+  res: Response,
+  actor: string,
+  key: string,
+  run: (commandKey: string) => Promise<Reply | undefined>,
+): Promise<void> {
+  const scope = `${actor} ${req.method} ${req.path}`;
+  const begin = await store.begin(scope, key, requestHash(req));
+  if (begin.kind === 'replay') {
+    res.setHeader('Idempotent-Replayed', 'true');
+    writeReply(res, begin.response);
+    return;
+  }
+  if (begin.kind === 'in-progress') {
+    throw conflict(
+      'idempotency-key-in-use',
+      'Request in progress',
+      'a request with this Idempotency-Key is still running',
+    );
+  }
+  if (begin.kind === 'mismatch') {
+    throw unprocessable(
+      'idempotency-key-reused',
+      'Idempotency-Key reused',
+      'this Idempotency-Key was used before with a different request',
+    );
+  }
+  // The command layer gets a key scoped to the principal, so two users' keys never collide in the event store.
+  const commandKey = `api:${createHash('sha256').update(`${scope}\n${key}`).digest('hex').slice(0, 40)}`;
+  let reply: Reply | undefined;
+  try {
+    reply = await run(commandKey);
+  } catch (error) {
+    // Failures are not stored: a retry runs again (and the command layer's key still dedupes appends).
+    await store.abandon(scope, key);
+    throw error;
+  }
+  if (!reply) {
+    await store.abandon(scope, key);
+    return;
+  }
+  await store.complete(scope, key, storable(reply));
+  writeReply(res, reply);
+}
+
+async function recordSensitiveRead(
+  deps: MountDependencies,
+  context: RequestContext,
+  actor: string,
+  read: {
+    action: Parameters<ApiCommands['recordAccess']>[0]['action'];
+    resource: string;
+    permission: Parameters<typeof can>[1];
+  },
+): Promise<void> {
+  const allowed = can(context.principal?.roles ?? [], read.permission);
+  const ctx = {
+    actor,
+    correlationId: context.correlationId,
+    ...(context.traceparent ? { traceparent: context.traceparent } : {}),
+  };
+  try {
+    await deps.commands.recordAccess(
+      {
+        action: read.action,
+        resource: read.resource,
+        decision: allowed ? 'allowed' : 'denied',
+        reason: allowed ? null : `lacks ${read.permission}`,
+      },
+      ctx,
+    );
+  } catch (error) {
+    // An unrecorded sensitive read must not happen: fail closed.
+    deps.logger.error({ err: error, correlationId: context.correlationId }, 'recording access failed');
+    if (allowed) throw error;
+  }
+  if (!allowed) throw forbidden(`this needs the permission ${read.permission}`);
+}

@@ -1,0 +1,226 @@
+import { streamIdOf } from '../../schemas/events/index.js';
+import type { ApiDependencies, ResolvedApiOptions } from '../dependencies.js';
+import { unprocessable, validationFailed } from '../http/problem.js';
+import { zodIssues } from '../http/problem-mapping.js';
+import { route } from '../http/route.js';
+import {
+  AsOfState,
+  CommandAccepted,
+  DeployBody,
+  GetQuery,
+  ListFilesQuery,
+  ModelMetrics,
+  ModelParams,
+  ModelVersionParams,
+  ReadModelObject,
+  ReadModelPage,
+  RegisteredModel,
+  RegisterModelQuery,
+  RetireBody,
+  RollbackBody,
+  ShadowBody,
+  ShiftBody,
+} from '../schemas.js';
+import { looksLikeOnnx } from '../uploads/sniff.js';
+import { asOfReply, commandContext, commandReply, describeAsOf, versionedReply } from './helpers.js';
+
+const ListModelsQuery = ListFilesQuery.pick({ limit: true, cursor: true });
+
+function parseMetricsHeader(header: string | undefined): Record<string, number> {
+  if (!header) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(header);
+  } catch {
+    throw validationFailed(400, [{ pointer: 'header/x-model-metrics', message: 'not JSON' }]);
+  }
+  const result = ModelMetrics.safeParse(parsed);
+  if (!result.success) throw validationFailed(400, zodIssues(result.error, 'header/x-model-metrics'));
+  return result.data;
+}
+
+export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) => [
+  route({
+    method: 'post',
+    path: '/v1/models/:name/versions',
+    operationId: 'registerModelVersion',
+    summary: 'Upload an ONNX detector as a new version; it is loaded and checked before it is recorded',
+    tag: 'models',
+    permission: 'models:manage',
+    params: ModelParams,
+    query: RegisterModelQuery,
+    headers: [{ name: 'X-Model-Metrics', description: 'JSON object of evaluation metrics, e.g. {"mAP50":0.83}' }],
+    body: {
+      kind: 'binary',
+      mediaTypes: ['application/octet-stream', 'application/onnx'],
+      maxBytes: options.maxModelBytes,
+      description: 'The .onnx file',
+    },
+    responses: {
+      201: { description: 'ModelRegistered recorded', schema: RegisteredModel },
+      409: { description: 'This version (or these exact bytes) is already registered' },
+      422: { description: 'Not a loadable ONNX detection model; the reason says why' },
+    },
+    handle: async (input) => {
+      const bytes = input.body as Buffer;
+      const metrics = parseMetricsHeader(input.req.get('x-model-metrics'));
+      if (!looksLikeOnnx(bytes)) {
+        throw unprocessable('invalid-model', 'Not an ONNX model', 'the bytes are not an ONNX protobuf model');
+      }
+      const inspection = await deps.modelInspector.inspect(bytes);
+      if (!inspection.ok) throw unprocessable('invalid-model', 'Not a usable ONNX detection model', inspection.reason);
+      const stored = await (deps.modelBlobs ?? deps.blobs).put(bytes);
+      const registered = {
+        name: input.params.name,
+        version: input.query.version,
+        sha256: stored.sha256,
+        sizeBytes: stored.sizeBytes,
+        outputLayout: inspection.model.outputLayout,
+        classes: [...inspection.model.classes],
+        inputSize: { ...inspection.model.inputSize },
+      };
+      const result = await deps.commands.registerModel(
+        { ...registered, metrics, description: input.query.description },
+        commandContext(input),
+      );
+      return {
+        status: 201,
+        headers: {
+          Location: `/v1/models/${registered.name}`,
+          ETag: `"${result.streamVersion}"`,
+        },
+        body: { ...registered, streamVersion: result.streamVersion },
+      };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/v1/models',
+    operationId: 'listModels',
+    summary: 'Models with their versions, deployments and traffic split',
+    tag: 'models',
+    permission: 'models:read',
+    query: ListModelsQuery,
+    responses: { 200: { description: 'A page of models', schema: ReadModelPage } },
+    handle: async ({ query }) => ({ status: 200, body: await deps.queries.listModels(query) }),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/models/:name',
+    operationId: 'getModel',
+    summary: 'A model; with ?asOf= (auditors) as it was then',
+    tag: 'models',
+    permission: 'models:read',
+    params: ModelParams,
+    query: GetQuery,
+    sensitive: ({ params, query }) =>
+      query.asOf
+        ? {
+            action: 'aggregate.as-of',
+            resource: `model-${params.name}?${describeAsOf(query.asOf)}`,
+            permission: 'history:as-of',
+          }
+        : undefined,
+    responses: {
+      200: { description: 'The model (ETag = stream version)', schema: ReadModelObject.or(AsOfState) },
+      404: { description: 'No such model' },
+    },
+    handle: async ({ params, query }) =>
+      query.asOf
+        ? asOfReply(deps.history, streamIdOf('model', params.name), query.asOf)
+        : versionedReply(await deps.queries.getModel(params.name), `model ${params.name}`),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/models/:name/deployments',
+    operationId: 'deployModel',
+    summary: 'Deploy a registered version with the resulting traffic split (canary = a small first share)',
+    tag: 'models',
+    permission: 'models:manage',
+    conditional: true,
+    params: ModelParams,
+    body: { kind: 'json', schema: DeployBody },
+    responses: {
+      200: { description: 'ModelDeployed recorded', schema: CommandAccepted },
+      404: { description: 'No such model or version' },
+      422: { description: 'Weights do not sum to 100, or name a retired or unknown version' },
+    },
+    handle: async (input) =>
+      commandReply(await deps.commands.deployModel({ name: input.params.name, ...input.body }, commandContext(input))),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/models/:name/traffic',
+    operationId: 'shiftTraffic',
+    summary: 'Change the traffic split between live versions',
+    tag: 'models',
+    permission: 'models:manage',
+    conditional: true,
+    params: ModelParams,
+    body: { kind: 'json', schema: ShiftBody },
+    responses: { 200: { description: 'TrafficShifted recorded', schema: CommandAccepted } },
+    handle: async (input) =>
+      commandReply(await deps.commands.shiftTraffic({ name: input.params.name, ...input.body }, commandContext(input))),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/models/:name/rollback',
+    operationId: 'rollbackModel',
+    summary: 'Return all traffic from one version to a previously deployed one',
+    tag: 'models',
+    permission: 'models:manage',
+    conditional: true,
+    params: ModelParams,
+    body: { kind: 'json', schema: RollbackBody },
+    responses: { 200: { description: 'ModelRolledBack recorded', schema: CommandAccepted } },
+    handle: async (input) =>
+      commandReply(
+        await deps.commands.rollbackModel({ name: input.params.name, ...input.body }, commandContext(input)),
+      ),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/models/:name/versions/:version/retire',
+    operationId: 'retireModelVersion',
+    summary: 'Retire a version that holds no traffic; it may never take traffic again',
+    tag: 'models',
+    permission: 'models:manage',
+    conditional: true,
+    params: ModelVersionParams,
+    body: { kind: 'json', schema: RetireBody },
+    responses: { 200: { description: 'ModelRetired recorded', schema: CommandAccepted } },
+    handle: async (input) =>
+      commandReply(await deps.commands.retireModel({ ...input.params, ...input.body }, commandContext(input))),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/models/:name/shadows',
+    operationId: 'startShadow',
+    summary: 'Run a registered version in shadow beside live traffic',
+    tag: 'models',
+    permission: 'models:manage',
+    conditional: true,
+    params: ModelParams,
+    body: { kind: 'json', schema: ShadowBody },
+    responses: { 200: { description: 'ShadowDeployed recorded', schema: CommandAccepted } },
+    handle: async (input) =>
+      commandReply(
+        await deps.commands.startShadow(
+          { name: input.params.name, version: input.body.version },
+          commandContext(input),
+        ),
+      ),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/models/:name/shadows/:version',
+    operationId: 'stopShadow',
+    summary: 'Stop a shadow version',
+    tag: 'models',
+    permission: 'models:manage',
+    conditional: true,
+    params: ModelVersionParams,
+    responses: { 200: { description: 'ShadowStopped recorded', schema: CommandAccepted } },
+    handle: async (input) => commandReply(await deps.commands.stopShadow(input.params, commandContext(input))),
+  }),
+];

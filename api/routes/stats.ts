@@ -1,0 +1,38 @@
+import type { ApiDependencies } from '../dependencies.js';
+import { route } from '../http/route.js';
+import { DailyDefectsQuery, ReviewStatsQuery, Rows } from '../schemas.js';
+
+export const statsRoutes = (deps: ApiDependencies) => [
+  route({
+    method: 'get',
+    path: '/v1/stats/reviews',
+    operationId: 'reviewStats',
+    summary: 'Human review outcomes per model version and class (confirmed / rejected / relabelled)',
+    tag: 'stats',
+    permission: 'stats:read',
+    query: ReviewStatsQuery,
+    responses: { 200: { description: 'Rows', schema: Rows } },
+    handle: async ({ query }) => ({ status: 200, body: { items: await deps.queries.reviewStats(query) } }),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/stats/daily-defects',
+    operationId: 'dailyDefects',
+    summary: 'Detections per day and class',
+    tag: 'stats',
+    permission: 'stats:read',
+    query: DailyDefectsQuery,
+    responses: { 200: { description: 'Rows', schema: Rows } },
+    handle: async ({ query }) => ({ status: 200, body: { items: await deps.queries.dailyDefects(query) } }),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/projections',
+    operationId: 'projectionStatus',
+    summary: 'Each read model’s checkpoint and lag behind the log (how stale reads may be)',
+    tag: 'stats',
+    permission: 'stats:read',
+    responses: { 200: { description: 'Rows', schema: Rows } },
+    handle: async () => ({ status: 200, body: { items: await deps.queries.projectionStatus() } }),
+  }),
+];

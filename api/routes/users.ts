@@ -1,0 +1,126 @@
+import { v7 as uuidv7 } from 'uuid';
+import { generateApiKey } from '../auth/api-key.js';
+import type { ApiDependencies } from '../dependencies.js';
+import { route } from '../http/route.js';
+import {
+  CommandAccepted,
+  GrantRoleBody,
+  IssueApiKeyBody,
+  IssuedApiKey,
+  ReadModelObject,
+  RegisterUserBody,
+  UserKeyParams,
+  UserParams,
+  UserRoleParams,
+} from '../schemas.js';
+import { commandContext, commandReply, versionedReply } from './helpers.js';
+
+export const userRoutes = (deps: ApiDependencies) => [
+  route({
+    method: 'post',
+    path: '/v1/users',
+    operationId: 'registerUser',
+    summary: 'Register a user (roles and API keys are granted separately)',
+    tag: 'users',
+    permission: 'users:manage',
+    body: { kind: 'json', schema: RegisterUserBody },
+    responses: {
+      201: { description: 'UserRegistered recorded', schema: CommandAccepted },
+      409: { description: 'Exists' },
+    },
+    handle: async (input) => {
+      const userId = input.body.userId ?? uuidv7();
+      const result = await deps.commands.registerUser(
+        { userId, email: input.body.email, displayName: input.body.displayName },
+        commandContext(input),
+      );
+      return commandReply(result, { status: 201, location: `/v1/users/${userId}`, body: { userId } });
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/v1/users/:userId',
+    operationId: 'getUser',
+    summary: 'A user with roles and API key ids (never secrets)',
+    tag: 'users',
+    permission: 'users:read',
+    params: UserParams,
+    responses: { 200: { description: 'The user', schema: ReadModelObject }, 404: { description: 'No such user' } },
+    handle: async ({ params }) => versionedReply(await deps.queries.getUser(params.userId), `user ${params.userId}`),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/users/:userId/roles',
+    operationId: 'grantRole',
+    summary: 'Grant a role',
+    tag: 'users',
+    permission: 'users:manage',
+    conditional: true,
+    params: UserParams,
+    body: { kind: 'json', schema: GrantRoleBody },
+    responses: { 200: { description: 'RoleGranted recorded', schema: CommandAccepted } },
+    handle: async (input) =>
+      commandReply(
+        await deps.commands.grantRole({ userId: input.params.userId, role: input.body.role }, commandContext(input)),
+      ),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/users/:userId/roles/:role',
+    operationId: 'revokeRole',
+    summary: 'Revoke a role (effective for new access tokens; existing ones expire within their 15 minutes)',
+    tag: 'users',
+    permission: 'users:manage',
+    conditional: true,
+    params: UserRoleParams,
+    responses: { 200: { description: 'RoleRevoked recorded', schema: CommandAccepted } },
+    handle: async (input) => commandReply(await deps.commands.revokeRole(input.params, commandContext(input))),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/users/:userId/api-keys',
+    operationId: 'issueApiKey',
+    summary: 'Issue an API key; the key is in this response only, the record keeps its sha256',
+    tag: 'users',
+    permission: 'users:manage',
+    // The response holds the key: it is never stored, so Idempotency-Key is not honoured here.
+    idempotent: false,
+    params: UserParams,
+    body: { kind: 'json', schema: IssueApiKeyBody },
+    responses: { 201: { description: 'ApiKeyIssued recorded', schema: IssuedApiKey } },
+    handle: async (input) => {
+      const key = generateApiKey();
+      const result = await deps.commands.issueApiKey(
+        {
+          userId: input.params.userId,
+          keyId: key.keyId,
+          secretSha256: key.secretSha256,
+          label: input.body.label,
+          expiresAt: input.body.expiresAt,
+        },
+        commandContext(input),
+      );
+      return {
+        status: 201,
+        headers: { ETag: `"${result.streamVersion}"` },
+        body: {
+          keyId: key.keyId,
+          apiKey: key.token,
+          expiresAt: input.body.expiresAt,
+          streamVersion: result.streamVersion,
+        },
+      };
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/users/:userId/api-keys/:keyId',
+    operationId: 'revokeApiKey',
+    summary: 'Revoke an API key (refreshes stop at once; access tokens expire within 15 minutes)',
+    tag: 'users',
+    permission: 'users:manage',
+    params: UserKeyParams,
+    responses: { 200: { description: 'ApiKeyRevoked recorded', schema: CommandAccepted } },
+    handle: async (input) => commandReply(await deps.commands.revokeApiKey(input.params, commandContext(input))),
+  }),
+];

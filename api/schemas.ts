@@ -1,0 +1,258 @@
+import { z } from 'zod';
+import { Actor, Id, ModelName, ModelVersion, Role, Tag, Thresholds, TrafficWeights } from '../schemas/events/index.js';
+
+/** Request and response shapes of the REST API; validation and `/openapi.json` both come from these. */
+
+export const Limit = z.coerce.number().int().min(1).max(500).default(50).describe('Page size (1-500)');
+export const Cursor = z.string().max(500).optional().describe('Opaque cursor from the previous page’s nextCursor');
+const IsoTime = z.iso.datetime({ offset: true });
+
+/** `?asOf=` is a global position (digits) or an ISO-8601 time. */
+export const AsOf = z
+  .string()
+  .regex(/^(\d{1,15}|\d{4}-\d{2}-\d{2}T.+)$/, 'a global position or an ISO-8601 time')
+  .transform((value, ctx): { toGlobalPosition: number } | { asOf: Date } => {
+    if (/^\d+$/.test(value)) return { toGlobalPosition: Number(value) };
+    const at = new Date(value);
+    if (Number.isNaN(at.getTime())) {
+      ctx.addIssue({ code: 'custom', message: 'not a valid time' });
+      return z.NEVER;
+    }
+    return { asOf: at };
+  })
+  .optional()
+  .describe('Time travel: the aggregate as it was at this global position or ISO-8601 time (auditors)');
+export type AsOf = z.output<typeof AsOf>;
+
+const csvList = (item: z.ZodString) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(item).max(50));
+
+// --- auth ---
+export const TokenRequest = z.object({ apiKey: z.string().min(1).max(200) });
+export const RefreshRequest = z.object({ refreshToken: z.string().min(1).max(4096) });
+export const TokenPair = z.object({
+  tokenType: z.literal('Bearer'),
+  accessToken: z.string(),
+  expiresIn: z.number().int().describe('seconds'),
+  refreshToken: z.string(),
+  refreshExpiresIn: z.number().int().describe('seconds'),
+});
+
+// --- shared responses ---
+export const CommandAccepted = z.object({
+  streamId: z.string(),
+  streamVersion: z.number().int(),
+  globalPosition: z.number().int(),
+});
+export const ReadModelObject = z.record(z.string(), z.unknown()).describe('Read-model row');
+export const PageOf = (item: z.ZodType) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+export const ReadModelPage = PageOf(ReadModelObject);
+export const AsOfState = z.object({
+  streamId: z.string(),
+  streamVersion: z.number().int(),
+  globalPosition: z.number().int(),
+  state: z.unknown(),
+});
+
+// --- files ---
+export const FileParams = z.object({ fileId: Id });
+export const UploadQuery = z.object({
+  name: z.string().max(1024).optional().describe('Original file name (or send X-File-Name)'),
+  tags: csvList(Tag).optional().describe('Comma-separated tags'),
+});
+export const UploadedFile = z.object({
+  fileId: z.string(),
+  sha256: z.string(),
+  sizeBytes: z.number().int(),
+  mediaType: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  bitDepth: z.number().int(),
+  channels: z.number().int(),
+  originalName: z.string(),
+  tags: z.array(z.string()),
+  streamVersion: z.number().int(),
+});
+export const ListFilesQuery = z.object({
+  limit: Limit,
+  cursor: Cursor,
+  tag: Tag.optional(),
+  uploadedBy: Actor.optional(),
+});
+export const GetQuery = z.object({ asOf: AsOf });
+export const TagFileBody = z
+  .object({ add: z.array(Tag).max(50).default([]), remove: z.array(Tag).max(50).default([]) })
+  .refine((b) => b.add.length + b.remove.length > 0, { message: 'add or remove at least one tag' });
+export const DeleteFileQuery = z.object({
+  reason: z.string().min(1).max(500).describe('Why the file is erased (kept in history)'),
+});
+
+// --- inspections ---
+export const InspectionParams = z.object({ inspectionId: Id });
+export const ReviewParams = z.object({ inspectionId: Id, detectionId: z.string().regex(/^d\d+$/) });
+export const RequestInspectionBody = z.object({
+  fileId: Id,
+  model: z
+    .object({ name: ModelName, version: ModelVersion.optional().describe('Pin a version; default: the traffic split') })
+    .optional()
+    .describe('Default: the deployed default model'),
+  thresholds: Thresholds.partial().optional(),
+});
+export const ListInspectionsQuery = z.object({
+  limit: Limit,
+  cursor: Cursor,
+  fileId: Id.optional(),
+  status: z.string().max(50).optional(),
+  modelName: ModelName.optional(),
+});
+export const ReviewBody = z
+  .object({
+    verdict: z.enum(['confirmed', 'rejected', 'relabelled']),
+    newClassName: z.string().min(1).max(100).nullable().default(null),
+    comment: z.string().max(2000).nullable().default(null),
+  })
+  .refine((b) => (b.verdict === 'relabelled') === (b.newClassName !== null), {
+    message: 'newClassName is required for relabelled and only then',
+    path: ['newClassName'],
+  });
+export const CloseBody = z.object({
+  outcome: z.enum(['accepted', 'rejected', 'inconclusive']),
+  note: z.string().max(2000).nullable().default(null),
+});
+
+// --- detections ---
+export const DetectionSearchQuery = z
+  .object({
+    className: z.string().max(100).optional(),
+    minScore: z.coerce.number().min(0).max(1).optional(),
+    maxScore: z.coerce.number().min(0).max(1).optional(),
+    modelName: ModelName.optional(),
+    from: IsoTime.optional(),
+    to: IsoTime.optional(),
+    q: z.string().max(200).optional().describe('Free text over file names and tags'),
+    limit: Limit,
+    cursor: Cursor,
+  })
+  .refine((q) => q.minScore === undefined || q.maxScore === undefined || q.minScore <= q.maxScore, {
+    message: 'minScore must not exceed maxScore',
+    path: ['minScore'],
+  });
+
+// --- models ---
+export const ModelParams = z.object({ name: ModelName });
+export const ModelVersionParams = z.object({ name: ModelName, version: ModelVersion });
+export const RegisterModelQuery = z.object({
+  version: ModelVersion,
+  description: z.string().max(2000).default(''),
+});
+export const ModelMetrics = z.record(z.string().max(100), z.number()).refine((m) => Object.keys(m).length <= 50, {
+  message: 'at most 50 metrics',
+});
+export const RegisteredModel = z.object({
+  name: z.string(),
+  version: z.string(),
+  sha256: z.string(),
+  sizeBytes: z.number().int(),
+  outputLayout: z.string(),
+  classes: z.array(z.string()),
+  inputSize: z.object({ width: z.number().int(), height: z.number().int() }),
+  streamVersion: z.number().int(),
+});
+export const DeployBody = z.object({
+  version: ModelVersion,
+  weights: TrafficWeights.describe('The whole split after deploying: version -> percent, summing to 100'),
+  canary: z.boolean().default(false),
+  thresholds: Thresholds.optional(),
+});
+export const ShiftBody = z.object({ weights: TrafficWeights, reason: z.string().max(500).nullable().default(null) });
+export const RollbackBody = z.object({
+  fromVersion: ModelVersion,
+  toVersion: ModelVersion,
+  reason: z.string().min(1).max(500),
+});
+export const RetireBody = z.object({ reason: z.string().max(500).nullable().default(null) });
+export const ShadowBody = z.object({ version: ModelVersion });
+
+// --- users ---
+export const UserParams = z.object({ userId: Id });
+export const UserRoleParams = z.object({ userId: Id, role: Role });
+export const UserKeyParams = z.object({ userId: Id, keyId: Id });
+export const RegisterUserBody = z.object({
+  userId: Id.optional().describe('Default: generated'),
+  email: z.email().max(254),
+  displayName: z.string().min(1).max(200),
+});
+export const GrantRoleBody = z.object({ role: Role });
+export const IssueApiKeyBody = z.object({
+  label: z.string().max(200).default(''),
+  expiresAt: IsoTime.nullable().default(null),
+});
+export const IssuedApiKey = z.object({
+  keyId: z.string(),
+  apiKey: z.string().describe('Shown once; only its hash is recorded'),
+  expiresAt: z.string().nullable(),
+  streamVersion: z.number().int(),
+});
+
+// --- audit ---
+export const AuditTrailQuery = z.object({
+  limit: Limit,
+  cursor: Cursor,
+  streamId: z.string().max(200).optional(),
+  actor: Actor.optional(),
+  type: z.string().max(100).optional(),
+  from: IsoTime.optional(),
+  to: IsoTime.optional(),
+});
+export const AuditSearchQuery = z.object({
+  actor: Actor.optional(),
+  action: z.string().max(100).optional(),
+  q: z.string().max(200).optional(),
+  from: IsoTime.optional(),
+  to: IsoTime.optional(),
+  limit: Limit,
+  cursor: Cursor,
+});
+export const ExportQuery = z
+  .object({
+    after: z.coerce.number().int().min(0).default(0).describe('Export events after this global position'),
+    to: z.coerce.number().int().min(1).optional().describe('…up to and including this position'),
+  })
+  .refine((q) => q.to === undefined || q.to > q.after, { message: 'to must exceed after', path: ['to'] });
+export const StreamParams = z.object({
+  streamId: z
+    .string()
+    .min(3)
+    .max(200)
+    .regex(/^(file|inspection|model|user|access)-[A-Za-z0-9_.:-]+$/, 'a stream id such as inspection-<id>'),
+});
+export const ReplayQuery = z.object({ asOf: AsOf });
+export const VerifyResult = z.object({
+  ok: z.boolean(),
+  checkedEvents: z.number().int(),
+  firstBroken: z.record(z.string(), z.unknown()).optional(),
+});
+
+// --- stats ---
+export const ReviewStatsQuery = z.object({ modelName: ModelName.optional() });
+export const DailyDefectsQuery = z.object({
+  from: z.iso.date().optional(),
+  to: z.iso.date().optional(),
+  className: z.string().max(100).optional(),
+});
+export const Rows = z.object({ items: z.array(ReadModelObject) });
+
+// --- events ---
+export const EventStreamQuery = z.object({
+  after: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Start after this global position (else Last-Event-ID, else now)'),
+  types: csvList(z.string().max(100)).optional().describe('Only these event types'),
+  category: z.enum(['file', 'inspection', 'model', 'user', 'access']).optional(),
+});

@@ -1,0 +1,102 @@
+import type { GlobalLog, LogSubscription } from '../../projections/ports.js';
+import { categoryOf, type RecordedEvent, type Role, upcast } from '../../schemas/events/index.js';
+import type { ApiKeyRecord, IdentityDirectory, UserRecord } from '../ports/identity.js';
+
+interface MutableKey {
+  keyId: string;
+  userId: string;
+  secretSha256: string;
+  expiresAt: Date | null;
+  revoked: boolean;
+}
+
+/**
+ * Users, roles and API keys folded in memory from the user streams of the global log (a handful of
+ * rows per user). A lookup that misses first catches up with the log head, so a key issued a moment
+ * ago is found. Start it with `start()`, end it with `stop()`.
+ */
+export class LogIdentityDirectory implements IdentityDirectory {
+  private readonly keys = new Map<string, MutableKey>();
+  private readonly users = new Map<string, Set<Role>>();
+  private subscription: LogSubscription | undefined;
+  private position = 0;
+
+  constructor(private readonly log: GlobalLog) {}
+
+  start(): void {
+    if (this.subscription) return;
+    this.subscription = this.log.subscribe({
+      after: 0,
+      batchSize: 500,
+      handle: async (batch) => {
+        for (const event of batch) this.apply(event);
+        this.position = batch.at(-1)?.globalPosition ?? this.position;
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.stop();
+    this.subscription = undefined;
+  }
+
+  async findApiKey(keyId: string): Promise<ApiKeyRecord | undefined> {
+    if (!this.keys.has(keyId)) await this.catchUp();
+    const key = this.keys.get(keyId);
+    return key ? { ...key } : undefined;
+  }
+
+  async findUser(userId: string): Promise<UserRecord | undefined> {
+    await this.catchUp();
+    const roles = this.users.get(userId);
+    return roles ? { userId, roles: [...roles].sort() } : undefined;
+  }
+
+  /** Waits until every event committed before this call has been applied. */
+  private async catchUp(): Promise<void> {
+    if (!this.subscription) throw new Error('LogIdentityDirectory is not started');
+    const head = await this.log.headPosition();
+    if (head > this.position) await this.subscription.caughtUpTo(head);
+  }
+
+  private apply(recorded: RecordedEvent): void {
+    if (categoryOf(recorded.streamId) !== 'user') return;
+    const event = upcast(recorded.type, recorded.schemaVersion, recorded.data);
+    switch (event.type) {
+      case 'UserRegistered':
+        if (!this.users.has(event.data.userId)) this.users.set(event.data.userId, new Set());
+        break;
+      case 'RoleGranted':
+        this.rolesOf(event.data.userId).add(event.data.role);
+        break;
+      case 'RoleRevoked':
+        this.rolesOf(event.data.userId).delete(event.data.role);
+        break;
+      case 'ApiKeyIssued':
+        this.keys.set(event.data.keyId, {
+          keyId: event.data.keyId,
+          userId: event.data.userId,
+          secretSha256: event.data.secretSha256,
+          expiresAt: event.data.expiresAt ? new Date(event.data.expiresAt) : null,
+          revoked: false,
+        });
+        break;
+      case 'ApiKeyRevoked': {
+        const key = this.keys.get(event.data.keyId);
+        if (key) key.revoked = true;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private rolesOf(userId: string): Set<Role> {
+    let roles = this.users.get(userId);
+    if (!roles) {
+      roles = new Set();
+      this.users.set(userId, roles);
+    }
+    return roles;
+  }
+}

@@ -1,0 +1,91 @@
+import sharp, { type Metadata } from 'sharp';
+import type { MediaType } from '../../schemas/events/index.js';
+import { HttpProblem } from '../http/problem.js';
+import { sniffImageType } from './sniff.js';
+
+export interface ValidatedImage {
+  readonly mediaType: MediaType;
+  readonly width: number;
+  readonly height: number;
+  readonly bitDepth: 8 | 16;
+  readonly channels: number;
+}
+
+const rejected = (status: 413 | 415 | 422, slug: string, title: string, detail: string) =>
+  new HttpProblem({ status, slug, title, detail });
+
+const FORMAT_OF: Record<MediaType, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpeg',
+  'image/webp': 'webp',
+  'image/tiff': 'tiff',
+};
+
+/**
+ * Accepts only what the bytes prove: the type by magic number (a declared image type must agree),
+ * the dimensions from the decoded header under a pixel limit (decompression bombs), and a full
+ * decode through a thumbnail so truncated or corrupt files are refused now, not at inference.
+ */
+export async function validateImage(
+  bytes: Buffer,
+  options: { declaredType: string | undefined; maxPixels: number },
+): Promise<ValidatedImage> {
+  const mediaType = sniffImageType(bytes);
+  if (!mediaType) {
+    throw rejected(
+      415,
+      'not-an-image',
+      'Not a supported image',
+      `the content is not a PNG, JPEG, WebP or TIFF image${options.declaredType ? ` (declared ${options.declaredType})` : ''}`,
+    );
+  }
+  if (options.declaredType?.startsWith('image/') && options.declaredType !== mediaType) {
+    throw rejected(
+      422,
+      'media-type-mismatch',
+      'Content does not match its declared type',
+      `declared ${options.declaredType} but the content is ${mediaType}`,
+    );
+  }
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(bytes, { limitInputPixels: options.maxPixels }).metadata();
+  } catch (error) {
+    if (error instanceof Error && /pixel limit/i.test(error.message)) throw tooManyPixels(options.maxPixels);
+    throw rejected(422, 'corrupt-image', 'Corrupt image', `the ${mediaType} header cannot be read`);
+  }
+  const { width, height, channels, depth, format } = metadata;
+  if (!width || !height || !channels) {
+    throw rejected(422, 'corrupt-image', 'Corrupt image', 'the image has no dimensions');
+  }
+  if (format !== FORMAT_OF[mediaType] && !(mediaType === 'image/jpeg' && format === 'jpeg')) {
+    throw rejected(422, 'corrupt-image', 'Corrupt image', `the content decodes as ${format}, not ${mediaType}`);
+  }
+  if (width * height > options.maxPixels) throw tooManyPixels(options.maxPixels, width, height);
+  const bitDepth = depth === 'uchar' || depth === 'char' ? 8 : depth === 'ushort' || depth === 'short' ? 16 : undefined;
+  if (!bitDepth) {
+    throw rejected(
+      415,
+      'unsupported-sample-format',
+      'Unsupported sample format',
+      `samples of type ${depth} are not supported (8 or 16 bit only)`,
+    );
+  }
+  if (channels > 4) {
+    throw rejected(415, 'unsupported-sample-format', 'Unsupported sample format', `${channels} channels (at most 4)`);
+  }
+  try {
+    await sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated', sequentialRead: true })
+      .resize(64, 64, { fit: 'inside' })
+      .raw()
+      .toBuffer();
+  } catch {
+    throw rejected(422, 'corrupt-image', 'Corrupt image', `the ${mediaType} data is truncated or corrupt`);
+  }
+  return { mediaType, width, height, bitDepth, channels };
+}
+
+function tooManyPixels(maxPixels: number, width?: number, height?: number): HttpProblem {
+  const size = width && height ? `${width}×${height} = ${width * height} pixels` : 'the image';
+  return rejected(422, 'image-too-large', 'Image too large', `${size} exceeds the limit of ${maxPixels} pixels`);
+}

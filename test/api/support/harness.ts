@@ -1,0 +1,188 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { createApp } from '../../../api/app.js';
+import { sha256Hex } from '../../../api/auth/api-key.js';
+import { KeyRing } from '../../../api/auth/key-ring.js';
+import type { ApiDependencies, ApiOptions, JwtKey } from '../../../api/dependencies.js';
+import type { RateLimiter } from '../../../api/ports/rate-limiter.js';
+import { LogIdentityDirectory } from '../../../api/stores/log-identity-directory.js';
+import { PgIdempotencyStore } from '../../../api/stores/pg-idempotency-store.js';
+import { PgRefreshTokenStore } from '../../../api/stores/pg-refresh-token-store.js';
+import { migrateApiTables } from '../../../api/stores/pg-schema.js';
+import { FsBlobStore } from '../../../infra/blob/fs-blob-store.js';
+import { PostgresEventStore } from '../../../infra/postgres/event-store.js';
+import { migrate } from '../../../infra/postgres/migrate.js';
+import type { Role } from '../../../schemas/events/index.js';
+import { createTestDatabase, type TestDatabase } from '../../support/pg.js';
+
+export const KEY_A: JwtKey = { kid: 'k-2026-a', secret: 'a'.repeat(40) };
+export const KEY_B: JwtKey = { kid: 'k-2026-b', secret: 'b'.repeat(40) };
+
+/** The pieces of the real stack every API suite runs on: PostgreSQL, the event store, blobs, stores. */
+export interface Backend {
+  readonly db: TestDatabase;
+  readonly pool: pg.Pool;
+  readonly store: PostgresEventStore;
+  readonly identity: LogIdentityDirectory;
+  readonly blobDir: string;
+  readonly logLines: string[];
+  close(): Promise<void>;
+}
+
+export async function startBackend(): Promise<Backend> {
+  const db = await createTestDatabase('chitti_api');
+  const pool = new pg.Pool({ connectionString: db.url, max: 6 });
+  await migrate(pool);
+  await migrateApiTables(pool);
+  const store = new PostgresEventStore(pool, { safetyPollMs: 200 });
+  const identity = new LogIdentityDirectory(store);
+  identity.start();
+  const blobDir = await mkdtemp(join(tmpdir(), 'chitti-api-blobs-'));
+  return {
+    db,
+    pool,
+    store,
+    identity,
+    blobDir,
+    logLines: [],
+    async close() {
+      await identity.stop();
+      await store.close();
+      await pool.end();
+      await db.drop();
+      await rm(blobDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function logSink(lines: string[]) {
+  return pino(
+    { level: 'info', redact: ['req.headers.authorization'] },
+    new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  );
+}
+
+export interface ServerUnderTest {
+  readonly url: string;
+  readonly deps: ApiDependencies;
+  close(): Promise<void>;
+}
+
+export async function listen(deps: ApiDependencies, options: ApiOptions): Promise<ServerUnderTest> {
+  const app = createApp(deps, options);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    deps,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+/** The parts of ApiDependencies that come from the backend; the caller supplies the rest. */
+export function backendDependencies(backend: Backend, rateLimiter: RateLimiter) {
+  return {
+    log: backend.store,
+    blobs: new FsBlobStore(backend.blobDir),
+    identity: backend.identity,
+    refreshTokens: new PgRefreshTokenStore(backend.pool),
+    idempotency: new PgIdempotencyStore(backend.pool),
+    rateLimiter,
+    healthChecks: [
+      {
+        name: 'postgres',
+        check: async () => {
+          await backend.pool.query('SELECT 1');
+        },
+      },
+    ],
+    metrics: new Registry(),
+    logger: logSink(backend.logLines),
+  } satisfies Partial<ApiDependencies>;
+}
+
+let userCounter = 0;
+
+/** A user with roles and an API key, recorded as real events (what the user commands would append). */
+export async function seedUser(
+  backend: Backend,
+  roles: readonly Role[],
+  options: { expiresAt?: string | null } = {},
+): Promise<{ userId: string; apiKey: string; keyId: string }> {
+  userCounter += 1;
+  const userId = `u${userCounter}-${roles.join('-') || 'none'}`;
+  const keyId = sha256Hex(`${userId}-key`).slice(0, 16);
+  const secret = sha256Hex(`${userId}-secret-${Math.random()}`);
+  const metadata = { actor: 'test-setup' };
+  await backend.store.append(
+    `user-${userId}`,
+    [
+      {
+        type: 'UserRegistered',
+        data: { userId, email: `${userId}@example.com`, displayName: userId, registeredBy: 'test-setup' },
+        metadata,
+      },
+      ...roles.map((role) => ({ type: 'RoleGranted', data: { userId, role, grantedBy: 'test-setup' }, metadata })),
+      {
+        type: 'ApiKeyIssued',
+        data: {
+          userId,
+          keyId,
+          secretSha256: sha256Hex(secret),
+          label: 'test',
+          expiresAt: options.expiresAt ?? null,
+          issuedBy: 'test-setup',
+        },
+        metadata,
+      },
+    ],
+    { expectedVersion: 'no_stream' },
+  );
+  return { userId, keyId, apiKey: `chitti_${keyId}_${secret}` };
+}
+
+export async function tokensFor(url: string, apiKey: string) {
+  const response = await fetch(`${url}/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ apiKey }),
+  });
+  if (response.status !== 200) throw new Error(`token exchange failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { accessToken: string; refreshToken: string };
+}
+
+export const ringOf = (keys: readonly JwtKey[]) => new KeyRing(keys, 'chitti', 'chitti-api');
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** Stands in for a dependency a suite never reaches; any call fails loudly as a 500. */
+export function unreached<T extends object>(name: string): T {
+  return new Proxy({} as T, {
+    get(_target, property) {
+      if (property === 'then') return undefined;
+      return () => {
+        throw new Error(`${name}.${String(property)} was called but this suite does not wire it`);
+      };
+    },
+  });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary response JSON
+export type Json = any;
+export const json = (response: Response): Promise<Json> => response.json() as Promise<Json>;

@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiDependencies } from '../../api/dependencies.js';
+import {
+  type Backend,
+  backendDependencies,
+  bearer,
+  json,
+  KEY_A,
+  listen,
+  type ServerUnderTest,
+  seedUser,
+  startBackend,
+  tokensFor,
+  unreached,
+} from './support/harness.js';
+import { InMemoryRateLimiter } from './support/rate-limiter.js';
+
+let backend: Backend;
+let deps: ApiDependencies;
+let server: ServerUnderTest;
+
+beforeAll(async () => {
+  backend = await startBackend();
+  deps = {
+    ...backendDependencies(backend, new InMemoryRateLimiter()),
+    commands: unreached('commands'),
+    queries: unreached('queries'),
+    history: unreached('history'),
+    search: unreached('search'),
+    auditVerifier: unreached('auditVerifier'),
+    modelInspector: unreached('modelInspector'),
+  };
+  server = await listen(deps, {
+    jwtKeys: [KEY_A],
+    rateLimit: { authenticated: 3, anonymous: 2, windowMs: 60_000 },
+  });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await backend?.close();
+});
+
+describe('rate limits', () => {
+  it('limits anonymous callers per IP and answers 429 with Retry-After', async () => {
+    const first = await fetch(`${server.url}/v1/files`);
+    expect(first.status).toBe(401);
+    expect(first.headers.get('ratelimit-limit')).toBe('2');
+    expect(first.headers.get('ratelimit-remaining')).toBe('1');
+    expect(first.headers.get('ratelimit-policy')).toBe('2;w=60');
+    await fetch(`${server.url}/v1/files`);
+    const limited = await fetch(`${server.url}/v1/files`);
+    expect(limited.status).toBe(429);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(await json(limited)).toMatchObject({ status: 429, type: 'https://chitti.dev/problems/rate-limited' });
+  });
+
+  it('limits each principal separately from the anonymous budget, and never limits health checks', async () => {
+    // The anonymous budget of this IP is spent by the test above; health stays open.
+    expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+    const user = await seedUser(backend, ['viewer']);
+    // The token endpoint is anonymous, and this IP's budget is spent: mint through a server with the default limits.
+    const open = await listen(deps, { jwtKeys: [KEY_A] });
+    const token = (await tokensFor(open.url, user.apiKey)).accessToken;
+    await open.close();
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push((await fetch(`${server.url}/v1/files?limit=0`, { headers: bearer(token) })).status);
+    }
+    expect(statuses).toEqual([400, 400, 400, 429]);
+  });
+});
+
+describe('health, metrics and OpenAPI', () => {
+  it('reports readiness per dependency and 503 when one fails', async () => {
+    const ready = await fetch(`${server.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await json(ready)).toMatchObject({ status: 'ready', checks: [{ name: 'postgres', ok: true }] });
+
+    const failing = await listen(
+      {
+        ...deps,
+        healthChecks: [...deps.healthChecks, { name: 'kafka', check: () => Promise.reject(new Error('no brokers')) }],
+      },
+      { jwtKeys: [KEY_A] },
+    );
+    try {
+      const response = await fetch(`${failing.url}/health/ready`);
+      expect(response.status).toBe(503);
+      expect((await json(response)).checks).toContainEqual(
+        expect.objectContaining({ name: 'kafka', ok: false, error: 'no brokers' }),
+      );
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('exposes request metrics in Prometheus format', async () => {
+    const response = await fetch(`${server.url}/metrics`);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toMatch(/chitti_http_requests_total\{method="GET",route="\/v1\/files",status="401"\} \d+/);
+  });
+
+  it('serves an OpenAPI 3.1 document listing every route with its schemas', async () => {
+    const response = await fetch(`${server.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    const document = await json(response);
+    expect(document.openapi).toBe('3.1.0');
+    const operations = Object.entries(
+      document.paths as Record<string, Record<string, { operationId: string }>>,
+    ).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => `${method.toUpperCase()} ${path} ${op.operationId}`),
+    );
+    for (const expected of [
+      'POST /auth/token exchangeApiKey',
+      'POST /auth/refresh refreshTokens',
+      'POST /v1/files uploadFile',
+      'GET /v1/files/{fileId} getFile',
+      'POST /v1/inspections requestInspection',
+      'GET /v1/inspections/{inspectionId} getInspection',
+      'POST /v1/inspections/{inspectionId}/detections/{detectionId}/review reviewDetection',
+      'GET /v1/detections searchDetections',
+      'POST /v1/models/{name}/versions registerModelVersion',
+      'POST /v1/models/{name}/deployments deployModel',
+      'POST /v1/models/{name}/rollback rollbackModel',
+      'POST /v1/users/{userId}/api-keys issueApiKey',
+      'GET /v1/audit/export exportEvents',
+      'GET /v1/audit/verify verifyAudit',
+      'GET /v1/stats/daily-defects dailyDefects',
+      'GET /v1/events/stream streamEvents',
+    ]) {
+      expect(operations).toContain(expected);
+    }
+    const close = document.paths['/v1/inspections/{inspectionId}/close'].post;
+    expect(close.requestBody.content['application/json'].schema.properties.outcome.enum).toEqual([
+      'accepted',
+      'rejected',
+      'inconclusive',
+    ]);
+    expect(close.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['inspectionId', 'Idempotency-Key', 'If-Match']),
+    );
+    expect(document.paths['/v1/files'].post.requestBody.content['image/png'].schema.format).toBe('binary');
+    expect(document.components.schemas.Problem.required).toEqual(['type', 'title', 'status']);
+  });
+});

@@ -1,0 +1,151 @@
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Backend,
+  backendDependencies,
+  bearer,
+  json,
+  KEY_A,
+  listen,
+  type ServerUnderTest,
+  seedUser,
+  startBackend,
+  tokensFor,
+  unreached,
+} from './support/harness.js';
+import { InMemoryRateLimiter } from './support/rate-limiter.js';
+
+let backend: Backend;
+let server: ServerUnderTest;
+let token: string;
+let png: Buffer;
+
+beforeAll(async () => {
+  backend = await startBackend();
+  server = await listen(
+    {
+      ...backendDependencies(backend, new InMemoryRateLimiter()),
+      commands: unreached('commands'),
+      queries: unreached('queries'),
+      history: unreached('history'),
+      search: unreached('search'),
+      auditVerifier: unreached('auditVerifier'),
+      modelInspector: unreached('modelInspector'),
+    },
+    { jwtKeys: [KEY_A], maxImagePixels: 10_000_000, maxUploadBytes: 200_000, jsonBodyLimitBytes: 1024 },
+  );
+  const operator = await seedUser(backend, ['operator', 'reviewer']);
+  token = (await tokensFor(server.url, operator.apiKey)).accessToken;
+  png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+    .png()
+    .toBuffer();
+});
+
+afterAll(async () => {
+  await server?.close();
+  await backend?.close();
+});
+
+const upload = (body: Buffer | string, contentType: string, name = 'weld.png') =>
+  fetch(`${server.url}/v1/files?name=${encodeURIComponent(name)}`, {
+    method: 'POST',
+    headers: { ...bearer(token), 'content-type': contentType },
+    body,
+  });
+
+async function problemOf(response: Response) {
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = await json(response);
+  expect(body.status).toBe(response.status);
+  expect(body.correlationId).toBeTruthy();
+  expect(JSON.stringify(body)).not.toMatch(/at .+\.(ts|js):\d+/); // never a stack trace
+  return body;
+}
+
+describe('upload validation', () => {
+  it('refuses text renamed .png with 415 naming what the bytes are not', async () => {
+    const response = await upload('just some text, not an image', 'image/png', 'notes.png');
+    expect(response.status).toBe(415);
+    const problem = await problemOf(response);
+    expect(problem.type).toBe('https://chitti.dev/problems/not-an-image');
+    expect(problem.detail).toMatch(/not a PNG, JPEG, WebP or TIFF image \(declared image\/png\)/);
+  });
+
+  it('refuses bytes that contradict the declared type (JPEG sent as PNG) with 422', async () => {
+    const jpeg = await sharp(png).jpeg().toBuffer();
+    const response = await upload(jpeg, 'image/png');
+    expect(response.status).toBe(422);
+    expect((await problemOf(response)).detail).toBe('declared image/png but the content is image/jpeg');
+  });
+
+  it('refuses a truncated PNG as corrupt', async () => {
+    const response = await upload(png.subarray(0, Math.floor(png.length * 0.6)), 'image/png');
+    expect(response.status).toBe(422);
+    expect((await problemOf(response)).type).toBe('https://chitti.dev/problems/corrupt-image');
+  });
+
+  it('refuses a 30000×30000 header (decompression bomb) before decoding it', async () => {
+    const bomb = Buffer.from(png);
+    bomb.writeUInt32BE(30000, 16);
+    bomb.writeUInt32BE(30000, 20);
+    const response = await upload(bomb, 'application/octet-stream');
+    expect(response.status).toBe(422);
+    const problem = await problemOf(response);
+    expect(problem.type).toBe('https://chitti.dev/problems/image-too-large');
+  });
+
+  it('refuses an empty body', async () => {
+    const response = await upload(Buffer.alloc(0), 'image/png');
+    expect(response.status).toBe(422);
+    await problemOf(response);
+  });
+
+  it('refuses a body over the upload limit with 413', async () => {
+    const response = await upload(Buffer.alloc(300_000, 1), 'image/png');
+    expect(response.status).toBe(413);
+    expect((await problemOf(response)).type).toBe('https://chitti.dev/problems/payload-too-large');
+  });
+
+  it('refuses a non-image Content-Type with 415 before reading the body', async () => {
+    const response = await upload(png, 'text/html');
+    expect(response.status).toBe(415);
+    await problemOf(response);
+  });
+});
+
+describe('problem details for JSON endpoints', () => {
+  const post = (path: string, body: string, contentType = 'application/json') =>
+    fetch(`${server.url}${path}`, { method: 'POST', headers: { ...bearer(token), 'content-type': contentType }, body });
+
+  it('answers malformed JSON with 400', async () => {
+    const response = await post('/v1/inspections', '{"fileId": ');
+    expect(response.status).toBe(400);
+    expect((await problemOf(response)).type).toBe('https://chitti.dev/problems/malformed-json');
+  });
+
+  it('answers a schema violation with 422 and a pointer per issue', async () => {
+    const response = await post('/v1/inspections/i1/close', JSON.stringify({ outcome: 'maybe' }));
+    expect(response.status).toBe(422);
+    const problem = await problemOf(response);
+    expect(problem.errors).toEqual([expect.objectContaining({ pointer: 'body/outcome' })]);
+  });
+
+  it('answers a form-encoded body with 415', async () => {
+    const response = await post('/v1/inspections', 'fileId=x', 'application/x-www-form-urlencoded');
+    expect(response.status).toBe(415);
+  });
+
+  it('answers a JSON body over the limit with 413', async () => {
+    const response = await post('/v1/inspections', JSON.stringify({ fileId: 'x'.repeat(5000) }));
+    expect(response.status).toBe(413);
+  });
+
+  it('answers a malformed If-Match with 400', async () => {
+    const response = await fetch(`${server.url}/v1/inspections/i1/close`, {
+      method: 'POST',
+      headers: { ...bearer(token), 'content-type': 'application/json', 'if-match': 'seven' },
+      body: JSON.stringify({ outcome: 'accepted' }),
+    });
+    expect(response.status).toBe(400);
+  });
+});
