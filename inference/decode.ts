@@ -108,7 +108,7 @@ export function toOriginalPixels(box: Candidate, geometry: LetterboxGeometry): D
   return { x1: x(box.x1), y1: y(box.y1), x2: x(box.x2), y2: y(box.y2) };
 }
 
-const clamp = (v: number, low: number, high: number) => (v < low ? low : v > high ? high : v);
+const clamp = (v: number, low: number, high: number) => Math.min(high, Math.max(low, v));
 const round = (v: number, digits: number) => {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
