@@ -1,0 +1,9 @@
+import type pg from 'pg';
+import { migrateKafkaIntegration } from '../infra/kafka/migrate.js';
+import { migrate } from '../infra/postgres/migrate.js';
+
+/** Every PostgreSQL schema Chitti owns; each step is idempotent and safe under concurrent starts. */
+export async function migrateEverything(pool: pg.Pool): Promise<void> {
+  await migrate(pool);
+  await migrateKafkaIntegration(pool);
+}

@@ -1,0 +1,81 @@
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { type Config, loadConfig } from '../infra/config.js';
+import { startEmbeddedPostgres } from '../infra/embedded-postgres.js';
+import { createLogger, type Logger } from '../infra/logging.js';
+import { PostgresEventStore } from '../infra/postgres/event-store.js';
+import { migrate } from '../infra/postgres/migrate.js';
+
+/** What every process shares: configuration, logs, one pool, the event store. */
+export interface Runtime {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly pool: pg.Pool;
+  readonly databaseUrl: string;
+  readonly store: PostgresEventStore;
+  readonly dataDir: string;
+  /** Closes everything opened here, last opened first. */
+  close(): Promise<void>;
+  onClose(fn: () => Promise<void> | void): void;
+}
+
+export interface RuntimeOptions {
+  readonly name: string;
+  /** Start embedded PostgreSQL when DATABASE_URL is unset (only `start` and one-off admin commands). */
+  readonly allowEmbedded: boolean;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const config = loadConfig(options.env);
+  const logger = createLogger({ level: config.LOG_LEVEL, name: `chitti-${options.name}` });
+  const closers: (() => Promise<void> | void)[] = [];
+  const dataDir = resolve(config.CHITTI_DATA_DIR);
+  let databaseUrl = config.DATABASE_URL;
+  if (!databaseUrl) {
+    if (!options.allowEmbedded) throw new Error(`chitti ${options.name} needs DATABASE_URL (distributed mode)`);
+    const embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT, logger });
+    closers.push(() => embedded.stop());
+    databaseUrl = embedded.url;
+  }
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: `chitti-${options.name}` });
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL client failed'));
+  closers.push(() => pool.end());
+  await migrate(pool);
+  const store = new PostgresEventStore(pool, {
+    onListenError: (error) => logger.warn({ err: error }, 'event notification connection lost; reconnecting'),
+  });
+  closers.push(() => store.close());
+  return {
+    config,
+    logger,
+    pool,
+    databaseUrl,
+    store,
+    dataDir,
+    onClose: (fn) => closers.push(fn),
+    async close() {
+      for (const close of closers.reverse()) {
+        try {
+          await close();
+        } catch (error) {
+          logger.warn({ err: error }, 'error while shutting down');
+        }
+      }
+    },
+  };
+}
+
+/** Resolves on SIGINT/SIGTERM so long-running commands shut down cleanly. */
+export function untilSignal(logger: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolveSignal) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'shutting down');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolveSignal(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
