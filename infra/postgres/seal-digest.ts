@@ -1,0 +1,74 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** One sealed event: where it was, which it was, and its hash at sealing time. */
+export interface SealEntry {
+  readonly globalPosition: number;
+  readonly eventId: string;
+  readonly hash: string;
+}
+
+export interface SealContent {
+  readonly sealNumber: number;
+  readonly fromPosition: number;
+  readonly toPosition: number;
+  readonly entries: Buffer;
+  readonly prevDigest: string | null;
+}
+
+const ENTRY_BYTES = 8 + 16 + 32;
+const DIGEST_FORMAT = 'chitti-seal-v1';
+export const MIN_SEAL_KEY_BYTES = 16;
+
+export class SealKeyError extends Error {
+  readonly code = 'invalid-seal-key';
+}
+
+export function sealKeyBytes(key: string | Uint8Array): Buffer {
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
+  if (bytes.length < MIN_SEAL_KEY_BYTES)
+    throw new SealKeyError(`the seal key needs at least ${MIN_SEAL_KEY_BYTES} bytes`);
+  return bytes;
+}
+
+/** Packs entries as position (8 bytes) | event id (16) | sha256 (32), in the given order. */
+export function encodeSealEntries(entries: readonly SealEntry[]): Buffer {
+  const buffer = Buffer.alloc(entries.length * ENTRY_BYTES);
+  entries.forEach((entry, i) => {
+    const at = i * ENTRY_BYTES;
+    buffer.writeBigInt64BE(BigInt(entry.globalPosition), at);
+    Buffer.from(entry.eventId.replaceAll('-', ''), 'hex').copy(buffer, at + 8);
+    Buffer.from(entry.hash, 'hex').copy(buffer, at + 24);
+  });
+  return buffer;
+}
+
+/** The inverse of encodeSealEntries; undefined when the bytes are not whole entries. */
+export function decodeSealEntries(bytes: Buffer): SealEntry[] | undefined {
+  if (bytes.length % ENTRY_BYTES !== 0) return undefined;
+  const entries: SealEntry[] = [];
+  for (let at = 0; at < bytes.length; at += ENTRY_BYTES) {
+    const id = bytes.subarray(at + 8, at + 24).toString('hex');
+    entries.push({
+      globalPosition: Number(bytes.readBigInt64BE(at)),
+      eventId: `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`,
+      hash: bytes.subarray(at + 24, at + ENTRY_BYTES).toString('hex'),
+    });
+  }
+  return entries;
+}
+
+/** HMAC-SHA256 hex over the seal's range, entries and the previous seal's digest. */
+export function computeSealDigest(key: Buffer, seal: SealContent): string {
+  return createHmac('sha256', key)
+    .update(
+      `${DIGEST_FORMAT}\n${seal.sealNumber}\n${seal.fromPosition}\n${seal.toPosition}\n${seal.prevDigest ?? ''}\n`,
+    )
+    .update(seal.entries)
+    .digest('hex');
+}
+
+export function digestsEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}

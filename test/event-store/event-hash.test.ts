@@ -1,0 +1,91 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAudit } from '../../infra/postgres/audit-verify.js';
+import { canonicalJson } from '../../infra/postgres/canonical-json.js';
+import { computeEventHash } from '../../infra/postgres/event-hash.js';
+import { PostgresEventStore } from '../../infra/postgres/event-store.js';
+import { migrate } from '../../infra/postgres/migrate.js';
+import { createTestDatabase, type TestDatabase } from '../support/pg.js';
+
+describe('event hashes', () => {
+  it('canonical JSON ignores key order and undefined members', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, 'x'], c: undefined, b: null } })).toBe(
+      '{"a":{"b":null,"d":[1,"x"]},"b":1}',
+    );
+    expect(canonicalJson({ z: 1, a: 2 })).toBe(canonicalJson({ a: 2, z: 1 }));
+  });
+
+  it('the hash covers every content field and the previous hash', () => {
+    const content = {
+      streamId: 'file-1',
+      streamVersion: 1,
+      eventId: '0190d5a4-7c1e-7000-8000-000000000001',
+      type: 'FileTagged',
+      schemaVersion: 1,
+      data: { fileId: '1' },
+      metadata: { actor: 'u' },
+      recordedAt: new Date('2026-01-01T00:00:00.000Z'),
+    };
+    const base = computeEventHash(content, null);
+    expect(base).toMatch(/^[0-9a-f]{64}$/);
+    const variants = [
+      computeEventHash({ ...content, streamId: 'file-2' }, null),
+      computeEventHash({ ...content, streamVersion: 2 }, null),
+      computeEventHash({ ...content, eventId: '0190d5a4-7c1e-7000-8000-000000000002' }, null),
+      computeEventHash({ ...content, type: 'FileDeleted' }, null),
+      computeEventHash({ ...content, schemaVersion: 2 }, null),
+      computeEventHash({ ...content, data: { fileId: '2' } }, null),
+      computeEventHash({ ...content, metadata: { actor: 'v' } }, null),
+      computeEventHash({ ...content, recordedAt: new Date('2026-01-01T00:00:00.001Z') }, null),
+      computeEventHash(content, base),
+    ];
+    expect(new Set([base, ...variants]).size).toBe(variants.length + 1);
+  });
+
+  describe('survive the jsonb round trip', () => {
+    let database: TestDatabase;
+    let pool: pg.Pool;
+    beforeAll(async () => {
+      database = await createTestDatabase('chitti_hash');
+      pool = new pg.Pool({ connectionString: database.url, max: 2 });
+      await migrate(pool);
+    });
+    afterAll(async () => {
+      await pool?.end();
+      await database?.drop();
+    });
+
+    it('numbers, unicode and key orders jsonb normalises still verify', async () => {
+      const store = new PostgresEventStore(pool);
+      await store.append(
+        'model-detector',
+        [
+          {
+            type: 'ModelRegistered',
+            data: {
+              name: 'detector',
+              version: '1.0.0',
+              sha256: 'a'.repeat(64),
+              sizeBytes: 123456789,
+              task: 'detect',
+              format: 'onnx',
+              outputLayout: 'yolo',
+              classes: ['crack', 'pore', 'inclusión', '気泡', 'emoji 🔧'],
+              inputSize: { width: 640, height: 640 },
+              metrics: { zeta: 1e-7, 'mAP50-95': 0.123456789012345, alpha: 1e21, negative: -0.5, longKeyFirst: 3 },
+              description: 'line\nbreak "quoted" \\ backslash',
+              registeredBy: 'ml-engineer',
+            },
+            metadata: { actor: 'ml-engineer', flag: true, nothing: null, ratio: 0.1 },
+          },
+        ],
+        { expectedVersion: 'no_stream' },
+      );
+      await store.close();
+      expect(await verifyAudit(pool, { sealKey: 'a-seal-key-for-this-test' })).toMatchObject({
+        ok: true,
+        eventsChecked: 1,
+      });
+    });
+  });
+});
