@@ -1,0 +1,206 @@
+"""Train the weld defect detector on CPU within a wall-clock budget.
+
+The learning rate follows a cosine over the *time* budget, so a run ends on schedule
+whatever the machine's speed. After every epoch the EMA weights are scored (mAP50 on
+part of the validation split) and the best are saved to ``<run>/best.pt``; ``last.pt``
+is saved too, so a run can be stopped and exported at any point.
+
+Usage:
+    /usr/bin/python3 inference/training/train.py --data inference/training/data \
+        --run inference/training/runs/train --minutes 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from data import load_split_cached
+from evaluate import evaluate_model
+from generate import CLASS_NAMES
+from loss import DetectionLoss
+from model import STRIDES, WeldDetector, count_parameters
+
+TRAIN_H, TRAIN_W = 256, 320  # wide radiographs letterbox at (almost) the same scale as 320x320
+CROP_H = 160  # rows of the band around the bead that a training step sees
+EVAL_SIZE = 320
+
+
+class EMA:
+    """Exponential moving average of weights (and BN buffers), ramped up early."""
+
+    def __init__(self, model: torch.nn.Module, decay: float = 0.999, tau: float = 400.0):
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.decay, self.tau, self.updates = decay, tau, 0
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.updates += 1
+        d = self.decay * (1 - math.exp(-self.updates / self.tau))
+        msd = model.state_dict()
+        for k, v in self.model.state_dict().items():
+            if v.dtype.is_floating_point:
+                v.mul_(d).add_(msd[k].detach(), alpha=1 - d)
+
+
+def bead_row(img: np.ndarray) -> int:
+    """Row of the weld axis: the bead is the brightest horizontal band."""
+    real = img != 114
+    sums = np.where(real, img, 0).sum(1) / np.maximum(real.sum(1), 1)
+    sums = np.where(real.any(1), sums, 0)
+    smooth = np.convolve(sums, np.ones(15) / 15, mode="same")
+    return int(smooth.argmax())
+
+
+def augment(img: np.ndarray, lab: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Flips, a band crop around the bead, and exposure/contrast/gamma jitter.
+
+    Every defect lies in or at the bead, so training on a CROP_H-row band around it
+    spends the little CPU there is where the labels are; the network is fully
+    convolutional and runs on the full 320x320 letterbox at inference.
+    """
+    h, w = img.shape
+    lab = lab.copy()
+    if rng.uniform() < 0.5:
+        img = img[:, ::-1]
+        lab[:, [1, 3]] = w - lab[:, [3, 1]]
+    if rng.uniform() < 0.5:
+        img = img[::-1, :]
+        lab[:, [2, 4]] = h - lab[:, [4, 2]]
+    centre = bead_row(img) + int(rng.integers(-40, 41))
+    y0 = int(np.clip(centre - CROP_H // 2, 0, h - CROP_H))
+    img = img[y0 : y0 + CROP_H]
+    if len(lab):
+        orig_h = lab[:, 4] - lab[:, 2]
+        lab[:, [2, 4]] = np.clip(lab[:, [2, 4]] - y0, 0, CROP_H)
+        lab = lab[(lab[:, 4] - lab[:, 2]) >= np.maximum(0.5 * orig_h, 2.0)]
+    f = img.astype(np.float32) / 255.0
+    pad = img == 114
+    gamma = float(np.exp(rng.uniform(-0.3, 0.3)))
+    f = np.clip(f, 1e-4, 1) ** gamma
+    f = (f - 0.5) * rng.uniform(0.75, 1.3) + 0.5 + rng.uniform(-0.1, 0.1)
+    f = np.where(pad, 114 / 255.0, np.clip(f, 0, 1))
+    return f.astype(np.float32), lab
+
+
+def batch_tensor(imgs: list[np.ndarray]) -> torch.Tensor:
+    x = torch.from_numpy(np.stack(imgs)).unsqueeze(1)
+    return x.expand(-1, 3, -1, -1).contiguous()  # greyscale radiograph as RGB
+
+
+def point_strides(model: WeldDetector, h: int, w: int) -> torch.Tensor:
+    return torch.cat([torch.full(((h // s) * (w // s),), float(s)) for s in STRIDES])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=Path(__file__).parent / "data")
+    ap.add_argument("--run", type=Path, default=Path(__file__).parent / "runs" / "train")
+    ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--val-images", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    args.run.mkdir(parents=True, exist_ok=True)
+    log = open(args.run / "log.jsonl", "a")
+
+    t0 = time.time()
+    train = load_split_cached(args.data / "train", TRAIN_H, TRAIN_W, args.run.parent / "cache" / "train_256x320.npz")
+    val = load_split_cached(args.data / "val", EVAL_SIZE, EVAL_SIZE, args.run.parent / "cache" / "val_320.npz")
+    print(f"loaded {len(train.images)} train / {len(val.images)} val in {time.time() - t0:.0f}s", flush=True)
+
+    model = WeldDetector(nc=len(CLASS_NAMES))
+    print(f"params {count_parameters(model)}", flush=True)
+    ema = EMA(model)
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim <= 1 else decay).append(p)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.999)
+    )
+    criterion = DetectionLoss(len(CLASS_NAMES))
+    strides = point_strides(model, CROP_H, TRAIN_W)
+    budget = args.minutes * 60
+    start = time.time()
+    warmup_iters = 200
+    step, epoch, best = 0, 0, -1.0
+    done = False
+    while not done:
+        epoch += 1
+        order = rng.permutation(len(train.images))
+        model.train()
+        sums = np.zeros(3)
+        n_batches = 0
+        for bi in range(0, len(order) - args.batch + 1, args.batch):
+            progress = (time.time() - start) / budget
+            if progress >= 1.0:
+                done = True
+                break
+            lr = args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
+            if step < warmup_iters:
+                lr *= (step + 1) / warmup_iters
+            for g in opt.param_groups:
+                g["lr"] = lr
+            imgs, targets = [], []
+            for i in order[bi : bi + args.batch]:
+                im, lab = augment(train.images[i], train.labels[i], rng)
+                imgs.append(im)
+                targets.append(torch.from_numpy(lab))
+            dist, logits, points = model(batch_tensor(imgs))
+            loss, lbox, lcls = criterion(dist, logits, points, strides, targets)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            opt.step()
+            ema.update(model)
+            step += 1
+            n_batches += 1
+            sums += [loss.item(), lbox.item(), lcls.item()]
+            if step % 25 == 0:
+                m = sums / n_batches
+                print(
+                    f"ep {epoch} step {step} t {time.time() - start:.0f}s lr {lr:.2e} "
+                    f"loss {m[0]:.3f} box {m[1]:.3f} cls {m[2]:.3f}",
+                    flush=True,
+                )
+        metrics = evaluate_model(
+            ema.model, val.images[: args.val_images], val.labels[: args.val_images], len(CLASS_NAMES), max_candidates=1000
+        )
+        record = {
+            "epoch": epoch,
+            "step": step,
+            "elapsed_s": round(time.time() - start),
+            "loss": (sums / max(n_batches, 1)).round(4).tolist(),
+            "val_mAP50": round(metrics["mAP50"], 4),
+            "val_mAP50_95": round(metrics["mAP50_95"], 4),
+            "val_ap50_per_class": [round(v, 4) for v in metrics["ap50_per_class"]],
+        }
+        print(json.dumps(record), flush=True)
+        log.write(json.dumps(record) + "\n")
+        log.flush()
+        state = {"model": ema.model.state_dict(), "epoch": epoch, "step": step, "val": record, "names": CLASS_NAMES}
+        torch.save(state, args.run / "last.pt")
+        if metrics["mAP50"] > best:
+            best = metrics["mAP50"]
+            torch.save(state, args.run / "best.pt")
+            print(f"new best val mAP50 {best:.4f}", flush=True)
+    print(f"done after {time.time() - start:.0f}s, best val mAP50 {best:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
