@@ -3,6 +3,7 @@ import { DomainConflict, DomainRuleViolation, NotFound } from '../errors.js';
 import type {
   CloseInspectionCommand,
   FailInspectionCommand,
+  FileFacts,
   InspectionCommand,
   RecordDetectionsCommand,
   RequestInspectionCommand,
@@ -37,12 +38,7 @@ function request({ data, actor }: RequestInspectionCommand, state: InspectionSta
       { inspectionId: data.inspectionId, fileId: state.request.fileId },
     );
   }
-  if (data.file === null) throw new NotFound('file', data.fileId);
-  if (data.file.deleted) {
-    throw new DomainRuleViolation('file.deleted', `file '${data.fileId}' is deleted and cannot be inspected`, {
-      fileId: data.fileId,
-    });
-  }
+  const file = requireInspectableFile(data.fileId, data.file);
   const live = modelKey(data.model);
   const shadows = data.shadows.filter(
     (s, i) => modelKey(s) !== live && data.shadows.findIndex((o) => modelKey(o) === modelKey(s)) === i,
@@ -53,7 +49,7 @@ function request({ data, actor }: RequestInspectionCommand, state: InspectionSta
       data: {
         inspectionId: data.inspectionId,
         fileId: data.fileId,
-        fileSha256: data.file.sha256,
+        fileSha256: file.sha256,
         model: data.model,
         selection: data.selection,
         shadows,
@@ -210,6 +206,15 @@ function close({ data, actor }: CloseInspectionCommand, state: InspectionState):
       data: { inspectionId: data.inspectionId, outcome: data.outcome, note: data.note ?? null, closedBy: actor },
     },
   ];
+}
+
+/** A file can be inspected when it exists and is not deleted. */
+export function requireInspectableFile(fileId: string, file: FileFacts): NonNullable<FileFacts> {
+  if (file === null) throw new NotFound('file', fileId);
+  if (file.deleted) {
+    throw new DomainRuleViolation('file.deleted', `file '${fileId}' is deleted and cannot be inspected`, { fileId });
+  }
+  return file;
 }
 
 function requireExisting(state: InspectionState, inspectionId: string) {

@@ -10,5 +10,6 @@ export const inspectionDecider: Decider<InspectionCommand, InspectionState, Insp
 };
 
 export type * from './commands.js';
+export { requireInspectableFile } from './decide.js';
 export type { InspectionEvent, InspectionState, InspectionStatus, Review } from './state.js';
 export { modelKey } from './state.js';

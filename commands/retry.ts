@@ -1,0 +1,36 @@
+import { ConcurrencyError } from './ports/event-store.js';
+
+export interface RetryPolicy {
+  /** Further attempts after the first one fails with a ConcurrencyError. */
+  readonly maxRetries: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Uniform [0, 1); the jitter source. */
+  readonly random: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxRetries: 3,
+  baseDelayMs: 5,
+  maxDelayMs: 100,
+  random: Math.random,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/**
+ * Runs `attempt` again after a ConcurrencyError, up to `maxRetries` more times, waiting a
+ * "full jitter" delay (uniform in [0, base * 2^n], capped) so competing writers spread out.
+ * Safe only when each attempt re-reads the state and re-decides; any other error ends at once.
+ */
+export async function retryOnConflict<T>(policy: RetryPolicy, attempt: (n: number) => Promise<T>): Promise<T> {
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt(n);
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError) || n >= policy.maxRetries) throw error;
+      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** n);
+      await policy.sleep(Math.floor(policy.random() * ceiling));
+    }
+  }
+}
