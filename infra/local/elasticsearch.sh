@@ -11,7 +11,8 @@
 # status prints whether the node runs and its health; exit 0 when healthy, 3 when not running.
 #
 # Environment: CHITTI_CACHE, ES_VERSION (exact version, skips resolution), ES_PORT (default 9200),
-# ES_HEAP (default 512m), ES_USER (default chitti-es), ES_START_TIMEOUT (seconds, default 180).
+# ES_HEAP (default 512m), ES_USER (default chitti-es), ES_START_TIMEOUT (seconds, default 180),
+# ES_INSTANCE (a name: a separate node with its own data, e.g. ES_INSTANCE=fault ES_PORT=9251).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +22,12 @@ port="${ES_PORT:-9200}"
 heap="${ES_HEAP:-512m}"
 es_user="${ES_USER:-chitti-es}"
 start_timeout="${ES_START_TIMEOUT:-180}"
-pid_file="$cache/run/elasticsearch.pid"
+instance="${ES_INSTANCE:-default}"
+[[ "$instance" =~ ^[a-z0-9-]+$ ]] || { echo "elasticsearch: ES_INSTANCE must be lower-case letters, digits, -" >&2; exit 2; }
+# The default node keeps its state directly under the cache; named instances (a second node for a
+# fault test, on its own ES_PORT) get their own data, logs and pid file beside it.
+if [[ "$instance" == default ]]; then state="$cache"; else state="$cache/instances/$instance"; fi
+pid_file="$state/run/elasticsearch.pid"
 url="http://127.0.0.1:$port"
 
 log() { printf 'elasticsearch: %s\n' "$*" >&2; }
@@ -142,32 +148,32 @@ start() {
     home=$(ensure_distribution)
     ensure_user
     cp "$here/elasticsearch/elasticsearch.yml" "$home/config/elasticsearch.yml"
-    mkdir -p "$cache/data" "$cache/logs" "$cache/run" "$cache/tmp"
+    mkdir -p "$state/data" "$state/logs" "$state/run" "$state/tmp"
     # Elasticsearch must own its folder: it writes config/ (keystore) as well as data and logs.
     if [[ $(id -u) -eq 0 ]]; then
-      chown -R "$es_user:" "$home" "$cache/data" "$cache/logs" "$cache/run" "$cache/tmp"
+      chown -R "$es_user:" "$home" "$state/data" "$state/logs" "$state/run" "$state/tmp"
     fi
     rm -f "$pid_file"
-    log "starting $(basename "$home") as $es_user on $url (heap $heap, Java $java_home)"
+    log "starting $(basename "$home") ($instance) as $es_user on $url (heap $heap, Java $java_home)"
     local -a as_user=()
     [[ $(id -u) -eq 0 ]] && as_user=(runuser -u "$es_user" --)
-    (cd "$home" && "${as_user[@]}" env -i PATH=/usr/bin:/bin HOME="$cache/tmp" \
-      ES_JAVA_HOME="$java_home" ES_TMPDIR="$cache/tmp" \
+    (cd "$home" && "${as_user[@]}" env -i PATH=/usr/bin:/bin HOME="$state/tmp" \
+      ES_JAVA_HOME="$java_home" ES_TMPDIR="$state/tmp" \
       ES_JAVA_OPTS="-Xms$heap -Xmx$heap" \
       "$home/bin/elasticsearch" -d -p "$pid_file" \
-      -E "http.port=$port" -E "path.data=$cache/data" -E "path.logs=$cache/logs") \
-      >"$cache/run/startup.log" 2>&1 || {
-      tail -n 40 "$cache/run/startup.log" >&2
-      die "bin/elasticsearch failed to start; output above, logs in $cache/logs"
+      -E "http.port=$port" -E "path.data=$state/data" -E "path.logs=$state/logs") \
+      >"$state/run/startup.log" 2>&1 || {
+      tail -n 40 "$state/run/startup.log" >&2
+      die "bin/elasticsearch failed to start; output above, logs in $state/logs"
     }
   fi
   local waited=0
   until healthy; do
     if ((waited > 5)) && ! pid_alive; then
-      tail -n 40 "$cache/run/startup.log" >&2 2>/dev/null || true
+      tail -n 40 "$state/run/startup.log" >&2 2>/dev/null || true
       die "the node exited during start-up; log above"
     fi
-    ((waited >= start_timeout)) && die "not healthy after ${start_timeout}s; see $cache/logs"
+    ((waited >= start_timeout)) && die "not healthy after ${start_timeout}s; see $state/logs"
     sleep 1
     waited=$((waited + 1))
   done
