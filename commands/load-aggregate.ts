@@ -1,5 +1,11 @@
 import type { Decider } from '../domain/decider.js';
-import { type ChittiEvent, type RecordedEvent, upcast } from '../schemas/events/index.js';
+import {
+  type ChittiEvent,
+  currentVersionOf,
+  InvalidEventPayloadError,
+  type RecordedEvent,
+  upcast,
+} from '../schemas/events/index.js';
 import type { EventStore } from './ports/event-store.js';
 
 export interface PointInTime {
@@ -18,8 +24,19 @@ export interface LoadedAggregate<S> {
   readonly lastGlobalPosition: number | null;
 }
 
-/** The domain event in today's shape: stored payloads of older versions are upcast on read. */
-export const toDomainEvent = (event: RecordedEvent): ChittiEvent => upcast(event.type, event.schemaVersion, event.data);
+/**
+ * The domain event in today's shape: stored payloads of older versions are upcast on read. A
+ * version newer than this code knows (written by a newer release) is refused, never guessed at.
+ */
+export function toDomainEvent(event: RecordedEvent): ChittiEvent {
+  const current = currentVersionOf(event.type);
+  if (!Number.isInteger(event.schemaVersion) || event.schemaVersion < 1 || event.schemaVersion > current) {
+    throw new InvalidEventPayloadError(event.type, event.schemaVersion, [
+      { path: '', message: `unknown schema version (this release reads v1 to v${current})` },
+    ]);
+  }
+  return upcast(event.type, event.schemaVersion, event.data);
+}
 
 export async function readAggregate<S, E extends ChittiEvent>(
   store: EventStore,

@@ -138,8 +138,9 @@ describe('inspection decider', () => {
         .when(start(2))
         .then([started(2)]);
     });
-    it('refuses once the result is recorded', () => {
+    it('refuses once the result is recorded, also for a redelivered attempt (the processor skips the run)', () => {
       inspection.given(withResult).when(start(2)).thenThrows(DomainConflict, 'inspection.already-detected');
+      inspection.given(withResult).when(start(1)).thenThrows(DomainConflict, 'inspection.already-detected');
     });
     it('refuses a missing inspection', () => {
       inspection.given([]).when(start(1)).thenThrows(NotFound, 'inspection.not-found');

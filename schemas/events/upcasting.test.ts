@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { toDomainEvent } from '../../commands/load-aggregate.js';
+import { inspectionDecider } from '../../domain/inspection/index.js';
+import type { InspectionEvent } from '../../domain/inspection/state.js';
+import { InvalidEventPayloadError, type RecordedEvent, upcast, validateEventData } from './index.js';
+import { InspectionRequested } from './inspection.js';
+
+const v1Payload = {
+  inspectionId: 'i-legacy',
+  fileId: 'f-legacy',
+  modelName: 'weld-defects',
+  modelVersion: '0.9.0',
+  requestedBy: 'operator-3',
+};
+const storedV1: RecordedEvent = {
+  globalPosition: 41,
+  streamId: 'inspection-i-legacy',
+  streamVersion: 1,
+  eventId: '0190f3c2-0000-7000-8000-000000000001',
+  type: 'InspectionRequested',
+  schemaVersion: 1,
+  data: v1Payload,
+  metadata: { actor: 'operator-3' },
+  recordedAt: new Date('2025-01-01T00:00:00Z'),
+  hash: 'e'.repeat(64),
+};
+
+describe('InspectionRequested v1 -> v2 upcaster', () => {
+  it('reads a stored v1 payload back in the v2 shape', () => {
+    const event = toDomainEvent(storedV1);
+    expect(event).toEqual({
+      type: 'InspectionRequested',
+      data: {
+        inspectionId: 'i-legacy',
+        fileId: 'f-legacy',
+        fileSha256: null,
+        model: { name: 'weld-defects', version: '0.9.0', sha256: null },
+        selection: { reason: 'explicit', roll: null, weights: { '0.9.0': 100 } },
+        shadows: [],
+        thresholds: { confidence: 0.25, iou: 0.7, maxDetections: 300 },
+        requestedBy: 'operator-3',
+      },
+    });
+    // The lifted payload is a valid current-version payload.
+    expect(() => validateEventData('InspectionRequested', InspectionRequested.version, event.data)).not.toThrow();
+  });
+
+  it('the inspection decider folds the upcast event and keeps deciding on it', () => {
+    const requested = toDomainEvent(storedV1) as InspectionEvent;
+    const state = inspectionDecider.evolve(inspectionDecider.initialState(), requested);
+    expect(state).toMatchObject({ status: 'pending', request: { model: { version: '0.9.0', sha256: null } } });
+    // A v1 request recorded no model hash, so a result from that version with any hash is accepted.
+    const events = inspectionDecider.decide(
+      {
+        type: 'RecordDetections',
+        actor: 'worker',
+        data: {
+          inspectionId: 'i-legacy',
+          role: 'live',
+          model: { name: 'weld-defects', version: '0.9.0', sha256: 'a'.repeat(64) },
+          detections: [],
+          image: { width: 10, height: 10 },
+          window: null,
+          thresholds: { confidence: 0.25, iou: 0.7, maxDetections: 300 },
+          timings: { queueMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 },
+          batchSize: 1,
+          cached: false,
+        },
+      },
+      state,
+    );
+    expect(events.map((e) => e.type)).toEqual(['DetectionsRecorded']);
+  });
+
+  it('leaves a current-version payload as it is', () => {
+    const v2 = toDomainEvent(storedV1).data;
+    expect(upcast('InspectionRequested', 2, v2)).toEqual({ type: 'InspectionRequested', data: v2 });
+  });
+
+  it('refuses a version with no upcaster', () => {
+    expect(() => upcast('InspectionRequested', 0, v1Payload)).toThrow(InvalidEventPayloadError);
+    expect(() => upcast('InspectionRequested', 0, v1Payload)).toThrow(/no upcaster from v0/);
+  });
+
+  it('refuses reading an unknown version (older than v1 or newer than this release)', () => {
+    for (const schemaVersion of [0, 3, 1.5]) {
+      expect(() => toDomainEvent({ ...storedV1, schemaVersion })).toThrow(InvalidEventPayloadError);
+    }
+    expect(() => toDomainEvent({ ...storedV1, type: 'InspectionTeleported' })).toThrow(/unknown event type/);
+  });
+
+  it('refuses a v1 payload that was never valid v1', () => {
+    expect(() => upcast('InspectionRequested', 1, { ...v1Payload, modelName: undefined })).toThrow();
+  });
+
+  it('refuses writing the old version', () => {
+    expect(() => validateEventData('InspectionRequested', 1, v1Payload)).toThrow(InvalidEventPayloadError);
+  });
+});
