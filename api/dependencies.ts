@@ -55,6 +55,8 @@ export interface ApiOptions {
   /** Express `trust proxy` setting, for client IPs behind a load balancer. */
   readonly trustProxy?: boolean | number | string;
   readonly sseHeartbeatMs?: number;
+  /** The model an inspection request without one goes to. */
+  readonly defaultModelName?: string;
 }
 
 export const DEFAULT_OPTIONS = {
@@ -69,6 +71,7 @@ export const DEFAULT_OPTIONS = {
   rateLimit: { authenticated: 600, anonymous: 60, windowMs: 60_000 },
   trustProxy: false as boolean | number | string,
   sseHeartbeatMs: 15_000,
+  defaultModelName: 'weld-defects',
 } as const;
 
 export type ResolvedApiOptions = Required<ApiOptions>;

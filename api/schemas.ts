@@ -45,7 +45,8 @@ export const TokenPair = z.object({
 export const CommandAccepted = z.object({
   streamId: z.string(),
   streamVersion: z.number().int(),
-  globalPosition: z.number().int(),
+  globalPosition: z.number().int().nullable().describe('Null when the command was already satisfied'),
+  duplicate: z.boolean().describe('True when an earlier request with the same Idempotency-Key did the work'),
 });
 export const ReadModelObject = z.record(z.string(), z.unknown()).describe('Read-model row');
 export const PageOf = (item: z.ZodType) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
@@ -81,6 +82,7 @@ export const ListFilesQuery = z.object({
   cursor: Cursor,
   tag: Tag.optional(),
   uploadedBy: Actor.optional(),
+  includeDeleted: z.stringbool().default(false),
 });
 export const GetQuery = z.object({ asOf: AsOf });
 export const TagFileBody = z
@@ -98,15 +100,18 @@ export const RequestInspectionBody = z.object({
   model: z
     .object({ name: ModelName, version: ModelVersion.optional().describe('Pin a version; default: the traffic split') })
     .optional()
-    .describe('Default: the deployed default model'),
+    .describe('Default: the default model, version by its traffic split'),
   thresholds: Thresholds.partial().optional(),
 });
 export const ListInspectionsQuery = z.object({
   limit: Limit,
   cursor: Cursor,
   fileId: Id.optional(),
-  status: z.string().max(50).optional(),
+  status: z.enum(['requested', 'running', 'retrying', 'detected', 'failed', 'closed']).optional(),
   modelName: ModelName.optional(),
+  modelVersion: ModelVersion.optional(),
+  from: IsoTime.optional(),
+  to: IsoTime.optional(),
 });
 export const ReviewBody = z
   .object({
@@ -129,7 +134,8 @@ export const DetectionSearchQuery = z
     className: z.string().max(100).optional(),
     minScore: z.coerce.number().min(0).max(1).optional(),
     maxScore: z.coerce.number().min(0).max(1).optional(),
-    modelName: ModelName.optional(),
+    model: ModelName.optional(),
+    modelVersion: ModelVersion.optional(),
     from: IsoTime.optional(),
     to: IsoTime.optional(),
     q: z.string().max(200).optional().describe('Free text over file names and tags'),
@@ -146,7 +152,7 @@ export const ModelParams = z.object({ name: ModelName });
 export const ModelVersionParams = z.object({ name: ModelName, version: ModelVersion });
 export const RegisterModelQuery = z.object({
   version: ModelVersion,
-  description: z.string().max(2000).default(''),
+  description: z.string().max(2000).optional().describe('Default: the ONNX metadata description'),
 });
 export const ModelMetrics = z.record(z.string().max(100), z.number()).refine((m) => Object.keys(m).length <= 50, {
   message: 'at most 50 metrics',
@@ -163,17 +169,21 @@ export const RegisteredModel = z.object({
 });
 export const DeployBody = z.object({
   version: ModelVersion,
-  weights: TrafficWeights.describe('The whole split after deploying: version -> percent, summing to 100'),
-  canary: z.boolean().default(false),
-  thresholds: Thresholds.optional(),
+  percent: z
+    .number()
+    .gt(0)
+    .max(100)
+    .default(100)
+    .describe('Share of traffic for this version; the other live versions keep their proportions of the rest'),
+  canary: z.boolean().optional().describe('Default: percent < 100'),
+  thresholds: Thresholds.partial().optional().describe('Default: the version’s last deployment, else global defaults'),
 });
-export const ShiftBody = z.object({ weights: TrafficWeights, reason: z.string().max(500).nullable().default(null) });
-export const RollbackBody = z.object({
-  fromVersion: ModelVersion,
-  toVersion: ModelVersion,
-  reason: z.string().min(1).max(500),
+export const ShiftBody = z.object({
+  weights: TrafficWeights.describe('The whole new split: version -> percent, summing to exactly 100'),
+  reason: z.string().max(500).optional(),
 });
-export const RetireBody = z.object({ reason: z.string().max(500).nullable().default(null) });
+export const RollbackBody = z.object({ toVersion: ModelVersion, reason: z.string().min(1).max(500) });
+export const RetireBody = z.object({ reason: z.string().max(500).optional() });
 export const ShadowBody = z.object({ version: ModelVersion });
 
 // --- users ---
@@ -184,6 +194,7 @@ export const RegisterUserBody = z.object({
   userId: Id.optional().describe('Default: generated'),
   email: z.email().max(254),
   displayName: z.string().min(1).max(200),
+  roles: z.array(Role).max(6).default([]),
 });
 export const GrantRoleBody = z.object({ role: Role });
 export const IssueApiKeyBody = z.object({
@@ -204,11 +215,14 @@ export const AuditTrailQuery = z.object({
   streamId: z.string().max(200).optional(),
   actor: Actor.optional(),
   type: z.string().max(100).optional(),
+  correlationId: z.string().max(200).optional(),
   from: IsoTime.optional(),
   to: IsoTime.optional(),
+  order: z.enum(['asc', 'desc']).default('desc'),
 });
 export const AuditSearchQuery = z.object({
   actor: Actor.optional(),
+  eventType: z.string().max(100).optional(),
   action: z.string().max(100).optional(),
   q: z.string().max(200).optional(),
   from: IsoTime.optional(),
@@ -232,12 +246,24 @@ export const StreamParams = z.object({
 export const ReplayQuery = z.object({ asOf: AsOf });
 export const VerifyResult = z.object({
   ok: z.boolean(),
-  checkedEvents: z.number().int(),
-  firstBroken: z.record(z.string(), z.unknown()).optional(),
+  eventsChecked: z.number().int(),
+  sealsChecked: z.number().int(),
+  sealedUpTo: z.number().int(),
+  problemCount: z.number().int(),
+  firstProblem: z
+    .object({
+      kind: z.enum(['altered', 'inserted', 'deleted', 'seal-mismatch', 'reordered']),
+      globalPosition: z.number().int().optional(),
+      streamId: z.string().optional(),
+      streamVersion: z.number().int().optional(),
+      eventId: z.string().optional(),
+      sealNumber: z.number().int().optional(),
+      detail: z.string(),
+    })
+    .optional(),
 });
 
 // --- stats ---
-export const ReviewStatsQuery = z.object({ modelName: ModelName.optional() });
 export const DailyDefectsQuery = z.object({
   from: z.iso.date().optional(),
   to: z.iso.date().optional(),

@@ -5,6 +5,8 @@ const API_KEY = /^chitti_([a-f0-9]{16})_([a-f0-9]{64})$/;
 
 export interface GeneratedApiKey {
   readonly keyId: string;
+  /** The secret part: hashed into ApiKeyIssued, never stored or logged. */
+  readonly secret: string;
   /** Shown to the user once; never stored or logged. */
   readonly token: string;
   /** What ApiKeyIssued records. */
@@ -16,7 +18,7 @@ export const sha256Hex = (value: string): string => createHash('sha256').update(
 export function generateApiKey(): GeneratedApiKey {
   const keyId = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('hex');
-  return { keyId, token: `chitti_${keyId}_${secret}`, secretSha256: sha256Hex(secret) };
+  return { keyId, secret, token: `chitti_${keyId}_${secret}`, secretSha256: sha256Hex(secret) };
 }
 
 export function parseApiKey(token: string): { keyId: string; secret: string } | undefined {

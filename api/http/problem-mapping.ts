@@ -1,8 +1,11 @@
 import { ZodError } from 'zod';
+import { InvalidCommandError } from '../../commands/errors.js';
 import { ConcurrencyError, MetadataTooLargeError } from '../../commands/ports/event-store.js';
 import { type DomainError, isDomainError } from '../../domain/errors.js';
+import { InvalidQueryError } from '../../projections/queries.js';
+import { InvalidSearchQueryError } from '../../projections/search/query.js';
 import { InvalidEventPayloadError } from '../../schemas/events/index.js';
-import { HttpProblem, type ValidationIssue, validationFailed } from './problem.js';
+import { badRequest, HttpProblem, type ValidationIssue, validationFailed } from './problem.js';
 
 export const zodIssues = (error: ZodError, prefix: string): ValidationIssue[] =>
   error.issues.map((issue) => ({
@@ -55,6 +58,25 @@ export function toProblem(error: unknown, request: { ifMatch: boolean }): HttpPr
       })),
     );
   }
+  if (error instanceof InvalidCommandError) {
+    return validationFailed(
+      422,
+      error.issues.map((i) => ({
+        pointer: i.path ? `body/${i.path.replaceAll('.', '/')}` : 'body',
+        message: i.message,
+      })),
+    );
+  }
+  if (error instanceof InvalidQueryError) {
+    return validationFailed(
+      400,
+      error.issues.map((i) => ({
+        pointer: i.path ? `query/${i.path.replaceAll('.', '/')}` : 'query',
+        message: i.message,
+      })),
+    );
+  }
+  if (error instanceof InvalidSearchQueryError) return badRequest(error.message);
   if (error instanceof MetadataTooLargeError) {
     return new HttpProblem({ status: 413, slug: 'metadata-too-large', title: 'Request metadata too large' });
   }

@@ -3,11 +3,13 @@ export interface InspectedModel {
   readonly outputLayout: 'yolo' | 'yolo-nms';
   readonly classes: readonly string[];
   readonly inputSize: { readonly width: number; readonly height: number };
+  /** From the ONNX metadata; used when the client gives none. */
+  readonly description: string;
 }
 
 export type ModelInspection =
   | { readonly ok: true; readonly model: InspectedModel }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly code: string; readonly reason: string };
 
 /** Loads the bytes as an ONNX detector and reads its classes and input size, or says why not. */
 export interface ModelInspector {

@@ -1,78 +1,55 @@
+import type {
+  AuditTrailInput,
+  DailyStatsInput,
+  ListFilesInput,
+  ListInspectionsInput,
+} from '../../projections/queries.js';
+import type { AuditQueryInput, DetectionQueryInput } from '../../projections/search/query.js';
+
 /** A read-model row as the API returns it: plain JSON. */
 export type ReadModel = Record<string, unknown>;
 
-export interface Page<T = ReadModel> {
+export interface Page<T = object> {
   readonly items: readonly T[];
   /** Opaque; pass back as `cursor` for the next page; null on the last page. */
   readonly nextCursor: string | null;
 }
 
-export interface PageRequest {
-  readonly limit: number;
-  readonly cursor?: string;
-}
-
-/** A read model row plus the version of its stream that it reflects (the ETag). */
-export interface Versioned<T = ReadModel> {
-  readonly value: T;
-  readonly streamVersion: number;
-}
-
-/** The read side as the API calls it (Postgres read models, eventually consistent). */
+/** The Postgres read models as the API reads them (`projections/queries.ts`' ReadModelQueries fits). */
 export interface ApiQueries {
-  getFile(fileId: string): Promise<Versioned | undefined>;
-  listFiles(request: PageRequest & { tag?: string; uploadedBy?: string }): Promise<Page>;
-  getInspection(inspectionId: string): Promise<Versioned | undefined>;
-  listInspections(request: PageRequest & { fileId?: string; status?: string; modelName?: string }): Promise<Page>;
-  getModel(name: string): Promise<Versioned | undefined>;
-  listModels(request: PageRequest): Promise<Page>;
-  getUser(userId: string): Promise<Versioned | undefined>;
-  reviewStats(request: { modelName?: string }): Promise<readonly ReadModel[]>;
-  dailyDefects(request: { from?: string; to?: string; className?: string }): Promise<readonly ReadModel[]>;
-  auditTrail(
-    request: PageRequest & { streamId?: string; actor?: string; type?: string; from?: string; to?: string },
-  ): Promise<Page>;
-  /** Each projection's checkpoint and lag, for readiness and for clients judging staleness. */
+  listFiles(input: ListFilesInput): Promise<Page>;
+  /** Rows carry `position`: the global position of the last event they reflect. */
+  getFile(fileId: string): Promise<ReadModel | null>;
+  listInspections(input: ListInspectionsInput): Promise<Page>;
+  getInspection(inspectionId: string): Promise<ReadModel | null>;
+  listModels(): Promise<readonly ReadModel[]>;
+  getModel(name: string): Promise<ReadModel | null>;
+  reviewStats(): Promise<readonly ReadModel[]>;
+  dailyDefectStats(input: DailyStatsInput): Promise<readonly ReadModel[]>;
+  auditTrail(input: AuditTrailInput): Promise<Page>;
   projectionStatus(): Promise<readonly ReadModel[]>;
 }
 
-/** Folds an aggregate from its events up to a time or a global position (time travel). */
-export interface AggregateHistory {
-  loadAsOf(
-    streamId: string,
-    at: { asOf: Date } | { toGlobalPosition: number },
-  ): Promise<{ state: unknown; streamVersion: number; lastGlobalPosition: number } | undefined>;
-}
-
-export interface DetectionSearch {
-  className?: string;
-  minScore?: number;
-  maxScore?: number;
-  modelName?: string;
-  from?: string;
-  to?: string;
-  text?: string;
-  limit: number;
-  cursor?: string;
-}
-
-export interface AuditSearch {
-  actor?: string;
-  action?: string;
-  text?: string;
-  from?: string;
-  to?: string;
-  limit: number;
-  cursor?: string;
-}
-
-/** Search indexes (Elasticsearch, or Postgres full-text in embedded mode). */
+/** Search indexes (Elasticsearch, or Postgres full text in embedded mode); `SearchQueries` fits. */
 export interface ApiSearch {
-  searchDetections(query: DetectionSearch): Promise<Page>;
-  searchAudit(query: AuditSearch): Promise<Page>;
+  searchDetections(query: DetectionQueryInput): Promise<Page & { readonly freshness: object }>;
+  searchAudit(query: AuditQueryInput): Promise<Page & { readonly freshness: object }>;
 }
 
-/** Recomputes the hash chains and seals; names the first broken event. */
+export type PointInTime = { readonly asOf: Date } | { readonly toGlobalPosition: number };
+
+/** Aggregates folded from their events (strongly consistent; time travel). */
+export interface AggregateHistory {
+  /** The aggregate as of now or a past point; undefined when the stream had no events then. */
+  load(
+    streamId: string,
+    at?: PointInTime,
+  ): Promise<{ state: unknown; streamVersion: number; lastGlobalPosition: number } | undefined>;
+  /** The version the stream had at a global position (the ETag of a read-model row at that position). */
+  versionAt(streamId: string, globalPosition: number): Promise<number | undefined>;
+}
+
+/** Recomputes the hash chains and seals; names the first broken event (`verifyAudit`'s report fits). */
 export interface AuditVerifier {
-  verify(): Promise<{ ok: boolean; checkedEvents: number; firstBroken?: ReadModel }>;
+  verify(): Promise<{ readonly ok: boolean }>;
 }

@@ -17,7 +17,7 @@ import {
 } from '../schemas.js';
 import { sanitizeFileName } from '../uploads/file-name.js';
 import { validateImage } from '../uploads/validate-image.js';
-import { asOfReply, commandContext, commandReply, describeAsOf, versionedReply } from './helpers.js';
+import { asOfReply, commandContext, commandReply, describeAsOf, readModelReply } from './helpers.js';
 
 export const IMAGE_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'application/octet-stream'];
 
@@ -60,8 +60,8 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
       const result = await deps.commands.uploadFile(upload, commandContext(input));
       return {
         status: 201,
-        headers: { Location: `/v1/files/${fileId}`, ETag: `"${result.streamVersion}"` },
-        body: { ...upload, streamVersion: result.streamVersion },
+        headers: { Location: `/v1/files/${fileId}`, ETag: `"${result.nextExpectedVersion}"` },
+        body: { ...upload, streamVersion: result.nextExpectedVersion },
       };
     },
   }),
@@ -100,7 +100,12 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
     handle: async ({ params, query }) =>
       query.asOf
         ? asOfReply(deps.history, streamIdOf('file', params.fileId), query.asOf)
-        : versionedReply(await deps.queries.getFile(params.fileId), `file ${params.fileId}`),
+        : readModelReply(
+            deps.history,
+            streamIdOf('file', params.fileId),
+            await deps.queries.getFile(params.fileId),
+            `file ${params.fileId}`,
+          ),
   }),
   route({
     method: 'post',
@@ -119,7 +124,7 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
     handle: async (input) =>
       commandReply(
         await deps.commands.tagFile(
-          { fileId: input.params.fileId, added: input.body.add, removed: input.body.remove },
+          { fileId: input.params.fileId, add: input.body.add, remove: input.body.remove },
           commandContext(input),
         ),
       ),

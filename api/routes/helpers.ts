@@ -1,7 +1,7 @@
 import { notFound } from '../http/problem.js';
 import type { HandlerInput, Reply } from '../http/route.js';
 import type { CommandContext, CommandResult } from '../ports/commands.js';
-import type { AggregateHistory, Versioned } from '../ports/queries.js';
+import type { AggregateHistory, ReadModel } from '../ports/queries.js';
 import type { AsOf } from '../schemas.js';
 
 export const etag = (streamVersion: number): string => `"${streamVersion}"`;
@@ -17,6 +17,7 @@ export function commandContext(input: HandlerInput<unknown, unknown, unknown>): 
   };
 }
 
+/** The answer to a command: the stream's new version (also the ETag) and where its last event sits in the log. */
 export function commandReply(
   result: CommandResult,
   options: { status?: number; location?: string; body?: object } = {},
@@ -24,27 +25,39 @@ export function commandReply(
   return {
     status: options.status ?? 200,
     headers: {
-      ETag: etag(result.streamVersion),
+      ETag: etag(result.nextExpectedVersion),
       ...(options.location ? { Location: options.location } : {}),
     },
     body: {
       ...(options.body ?? {}),
       streamId: result.streamId,
-      streamVersion: result.streamVersion,
-      globalPosition: result.lastGlobalPosition,
+      streamVersion: result.nextExpectedVersion,
+      globalPosition: result.events.at(-1)?.globalPosition ?? null,
+      duplicate: result.duplicate,
     },
   };
 }
 
-export function versionedReply(found: Versioned | undefined, what: string): Reply {
-  if (!found) throw notFound(`${what} not found`);
-  return { status: 200, headers: { ETag: etag(found.streamVersion) }, body: found.value };
+/**
+ * A read-model row with the ETag of the stream version it reflects: the version at the row's
+ * `position`, so If-Match names exactly what the client saw even while the projection lags.
+ */
+export async function readModelReply(
+  history: AggregateHistory,
+  streamId: string,
+  row: ReadModel | null,
+  what: string,
+): Promise<Reply> {
+  if (!row) throw notFound(`${what} not found`);
+  const position = typeof row.position === 'number' ? row.position : undefined;
+  const version = position !== undefined ? await history.versionAt(streamId, position) : undefined;
+  return { status: 200, ...(version !== undefined ? { headers: { ETag: etag(version) } } : {}), body: row };
 }
 
 /** Time travel: the aggregate folded from its events up to the position or time asked for. */
 export async function asOfReply(history: AggregateHistory, streamId: string, at: NonNullable<AsOf>): Promise<Reply> {
-  const folded = await history.loadAsOf(streamId, at);
-  if (!folded) throw notFound(`${streamId} did not exist at that point`);
+  const folded = await history.load(streamId, at);
+  if (!folded) throw notFound(`${streamId} had no events at that point`);
   return {
     status: 200,
     headers: { ETag: etag(folded.streamVersion) },

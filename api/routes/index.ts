@@ -15,7 +15,7 @@ export function apiRoutes(deps: ApiDependencies, options: ResolvedApiOptions, to
   return [
     ...authRoutes(tokens),
     ...fileRoutes(deps, options),
-    ...inspectionRoutes(deps),
+    ...inspectionRoutes(deps, options),
     ...modelRoutes(deps, options),
     ...userRoutes(deps),
     ...auditRoutes(deps),

@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { streamIdOf } from '../../schemas/events/index.js';
-import type { ApiDependencies } from '../dependencies.js';
+import type { ApiDependencies, ResolvedApiOptions } from '../dependencies.js';
 import { route } from '../http/route.js';
 import {
   AsOfState,
@@ -16,9 +16,9 @@ import {
   ReviewBody,
   ReviewParams,
 } from '../schemas.js';
-import { asOfReply, commandContext, commandReply, describeAsOf, versionedReply } from './helpers.js';
+import { asOfReply, commandContext, commandReply, describeAsOf, readModelReply } from './helpers.js';
 
-export const inspectionRoutes = (deps: ApiDependencies) => [
+export const inspectionRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) => [
   route({
     method: 'post',
     path: '/v1/inspections',
@@ -39,7 +39,7 @@ export const inspectionRoutes = (deps: ApiDependencies) => [
         {
           inspectionId,
           fileId,
-          ...(model ? { modelName: model.name } : {}),
+          modelName: model?.name ?? options.defaultModelName,
           ...(model?.version ? { modelVersion: model.version } : {}),
           ...(thresholds ? { thresholds } : {}),
         },
@@ -87,7 +87,12 @@ export const inspectionRoutes = (deps: ApiDependencies) => [
     handle: async ({ params, query }) =>
       query.asOf
         ? asOfReply(deps.history, streamIdOf('inspection', params.inspectionId), query.asOf)
-        : versionedReply(await deps.queries.getInspection(params.inspectionId), `inspection ${params.inspectionId}`),
+        : readModelReply(
+            deps.history,
+            streamIdOf('inspection', params.inspectionId),
+            await deps.queries.getInspection(params.inspectionId),
+            `inspection ${params.inspectionId}`,
+          ),
   }),
   route({
     method: 'post',

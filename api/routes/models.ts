@@ -8,23 +8,20 @@ import {
   CommandAccepted,
   DeployBody,
   GetQuery,
-  ListFilesQuery,
   ModelMetrics,
   ModelParams,
   ModelVersionParams,
   ReadModelObject,
-  ReadModelPage,
   RegisteredModel,
   RegisterModelQuery,
   RetireBody,
   RollbackBody,
+  Rows,
   ShadowBody,
   ShiftBody,
 } from '../schemas.js';
 import { looksLikeOnnx } from '../uploads/sniff.js';
-import { asOfReply, commandContext, commandReply, describeAsOf, versionedReply } from './helpers.js';
-
-const ListModelsQuery = ListFilesQuery.pick({ limit: true, cursor: true });
+import { asOfReply, commandContext, commandReply, describeAsOf, readModelReply } from './helpers.js';
 
 function parseMetricsHeader(header: string | undefined): Record<string, number> {
   if (!header) return {};
@@ -68,7 +65,9 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
         throw unprocessable('invalid-model', 'Not an ONNX model', 'the bytes are not an ONNX protobuf model');
       }
       const inspection = await deps.modelInspector.inspect(bytes);
-      if (!inspection.ok) throw unprocessable('invalid-model', 'Not a usable ONNX detection model', inspection.reason);
+      if (!inspection.ok) {
+        throw unprocessable(`invalid-model/${inspection.code}`, 'Not a usable ONNX detection model', inspection.reason);
+      }
       const stored = await (deps.modelBlobs ?? deps.blobs).put(bytes);
       const registered = {
         name: input.params.name,
@@ -80,16 +79,16 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
         inputSize: { ...inspection.model.inputSize },
       };
       const result = await deps.commands.registerModel(
-        { ...registered, metrics, description: input.query.description },
+        { ...registered, metrics, description: input.query.description ?? inspection.model.description },
         commandContext(input),
       );
       return {
         status: 201,
         headers: {
           Location: `/v1/models/${registered.name}`,
-          ETag: `"${result.streamVersion}"`,
+          ETag: `"${result.nextExpectedVersion}"`,
         },
-        body: { ...registered, streamVersion: result.streamVersion },
+        body: { ...registered, streamVersion: result.nextExpectedVersion },
       };
     },
   }),
@@ -100,9 +99,8 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
     summary: 'Models with their versions, deployments and traffic split',
     tag: 'models',
     permission: 'models:read',
-    query: ListModelsQuery,
-    responses: { 200: { description: 'A page of models', schema: ReadModelPage } },
-    handle: async ({ query }) => ({ status: 200, body: await deps.queries.listModels(query) }),
+    responses: { 200: { description: 'Every model', schema: Rows } },
+    handle: async () => ({ status: 200, body: { items: await deps.queries.listModels() } }),
   }),
   route({
     method: 'get',
@@ -128,7 +126,12 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
     handle: async ({ params, query }) =>
       query.asOf
         ? asOfReply(deps.history, streamIdOf('model', params.name), query.asOf)
-        : versionedReply(await deps.queries.getModel(params.name), `model ${params.name}`),
+        : readModelReply(
+            deps.history,
+            streamIdOf('model', params.name),
+            await deps.queries.getModel(params.name),
+            `model ${params.name}`,
+          ),
   }),
   route({
     method: 'post',
@@ -175,7 +178,7 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
     responses: { 200: { description: 'ModelRolledBack recorded', schema: CommandAccepted } },
     handle: async (input) =>
       commandReply(
-        await deps.commands.rollbackModel({ name: input.params.name, ...input.body }, commandContext(input)),
+        await deps.commands.rollBackModel({ name: input.params.name, ...input.body }, commandContext(input)),
       ),
   }),
   route({
@@ -205,7 +208,7 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
     responses: { 200: { description: 'ShadowDeployed recorded', schema: CommandAccepted } },
     handle: async (input) =>
       commandReply(
-        await deps.commands.startShadow(
+        await deps.commands.deployShadow(
           { name: input.params.name, version: input.body.version },
           commandContext(input),
         ),

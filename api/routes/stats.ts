@@ -1,18 +1,17 @@
 import type { ApiDependencies } from '../dependencies.js';
 import { route } from '../http/route.js';
-import { DailyDefectsQuery, ReviewStatsQuery, Rows } from '../schemas.js';
+import { DailyDefectsQuery, Rows } from '../schemas.js';
 
 export const statsRoutes = (deps: ApiDependencies) => [
   route({
     method: 'get',
     path: '/v1/stats/reviews',
     operationId: 'reviewStats',
-    summary: 'Human review outcomes per model version and class (confirmed / rejected / relabelled)',
+    summary: 'Human review outcomes per class (confirmed / rejected / relabelled) and the precision they imply',
     tag: 'stats',
     permission: 'stats:read',
-    query: ReviewStatsQuery,
     responses: { 200: { description: 'Rows', schema: Rows } },
-    handle: async ({ query }) => ({ status: 200, body: { items: await deps.queries.reviewStats(query) } }),
+    handle: async () => ({ status: 200, body: { items: await deps.queries.reviewStats() } }),
   }),
   route({
     method: 'get',
@@ -23,7 +22,7 @@ export const statsRoutes = (deps: ApiDependencies) => [
     permission: 'stats:read',
     query: DailyDefectsQuery,
     responses: { 200: { description: 'Rows', schema: Rows } },
-    handle: async ({ query }) => ({ status: 200, body: { items: await deps.queries.dailyDefects(query) } }),
+    handle: async ({ query }) => ({ status: 200, body: { items: await deps.queries.dailyDefectStats(query) } }),
   }),
   route({
     method: 'get',

@@ -1,6 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
+import { streamIdOf } from '../../schemas/events/index.js';
 import { generateApiKey } from '../auth/api-key.js';
 import type { ApiDependencies } from '../dependencies.js';
+import { notFound } from '../http/problem.js';
 import { route } from '../http/route.js';
 import {
   CommandAccepted,
@@ -13,7 +15,7 @@ import {
   UserParams,
   UserRoleParams,
 } from '../schemas.js';
-import { commandContext, commandReply, versionedReply } from './helpers.js';
+import { commandContext, commandReply, etag } from './helpers.js';
 
 export const userRoutes = (deps: ApiDependencies) => [
   route({
@@ -31,7 +33,7 @@ export const userRoutes = (deps: ApiDependencies) => [
     handle: async (input) => {
       const userId = input.body.userId ?? uuidv7();
       const result = await deps.commands.registerUser(
-        { userId, email: input.body.email, displayName: input.body.displayName },
+        { userId, email: input.body.email, displayName: input.body.displayName, roles: input.body.roles },
         commandContext(input),
       );
       return commandReply(result, { status: 201, location: `/v1/users/${userId}`, body: { userId } });
@@ -46,7 +48,16 @@ export const userRoutes = (deps: ApiDependencies) => [
     permission: 'users:read',
     params: UserParams,
     responses: { 200: { description: 'The user', schema: ReadModelObject }, 404: { description: 'No such user' } },
-    handle: async ({ params }) => versionedReply(await deps.queries.getUser(params.userId), `user ${params.userId}`),
+    handle: async ({ params }) => {
+      const user = await deps.history.load(streamIdOf('user', params.userId));
+      const state = user?.state as { status: string; apiKeys?: Record<string, Record<string, unknown>> } | undefined;
+      if (!user || !state || state.status === 'absent') throw notFound(`user ${params.userId} not found`);
+      // Key ids, labels and expiry only: even the secrets' hashes stay out of responses.
+      const apiKeys = Object.fromEntries(
+        Object.entries(state.apiKeys ?? {}).map(([keyId, { secretSha256: _hash, ...key }]) => [keyId, key]),
+      );
+      return { status: 200, headers: { ETag: etag(user.streamVersion) }, body: { ...state, apiKeys } };
+    },
   }),
   route({
     method: 'post',
@@ -94,7 +105,7 @@ export const userRoutes = (deps: ApiDependencies) => [
         {
           userId: input.params.userId,
           keyId: key.keyId,
-          secretSha256: key.secretSha256,
+          secret: key.secret,
           label: input.body.label,
           expiresAt: input.body.expiresAt,
         },
@@ -102,12 +113,12 @@ export const userRoutes = (deps: ApiDependencies) => [
       );
       return {
         status: 201,
-        headers: { ETag: `"${result.streamVersion}"` },
+        headers: { ETag: `"${result.nextExpectedVersion}"` },
         body: {
           keyId: key.keyId,
           apiKey: key.token,
           expiresAt: input.body.expiresAt,
-          streamVersion: result.streamVersion,
+          streamVersion: result.nextExpectedVersion,
         },
       };
     },

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiDependencies } from '../../api/dependencies.js';
 import type { RateLimiter } from '../../api/ports/rate-limiter.js';
+import { InMemoryRateLimiter } from '../../infra/rate-limit/in-memory.js';
 import {
   type Backend,
-  backendDependencies,
   bearer,
+  fullDependencies,
   json,
   KEY_A,
   KEY_B,
@@ -14,11 +15,16 @@ import {
   seedUser,
   startBackend,
   tokensFor,
-  unreached,
 } from './support/harness.js';
-import { InMemoryRateLimiter } from './support/rate-limiter.js';
 
 let backend: Backend;
+let stopProjectors: (() => Promise<void>) | undefined;
+
+async function startFull(limiter: RateLimiter) {
+  const full = await fullDependencies(backend, limiter);
+  stopProjectors = full.stop;
+  return full.deps;
+}
 let server: ServerUnderTest;
 let deps: ApiDependencies;
 let limiter: RateLimiter;
@@ -26,20 +32,13 @@ let limiter: RateLimiter;
 beforeAll(async () => {
   backend = await startBackend();
   limiter = new InMemoryRateLimiter();
-  deps = {
-    ...backendDependencies(backend, limiter),
-    commands: unreached('commands'),
-    queries: unreached('queries'),
-    history: unreached('history'),
-    search: unreached('search'),
-    auditVerifier: unreached('auditVerifier'),
-    modelInspector: unreached('modelInspector'),
-  };
+  deps = await startFull(limiter);
   server = await listen(deps, { jwtKeys: [KEY_A], maxImagePixels: 10_000_000 });
 });
 
 afterAll(async () => {
   await server?.close();
+  await stopProjectors?.();
   await backend?.close();
 });
 

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiDependencies } from '../../api/dependencies.js';
+import type { RateLimiter } from '../../api/ports/rate-limiter.js';
+import { InMemoryRateLimiter } from '../../infra/rate-limit/in-memory.js';
 import {
   type Backend,
-  backendDependencies,
   bearer,
+  fullDependencies,
   json,
   KEY_A,
   listen,
@@ -11,25 +13,22 @@ import {
   seedUser,
   startBackend,
   tokensFor,
-  unreached,
 } from './support/harness.js';
-import { InMemoryRateLimiter } from './support/rate-limiter.js';
 
 let backend: Backend;
+let stopProjectors: (() => Promise<void>) | undefined;
+
+async function startFull(limiter: RateLimiter) {
+  const full = await fullDependencies(backend, limiter);
+  stopProjectors = full.stop;
+  return full.deps;
+}
 let deps: ApiDependencies;
 let server: ServerUnderTest;
 
 beforeAll(async () => {
   backend = await startBackend();
-  deps = {
-    ...backendDependencies(backend, new InMemoryRateLimiter()),
-    commands: unreached('commands'),
-    queries: unreached('queries'),
-    history: unreached('history'),
-    search: unreached('search'),
-    auditVerifier: unreached('auditVerifier'),
-    modelInspector: unreached('modelInspector'),
-  };
+  deps = await startFull(new InMemoryRateLimiter());
   server = await listen(deps, {
     jwtKeys: [KEY_A],
     rateLimit: { authenticated: 3, anonymous: 2, windowMs: 60_000 },
@@ -38,6 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await stopProjectors?.();
   await backend?.close();
 });
 

@@ -1,9 +1,11 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RateLimiter } from '../../api/ports/rate-limiter.js';
+import { InMemoryRateLimiter } from '../../infra/rate-limit/in-memory.js';
 import {
   type Backend,
-  backendDependencies,
   bearer,
+  fullDependencies,
   json,
   KEY_A,
   listen,
@@ -11,29 +13,28 @@ import {
   seedUser,
   startBackend,
   tokensFor,
-  unreached,
 } from './support/harness.js';
-import { InMemoryRateLimiter } from './support/rate-limiter.js';
 
 let backend: Backend;
+let stopProjectors: (() => Promise<void>) | undefined;
+
+async function startFull(limiter: RateLimiter) {
+  const full = await fullDependencies(backend, limiter);
+  stopProjectors = full.stop;
+  return full.deps;
+}
 let server: ServerUnderTest;
 let token: string;
 let png: Buffer;
 
 beforeAll(async () => {
   backend = await startBackend();
-  server = await listen(
-    {
-      ...backendDependencies(backend, new InMemoryRateLimiter()),
-      commands: unreached('commands'),
-      queries: unreached('queries'),
-      history: unreached('history'),
-      search: unreached('search'),
-      auditVerifier: unreached('auditVerifier'),
-      modelInspector: unreached('modelInspector'),
-    },
-    { jwtKeys: [KEY_A], maxImagePixels: 10_000_000, maxUploadBytes: 200_000, jsonBodyLimitBytes: 1024 },
-  );
+  server = await listen(await startFull(new InMemoryRateLimiter()), {
+    jwtKeys: [KEY_A],
+    maxImagePixels: 10_000_000,
+    maxUploadBytes: 200_000,
+    jsonBodyLimitBytes: 1024,
+  });
   const operator = await seedUser(backend, ['operator', 'reviewer']);
   token = (await tokensFor(server.url, operator.apiKey)).accessToken;
   png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 90, g: 90, b: 90 } } })
@@ -43,6 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await stopProjectors?.();
   await backend?.close();
 });
 

@@ -6,6 +6,9 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { aggregateHistory } from '../../../api/adapters/aggregate-history.js';
+import { bindCommands } from '../../../api/adapters/bind-commands.js';
+import { onnxModelInspector } from '../../../api/adapters/model-inspector.js';
 import { createApp } from '../../../api/app.js';
 import { sha256Hex } from '../../../api/auth/api-key.js';
 import { KeyRing } from '../../../api/auth/key-ring.js';
@@ -16,8 +19,15 @@ import { PgIdempotencyStore } from '../../../api/stores/pg-idempotency-store.js'
 import { PgRefreshTokenStore } from '../../../api/stores/pg-refresh-token-store.js';
 import { migrateApiTables } from '../../../api/stores/pg-schema.js';
 import { FsBlobStore } from '../../../infra/blob/fs-blob-store.js';
+import { verifyAudit } from '../../../infra/postgres/audit-verify.js';
 import { PostgresEventStore } from '../../../infra/postgres/event-store.js';
 import { migrate } from '../../../infra/postgres/migrate.js';
+import { PostgresSearch } from '../../../infra/postgres-search/postgres-search.js';
+import { InMemoryRateLimiter } from '../../../infra/rate-limit/in-memory.js';
+import { ReadModelQueries } from '../../../projections/queries.js';
+import { readModelProjections } from '../../../projections/read-models/index.js';
+import { ProjectionRunner } from '../../../projections/runner.js';
+import { SearchProjector } from '../../../projections/search/search-projector.js';
 import type { Role } from '../../../schemas/events/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/pg.js';
 
@@ -171,18 +181,41 @@ export const ringOf = (keys: readonly JwtKey[]) => new KeyRing(keys, 'chitti', '
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-/** Stands in for a dependency a suite never reaches; any call fails loudly as a 500. */
-export function unreached<T extends object>(name: string): T {
-  return new Proxy({} as T, {
-    get(_target, property) {
-      if (property === 'then') return undefined;
-      return () => {
-        throw new Error(`${name}.${String(property)} was called but this suite does not wire it`);
-      };
-    },
-  });
-}
-
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary response JSON
 export type Json = any;
 export const json = (response: Response): Promise<Json> => response.json() as Promise<Json>;
+
+export const SEAL_KEY = 'api-test-seal-key-0123456789';
+
+/** Every dependency real: command handlers, read models kept up by a running projector, Postgres search. */
+export async function fullDependencies(backend: Backend, rateLimiter: RateLimiter = new InMemoryRateLimiter()) {
+  const base = backendDependencies(backend, rateLimiter);
+  const runner = new ProjectionRunner({
+    pool: backend.pool,
+    log: backend.store,
+    projections: readModelProjections,
+    logger: base.logger,
+  });
+  await runner.start();
+  const search = new PostgresSearch(backend.pool, { headPosition: () => backend.store.headPosition() });
+  await search.prepare();
+  const searchProjector = new SearchProjector({ log: backend.store, index: search, idleMs: 50 });
+  searchProjector.start();
+  const deps: ApiDependencies = {
+    ...base,
+    commands: bindCommands({ store: backend.store }),
+    queries: new ReadModelQueries(backend.pool, backend.store),
+    history: aggregateHistory(backend.store),
+    search,
+    auditVerifier: { verify: () => verifyAudit(backend.pool, { sealKey: SEAL_KEY }) },
+    modelInspector: onnxModelInspector(),
+  };
+  return {
+    deps,
+    runner,
+    async stop() {
+      await searchProjector.stop();
+      await runner.stop();
+    },
+  };
+}

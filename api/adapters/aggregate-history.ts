@@ -1,0 +1,22 @@
+import { loadAggregateByStreamId } from '../../commands/index.js';
+import type { EventStore } from '../../commands/ports/event-store.js';
+import type { AggregateHistory } from '../ports/queries.js';
+
+/** Folds any aggregate from the event store, now or as of a past time or position. */
+export function aggregateHistory(store: EventStore): AggregateHistory {
+  return {
+    async load(streamId, at) {
+      const loaded = await loadAggregateByStreamId(store, streamId, at ?? {});
+      if (loaded.version === 0 || loaded.lastGlobalPosition === null) return undefined;
+      return { state: loaded.state, streamVersion: loaded.version, lastGlobalPosition: loaded.lastGlobalPosition };
+    },
+    async versionAt(streamId, globalPosition) {
+      const [last] = await store.readStream(streamId, {
+        direction: 'backwards',
+        toGlobalPosition: globalPosition,
+        maxCount: 1,
+      });
+      return last?.streamVersion;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import * as Commands from '../../commands/index.js';
+import type { ApiCommands } from '../ports/commands.js';
+
+/** The command handlers of `commands/`, bound to their dependencies, as the API calls them. */
+export function bindCommands(deps: Commands.CommandDeps): ApiCommands {
+  return {
+    uploadFile: (input, ctx) => Commands.uploadFile(deps, input, ctx),
+    tagFile: (input, ctx) => Commands.tagFile(deps, input, ctx),
+    deleteFile: (input, ctx) => Commands.deleteFile(deps, input, ctx),
+    requestInspection: (input, ctx) => Commands.requestInspection(deps, input, ctx),
+    reviewDetection: (input, ctx) => Commands.reviewDetection(deps, input, ctx),
+    closeInspection: (input, ctx) => Commands.closeInspection(deps, input, ctx),
+    registerModel: (input, ctx) => Commands.registerModel(deps, input, ctx),
+    deployModel: (input, ctx) => Commands.deployModel(deps, input, ctx),
+    shiftTraffic: (input, ctx) => Commands.shiftTraffic(deps, input, ctx),
+    rollBackModel: (input, ctx) => Commands.rollBackModel(deps, input, ctx),
+    retireModel: (input, ctx) => Commands.retireModel(deps, input, ctx),
+    deployShadow: (input, ctx) => Commands.deployShadow(deps, input, ctx),
+    stopShadow: (input, ctx) => Commands.stopShadow(deps, input, ctx),
+    registerUser: (input, ctx) => Commands.registerUser(deps, input, ctx),
+    grantRole: (input, ctx) => Commands.grantRole(deps, input, ctx),
+    revokeRole: (input, ctx) => Commands.revokeRole(deps, input, ctx),
+    revokeApiKey: (input, ctx) => Commands.revokeApiKey(deps, input, ctx),
+    issueApiKey: ({ keyId, secret, ...input }, ctx) =>
+      Commands.issueApiKey({ ...deps, newId: () => keyId, newSecret: () => secret }, input, ctx),
+    recordAccess: (input, ctx) => Commands.recordAccess(deps, input, ctx),
+  };
+}

@@ -1,0 +1,379 @@
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProjectionRunner } from '../../projections/runner.js';
+import {
+  type Backend,
+  bearer,
+  fullDependencies,
+  json,
+  KEY_A,
+  listen,
+  type ServerUnderTest,
+  seedUser,
+  startBackend,
+  tokensFor,
+} from './support/harness.js';
+
+const MODEL_FILE = new URL('../../inference/models/weld-defects-0.0.1-untrained.onnx', import.meta.url);
+
+let backend: Backend;
+let server: ServerUnderTest;
+let runner: ProjectionRunner;
+let stopProjectors: () => Promise<void>;
+const token: Record<'admin' | 'operator' | 'reviewer' | 'ml' | 'auditor' | 'viewer', string> = {
+  admin: '',
+  operator: '',
+  reviewer: '',
+  ml: '',
+  auditor: '',
+  viewer: '',
+};
+let png: Buffer;
+
+beforeAll(async () => {
+  backend = await startBackend();
+  const full = await fullDependencies(backend);
+  runner = full.runner;
+  stopProjectors = full.stop;
+  server = await listen(full.deps, { jwtKeys: [KEY_A], defaultModelName: 'weld-defects' });
+  const roles = {
+    admin: 'admin',
+    operator: 'operator',
+    reviewer: 'reviewer',
+    ml: 'ml-engineer',
+    auditor: 'auditor',
+    viewer: 'viewer',
+  } as const;
+  for (const [who, role] of Object.entries(roles)) {
+    const user = await seedUser(backend, [role]);
+    token[who as keyof typeof token] = (await tokensFor(server.url, user.apiKey)).accessToken;
+  }
+  png = await sharp({ create: { width: 80, height: 60, channels: 3, background: { r: 120, g: 120, b: 120 } } })
+    .png()
+    .toBuffer();
+});
+
+afterAll(async () => {
+  await server?.close();
+  await stopProjectors?.();
+  await backend?.close();
+});
+
+const call = (
+  method: string,
+  path: string,
+  who: keyof typeof token,
+  options: { body?: unknown; raw?: Buffer; contentType?: string; headers?: Record<string, string> } = {},
+) =>
+  fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      ...bearer(token[who]),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(options.raw ? { 'content-type': options.contentType ?? 'application/octet-stream' } : {}),
+      ...options.headers,
+    },
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    ...(options.raw ? { body: options.raw } : {}),
+  });
+
+async function uploadPng(headers: Record<string, string> = {}) {
+  const response = await call('POST', '/v1/files?name=weld%2001.png&tags=plant-a,line-3', 'operator', {
+    raw: png,
+    contentType: 'image/png',
+    headers,
+  });
+  return { response, body: await json(response) };
+}
+
+describe('files', () => {
+  it('stores a real PNG, records FileUploaded and serves it from the read model with its ETag', async () => {
+    const { response, body } = await uploadPng();
+    expect(response.status).toBe(201);
+    expect(body).toMatchObject({
+      mediaType: 'image/png',
+      width: 80,
+      height: 60,
+      bitDepth: 8,
+      channels: 3,
+      originalName: 'weld 01.png',
+      tags: ['plant-a', 'line-3'],
+      streamVersion: 1,
+    });
+    expect(response.headers.get('location')).toBe(`/v1/files/${body.fileId}`);
+    const [event] = await backend.store.readStream(`file-${body.fileId}`);
+    expect(event).toMatchObject({ type: 'FileUploaded', streamVersion: 1 });
+    expect((event!.data as { sha256: string }).sha256).toBe(body.sha256);
+
+    await runner.caughtUp();
+    const read = await call('GET', `/v1/files/${body.fileId}`, 'viewer');
+    expect(read.status).toBe(200);
+    expect(read.headers.get('etag')).toBe('"1"');
+    expect(await json(read)).toMatchObject({
+      fileId: body.fileId,
+      sha256: body.sha256,
+      uploadedBy: expect.any(String),
+    });
+  });
+
+  it('answers a retried upload with the same Idempotency-Key with the first response and appends nothing', async () => {
+    const first = await uploadPng({ 'idempotency-key': 'upload-retry-1' });
+    const headBefore = await backend.store.headPosition();
+    const retry = await uploadPng({ 'idempotency-key': 'upload-retry-1' });
+    expect(retry.response.status).toBe(201);
+    expect(retry.response.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    expect(retry.response.headers.get('location')).toBe(first.response.headers.get('location'));
+    expect(await backend.store.headPosition()).toBe(headBefore);
+
+    const otherBody = await call('POST', '/v1/files?name=other.png', 'operator', {
+      raw: await sharp(png).flip().png().toBuffer(),
+      contentType: 'image/png',
+      headers: { 'idempotency-key': 'upload-retry-1' },
+    });
+    expect(otherBody.status).toBe(422);
+    expect((await json(otherBody)).type).toBe('https://chitti.dev/problems/idempotency-key-reused');
+  });
+
+  it('honours If-Match: a stale version is 412 and changes nothing', async () => {
+    const { body } = await uploadPng();
+    const tag = (ifMatch: string) =>
+      call('POST', `/v1/files/${body.fileId}/tags`, 'operator', {
+        body: { add: ['urgent'] },
+        headers: { 'if-match': ifMatch },
+      });
+    const fresh = await tag('"1"');
+    expect(fresh.status).toBe(200);
+    expect(fresh.headers.get('etag')).toBe('"2"');
+    const stale = await tag('"1"');
+    expect(stale.status).toBe(412);
+    expect((await json(stale)).type).toBe('https://chitti.dev/problems/precondition-failed');
+    expect(await backend.store.readStream(`file-${body.fileId}`)).toHaveLength(2);
+  });
+
+  it('maps a missing aggregate to 404 and a broken domain rule to 422; a repeated delete is already satisfied', async () => {
+    const missing = await call('POST', '/v1/files/nope/tags', 'operator', { body: { add: ['x'] } });
+    expect(missing.status).toBe(404);
+    expect((await json(missing)).code).toBe('file.not-found');
+    const { body } = await uploadPng();
+    const remove = () => call('DELETE', `/v1/files/${body.fileId}?reason=duplicate%20scan`, 'admin');
+    expect((await remove()).status).toBe(200);
+    const again = await remove();
+    expect(again.status).toBe(200);
+    expect(await json(again)).toMatchObject({ streamVersion: 2, globalPosition: null });
+    const tagDeleted = await call('POST', `/v1/files/${body.fileId}/tags`, 'operator', { body: { add: ['x'] } });
+    expect(tagDeleted.status).toBe(422);
+    expect(await json(tagDeleted)).toMatchObject({ status: 422, code: 'file.deleted' });
+    const operatorDelete = await call('DELETE', `/v1/files/${body.fileId}?reason=x`, 'operator');
+    expect(operatorDelete.status).toBe(403);
+  });
+});
+
+describe('models and inspections, end to end', () => {
+  let fileId: string;
+  let inspectionId: string;
+
+  it('registers the shipped ONNX model after inspecting it, and refuses a non-ONNX upload', async () => {
+    const bytes = await readFile(MODEL_FILE);
+    const registered = await call('POST', '/v1/models/weld-defects/versions?version=0.0.1', 'ml', {
+      raw: bytes,
+      headers: { 'x-model-metrics': '{"mAP50":0}' },
+    });
+    expect(registered.status).toBe(201);
+    expect(await json(registered)).toMatchObject({
+      name: 'weld-defects',
+      version: '0.0.1',
+      outputLayout: 'yolo',
+      inputSize: { width: 320, height: 320 },
+    });
+    const junk = await call('POST', '/v1/models/weld-defects/versions?version=0.0.2', 'ml', { raw: png });
+    expect(junk.status).toBe(422);
+    expect((await json(junk)).type).toMatch(/invalid-model/);
+    const byOperator = await call('POST', '/v1/models/weld-defects/versions?version=0.0.3', 'operator', { raw: bytes });
+    expect(byOperator.status).toBe(403);
+
+    // Other bytes (one letter of the metadata changed) under a registered version: a conflict.
+    const variant = Buffer.from(bytes);
+    const at = variant.indexOf('untrained');
+    variant.write('Untrained', at, 'latin1');
+    const conflict = await call('POST', '/v1/models/weld-defects/versions?version=0.0.1', 'ml', { raw: variant });
+    expect(conflict.status).toBe(409);
+    expect(await json(conflict)).toMatchObject({ code: 'model.version-already-registered' });
+  });
+
+  it('deploys it and requests an inspection that records the chosen version', async () => {
+    const deployed = await call('POST', '/v1/models/weld-defects/deployments', 'ml', { body: { version: '0.0.1' } });
+    expect(deployed.status).toBe(200);
+    const upload = await uploadPng();
+    fileId = upload.body.fileId;
+    const requested = await call('POST', '/v1/inspections', 'operator', { body: { fileId } });
+    expect(requested.status).toBe(202);
+    const body = await json(requested);
+    inspectionId = body.inspectionId;
+    expect(requested.headers.get('location')).toBe(`/v1/inspections/${inspectionId}`);
+    const [event] = await backend.store.readStream(`inspection-${inspectionId}`);
+    expect(event).toMatchObject({ type: 'InspectionRequested', metadata: { correlationId: expect.any(String) } });
+    expect(event!.data).toMatchObject({ fileId, model: { name: 'weld-defects', version: '0.0.1' } });
+
+    await runner.caughtUp();
+    const read = await call('GET', `/v1/inspections/${inspectionId}`, 'viewer');
+    expect(read.status).toBe(200);
+    expect(await json(read)).toMatchObject({ inspectionId, fileId, status: 'requested' });
+    const list = await call('GET', `/v1/inspections?fileId=${fileId}`, 'viewer');
+    expect((await json(list)).items.map((i: { inspectionId: string }) => i.inspectionId)).toEqual([inspectionId]);
+  });
+
+  it('refuses to close an inspection that has no result yet (domain rule, nothing appended)', async () => {
+    const closed = await call('POST', `/v1/inspections/${inspectionId}/close`, 'reviewer', {
+      body: { outcome: 'accepted' },
+    });
+    expect([409, 422]).toContain(closed.status);
+    expect((await json(closed)).code).toMatch(/^inspection\./);
+    expect(await backend.store.readStream(`inspection-${inspectionId}`)).toHaveLength(1);
+  });
+
+  it('lets an auditor see the model as of a past position, recording the access; a viewer is denied and recorded', async () => {
+    const events = await backend.store.readStream('model-weld-defects');
+    const registeredAt = events[0]!.globalPosition;
+    const asOf = await call('GET', `/v1/models/weld-defects?asOf=${registeredAt}`, 'auditor');
+    expect(asOf.status).toBe(200);
+    const past = await json(asOf);
+    expect(past).toMatchObject({ streamId: 'model-weld-defects', streamVersion: 1, globalPosition: registeredAt });
+    expect(JSON.stringify(past.state)).toContain('0.0.1');
+
+    const denied = await call('GET', `/v1/inspections/${inspectionId}?asOf=${registeredAt}`, 'viewer');
+    expect(denied.status).toBe(403);
+
+    const day = new Date().toISOString().slice(0, 10);
+    const access = (await backend.store.readStream(`access-${day}`)).map((e) => e.data);
+    expect(access).toContainEqual(
+      expect.objectContaining({
+        action: 'aggregate.as-of',
+        decision: 'allowed',
+        resource: expect.stringContaining('model-weld-defects'),
+      }),
+    );
+    expect(access).toContainEqual(
+      expect.objectContaining({
+        action: 'aggregate.as-of',
+        decision: 'denied',
+        resource: expect.stringContaining(inspectionId),
+      }),
+    );
+  });
+});
+
+describe('users and API keys', () => {
+  it('issues a key that works once, and stops working once revoked', async () => {
+    const created = await call('POST', '/v1/users', 'admin', {
+      body: { userId: 'alice', email: 'alice@example.com', displayName: 'Alice', roles: ['reviewer'] },
+    });
+    expect(created.status).toBe(201);
+    const issued = await call('POST', '/v1/users/alice/api-keys', 'admin', { body: { label: 'laptop' } });
+    expect(issued.status).toBe(201);
+    const { apiKey, keyId } = await json(issued);
+    expect(apiKey).toMatch(/^chitti_[a-f0-9]{16}_[a-f0-9]{64}$/);
+    const tokens = await tokensFor(server.url, apiKey);
+    const claims = JSON.parse(Buffer.from(tokens.accessToken.split('.')[1]!, 'base64url').toString());
+    expect(claims).toMatchObject({ sub: 'alice', roles: ['reviewer'] });
+
+    const user = await call('GET', '/v1/users/alice', 'auditor');
+    const userBody = await json(user);
+    expect(userBody.apiKeys[keyId]).toMatchObject({ label: 'laptop', revoked: false });
+    expect(JSON.stringify(userBody)).not.toMatch(/secretSha256/);
+
+    expect((await call('DELETE', `/v1/users/alice/api-keys/${keyId}`, 'admin')).status).toBe(200);
+    const exchange = await fetch(`${server.url}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey }),
+    });
+    expect(exchange.status).toBe(401);
+    const refresh = await fetch(`${server.url}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: tokens.refreshToken }),
+    });
+    expect(refresh.status).toBe(401);
+  });
+});
+
+describe('audit', () => {
+  it('exports every event as NDJSON with hashes and records the export', async () => {
+    const head = await backend.store.headPosition();
+    const response = await call('GET', `/v1/audit/export?to=${head}`, 'auditor');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    const lines = (await response.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.length).toBeGreaterThan(5);
+    expect(lines.at(-1).globalPosition).toBe(head);
+    expect(lines.every((l) => /^[a-f0-9]{64}$/.test(l.hash))).toBe(true);
+    const positions = lines.map((l) => l.globalPosition);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    const day = new Date().toISOString().slice(0, 10);
+    const exports = (await backend.store.readStream(`access-${day}`)).filter(
+      (e) => (e.data as { action: string }).action === 'audit.export',
+    );
+    expect(exports).toHaveLength(1);
+  });
+
+  it('verifies the log, and forbids an operator to export', async () => {
+    const verified = await call('GET', '/v1/audit/verify', 'auditor');
+    expect(verified.status).toBe(200);
+    expect(await json(verified)).toMatchObject({ ok: true, eventsChecked: expect.any(Number) });
+    expect((await call('GET', '/v1/audit/export', 'operator')).status).toBe(403);
+  });
+
+  it('serves the audit trail and search from the read side', async () => {
+    await runner.caughtUp();
+    const trail = await call('GET', '/v1/audit/trail?type=FileUploaded&limit=2', 'auditor');
+    expect(trail.status).toBe(200);
+    const page = await json(trail);
+    expect(page.items).toHaveLength(2);
+    expect(page.nextCursor).toEqual(expect.any(String));
+    const detections = await call('GET', '/v1/detections?className=crack&minScore=0.5', 'viewer');
+    expect(detections.status).toBe(200);
+    expect(await json(detections)).toMatchObject({ items: [], freshness: expect.any(Object) });
+  });
+});
+
+describe('server-sent events', () => {
+  it('streams events after Last-Event-ID with their global position as id', async () => {
+    const head = await backend.store.headPosition();
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/v1/events/stream?category=file`, {
+      headers: { ...bearer(token.operator), 'last-event-id': String(head) },
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const { body } = await uploadPng();
+    const reader = response.body!.getReader();
+    let text = '';
+    while (!text.includes(`"streamId":"file-${body.fileId}"`)) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += Buffer.from(chunk.value).toString();
+    }
+    controller.abort();
+    const frame = text.split('\n\n').find((f) => f.includes(`file-${body.fileId}`))!;
+    expect(frame).toMatch(/^id: \d+\nevent: FileUploaded\ndata: \{/);
+    expect(Number(/^id: (\d+)/.exec(frame)![1])).toBeGreaterThan(head);
+    expect(text).not.toContain('AccessRecorded'); // category filter
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents every mounted route', async () => {
+    const document = await json(await fetch(`${server.url}/openapi.json`));
+    const documented = Object.values(document.paths as Record<string, object>).reduce(
+      (n: number, methods) => n + Object.keys(methods).length,
+      0,
+    );
+    expect(documented).toBeGreaterThanOrEqual(30);
+  });
+});
