@@ -4,7 +4,7 @@ import { RecordAccess } from '../schemas/commands/access.js';
 import { streamIdOf } from '../schemas/events/index.js';
 import { appendDecided } from './append-decided.js';
 import type { CommandResult } from './command-result.js';
-import type { CommandContext } from './context.js';
+import { type CommandContext, withCommandId } from './context.js';
 import { type CommandDeps, clockOf } from './deps.js';
 import { parseInput } from './parse-input.js';
 
@@ -23,5 +23,5 @@ export async function recordAccess(
 ): Promise<CommandResult> {
   const data = parseInput('RecordAccess', RecordAccess, input);
   const events = accessDecider.decide({ type: 'RecordAccess', data, actor: ctx.actor }, accessDecider.initialState());
-  return appendDecided(deps.store, accessStreamId(clockOf(deps)), events, ctx, 'any');
+  return appendDecided(deps.store, accessStreamId(clockOf(deps)), events, withCommandId(ctx), 'any');
 }

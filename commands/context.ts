@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { EventMetadata } from '../schemas/events/index.js';
 
 /** Who asks and under which trace: travels into every event's metadata. */
@@ -39,3 +39,7 @@ export function eventMetadataOf(ctx: CommandContext): EventMetadata {
   if (key !== undefined) metadata.idempotencyKey = key;
   return metadata as EventMetadata;
 }
+
+/** Every command gets an id, so the events one command recorded can be told apart from the next one's. */
+export const withCommandId = (ctx: CommandContext): CommandContext =>
+  ctx.commandId !== undefined ? ctx : { ...ctx, commandId: randomUUID() };

@@ -7,6 +7,7 @@ import { fileStreamId, loadFile, tagFile, uploadFile } from './files.js';
 import { handleCommand } from './handle-command.js';
 import { ConcurrencyError } from './ports/event-store.js';
 import { fileUpload, startTestStore, uniqueId } from './testing/postgres-store.js';
+import { registerUser } from './users.js';
 
 let env: Awaited<ReturnType<typeof startTestStore>>;
 beforeAll(async () => {
@@ -41,6 +42,19 @@ describe('handleCommand on the PostgreSQL event store', () => {
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     });
     expect(result.events[0]).toEqual(stored);
+  });
+
+  it('gives a command without an id a fresh one, shared by all of its events', async () => {
+    const userId = uniqueId('u');
+    const result = await registerUser(
+      { store: env.store },
+      { userId, email: 'x@example.com', displayName: 'X', roles: ['viewer', 'operator'] },
+      ctx,
+    );
+    const ids = new Set(result.events.map((e) => e.metadata.commandId));
+    expect(result.events).toHaveLength(3);
+    expect(ids.size).toBe(1);
+    expect([...ids][0]).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('a retry with the same idempotency key returns the first result and appends nothing', async () => {

@@ -2,7 +2,7 @@ import type { Decider } from '../domain/decider.js';
 import type { ChittiEvent, RecordedEvent } from '../schemas/events/index.js';
 import { appendDecided } from './append-decided.js';
 import type { CommandResult } from './command-result.js';
-import { type CommandContext, scopedIdempotencyKey } from './context.js';
+import { type CommandContext, scopedIdempotencyKey, withCommandId } from './context.js';
 import { readAggregate } from './load-aggregate.js';
 import { ConcurrencyError, type EventStore } from './ports/event-store.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryOnConflict } from './retry.js';
@@ -32,8 +32,9 @@ export async function handleCommand<C, S, E extends ChittiEvent>(
   decider: Decider<C, S, E>,
   streamId: string,
   command: CommandSource<C, S>,
-  ctx: CommandContext,
+  commandContext: CommandContext,
 ): Promise<CommandResult> {
+  const ctx = withCommandId(commandContext);
   const policy: RetryPolicy = {
     ...DEFAULT_RETRY_POLICY,
     ...deps.retry,
