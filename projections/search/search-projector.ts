@@ -1,3 +1,4 @@
+import { Gauge, type Registry } from 'prom-client';
 import type { GlobalLog } from '../ports.js';
 import type { ProjectionLogger } from '../projection.js';
 import { SearchCheckpointBehindError, type SearchIndex } from './ports.js';
@@ -25,6 +26,8 @@ export interface SearchProjectorOptions {
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
   readonly logger?: ProjectionLogger;
+  /** Lag, checkpoint and up gauges (`chitti_search_projection_*`) are registered here when given. */
+  readonly registry?: Registry;
 }
 
 /** Data or code errors: retrying the same events cannot help. */
@@ -47,7 +50,9 @@ export class SearchProjector {
   private wake: (() => void) | null = null;
   private readonly waiters: { position: number; resolve: () => void }[] = [];
 
-  constructor(private readonly options: SearchProjectorOptions) {}
+  constructor(private readonly options: SearchProjectorOptions) {
+    if (options.registry) this.registerMetrics(options.registry);
+  }
 
   /** Indexes everything up to the head as it is now; throws on the first failure. Returns the checkpoint. */
   async catchUp(): Promise<number> {
@@ -150,6 +155,35 @@ export class SearchProjector {
         waiter.resolve();
       }
     }
+  }
+
+  private registerMetrics(registry: Registry): void {
+    const projector = this;
+    new Gauge({
+      name: 'chitti_search_projection_lag_events',
+      help: 'Events in the global log not yet in the search index (head - checkpoint).',
+      registers: [registry],
+      async collect() {
+        const status = await projector.status().catch(() => null);
+        if (status) this.set(status.lag);
+      },
+    });
+    new Gauge({
+      name: 'chitti_search_projection_checkpoint_position',
+      help: 'Global position up to which the search index holds the log.',
+      registers: [registry],
+      collect() {
+        this.set(projector.position ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'chitti_search_projection_up',
+      help: '1 while the search projection indexes (or idles caught up), 0 while retrying, failed or stopped.',
+      registers: [registry],
+      collect() {
+        this.set(projector.state === 'running' ? 1 : 0);
+      },
+    });
   }
 
   private sleep(ms: number): Promise<void> {
