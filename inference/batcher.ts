@@ -107,9 +107,9 @@ export class MicroBatcher<I, R> {
               for (const w of batch) w.reject(error);
               return;
             }
-            batch.forEach((w, i) =>
-              w.resolve({ result: results[i]!, queueMs: startedAt - w.enqueuedAt, batchSize: batch.length }),
-            );
+            for (const [i, w] of batch.entries()) {
+              w.resolve({ result: results[i]!, queueMs: startedAt - w.enqueuedAt, batchSize: batch.length });
+            }
           }),
         (error: unknown) =>
           settle(() => {

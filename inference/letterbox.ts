@@ -77,13 +77,38 @@ export function letterboxPlanar(
   geometry: LetterboxGeometry,
   out: Uint8Array = new Uint8Array(3 * geometry.target.width * geometry.target.height),
 ): Uint8Array {
+  resampleInto(pixels, channels, geometry, out, 1);
+  return out;
+}
+
+/**
+ * The model input for one image: `letterboxPlanar` followed by /255 (Ultralytics: RGB, CHW,
+ * /255, no mean/std), written as float32 in one pass.
+ */
+export function letterboxTensor(
+  pixels: Uint8Array,
+  channels: 1 | 3,
+  geometry: LetterboxGeometry,
+  out: Float32Array = new Float32Array(3 * geometry.target.width * geometry.target.height),
+): Float32Array {
+  resampleInto(pixels, channels, geometry, out, 255);
+  return out;
+}
+
+function resampleInto(
+  pixels: Uint8Array,
+  channels: 1 | 3,
+  geometry: LetterboxGeometry,
+  out: Uint8Array | Float32Array,
+  divisor: 1 | 255,
+): void {
   const { source, target, resized, pad } = geometry;
   const plane = target.width * target.height;
   if (pixels.length !== source.width * source.height * channels) {
     throw new RangeError(`expected ${source.width}×${source.height}×${channels} pixels, got ${pixels.length}`);
   }
   if (out.length !== 3 * plane) throw new RangeError(`output must hold ${3 * plane} values`);
-  out.fill(LETTERBOX_FILL);
+  out.fill(LETTERBOX_FILL / divisor);
   const xs = samplingTaps(source.width, resized.width);
   const ys = samplingTaps(source.height, resized.height);
   const rowStride = source.width * channels;
@@ -100,7 +125,7 @@ export function letterboxPlanar(
       for (let c = 0; c < channels; c++) {
         const top = pixels[y0 + x0 + c]! + wx * (pixels[y0 + x1 + c]! - pixels[y0 + x0 + c]!);
         const bottom = pixels[y1 + x0 + c]! + wx * (pixels[y1 + x1 + c]! - pixels[y1 + x0 + c]!);
-        out[c * plane + o] = Math.round(top + wy * (bottom - top));
+        out[c * plane + o] = Math.round(top + wy * (bottom - top)) / divisor;
       }
       if (channels === 1) {
         out[plane + o] = out[o]!;
@@ -108,7 +133,6 @@ export function letterboxPlanar(
       }
     }
   }
-  return out;
 }
 
 interface Taps {
@@ -140,10 +164,4 @@ function samplingTaps(sourceSize: number, destinationSize: number): Taps {
     weight[d] = w;
   }
   return { index0, index1, weight };
-}
-
-/** Planar 8-bit RGB → float32 /255 into `target` at `offset` (one image of a batch tensor). */
-export function normaliseInto(planar: Uint8Array, target: Float32Array, offset: number): void {
-  if (offset + planar.length > target.length) throw new RangeError('batch tensor too small');
-  for (let i = 0; i < planar.length; i++) target[offset + i] = planar[i]! / 255;
 }

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { type LetterboxGeometry, letterboxGeometry, letterboxPlanar } from './letterbox.js';
+import { type LetterboxGeometry, letterboxGeometry, letterboxTensor } from './letterbox.js';
 
 export type ImageRejectionCode = 'corrupt-image' | 'decompression-bomb' | 'unsupported-media';
 
@@ -175,8 +175,8 @@ export interface PreparedImage {
   readonly bitDepth: 8 | 16;
   readonly window: { readonly low: number; readonly high: number } | null;
   readonly geometry: LetterboxGeometry;
-  /** The letterboxed model input as planar 8-bit RGB (3 × H × W); normalise into a batch tensor. */
-  readonly planar: Uint8Array;
+  /** The letterboxed model input for one image: float32 RGB planes (3 × H × W), /255. */
+  readonly tensor: Float32Array;
 }
 
 /** Decode + window + letterbox to the model's input size. */
@@ -193,6 +193,6 @@ export async function prepareImage(
     bitDepth: decoded.bitDepth,
     window: decoded.window,
     geometry,
-    planar: letterboxPlanar(decoded.pixels, decoded.channels, geometry),
+    tensor: letterboxTensor(decoded.pixels, decoded.channels, geometry),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { letterboxGeometry, letterboxPlanar, normaliseInto, roundHalfEven } from '../../inference/letterbox.js';
+import { letterboxGeometry, letterboxPlanar, letterboxTensor, roundHalfEven } from '../../inference/letterbox.js';
 
 describe('letterboxGeometry (Ultralytics LetterBox + scale_boxes arithmetic)', () => {
   // [w, h, W, H] → r, resized, pad, boxOffset, from r = min(H/h, W/w); new = round(w·r), round(h·r)
@@ -71,9 +71,13 @@ describe('letterboxPlanar (cv2 INTER_LINEAR, half-pixel centres)', () => {
     expect([...out.subarray(16, 24)]).toEqual([114, 114, 30, 60, 114, 114, 114, 114]);
   });
 
-  it('normalises into a batch slot by /255', () => {
-    const target = new Float32Array(6);
-    normaliseInto(Uint8Array.from([0, 255, 51]), target, 3);
-    expect([...target]).toEqual([0, 0, 0, 0, 1, 51 / 255].map(Math.fround));
+  it('writes the float tensor as the 8-bit result /255', () => {
+    const g = letterboxGeometry(4, 1, 8, 2);
+    const pixels = Uint8Array.from([0, 100, 200, 50]);
+    const planar = letterboxPlanar(pixels, 1, g);
+    const tensor = letterboxTensor(pixels, 1, g);
+    expect([...tensor]).toEqual([...planar].map((v) => Math.fround(v / 255)));
+    const padded = letterboxTensor(Uint8Array.from([255, 255, 255]), 3, letterboxGeometry(1, 1, 1, 3));
+    expect([...padded.subarray(0, 3)].map((v) => Math.round(v * 255))).toEqual([114, 255, 114]);
   });
 });

@@ -108,13 +108,13 @@ describe('decodeImage', () => {
 });
 
 describe('prepareImage', () => {
-  it('letterboxes to the model input as planar RGB with 114 padding', async () => {
+  it('letterboxes to the model input as planar RGB /255 with 114 padding', async () => {
     const bytes = await (await halves()).png().toBuffer();
     const prepared = await prepareImage(bytes, { width: 64, height: 64 });
     expect(prepared.image).toEqual({ width: 64, height: 32 });
     expect(prepared.geometry.pad).toEqual({ top: 16, bottom: 16, left: 0, right: 0 });
     const plane = 64 * 64;
-    const value = (c: number, x: number, y: number) => prepared.planar[c * plane + y * 64 + x];
+    const value = (c: number, x: number, y: number) => Math.round(prepared.tensor[c * plane + y * 64 + x]! * 255);
     expect(value(0, 10, 5)).toBe(114); // top padding
     expect(value(1, 10, 20)).toBe(255); // white half
     expect(value(2, 50, 20)).toBe(0); // black half

@@ -1,0 +1,52 @@
+import type { GlobalLog, LogSubscription } from '../projections/ports.js';
+import {
+  type InspectionRequestHandler,
+  type InspectionRequestSource,
+  inspectionRequestFrom,
+} from './request-source.js';
+
+export interface EmbeddedSourceOptions {
+  /** Global position to start after. Processing is idempotent, so 0 (re-checking everything) is safe. */
+  readonly after?: number;
+  readonly batchSize?: number;
+  /** Failures of a batch; the subscription retries the batch after a backoff. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** Embedded mode: InspectionRequested events from an in-process subscription to the global log. */
+export class EmbeddedInspectionSource implements InspectionRequestSource {
+  private subscription: LogSubscription | undefined;
+
+  constructor(
+    private readonly log: GlobalLog,
+    private readonly options: EmbeddedSourceOptions = {},
+  ) {}
+
+  async start(handler: InspectionRequestHandler): Promise<void> {
+    if (this.subscription) throw new Error('the source is already started');
+    this.subscription = this.log.subscribe({
+      after: this.options.after ?? 0,
+      batchSize: this.options.batchSize ?? 64,
+      handle: async (batch) => {
+        const requests = batch.flatMap((event) => {
+          const request = inspectionRequestFrom(event);
+          return request ? [request] : [];
+        });
+        if (requests.length > 0) await handler(requests);
+      },
+      onError: this.options.onError ?? (() => {}),
+    });
+  }
+
+  /** Resolves once every event up to `position` has been handled. */
+  async caughtUpTo(position: number): Promise<void> {
+    if (!this.subscription) throw new Error('the source is not started');
+    await this.subscription.caughtUpTo(position);
+  }
+
+  async stop(): Promise<void> {
+    const subscription = this.subscription;
+    this.subscription = undefined;
+    await subscription?.stop();
+  }
+}

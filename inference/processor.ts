@@ -1,0 +1,432 @@
+import { hostname } from 'node:os';
+import {
+  type CommandContext,
+  type CommandDeps,
+  failInspection,
+  loadFile,
+  loadInspection,
+  loadModel,
+  recordDetections,
+  startInference,
+} from '../commands/index.js';
+import type { EventStore } from '../commands/ports/event-store.js';
+import { isDomainError } from '../domain/errors.js';
+import type { InspectionState } from '../domain/inspection/index.js';
+import type { Detection, EventData, ModelRef, Thresholds } from '../schemas/events/index.js';
+import { OutputShapeError } from './decode.js';
+import type { DetectionResult, Detector, Prepared, ServedModel } from './detector.js';
+import { ModelUnavailableError } from './model-store.js';
+import type { BlobStore } from './ports/blob-store.js';
+import type { PredictionCache } from './ports/prediction-cache.js';
+import { ImageRejectedError } from './preprocess.js';
+import type { InspectionRequest, InspectionRequestSource, ProcessOutcome } from './request-source.js';
+import { ModelSessionError } from './session-pool.js';
+
+export type FailureCode = EventData<'InspectionFailed'>['code'];
+
+/** What the prediction cache holds per (image, model, thresholds). */
+export interface CachedPrediction {
+  readonly detections: Detection[];
+  readonly image: { readonly width: number; readonly height: number };
+  readonly window: { readonly low: number; readonly high: number } | null;
+}
+
+export interface ProcessorLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+export interface InspectionProcessorDeps {
+  readonly store: EventStore;
+  readonly blobs: BlobStore;
+  readonly detector: Detector;
+  readonly cache?: PredictionCache<CachedPrediction>;
+  readonly logger?: ProcessorLogger;
+  /** Injectable for tests; default setTimeout. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface InspectionProcessorOptions {
+  /** Recorded in InferenceStarted; default host:pid. */
+  readonly worker?: string;
+  /** Actor of the recorded events. Default 'inference'. */
+  readonly actor?: string;
+  /** Attempts per inspection, counted across redeliveries (from the stream). Default 3. */
+  readonly maxAttempts?: number;
+  /** First retry delay; doubles per attempt, with jitter. Default 200 ms. */
+  readonly backoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** One attempt (image + model) may take this long before it fails with 'timeout'. Default 120 s. */
+  readonly attemptTimeoutMs?: number;
+  readonly cacheTtlSeconds?: number;
+  /** Requests of one delivered batch handled at once (so micro-batches can fill). Default 16. */
+  readonly concurrency?: number;
+}
+
+/** Bumped whenever preprocessing or decoding changes what a model would return for the same bytes. */
+const PIPELINE_VERSION = 1;
+
+export function predictionCacheKey(blobSha256: string, modelSha256: string, thresholds: Thresholds): string {
+  const { confidence, iou, maxDetections } = thresholds;
+  return `prediction:v${PIPELINE_VERSION}:${blobSha256}:${modelSha256}:${confidence}:${iou}:${maxDetections}`;
+}
+
+/** A failure with the code InspectionFailed records and whether another attempt may help. */
+class AttemptFailure extends Error {
+  constructor(
+    readonly code: FailureCode,
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+class BlobMissingError extends Error {}
+
+function classify(error: unknown): AttemptFailure {
+  if (error instanceof AttemptFailure) return error;
+  if (error instanceof ImageRejectedError) return new AttemptFailure(error.code, error.message, false);
+  if (error instanceof BlobMissingError) return new AttemptFailure('blob-missing', error.message, false);
+  if (error instanceof ModelUnavailableError) return new AttemptFailure('model-unavailable', error.message, false);
+  if (error instanceof OutputShapeError) return new AttemptFailure('model-error', error.message, false);
+  if (error instanceof ModelSessionError) return new AttemptFailure('model-error', error.message, true);
+  const message = error instanceof Error ? error.message : String(error);
+  return new AttemptFailure('internal', message || 'unknown error', true);
+}
+
+/**
+ * Turns InspectionRequested into results: for each request, loads the image by sha256, runs the
+ * chosen model and then each shadow, and records InferenceStarted, DetectionsRecorded (live /
+ * shadow) or InspectionFailed through the inspection commands, which decide on the stream's
+ * current version and carry idempotency keys derived from inspection, attempt, model and role:
+ * a redelivered request records nothing twice. Transient failures are retried with exponential
+ * backoff up to maxAttempts; bad images, missing blobs and unknown models fail finally at once.
+ * A shadow's failure is logged and never affects the inspection.
+ */
+export class InspectionProcessor {
+  private readonly commandDeps: CommandDeps;
+  private readonly worker: string;
+  private readonly actor: string;
+  private readonly maxAttempts: number;
+  private readonly registrations = new Map<string, ServedModel>();
+  private source: InspectionRequestSource | undefined;
+
+  constructor(
+    private readonly deps: InspectionProcessorDeps,
+    private readonly options: InspectionProcessorOptions = {},
+  ) {
+    this.commandDeps = { store: deps.store };
+    this.worker = options.worker ?? `${hostname()}:${process.pid}`;
+    this.actor = options.actor ?? 'inference';
+    this.maxAttempts = options.maxAttempts ?? 3;
+    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) throw new RangeError('maxAttempts must be >= 1');
+  }
+
+  async start(source: InspectionRequestSource): Promise<void> {
+    this.source = source;
+    await source.start((requests) => this.handle(requests));
+  }
+
+  async stop(): Promise<void> {
+    await this.source?.stop();
+    this.source = undefined;
+  }
+
+  /** Processes requests concurrently (bounded), outcomes in request order. */
+  async handle(requests: readonly InspectionRequest[]): Promise<ProcessOutcome[]> {
+    const outcomes: ProcessOutcome[] = new Array(requests.length);
+    let next = 0;
+    const lane = async () => {
+      while (next < requests.length) {
+        const i = next++;
+        outcomes[i] = await this.process(requests[i]!);
+      }
+    };
+    const lanes = Math.max(1, Math.min(this.options.concurrency ?? 16, requests.length));
+    await Promise.all(Array.from({ length: lanes }, lane));
+    return outcomes;
+  }
+
+  async process(request: InspectionRequest): Promise<ProcessOutcome> {
+    const { inspectionId } = request.data;
+    let state = await this.inspectionState(inspectionId);
+    if (state.status === 'closed' || state.status === 'failed' || state.status === 'absent') {
+      return { inspectionId, status: 'already-done' };
+    }
+    const done = state.shadowResults;
+    if (state.live && request.data.shadows.every((s) => done.includes(`${s.name}@${s.version}`))) {
+      return { inspectionId, status: 'already-done' };
+    }
+    const images = new ImageCache(
+      () => this.blobSha256Of(request),
+      (sha256) => this.blobBytes(sha256),
+      (bytes, inputSize) => this.deps.detector.prepare(bytes, inputSize),
+    );
+    let cached = false;
+    if (!state.live) {
+      const live = await this.processLive(request, state, images);
+      if (live.status !== 'recorded') return live;
+      cached = live.cached;
+      state = await this.inspectionState(inspectionId);
+    }
+    const recorded: string[] = [];
+    const failed: string[] = [];
+    for (const shadow of request.data.shadows) {
+      const key = `${shadow.name}@${shadow.version}`;
+      if (state.shadowResults.includes(key)) continue;
+      try {
+        await this.runAndRecord(request, shadow, 'shadow', images);
+        recorded.push(key);
+      } catch (error) {
+        failed.push(key);
+        this.deps.logger?.warn(
+          { inspectionId, shadow: key, err: error },
+          'shadow model failed; the inspection is unaffected',
+        );
+      }
+    }
+    return { inspectionId, status: 'recorded', cached, shadows: { recorded, failed } };
+  }
+
+  private async processLive(
+    request: InspectionRequest,
+    initial: InspectionState,
+    images: ImageCache,
+  ): Promise<ProcessOutcome> {
+    const { inspectionId } = request.data;
+    let attempt = Math.max(initial.attempt, initial.lastFailure?.attempt ?? 0);
+    for (;;) {
+      attempt++;
+      if (attempt > this.maxAttempts) {
+        // Attempts were used up by earlier deliveries that ended without a final verdict.
+        const failure = new AttemptFailure('internal', `no result after ${this.maxAttempts} attempts`, false);
+        return this.recordFailure(request, attempt, failure, true);
+      }
+      try {
+        await startInference(
+          this.commandDeps,
+          { inspectionId, attempt, worker: this.worker },
+          this.context(request, `start:${attempt}`),
+        );
+      } catch (error) {
+        if (isDomainError(error)) return { inspectionId, status: 'already-done' }; // finished meanwhile
+        throw error;
+      }
+      try {
+        const cached = await this.runAndRecord(request, request.data.model, 'live', images);
+        return { inspectionId, status: 'recorded', cached, shadows: { recorded: [], failed: [] } };
+      } catch (error) {
+        if (isDomainError(error)) return { inspectionId, status: 'already-done' };
+        const failure = classify(error);
+        const final = !failure.retryable || attempt >= this.maxAttempts;
+        const outcome = await this.recordFailure(request, attempt, failure, final);
+        if (final) return outcome;
+        await this.backoff(attempt);
+      }
+    }
+  }
+
+  private async recordFailure(
+    request: InspectionRequest,
+    attempt: number,
+    failure: AttemptFailure,
+    final: boolean,
+  ): Promise<ProcessOutcome> {
+    const { inspectionId } = request.data;
+    const reason = failure.message.slice(0, 2000) || failure.code;
+    this.deps.logger?.[final ? 'error' : 'warn']({ inspectionId, attempt, code: failure.code, final }, reason);
+    try {
+      await failInspection(
+        this.commandDeps,
+        { inspectionId, code: failure.code, reason, attempt, final },
+        this.context(request, `failed:${attempt}`),
+      );
+    } catch (error) {
+      if (isDomainError(error)) return { inspectionId, status: 'already-done' };
+      throw error;
+    }
+    return { inspectionId, status: 'failed', code: failure.code, reason, attempt };
+  }
+
+  /** Runs one model on the request's image and records its detections; returns whether the cache served it. */
+  private async runAndRecord(
+    request: InspectionRequest,
+    ref: ModelRef,
+    role: 'live' | 'shadow',
+    images: ImageCache,
+  ): Promise<boolean> {
+    const { inspectionId, thresholds } = request.data;
+    const model = await this.servedModel(ref);
+    const blobSha256 = await images.sha256();
+    const cacheKey = predictionCacheKey(blobSha256, model.sha256, thresholds);
+    let result: DetectionResult | undefined;
+    const hit = await this.cacheGet(cacheKey);
+    if (!hit) {
+      result = await this.withTimeout(async () => {
+        const prepared = await images.prepared(model.inputSize);
+        return this.deps.detector.detect(prepared, model, thresholds);
+      });
+      await this.cacheSet(cacheKey, { detections: result.detections, image: result.image, window: result.window });
+    }
+    const prediction = hit ?? result!;
+    await recordDetections(
+      this.commandDeps,
+      {
+        inspectionId,
+        role,
+        model: { name: ref.name, version: ref.version, sha256: model.sha256 },
+        detections: prediction.detections,
+        image: prediction.image,
+        window: prediction.window,
+        thresholds,
+        timings: result?.timings ?? { queueMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 },
+        batchSize: result?.batchSize ?? 1,
+        cached: hit !== undefined,
+      },
+      this.context(request, `detections:${role}:${ref.name}@${ref.version}`),
+    );
+    return hit !== undefined;
+  }
+
+  /** The registered model behind a reference; registrations never change, so they are kept. */
+  private async servedModel(ref: ModelRef): Promise<ServedModel> {
+    const key = `${ref.name}@${ref.version}`;
+    let served = this.registrations.get(key);
+    if (!served) {
+      const { state } = await loadModel(this.commandDeps, ref.name);
+      const registration = state.versions[ref.version]?.registration;
+      if (!registration) throw new AttemptFailure('model-unavailable', `model ${key} is not registered`, false);
+      served = {
+        sha256: registration.sha256,
+        outputLayout: registration.outputLayout,
+        classes: registration.classes,
+        inputSize: registration.inputSize,
+      };
+      this.registrations.set(key, served);
+    }
+    if (ref.sha256 !== null && ref.sha256 !== served.sha256) {
+      throw new AttemptFailure(
+        'model-unavailable',
+        `model ${key} was requested as ${ref.sha256} but is registered as ${served.sha256}`,
+        false,
+      );
+    }
+    return served;
+  }
+
+  private async blobSha256Of(request: InspectionRequest): Promise<string> {
+    if (request.data.fileSha256) return request.data.fileSha256;
+    const { state } = await loadFile(this.commandDeps, request.data.fileId);
+    if (state.status !== 'uploaded') throw new BlobMissingError(`file ${request.data.fileId} is ${state.status}`);
+    return state.upload.sha256;
+  }
+
+  private async blobBytes(sha256: string): Promise<Buffer> {
+    const bytes = await this.deps.blobs.get(sha256);
+    if (!bytes) throw new BlobMissingError(`the image ${sha256} is not in the blob store`);
+    return bytes;
+  }
+
+  private async inspectionState(inspectionId: string): Promise<InspectionState> {
+    return (await loadInspection(this.commandDeps, inspectionId)).state;
+  }
+
+  private context(request: InspectionRequest, step: string): CommandContext {
+    const ctx: { -readonly [K in keyof CommandContext]: CommandContext[K] } = {
+      actor: this.actor,
+      idempotencyKey: `inference:${request.data.inspectionId}:${step}`,
+      causationId: request.eventId,
+      correlationId: request.metadata.correlationId ?? request.eventId,
+    };
+    if (request.metadata.traceparent) ctx.traceparent = request.metadata.traceparent;
+    return ctx;
+  }
+
+  private async cacheGet(key: string): Promise<CachedPrediction | undefined> {
+    if (!this.deps.cache) return undefined;
+    try {
+      return await this.deps.cache.get(key);
+    } catch (error) {
+      this.deps.logger?.warn({ err: error }, 'prediction cache read failed; running the model');
+      return undefined;
+    }
+  }
+
+  private async cacheSet(key: string, value: CachedPrediction): Promise<void> {
+    if (!this.deps.cache) return;
+    try {
+      await this.deps.cache.set(key, value, this.options.cacheTtlSeconds ?? 86_400);
+    } catch (error) {
+      this.deps.logger?.warn({ err: error }, 'prediction cache write failed');
+    }
+  }
+
+  private async withTimeout<T>(work: () => Promise<T>): Promise<T> {
+    const limit = this.options.attemptTimeoutMs ?? 120_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AttemptFailure('timeout', `no result within ${limit} ms`, true)), limit);
+    });
+    try {
+      return await Promise.race([work(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    const base = this.options.backoffMs ?? 200;
+    const cap = this.options.maxBackoffMs ?? 5_000;
+    const delay = Math.min(cap, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    await (this.deps.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(delay);
+  }
+}
+
+/**
+ * The request's image for one delivery: its sha256 and bytes read once, prepared once per model
+ * input size (live and shadows often share it). A failed step is forgotten, so a retry redoes it.
+ */
+class ImageCache {
+  private sha: Promise<string> | undefined;
+  private bytes: Promise<Buffer> | undefined;
+  private readonly preparedBySize = new Map<string, Promise<Prepared>>();
+
+  constructor(
+    private readonly resolveSha256: () => Promise<string>,
+    private readonly readBytes: (sha256: string) => Promise<Buffer>,
+    private readonly prepare: (bytes: Uint8Array, inputSize: ServedModel['inputSize']) => Promise<Prepared>,
+  ) {}
+
+  sha256(): Promise<string> {
+    this.sha ??= forgetOnFailure(this.resolveSha256(), () => {
+      this.sha = undefined;
+    });
+    return this.sha;
+  }
+
+  prepared(inputSize: ServedModel['inputSize']): Promise<Prepared> {
+    const key = `${inputSize.width}x${inputSize.height}`;
+    let prepared = this.preparedBySize.get(key);
+    if (!prepared) {
+      this.bytes ??= forgetOnFailure(
+        this.sha256().then((sha) => this.readBytes(sha)),
+        () => {
+          this.bytes = undefined;
+        },
+      );
+      prepared = forgetOnFailure(
+        this.bytes.then((bytes) => this.prepare(bytes, inputSize)),
+        () => this.preparedBySize.delete(key),
+      );
+      this.preparedBySize.set(key, prepared);
+    }
+    return prepared;
+  }
+}
+
+function forgetOnFailure<T>(promise: Promise<T>, forget: () => void): Promise<T> {
+  promise.catch(forget);
+  return promise;
+}
