@@ -17,7 +17,7 @@ import {
   type ValidEvent,
   validateNewEvents,
 } from './append-input.js';
-import { computeEventHash } from './event-hash.js';
+import { type AppendState, lockAppendState, readAppendState, writeEvents } from './append-sql.js';
 import { EVENT_COLUMNS, type EventRow, toRecordedEvent } from './event-rows.js';
 import { LogNotifier } from './log-notifier.js';
 import { startLogSubscription } from './log-subscription.js';
@@ -37,28 +37,20 @@ export const DEFAULT_EVENTS_CHANNEL = 'chitti_events';
 const DEFAULT_SAFETY_POLL_MS = 5_000;
 const DEFAULT_BATCH_SIZE = 500;
 const MAX_READ_COUNT = 100_000;
-
-interface StreamHead {
-  version: number;
-  last_hash: string | null;
-  last_recorded_at: Date | null;
-  now: Date;
-}
-
-type StoredResult = Omit<AppendResult, 'duplicate'>;
+const OPTIMISTIC_ATTEMPTS = 3;
+const MAX_APPEND_ATTEMPTS = 8;
 
 /**
  * The event store on PostgreSQL: the write side's `EventStore` and the read side's `GlobalLog`.
  *
  * No reader ever skips an event. Positions come from the single `event_log_head` row, updated
- * inside the append transaction right before the insert and held until commit. A writer that
- * wants positions waits until the previous holder has committed or rolled back, and PostgreSQL
- * makes a commit visible before it releases that row lock; so when a reader sees position p,
- * every lower position is already committed and visible (or was rolled back, and then reused).
+ * in the same statement that inserts the rows and held until commit. A writer that wants
+ * positions waits until the previous holder has committed or rolled back, and PostgreSQL makes a
+ * commit visible before it releases that row lock; so when a reader sees position p, every lower
+ * position is already committed and visible (or was rolled back, and is then handed out again).
  * A plain bigserial does not give this: T1 takes n, T2 takes n+1 and commits, a reader moves its
- * checkpoint past n+1, then T1 commits n behind it. The price is one short critical section per
- * append (update counter, insert rows, commit); validation, hashing and the per-stream lock all
- * happen before it.
+ * checkpoint past n+1, then T1 commits n behind it. The price is a short critical section per
+ * append (one statement and its commit); validation, hashing and the stream check come before it.
  */
 export class PostgresEventStore implements EventStore, GlobalLog {
   private readonly channel: string;
@@ -84,122 +76,78 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     checkExpectedVersion(options.expectedVersion);
     checkIdempotencyKey(options.idempotencyKey);
     const valid = validateNewEvents(events);
+    const key = options.idempotencyKey ?? null;
+    for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
+      // Optimistic first (two round trips, no lock held across the network); when the stream keeps
+      // moving under us, queue on its row lock instead so that 'any' writers always get through.
+      const outcome =
+        attempt <= OPTIMISTIC_ATTEMPTS
+          ? await this.appendOptimistically(streamId, valid, options.expectedVersion, key)
+          : await this.appendLocked(streamId, valid, options.expectedVersion, key);
+      if (outcome !== RETRY) return outcome;
+    }
+    throw new Error(`append to ${streamId} did not settle after ${MAX_APPEND_ATTEMPTS} attempts`);
+  }
 
+  private async appendOptimistically(
+    streamId: string,
+    events: readonly ValidEvent[],
+    expected: ExpectedVersion,
+    key: string | null,
+  ): Promise<AppendResult | typeof RETRY> {
+    const state = await readAppendState(this.pool, streamId, key);
+    const duplicate = duplicateOf(state, streamId);
+    if (duplicate) return duplicate;
+    checkExpected(streamId, expected, state.version);
+    try {
+      const written = await writeEvents(this.pool, streamId, events, state, key, this.channel);
+      return written ? { ...written, duplicate: false } : RETRY;
+    } catch (error) {
+      return this.settleFailure(error, streamId, expected);
+    }
+  }
+
+  private async appendLocked(
+    streamId: string,
+    events: readonly ValidEvent[],
+    expected: ExpectedVersion,
+    key: string | null,
+  ): Promise<AppendResult | typeof RETRY> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       try {
-        const result = await this.appendInTransaction(client, streamId, valid, options);
+        const state = await lockAppendState(client, streamId, key);
+        const duplicate = duplicateOf(state, streamId);
+        if (duplicate) {
+          await client.query('ROLLBACK');
+          return duplicate;
+        }
+        checkExpected(streamId, expected, state.version);
+        const written = await writeEvents(client, streamId, events, state, key, this.channel);
+        if (!written) throw new Error(`stream ${streamId} moved while its row was locked`);
         await client.query('COMMIT');
-        return result;
+        return { ...written, duplicate: false };
       } catch (error) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => {
           broken = rollbackError;
         });
-        const translated = translateError(error);
-        if (translated === STREAM_VERSION_TAKEN) {
-          throw new ConcurrencyError(streamId, options.expectedVersion, await this.currentVersion(streamId));
-        }
-        throw translated;
+        return await this.settleFailure(error, streamId, expected);
       }
     } finally {
       client.release(broken);
     }
   }
 
-  private async appendInTransaction(
-    client: pg.PoolClient,
-    streamId: string,
-    events: readonly ValidEvent[],
-    options: AppendOptions,
-  ): Promise<AppendResult> {
-    const key = options.idempotencyKey;
-    if (key !== undefined) {
-      // Claim the key first: a concurrent retry waits here for us, then finds our committed result.
-      const claim = await client.query({
-        name: 'chitti_claim_idempotency_key',
-        text: 'INSERT INTO idempotency_keys (key, stream_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING',
-        values: [key, streamId],
-      });
-      if (claim.rowCount === 0) return await firstResult(client, key, streamId);
+  /** Maps a failed write to its typed error; RETRY when a concurrent append used the same idempotency key. */
+  private async settleFailure(error: unknown, streamId: string, expected: ExpectedVersion): Promise<typeof RETRY> {
+    const translated = translateError(error);
+    if (translated === KEY_TAKEN) return RETRY;
+    if (translated === STREAM_VERSION_TAKEN) {
+      throw new ConcurrencyError(streamId, expected, await this.currentVersion(streamId));
     }
-
-    // Create-or-lock the stream's head row: writers of one stream queue here.
-    const { rows } = await client.query<StreamHead>({
-      name: 'chitti_lock_stream',
-      text: `INSERT INTO streams (stream_id, version) VALUES ($1, 0)
-             ON CONFLICT (stream_id) DO UPDATE SET version = streams.version
-             RETURNING version, last_hash, last_recorded_at, clock_timestamp() AS now`,
-      values: [streamId],
-    });
-    const head = rows[0]!;
-    checkExpected(streamId, options.expectedVersion, head.version);
-
-    // Recorded times never go backwards inside a stream, so `asOf` always selects a prefix.
-    const recordedAt = head.last_recorded_at && head.last_recorded_at > head.now ? head.last_recorded_at : head.now;
-    const versions: number[] = [];
-    const hashes: string[] = [];
-    const prevHashes: (string | null)[] = [];
-    let prevHash = head.last_hash;
-    events.forEach((event, i) => {
-      const streamVersion = head.version + i + 1;
-      const hash = computeEventHash({ ...event, streamId, streamVersion, recordedAt }, prevHash);
-      versions.push(streamVersion);
-      prevHashes.push(prevHash);
-      hashes.push(hash);
-      prevHash = hash;
-    });
-
-    // The serialised append section starts here and ends at COMMIT (see the class comment).
-    const counter = await client.query<{ position: string }>({
-      name: 'chitti_take_positions',
-      text: 'UPDATE event_log_head SET position = position + $1 RETURNING position',
-      values: [events.length],
-    });
-    const lastGlobalPosition = Number(counter.rows[0]!.position);
-    const firstGlobalPosition = lastGlobalPosition - events.length + 1;
-    const result: StoredResult = {
-      nextExpectedVersion: head.version + events.length,
-      firstGlobalPosition,
-      lastGlobalPosition,
-    };
-    await client.query({
-      name: 'chitti_insert_events',
-      text: `WITH inserted AS (
-               INSERT INTO events (global_position, stream_id, stream_version, event_id, type, schema_version,
-                                   data, metadata, recorded_at, hash, prev_hash)
-               SELECT $1::bigint + e.ordinal - 1, $2, e.stream_version, e.event_id, e.type, e.schema_version,
-                      e.data, e.metadata, $3, e.hash, e.prev_hash
-               FROM unnest($4::int[], $5::uuid[], $6::text[], $7::int[], $8::jsonb[], $9::jsonb[], $10::text[], $11::text[])
-                    WITH ORDINALITY AS e(stream_version, event_id, type, schema_version, data, metadata, hash, prev_hash, ordinal)
-             ), stream_head AS (
-               UPDATE streams SET version = $12, last_hash = $13, last_recorded_at = $3 WHERE stream_id = $2
-             ), idempotency AS (
-               UPDATE idempotency_keys SET result = $14 WHERE key = $15
-             )
-             SELECT pg_notify($16, $17)`,
-      values: [
-        firstGlobalPosition,
-        streamId,
-        recordedAt,
-        versions,
-        events.map((e) => e.eventId),
-        events.map((e) => e.type),
-        events.map((e) => e.schemaVersion),
-        events.map((e) => JSON.stringify(e.data)),
-        events.map((e) => JSON.stringify(e.metadata)),
-        hashes,
-        prevHashes,
-        result.nextExpectedVersion,
-        prevHash,
-        JSON.stringify(result),
-        key ?? null,
-        this.channel,
-        String(lastGlobalPosition),
-      ],
-    });
-    return { ...result, duplicate: false };
+    throw translated;
   }
 
   private async currentVersion(streamId: string): Promise<number | 'no_stream'> {
@@ -304,17 +252,12 @@ export class PostgresEventStore implements EventStore, GlobalLog {
   }
 }
 
-async function firstResult(client: pg.PoolClient, key: string, streamId: string): Promise<AppendResult> {
-  const { rows } = await client.query<{ stream_id: string; result: StoredResult | null }>(
-    'SELECT stream_id, result FROM idempotency_keys WHERE key = $1',
-    [key],
-  );
-  const row = rows[0];
-  if (!row?.result) throw new Error(`idempotency key ${key} has no recorded result`);
-  if (row.stream_id !== streamId) {
-    throw new InvalidAppendError(`idempotency key was first used for another stream (${row.stream_id})`);
+function duplicateOf(state: AppendState, streamId: string): AppendResult | undefined {
+  if (!state.keyResult) return undefined;
+  if (state.keyStreamId !== streamId) {
+    throw new InvalidAppendError(`idempotency key was first used for another stream (${state.keyStreamId})`);
   }
-  return { ...row.result, duplicate: true };
+  return { ...state.keyResult, duplicate: true };
 }
 
 function checkExpected(streamId: string, expected: ExpectedVersion, current: number): void {
@@ -327,9 +270,12 @@ function checkExpected(streamId: string, expected: ExpectedVersion, current: num
 }
 
 const STREAM_VERSION_TAKEN = Symbol('stream version taken');
+const KEY_TAKEN = Symbol('idempotency key taken');
+const RETRY = Symbol('retry');
 
 function translateError(error: unknown): unknown {
   if (!(error instanceof pg.DatabaseError)) return error;
+  if (error.code === '23505' && error.constraint === 'idempotency_keys_pkey') return KEY_TAKEN;
   if (error.code === '23505' && error.constraint === 'events_event_id_key') {
     const id = /\(event_id\)=\(([^)]+)\)/.exec(error.detail ?? '')?.[1] ?? 'unknown';
     return new DuplicateEventIdError(id);

@@ -52,18 +52,23 @@ describe('no reader ever skips an event', () => {
     await database?.drop();
   });
 
-  /** Polls pg_stat_activity (bounded) until a backend runs a statement matching `query` and waits as described. */
-  async function waitForBackend(query: string, waitEventType: string): Promise<void> {
+  /**
+   * Polls pg_stat_activity (bounded) until a backend of this database waits on a lock of one of
+   * `waitEvents`: 'advisory' = held at the test gate, 'transactionid'/'tuple' = queued on a row
+   * lock held by another transaction (here: the log head counter).
+   */
+  async function waitForBackend(waitEvents: string[]): Promise<void> {
     for (let i = 0; i < 500; i++) {
       const { rows } = await pool.query(
         `SELECT 1 FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = $1 AND query LIKE $2`,
-        [waitEventType, `%${query}%`],
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = ANY($1)
+            AND query LIKE '%event_log_head%'`,
+        [waitEvents],
       );
       if (rows.length > 0) return;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    throw new Error(`no backend running '${query}' waited on ${waitEventType}`);
+    throw new Error(`no append waited on ${waitEvents.join('/')}`);
   }
 
   it('a naive bigserial reader loses the event of a transaction that commits late', async () => {
@@ -122,10 +127,10 @@ describe('no reader ever skips an event', () => {
       await gate.query(`SELECT pg_advisory_lock(hashtext('gate-1'))`);
       // T1 takes its position and then stays open, held in the insert by the gate.
       const t1 = store.append('file-t1', [event('T1', { testGate: 'gate-1' })], { expectedVersion: 'any' });
-      await waitForBackend('INSERT INTO events', 'Lock');
+      await waitForBackend(['advisory']);
       // T2 asks for the next position: it has to wait for T1 instead of overtaking it.
       const t2 = store.append('file-t2', [event('T2')], { expectedVersion: 'any' });
-      await waitForBackend('UPDATE event_log_head', 'Lock');
+      await waitForBackend(['transactionid', 'tuple']);
 
       // The reader looks while both are in flight: nothing is visible, so it cannot move past T1.
       expect(await store.readAll({ after: before, maxCount: 10 })).toEqual([]);
