@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Projection, TableNames } from './projection.js';
-import { createTableSql, ident, qualified, READ_SCHEMA, type Tx } from './sql.js';
+import { createIndexSql, createTableSql, ident, qualified, READ_SCHEMA, type Tx } from './sql.js';
 
 /**
  * Each projection's tables exist in generations: `read.<table>__g<n>`. Readers query the stable
@@ -67,10 +67,20 @@ export async function readCheckpoints(db: Tx | pg.Pool): Promise<Checkpoint[]> {
 }
 
 /** Drops any leftover of this generation (a crashed rebuild) and creates its empty tables. */
-export async function createGeneration(tx: Tx, projection: Projection, generation: number): Promise<void> {
+export async function createGeneration(
+  tx: Tx,
+  projection: Projection,
+  generation: number,
+  options: { indexes: boolean } = { indexes: true },
+): Promise<void> {
   await dropGeneration(tx, projection, generation);
+  for (const table of projection.tables) await tx.query(createTableSql(table, physicalTable(table.name, generation)));
+  if (options.indexes) await createIndexes(tx, projection, generation);
+}
+
+export async function createIndexes(tx: Tx, projection: Projection, generation: number): Promise<void> {
   for (const table of projection.tables) {
-    for (const sql of createTableSql(table, physicalTable(table.name, generation))) await tx.query(sql);
+    for (const sql of createIndexSql(table, physicalTable(table.name, generation))) await tx.query(sql);
   }
 }
 

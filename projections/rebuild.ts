@@ -4,6 +4,7 @@ import { applyEvents } from './apply.js';
 import {
   CHECKPOINTS,
   createGeneration,
+  createIndexes,
   dropGeneration,
   ensureProjection,
   pointViews,
@@ -51,75 +52,134 @@ async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>): Pr
   }
 }
 
-/**
- * Replays the whole log into a fresh generation of the projection's tables while the current one
- * keeps serving, then swaps views and checkpoint in one transaction and drops the old tables.
- */
+/** A replay batch need not be durable at commit: a crash only loses the rebuild, which starts over. */
+const relaxedDurability = (tx: Tx) => tx.query('SET LOCAL synchronous_commit = off');
+
+interface Target {
+  readonly projection: Projection;
+  /** The fresh generation being filled. */
+  readonly generation: number;
+  /** How far this target has applied the log. */
+  position: number;
+  events: number;
+}
+
+/** Rebuilds one projection; see `rebuildProjections`. */
 export async function rebuildProjection(
   pool: pg.Pool,
   log: GlobalLog,
   name: string,
   options: RebuildOptions = {},
 ): Promise<RebuildResult> {
-  const projection = (options.projections ?? readModelProjections).find((p) => p.name === name);
-  if (!projection) throw new UnknownProjectionError(name);
+  const [result] = await rebuildProjections(pool, log, [name], options);
+  return result!;
+}
+
+/**
+ * Replays the whole log into a fresh generation of each projection's tables while the current
+ * ones keep serving; then, per projection, catches up the tail and swaps views and checkpoint in
+ * one transaction, and drops the old tables. Several projections share one read of the log and
+ * one decoding of each event.
+ */
+export async function rebuildProjections(
+  pool: pg.Pool,
+  log: GlobalLog,
+  names: readonly string[],
+  options: RebuildOptions = {},
+): Promise<RebuildResult[]> {
+  const catalogue = options.projections ?? readModelProjections;
+  const projections = [...new Set(names)].map((name) => {
+    const projection = catalogue.find((p) => p.name === name);
+    if (!projection) throw new UnknownProjectionError(name);
+    return projection;
+  });
   const batchSize = options.batchSize ?? 2000;
   const started = performance.now();
-  await ensureProjection(pool, projection);
+  for (const projection of projections) await ensureProjection(pool, projection);
 
-  // A session lock held for the whole rebuild: two rebuilds of one projection would fight over the same generation.
+  // Session locks held for the whole rebuild: two rebuilds of one projection would fight over the same generation.
   const guard = await pool.connect();
+  const locked: string[] = [];
   try {
-    const { rows } = await guard.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`rebuild:${name}`]);
-    if (!rows[0]?.ok) throw new RebuildInProgressError(name);
-    try {
-      const current = await inTransaction(pool, (tx) => readCheckpoint(tx, name));
-      const generation = current!.generation + 1;
+    for (const { name } of projections) {
+      const { rows } = await guard.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`rebuild:${name}`]);
+      if (!rows[0]?.ok) throw new RebuildInProgressError(name);
+      locked.push(name);
+    }
+    const targets: Target[] = [];
+    for (const projection of projections) {
+      const current = (await inTransaction(pool, (tx) => readCheckpoint(tx, projection.name)))!;
+      const generation = current.generation + 1;
       await inTransaction(pool, async (tx) => {
         // Leftovers of a rebuild that died between its swap and its clean-up.
-        if (current!.generation > 1) await dropGeneration(tx, projection, current!.generation - 1);
-        await createGeneration(tx, projection, generation);
+        if (current.generation > 1) await dropGeneration(tx, projection, current.generation - 1);
+        await createGeneration(tx, projection, generation, { indexes: false });
       });
-      options.logger?.info({ projection: name, generation }, 'rebuild: replaying the log into a fresh generation');
+      targets.push({ projection, generation, position: 0, events: 0 });
+      options.logger?.info(
+        { projection: projection.name, generation },
+        'rebuild: replaying the log into a fresh generation',
+      );
+    }
 
-      // Replay without blocking the live projection; the next batch is read while this one is written.
-      let position = 0;
-      let events = 0;
-      let next = log.readAll({ after: 0, maxCount: batchSize });
-      for (;;) {
-        const batch: RecordedEvent[] = await next;
-        if (batch.length === 0) break;
-        position = batch[batch.length - 1]!.globalPosition;
-        events += batch.length;
-        next = batch.length < batchSize ? Promise.resolve([]) : log.readAll({ after: position, maxCount: batchSize });
-        await inTransaction(pool, (tx) => applyEvents(tx, projection, batch, generation));
+    // Replay without blocking the live projections; the next batch is read while this one is written.
+    let next = log.readAll({ after: 0, maxCount: batchSize });
+    for (;;) {
+      const batch: RecordedEvent[] = await next;
+      if (batch.length === 0) break;
+      const last = batch[batch.length - 1]!.globalPosition;
+      next = batch.length < batchSize ? Promise.resolve([]) : log.readAll({ after: last, maxCount: batchSize });
+      await Promise.all(
+        targets.map((target) =>
+          inTransaction(pool, async (tx) => {
+            await relaxedDurability(tx);
+            await applyEvents(tx, target.projection, batch, target.generation);
+          }),
+        ),
+      );
+      for (const target of targets) {
+        target.position = last;
+        target.events += batch.length;
       }
+    }
+    for (const target of targets) {
+      await inTransaction(pool, (tx) => createIndexes(tx, target.projection, target.generation));
+    }
 
+    const results: RebuildResult[] = [];
+    for (const target of targets) {
+      const { projection, generation } = target;
       // The swap: with the checkpoint row locked no live batch can commit, so the tail read here is all there is.
       const previous = await inTransaction(pool, async (tx) => {
-        const stored = await readCheckpoint(tx, name, { lock: true });
+        const stored = await readCheckpoint(tx, projection.name, { lock: true });
         for (;;) {
-          const tail = await log.readAll({ after: position, maxCount: batchSize });
+          const tail = await log.readAll({ after: target.position, maxCount: batchSize });
           if (tail.length === 0) break;
           await applyEvents(tx, projection, tail, generation);
-          position = tail[tail.length - 1]!.globalPosition;
-          events += tail.length;
+          target.position = tail[tail.length - 1]!.globalPosition;
+          target.events += tail.length;
         }
         await pointViews(tx, projection, generation);
         await tx.query(
           `UPDATE ${CHECKPOINTS} SET generation = $2, version = $3, position = $4, updated_at = now() WHERE name = $1`,
-          [name, generation, projection.version, position],
+          [projection.name, generation, projection.version, target.position],
         );
         return stored!.generation;
       });
       await inTransaction(pool, (tx) => dropGeneration(tx, projection, previous));
-      const result = { name, generation, position, events, durationMs: performance.now() - started };
+      const result = {
+        name: projection.name,
+        generation,
+        position: target.position,
+        events: target.events,
+        durationMs: performance.now() - started,
+      };
       options.logger?.info({ ...result }, 'rebuild: swapped in');
-      return result;
-    } finally {
-      await guard.query('SELECT pg_advisory_unlock(hashtext($1))', [`rebuild:${name}`]);
+      results.push(result);
     }
+    return results;
   } finally {
+    for (const name of locked) await guard.query('SELECT pg_advisory_unlock(hashtext($1))', [`rebuild:${name}`]);
     guard.release();
   }
 }

@@ -151,6 +151,8 @@ class ProjectionWorker {
           `checkpoint of ${this.projection.name} moved backwards (${stored.position} < ${this.delivered})`,
         );
       }
+      // Data and checkpoint commit together, so a crash that loses this commit loses both: replay repairs it.
+      await client.query('SET LOCAL synchronous_commit = off');
       // A rebuild swap (or another projector) may already have applied part or all of this batch.
       const fresh = batch.filter((e) => e.globalPosition > stored.position);
       await applyEvents(client, this.projection, fresh, stored.generation);

@@ -42,33 +42,25 @@ export function ident(name: string): string {
 
 export const qualified = (name: string): string => `${ident(READ_SCHEMA)}.${ident(name)}`;
 
-export function createTableSql(spec: TableSpec, physical: string): string[] {
+export function createTableSql(spec: TableSpec, physical: string): string {
   const columns = spec.columns.map((c) => `${ident(c.name)} ${c.type}${c.nullable ? '' : ' NOT NULL'}`);
   columns.push(`PRIMARY KEY (${spec.primaryKey.map(ident).join(', ')})`);
-  return [
-    `CREATE TABLE ${physical} (${columns.join(', ')})`,
-    ...(spec.indexes ?? []).map((index) => `CREATE INDEX ON ${physical} ${index}`),
-  ];
+  return `CREATE TABLE ${physical} (${columns.join(', ')})`;
 }
 
-function columnArrays(columns: readonly ColumnSpec[], rows: readonly Row[]): unknown[][] {
-  const arrays = columns.map(() => new Array<unknown>(rows.length));
-  rows.forEach((row, r) => {
-    columns.forEach((column, c) => {
-      const value = row[column.name];
-      if (value === undefined && !column.nullable) throw new Error(`row misses column ${column.name}`);
-      // jsonb goes over the wire as JSON text; arrays of arrays would otherwise turn into a 2-D SQL array.
-      arrays[c]![r] = column.type === 'jsonb' && value != null ? JSON.stringify(value) : (value ?? null);
-    });
-  });
-  return arrays;
-}
+/** Secondary indexes: a rebuild creates them after the bulk load, which is much cheaper than maintaining them. */
+export const createIndexSql = (spec: TableSpec, physical: string): string[] =>
+  (spec.indexes ?? []).map((index) => `CREATE INDEX ON ${physical} ${index}`);
 
-/** One statement for all rows: `INSERT ... SELECT * FROM unnest($1::t1[], $2::t2[], ...)`. */
+/**
+ * One statement for all rows: the rows travel as one JSON parameter and `json_to_recordset` turns
+ * them back into typed columns — far cheaper on both ends than one SQL array literal per column.
+ * Keys the column list does not name are ignored; missing keys are NULL.
+ */
 function insertSelect(table: string, columns: readonly ColumnSpec[]): string {
   const names = columns.map((c) => ident(c.name)).join(', ');
-  const arrays = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
-  return `INSERT INTO ${table} AS t (${names}) SELECT * FROM unnest(${arrays})`;
+  const types = columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ');
+  return `INSERT INTO ${table} AS t (${names}) SELECT ${names} FROM json_to_recordset($1::json) AS x(${types})`;
 }
 
 export async function insertRows(
@@ -80,7 +72,7 @@ export async function insertRows(
 ): Promise<void> {
   if (rows.length === 0) return;
   const conflict = options.ignoreConflicts ? ' ON CONFLICT DO NOTHING' : '';
-  await tx.query(insertSelect(table, columns) + conflict, columnArrays(columns, rows));
+  await tx.query(insertSelect(table, columns) + conflict, [JSON.stringify(rows)]);
 }
 
 /** Insert or replace whole rows; the rows must have distinct keys. */
@@ -90,7 +82,7 @@ export async function upsertRows(tx: Tx, table: string, spec: TableSpec, rows: r
     .filter((c) => !spec.primaryKey.includes(c.name))
     .map((c) => `${ident(c.name)} = EXCLUDED.${ident(c.name)}`);
   const sql = `${insertSelect(table, spec.columns)} ON CONFLICT (${spec.primaryKey.map(ident).join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
-  await tx.query(sql, columnArrays(spec.columns, rows));
+  await tx.query(sql, [JSON.stringify(rows)]);
 }
 
 /** Insert or add to counters: every non-key column named in `counters` is summed with the stored value. */
@@ -105,7 +97,7 @@ export async function addToCounters(
   const columns = spec.columns.filter((c) => spec.primaryKey.includes(c.name) || counters.includes(c.name));
   const updates = counters.map((c) => `${ident(c)} = t.${ident(c)} + EXCLUDED.${ident(c)}`);
   const sql = `${insertSelect(table, columns)} ON CONFLICT (${spec.primaryKey.map(ident).join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
-  await tx.query(sql, columnArrays(columns, rows));
+  await tx.query(sql, [JSON.stringify(rows)]);
 }
 
 /** Rows whose single-column key is among `keys`, by key. */

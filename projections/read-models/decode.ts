@@ -20,10 +20,19 @@ export class UndecodableEventError extends Error {
   }
 }
 
+// Several projections fed from one read (a rebuild of all models) share the decoded payloads.
+const decodedEvents = new WeakMap<RecordedEvent, Decoded>();
+
+/** Upcasts a stored event to its current schema; each event object is parsed once. */
 export function decode(event: RecordedEvent): Decoded {
+  const known = decodedEvents.get(event);
+  if (known) return known;
+  let decoded: Decoded;
   try {
-    return { event, domain: upcast(event.type, event.schemaVersion, event.data) };
+    decoded = { event, domain: upcast(event.type, event.schemaVersion, event.data) };
   } catch (error) {
     throw new UndecodableEventError(event.globalPosition, event.type, error);
   }
+  decodedEvents.set(event, decoded);
+  return decoded;
 }
