@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployModel, deployShadow, registerModel, requestInspection, uploadFile } from '../../commands/index.js';
+import { Detector } from '../../inference/detector.js';
+import { EmbeddedInspectionSource } from '../../inference/embedded-source.js';
+import { ModelStore, modelRegisteredData } from '../../inference/model-store.js';
+import { type CachedPrediction, InspectionProcessor } from '../../inference/processor.js';
+import { type InspectionRequest, inspectionRequestFrom } from '../../inference/request-source.js';
+import { SessionPool } from '../../inference/session-pool.js';
+import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
+import { LruPredictionCache } from '../../infra/memory-cache/lru-prediction-cache.js';
+import { PostgresEventStore } from '../../infra/postgres/event-store.js';
+import { migrate } from '../../infra/postgres/migrate.js';
+import type { EventData, RecordedEvent } from '../../schemas/events/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/pg.js';
+import { syntheticDetector } from './support/onnx-builder.js';
+import { pngClaiming } from './support/poison.js';
+
+const ctx = { actor: 'tester' };
+const thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
+
+/** 128×96 grey radiograph-ish image (value 51) with a white 16×16 square at x 32..48, y 16..32. */
+async function plantedDefect(format: 'png' | 'tiff' = 'png', background = 51): Promise<Buffer> {
+  const pixels = Buffer.alloc(128 * 96, background);
+  for (let y = 16; y < 32; y++) pixels.fill(255, y * 128 + 32, y * 128 + 48);
+  const image = sharp(pixels, { raw: { width: 128, height: 96, channels: 1 } }).toColourspace('b-w');
+  return (format === 'png' ? image.png() : image.tiff({ compression: 'lzw' })).toBuffer();
+}
+
+describe('InspectionProcessor on the PostgreSQL event store', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  let store: PostgresEventStore;
+  let root: string;
+  let blobs: FsBlobStore;
+  let sessions: SessionPool;
+  let detector: Detector;
+  let processor: InspectionProcessor;
+  let live: { name: string; version: string; sha256: string };
+  let shadow: { name: string; version: string; sha256: string };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: db.url, max: 8 });
+    await migrate(pool);
+    store = new PostgresEventStore(pool, { safetyPollMs: 200 });
+    root = await mkdtemp(join(tmpdir(), 'chitti-processor-'));
+    blobs = new FsBlobStore(root);
+    sessions = new SessionPool();
+    const models = new ModelStore(blobs, { pool: sessions });
+    detector = new Detector(sessions, (sha) => models.bytes(sha), { maxBatch: 4, maxWaitMs: 2 });
+    processor = new InspectionProcessor(
+      { store, blobs, detector, cache: new LruPredictionCache<CachedPrediction>(), sleep: async () => {} },
+      { worker: 'test-worker', maxAttempts: 3 },
+    );
+    // Live: stride 8 at 64×64; shadow: the same head at stride 16.
+    for (const [version, stride] of [
+      ['1.0.0', 8],
+      ['2.0.0-rc1', 16],
+    ] as const) {
+      const inspection = await models.register(syntheticDetector({ imgsz: 64, stride }));
+      await registerModel(
+        { store },
+        modelRegisteredData(inspection, { name: 'weld-synth', version, registeredBy: 'tester' }),
+        ctx,
+      );
+    }
+    await deployModel({ store }, { name: 'weld-synth', version: '1.0.0' }, ctx);
+    await deployShadow({ store }, { name: 'weld-synth', version: '2.0.0-rc1' }, ctx);
+    const registered = (await store.readStream('model-weld-synth')).filter((e) => e.type === 'ModelRegistered');
+    const ref = (e: RecordedEvent) => {
+      const d = e.data as EventData<'ModelRegistered'>;
+      return { name: d.name, version: d.version, sha256: d.sha256 };
+    };
+    live = ref(registered[0]!);
+    shadow = ref(registered[1]!);
+  });
+
+  afterAll(async () => {
+    await processor?.stop();
+    await detector?.close();
+    await sessions?.close();
+    await pool?.end();
+    await db?.drop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  async function upload(bytes: Buffer): Promise<string> {
+    const { sha256, sizeBytes } = await blobs.put(bytes);
+    const meta = await sharp(bytes).metadata();
+    const fileId = `f-${randomUUID()}`;
+    await uploadFile(
+      { store },
+      {
+        fileId,
+        sha256,
+        sizeBytes,
+        mediaType: meta.format === 'tiff' ? 'image/tiff' : 'image/png',
+        width: meta.width,
+        height: meta.height,
+        bitDepth: 8,
+        channels: meta.channels,
+        originalName: 'weld.png',
+      },
+      ctx,
+    );
+    return fileId;
+  }
+
+  async function request(fileId: string): Promise<InspectionRequest> {
+    const inspectionId = `i-${randomUUID()}`;
+    const result = await requestInspection({ store }, { inspectionId, fileId, modelName: 'weld-synth' }, ctx);
+    return inspectionRequestFrom(result.events[0]!)!;
+  }
+
+  /** An InspectionRequested appended directly, for images the upload validation would refuse. */
+  async function rawRequest(bytes: Buffer, model = live): Promise<InspectionRequest> {
+    const { sha256 } = await blobs.put(bytes);
+    const inspectionId = `i-${randomUUID()}`;
+    const data: EventData<'InspectionRequested'> = {
+      inspectionId,
+      fileId: `f-${randomUUID()}`,
+      fileSha256: sha256,
+      model,
+      selection: { reason: 'explicit', roll: null, weights: { [model.version]: 100 } },
+      shadows: [],
+      thresholds,
+      requestedBy: 'tester',
+    };
+    await store.append(`inspection-${inspectionId}`, [{ type: 'InspectionRequested', data, metadata: ctx }], {
+      expectedVersion: 'no_stream',
+    });
+    const [event] = await store.readStream(`inspection-${inspectionId}`);
+    return inspectionRequestFrom(event!)!;
+  }
+
+  const streamOf = (request: InspectionRequest) => store.readStream(`inspection-${request.data.inspectionId}`);
+
+  it('finds a planted defect, records live and shadow results, and a redelivery appends nothing', async () => {
+    const req = await request(await upload(await plantedDefect()));
+    const [outcome] = await processor.handle([req]);
+    expect(outcome).toEqual({
+      inspectionId: req.data.inspectionId,
+      status: 'recorded',
+      cached: false,
+      shadows: { recorded: ['weld-synth@2.0.0-rc1'], failed: [] },
+    });
+    const events = await streamOf(req);
+    expect(events.map((e) => e.type)).toEqual([
+      'InspectionRequested',
+      'InferenceStarted',
+      'DetectionsRecorded',
+      'DetectionsRecorded',
+    ]);
+    expect(events[1]!.data).toEqual({ inspectionId: req.data.inspectionId, attempt: 1, worker: 'test-worker' });
+    expect(events[1]!.metadata).toMatchObject({ actor: 'inference', causationId: req.eventId });
+    const liveResult = events[2]!.data as EventData<'DetectionsRecorded'>;
+    expect(liveResult).toMatchObject({
+      role: 'live',
+      model: live,
+      image: { width: 128, height: 96 },
+      window: null,
+      thresholds,
+      cached: false,
+    });
+    // r = 0.5, pad top 8: the square lands exactly on the stride-8 cell (2, 2) and maps back exactly.
+    expect(liveResult.detections).toHaveLength(1);
+    expect(liveResult.detections[0]).toMatchObject({
+      detectionId: 'd0',
+      classId: 0,
+      className: 'bright',
+      box: { x1: 32, y1: 16, x2: 48, y2: 32 },
+    });
+    expect(liveResult.detections[0]!.score).toBeGreaterThan(0.99);
+    expect(liveResult.batchSize).toBeGreaterThanOrEqual(1);
+    expect(liveResult.timings.inferenceMs).toBeGreaterThan(0);
+    const shadowResult = events[3]!.data as EventData<'DetectionsRecorded'>;
+    expect(shadowResult).toMatchObject({ role: 'shadow', model: shadow });
+
+    expect(await processor.handle([req, req])).toEqual([
+      { inspectionId: req.data.inspectionId, status: 'already-done' },
+      { inspectionId: req.data.inspectionId, status: 'already-done' },
+    ]);
+    expect(await streamOf(req)).toHaveLength(4);
+  });
+
+  it('records each result once when the same request is delivered twice at the same time', async () => {
+    const req = await request(await upload(await plantedDefect('tiff')));
+    await processor.handle([req, req]);
+    const types = (await streamOf(req)).map((e) => e.type);
+    expect(types).toEqual(['InspectionRequested', 'InferenceStarted', 'DetectionsRecorded', 'DetectionsRecorded']);
+  });
+
+  it('reuses a cached prediction for the same image, model and thresholds', async () => {
+    const bytes = await plantedDefect();
+    const first = await request(await upload(bytes));
+    const second = await request(await upload(bytes));
+    await processor.handle([first]);
+    const [outcome] = await processor.handle([second]);
+    expect(outcome).toMatchObject({ status: 'recorded', cached: true });
+    const [a, b] = await Promise.all([streamOf(first), streamOf(second)]);
+    const liveOf = (events: RecordedEvent[]) =>
+      events.find((e) => e.type === 'DetectionsRecorded' && (e.data as { role: string }).role === 'live')!
+        .data as EventData<'DetectionsRecorded'>;
+    expect(liveOf(b).cached).toBe(true);
+    expect(liveOf(b).detections).toEqual(liveOf(a).detections);
+    expect(liveOf(b).timings).toEqual({ queueMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 });
+  });
+
+  it('fails poison images finally with a reason, without retrying', async () => {
+    const png = await plantedDefect();
+    const cases: [string, Buffer, string][] = [
+      ['truncated PNG', png.subarray(0, png.length - 60), 'corrupt-image'],
+      ['zero bytes', Buffer.alloc(0), 'corrupt-image'],
+      ['30000×30000 header', pngClaiming(30000, 30000), 'decompression-bomb'],
+      ['text renamed .png', Buffer.from('this is not an image\n'), 'unsupported-media'],
+    ];
+    const requests = await Promise.all(cases.map(([, bytes]) => rawRequest(bytes)));
+    const outcomes = await processor.handle(requests);
+    for (const [i, [name, , code]] of cases.entries()) {
+      expect(outcomes[i], name).toMatchObject({ status: 'failed', code, attempt: 1 });
+      const events = await streamOf(requests[i]!);
+      expect(
+        events.map((e) => e.type),
+        name,
+      ).toEqual(['InspectionRequested', 'InferenceStarted', 'InspectionFailed']);
+      const failure = events[2]!.data as EventData<'InspectionFailed'>;
+      expect(failure, name).toMatchObject({ code, attempt: 1, final: true });
+      expect(failure.reason.length, name).toBeGreaterThan(5);
+    }
+  });
+
+  it('retries a failing model with backoff, then fails finally; a redelivery appends nothing', async () => {
+    const garbage = Buffer.from(`not an onnx model ${randomUUID()}`);
+    const { sha256, sizeBytes } = await blobs.put(garbage);
+    await registerModel(
+      { store },
+      {
+        name: 'broken',
+        version: '1.0.0',
+        sha256,
+        sizeBytes,
+        outputLayout: 'yolo',
+        classes: ['bright', 'dark'],
+        inputSize: { width: 64, height: 64 },
+      },
+      ctx,
+    );
+    const req = await rawRequest(await plantedDefect(), { name: 'broken', version: '1.0.0', sha256 });
+    const [outcome] = await processor.handle([req]);
+    expect(outcome).toMatchObject({ status: 'failed', code: 'model-error', attempt: 3 });
+    const events = await streamOf(req);
+    expect(events.map((e) => [e.type, (e.data as { attempt?: number; final?: boolean }).final ?? null])).toEqual([
+      ['InspectionRequested', null],
+      ['InferenceStarted', null],
+      ['InspectionFailed', false],
+      ['InferenceStarted', null],
+      ['InspectionFailed', false],
+      ['InferenceStarted', null],
+      ['InspectionFailed', true],
+    ]);
+    expect(await processor.handle([req])).toEqual([{ inspectionId: req.data.inspectionId, status: 'already-done' }]);
+    expect(await streamOf(req)).toHaveLength(7);
+  });
+
+  it('fails finally at once when the image blob is gone', async () => {
+    const req = await rawRequest(await plantedDefect('png', 40)); // bytes not seen before: no cached prediction
+    await blobs.delete(req.data.fileSha256!);
+    const [outcome] = await processor.handle([req]);
+    expect(outcome).toMatchObject({ status: 'failed', code: 'blob-missing', attempt: 1 });
+  });
+
+  it('runs embedded: requests made through the commands are processed from the global log', async () => {
+    const source = new EmbeddedInspectionSource(store, { after: await store.headPosition() });
+    await processor.start(source);
+    try {
+      const requests = await Promise.all([1, 2, 3].map(async () => request(await upload(await plantedDefect()))));
+      await source.caughtUpTo(await store.headPosition());
+      for (const req of requests) {
+        const live = (await streamOf(req)).find((e) => e.type === 'DetectionsRecorded');
+        expect(live).toBeDefined();
+        expect((live!.data as EventData<'DetectionsRecorded'>).detections[0]?.box).toEqual({
+          x1: 32,
+          y1: 16,
+          x2: 48,
+          y2: 32,
+        });
+      }
+    } finally {
+      await processor.stop();
+    }
+  });
+});
