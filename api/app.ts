@@ -5,6 +5,7 @@ import { TokenService } from './auth/token-service.js';
 import { type ApiDependencies, type ApiOptions, resolveOptions } from './dependencies.js';
 import { requestContext } from './http/context.js';
 import { errorHandler, unknownRoute } from './http/error-handler.js';
+import { methodNotAllowed } from './http/method-not-allowed.js';
 import { mountRoutes } from './http/mount.js';
 import { rateLimit } from './http/rate-limit.js';
 import { requestLogging } from './http/request-log.js';
@@ -35,7 +36,6 @@ export function createApp(deps: ApiDependencies, options: ApiOptions): Applicati
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', resolved.trustProxy);
-  app.set('query parser', 'extended');
   app.use(requestContext);
   app.use(requestLogging(deps.logger, deps.metrics));
   app.use((_req, res, next) => {
@@ -62,6 +62,7 @@ export function createApp(deps: ApiDependencies, options: ApiOptions): Applicati
   });
   app.use(api);
 
+  app.use(methodNotAllowed(routes));
   app.use(unknownRoute);
   app.use(errorHandler(deps.logger));
   return app;

@@ -1,6 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { streamIdOf } from '../../schemas/events/index.js';
 import type { ApiDependencies, ResolvedApiOptions } from '../dependencies.js';
+import { HttpProblem, notFound } from '../http/problem.js';
 import { route } from '../http/route.js';
 import {
   AsOfState,
@@ -17,7 +18,7 @@ import {
 } from '../schemas.js';
 import { sanitizeFileName } from '../uploads/file-name.js';
 import { validateImage } from '../uploads/validate-image.js';
-import { asOfReply, commandContext, commandReply, describeAsOf, readModelReply } from './helpers.js';
+import { asOfReply, commandContext, commandReply, describeAsOf, etag, readModelReply } from './helpers.js';
 
 export const IMAGE_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'application/octet-stream'];
 
@@ -58,10 +59,14 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
       const tags = input.query.tags ?? [];
       const upload = { fileId, sha256: stored.sha256, sizeBytes: stored.sizeBytes, ...image, originalName, tags };
       const result = await deps.commands.uploadFile(upload, commandContext(input));
+      // Answer with what was recorded (the decider has the last word on e.g. the name).
+      const { uploadedBy: _actor, ...recorded } = (result.events[0]?.data ?? upload) as typeof upload & {
+        uploadedBy?: string;
+      };
       return {
         status: 201,
-        headers: { Location: `/v1/files/${fileId}`, ETag: `"${result.nextExpectedVersion}"` },
-        body: { ...upload, streamVersion: result.nextExpectedVersion },
+        headers: { Location: `/v1/files/${fileId}`, ETag: etag(result.nextExpectedVersion) },
+        body: { ...recorded, streamVersion: result.nextExpectedVersion },
       };
     },
   }),
@@ -106,6 +111,40 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
             await deps.queries.getFile(params.fileId),
             `file ${params.fileId}`,
           ),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/files/:fileId/content',
+    operationId: 'getFileContent',
+    summary: 'The stored image bytes (gone once the file is deleted)',
+    tag: 'files',
+    permission: 'files:read',
+    params: FileParams,
+    responses: {
+      200: { description: 'The image', contentType: 'application/octet-stream' },
+      404: { description: 'No such file' },
+      410: { description: 'The file was deleted; its bytes are erased' },
+    },
+    handle: async ({ params, res }) => {
+      const file = (await deps.queries.getFile(params.fileId)) as {
+        sha256?: unknown;
+        mediaType?: unknown;
+        deleted?: unknown;
+      } | null;
+      if (!file || typeof file.sha256 !== 'string') throw notFound(`file ${params.fileId} not found`);
+      if (file.deleted === true) {
+        throw new HttpProblem({ status: 410, slug: 'file-deleted', title: 'Gone', detail: 'the file was deleted' });
+      }
+      const bytes = await deps.blobs.get(file.sha256);
+      if (!bytes)
+        throw new HttpProblem({ status: 410, slug: 'blob-erased', title: 'Gone', detail: 'the bytes are erased' });
+      res.status(200);
+      res.setHeader('Content-Type', typeof file.mediaType === 'string' ? file.mediaType : 'application/octet-stream');
+      res.setHeader('ETag', `"sha256:${file.sha256}"`);
+      res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
+      res.end(bytes);
+      return undefined;
+    },
   }),
   route({
     method: 'post',

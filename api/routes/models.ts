@@ -78,10 +78,8 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
         classes: [...inspection.model.classes],
         inputSize: { ...inspection.model.inputSize },
       };
-      const result = await deps.commands.registerModel(
-        { ...registered, metrics, description: input.query.description ?? inspection.model.description },
-        commandContext(input),
-      );
+      const description = input.query.description ?? inspection.model.description.slice(0, 2000);
+      const result = await deps.commands.registerModel({ ...registered, metrics, description }, commandContext(input));
       return {
         status: 201,
         headers: {

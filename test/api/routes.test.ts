@@ -98,7 +98,7 @@ describe('files', () => {
       bitDepth: 8,
       channels: 3,
       originalName: 'weld 01.png',
-      tags: ['plant-a', 'line-3'],
+      tags: ['line-3', 'plant-a'],
       streamVersion: 1,
     });
     expect(response.headers.get('location')).toBe(`/v1/files/${body.fileId}`);
@@ -167,6 +167,36 @@ describe('files', () => {
     expect(await json(tagDeleted)).toMatchObject({ status: 422, code: 'file.deleted' });
     const operatorDelete = await call('DELETE', `/v1/files/${body.fileId}?reason=x`, 'operator');
     expect(operatorDelete.status).toBe(403);
+  });
+});
+
+describe('file content and request metadata', () => {
+  it('serves the stored bytes, then 410 once the file is deleted', async () => {
+    const { body } = await uploadPng();
+    await runner.caughtUp();
+    const content = await call('GET', `/v1/files/${body.fileId}/content`, 'viewer');
+    expect(content.status).toBe(200);
+    expect(content.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await content.arrayBuffer()).equals(png)).toBe(true);
+    await call('DELETE', `/v1/files/${body.fileId}?reason=test`, 'admin');
+    await runner.caughtUp();
+    expect((await call('GET', `/v1/files/${body.fileId}/content`, 'viewer')).status).toBe(410);
+  });
+
+  it('carries the correlation id and the caller’s traceparent into the event metadata', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const { response, body } = await uploadPng({ traceparent, 'x-correlation-id': 'corr-upload-1' });
+    expect(response.headers.get('x-trace-id')).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    const [event] = await backend.store.readStream(`file-${body.fileId}`);
+    expect(event!.metadata).toMatchObject({ traceparent, correlationId: 'corr-upload-1' });
+    expect(event!.metadata.actor).toMatch(/operator/);
+  });
+
+  it('answers a known path with an unsupported method with 405 and Allow', async () => {
+    const response = await call('PUT', '/v1/files/abc', 'viewer');
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('DELETE, GET, HEAD');
+    expect((await json(response)).type).toBe('https://chitti.dev/problems/method-not-allowed');
   });
 });
 

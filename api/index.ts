@@ -1,0 +1,21 @@
+/** What the composition root (`cli/`) needs to serve the REST API. */
+export { aggregateHistory } from './adapters/aggregate-history.js';
+export { bindCommands } from './adapters/bind-commands.js';
+export { onnxModelInspector } from './adapters/model-inspector.js';
+export { API_VERSION, createApp, openApiDocument } from './app.js';
+export { generateApiKey, parseApiKey, sha256Hex } from './auth/api-key.js';
+export { KeyRing } from './auth/key-ring.js';
+export type { ApiDependencies, ApiOptions, JwtKey } from './dependencies.js';
+export type { ApiCommands } from './ports/commands.js';
+export type { HealthCheck } from './ports/health.js';
+export type { IdempotencyStore } from './ports/idempotency.js';
+export type { IdentityDirectory } from './ports/identity.js';
+export type { ApiLogger } from './ports/logger.js';
+export type { ModelInspector } from './ports/model-inspector.js';
+export type { AggregateHistory, ApiQueries, ApiSearch, AuditVerifier } from './ports/queries.js';
+export type { RefreshTokenStore } from './ports/refresh-tokens.js';
+export { permissions, rolePermissions } from './rbac.js';
+export { LogIdentityDirectory } from './stores/log-identity-directory.js';
+export { PgIdempotencyStore } from './stores/pg-idempotency-store.js';
+export { PgRefreshTokenStore } from './stores/pg-refresh-token-store.js';
+export { migrateApiTables } from './stores/pg-schema.js';
