@@ -9,7 +9,8 @@ export type Weights = Readonly<Record<string, number>>;
  */
 const WHOLE = 10_000;
 
-const byVersion = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Code-point order: deterministic and locale-independent. */
+export const byVersion = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export function toBasisPoints(percent: number, version: string): number {
   const bp = Math.round(percent * 100);
@@ -81,5 +82,3 @@ export function sameWeights(a: Weights, b: Weights): boolean {
   const kb = Object.keys(b).filter((k) => (b[k] ?? 0) > 0);
   return ka.length === kb.length && ka.every((k) => Math.round((a[k] ?? 0) * 100) === Math.round((b[k] ?? 0) * 100));
 }
-
-export { byVersion };
