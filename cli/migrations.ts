@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { migrateApiTables } from '../api/stores/pg-schema.js';
 import { migrateKafkaIntegration } from '../infra/kafka/migrate.js';
 import { migrate } from '../infra/postgres/migrate.js';
 
@@ -6,4 +7,5 @@ import { migrate } from '../infra/postgres/migrate.js';
 export async function migrateEverything(pool: pg.Pool): Promise<void> {
   await migrate(pool);
   await migrateKafkaIntegration(pool);
+  await migrateApiTables(pool);
 }

@@ -4,7 +4,7 @@ import { type Config, loadConfig } from '../infra/config.js';
 import { startEmbeddedPostgres } from '../infra/embedded-postgres.js';
 import { createLogger, type Logger } from '../infra/logging.js';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
-import { migrate } from '../infra/postgres/migrate.js';
+import { migrateEverything } from './migrations.js';
 
 /** What every process shares: configuration, logs, one pool, the event store. */
 export interface Runtime {
@@ -41,7 +41,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: `chitti-${options.name}` });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL client failed'));
   closers.push(() => pool.end());
-  await migrate(pool);
+  await migrateEverything(pool);
   const store = new PostgresEventStore(pool, {
     onListenError: (error) => logger.warn({ err: error }, 'event notification connection lost; reconnecting'),
   });

@@ -1,0 +1,41 @@
+import { readCheckpoints } from '../../projections/generations.js';
+import { readModelProjections } from '../../projections/read-models/index.js';
+import { rebuildProjection } from '../../projections/rebuild.js';
+import { parseOptions } from '../args.js';
+import { type Subcommand, UsageError } from '../main.js';
+import { openRuntime } from '../runtime.js';
+
+const names = readModelProjections.map((p) => p.name);
+const usage = `chitti projections rebuild NAME
+  Replays the whole log into fresh tables while the current ones keep serving, then swaps them in
+  atomically. NAME: ${names.join(', ')}.
+
+chitti projections status
+  Checkpoint and lag of every projection.`;
+
+const command: Subcommand = {
+  summary: 'rebuild a read model from position 0 without downtime, or show checkpoints',
+  usage,
+  async run(args) {
+    const { positionals } = parseOptions(args, {});
+    const [action, name] = positionals;
+    if (action === 'rebuild' && (!name || !names.includes(name))) throw new UsageError(usage);
+    if (action !== 'rebuild' && action !== 'status') throw new UsageError(usage);
+    const runtime = await openRuntime({ name: 'projections', allowEmbedded: true });
+    try {
+      if (action === 'status') {
+        const head = await runtime.store.headPosition();
+        const rows = (await readCheckpoints(runtime.pool)).map((c) => ({ ...c, head, lag: head - c.position }));
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return 0;
+      }
+      const result = await rebuildProjection(runtime.pool, runtime.store, name!, { logger: runtime.logger });
+      const rate = Math.round(result.events / Math.max(result.durationMs / 1000, 0.001));
+      process.stdout.write(`${JSON.stringify({ ...result, eventsPerSecond: rate })}\n`);
+      return 0;
+    } finally {
+      await runtime.close();
+    }
+  },
+};
+export default command;

@@ -1,0 +1,22 @@
+import { createServer } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Runtime } from '../runtime.js';
+
+/** /metrics and /health/live for the processes that serve no API (relay, projector, inference). */
+export async function startMetricsServer(runtime: Runtime, registry: Registry): Promise<void> {
+  const port = Number(process.env.METRICS_PORT ?? 9464);
+  const server = createServer(async (req, res) => {
+    if (req.url === '/metrics') {
+      res.writeHead(200, { 'content-type': registry.contentType });
+      res.end(await registry.metrics());
+    } else if (req.url === '/health/live') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"status":"live"}');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(port, runtime.config.HOST, resolve));
+  runtime.onClose(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  runtime.logger.info({ port }, 'metrics on /metrics');
+}
