@@ -1,4 +1,4 @@
-import { readCheckpoints } from '../../projections/generations.js';
+import { ensureProjection } from '../../projections/generations.js';
 import { readModelProjections } from '../../projections/read-models/index.js';
 import { rebuildProjection } from '../../projections/rebuild.js';
 import { parseOptions } from '../args.js';
@@ -25,7 +25,11 @@ const command: Subcommand = {
     try {
       if (action === 'status') {
         const head = await runtime.store.headPosition();
-        const rows = (await readCheckpoints(runtime.pool)).map((c) => ({ ...c, head, lag: head - c.position }));
+        const rows = [];
+        for (const projection of readModelProjections) {
+          const checkpoint = await ensureProjection(runtime.pool, projection);
+          rows.push({ ...checkpoint, head, lag: head - checkpoint.position });
+        }
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         return 0;
       }
