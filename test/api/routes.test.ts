@@ -294,6 +294,74 @@ describe('models and inspections, end to end', () => {
   });
 });
 
+describe('model lifecycle', () => {
+  it('canaries a second version, shifts, shadows, rolls back and retires it', async () => {
+    const bytes = Buffer.from(await readFile(MODEL_FILE));
+    bytes.write('Untrained', bytes.indexOf('untrained'), 'latin1');
+    const path = '/v1/models/weld-defects';
+    expect((await call('POST', `${path}/versions?version=0.0.2`, 'ml', { raw: bytes })).status).toBe(201);
+
+    const canary = await call('POST', `${path}/deployments`, 'ml', { body: { version: '0.0.2', percent: 10 } });
+    expect(canary.status).toBe(200);
+    const version = Number((await json(canary)).streamVersion);
+    const [deployed] = await backend.store.readStream('model-weld-defects', { fromVersion: version });
+    expect(deployed!.data).toMatchObject({ canary: true, weights: { '0.0.1': 90, '0.0.2': 10 } });
+
+    const badSplit = await call('POST', `${path}/traffic`, 'ml', { body: { weights: { '0.0.1': 50, '0.0.2': 40 } } });
+    expect(badSplit.status).toBe(422);
+    const shifted = await call('POST', `${path}/traffic`, 'ml', {
+      body: { weights: { '0.0.1': 50, '0.0.2': 50 }, reason: 'canary healthy' },
+      headers: { 'if-match': `"${version}"` },
+    });
+    expect(shifted.status).toBe(200);
+
+    const rolledBack = await call('POST', `${path}/rollback`, 'ml', {
+      body: { toVersion: '0.0.1', reason: 'false positives' },
+    });
+    expect(rolledBack.status).toBe(200);
+    expect((await call('POST', `${path}/shadows`, 'ml', { body: { version: '0.0.2' } })).status).toBe(200);
+    const retireShadow = await call('POST', `${path}/versions/0.0.2/retire`, 'ml', { body: {} });
+    expect(retireShadow.status).toBe(422);
+    expect((await json(retireShadow)).code).toBe('model.is-shadow');
+    expect((await call('DELETE', `${path}/shadows/0.0.2`, 'ml')).status).toBe(200);
+    expect((await call('POST', `${path}/versions/0.0.2/retire`, 'ml', { body: { reason: 'superseded' } })).status).toBe(
+      200,
+    );
+
+    const types = (await backend.store.readStream('model-weld-defects')).map((e) => e.type);
+    expect(types.slice(-7)).toEqual([
+      'ModelRegistered',
+      'ModelDeployed',
+      'TrafficShifted',
+      'ModelRolledBack',
+      'ShadowDeployed',
+      'ShadowStopped',
+      'ModelRetired',
+    ]);
+
+    await runner.caughtUp();
+    const model = await json(await call('GET', path, 'viewer'));
+    expect(model.weights).toEqual({ '0.0.1': 100 });
+    const listed = await json(await call('GET', '/v1/models', 'viewer'));
+    expect(listed.items.map((m: { name: string }) => m.name)).toEqual(['weld-defects']);
+  });
+});
+
+describe('statistics', () => {
+  it('serves review stats, daily defects and projection status', async () => {
+    await runner.caughtUp();
+    for (const path of ['/v1/stats/reviews', '/v1/stats/daily-defects?from=2026-01-01', '/v1/projections']) {
+      const response = await call('GET', path, 'viewer');
+      expect(response.status).toBe(200);
+      expect(Array.isArray((await json(response)).items)).toBe(true);
+    }
+    const status = await json(await call('GET', '/v1/projections', 'viewer'));
+    expect(status.items.map((p: { name: string }) => p.name)).toContain('files');
+    const bad = await call('GET', '/v1/stats/daily-defects?from=yesterday', 'viewer');
+    expect(bad.status).toBe(400);
+  });
+});
+
 describe('users and API keys', () => {
   it('issues a key that works once, and stops working once revoked', async () => {
     const created = await call('POST', '/v1/users', 'admin', {
