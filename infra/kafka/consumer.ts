@@ -49,6 +49,8 @@ export interface RunConsumerOptions<Tx> {
   /** Commit after this many handled messages within a batch, and always at its end (default 100). */
   readonly commitEvery?: number;
   readonly onError?: (error: unknown, event: { topic: string; partition: number; offset: string }) => void;
+  /** A redelivered event the dedupe store had already seen: skipped, its offset committed. */
+  readonly onDuplicate?: (event: CloudEvent, delivery: { topic: string; partition: number; offset: string }) => void;
   readonly onDeadLetter?: (info: { kind: DeadLetterKind; reason: string; topic: string; offset: string }) => void;
 }
 
@@ -143,7 +145,7 @@ export async function runConsumer<Tx>(options: RunConsumerOptions<Tx>): Promise<
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        await options.dedupe.runOnce(consumerName, event.id, (tx) =>
+        const result = await options.dedupe.runOnce(consumerName, event.id, (tx) =>
           options.handle(event, {
             tx,
             topic,
@@ -153,6 +155,7 @@ export async function runConsumer<Tx>(options: RunConsumerOptions<Tx>): Promise<
             attempt,
           }),
         );
+        if (result === 'duplicate') options.onDuplicate?.(event, { topic, partition, offset: message.offset });
         return 'done';
       } catch (error) {
         options.onError?.(error, { topic, partition, offset: message.offset });

@@ -5,6 +5,8 @@ export interface TopicDefinition {
   /** Topic name without the deployment prefix: `<prefix>.<name>`, e.g. `chitti.inspections`. */
   readonly name: string;
   readonly category: StreamCategory;
+  /** What the stream ids (and so the message keys) look like. */
+  readonly streamIds: string;
   readonly description: string;
   readonly eventTypes: readonly EventType[];
 }
@@ -17,12 +19,14 @@ export const topicCatalogue: readonly TopicDefinition[] = [
   {
     name: 'files',
     category: 'file',
+    streamIds: 'file-<id>',
     description: 'Uploaded images: upload, tags, deletion (the blob is erased, the event stays).',
     eventTypes: ['FileUploaded', 'FileTagged', 'FileDeleted'],
   },
   {
     name: 'inspections',
     category: 'inspection',
+    streamIds: 'inspection-<id>',
     description: 'Inspection lifecycle: request, inference attempts, detections, human review, closing.',
     eventTypes: [
       'InspectionRequested',
@@ -36,6 +40,7 @@ export const topicCatalogue: readonly TopicDefinition[] = [
   {
     name: 'models',
     category: 'model',
+    streamIds: 'model-<name>',
     description: 'Model registry: registration, deployment, traffic split, shadows, rollback, retirement.',
     eventTypes: [
       'ModelRegistered',
@@ -50,12 +55,14 @@ export const topicCatalogue: readonly TopicDefinition[] = [
   {
     name: 'users',
     category: 'user',
+    streamIds: 'user-<id>',
     description: 'Users, roles and API keys (key material is never in an event).',
     eventTypes: ['UserRegistered', 'RoleGranted', 'RoleRevoked', 'ApiKeyIssued', 'ApiKeyRevoked'],
   },
   {
     name: 'access',
     category: 'access',
+    streamIds: 'access-<yyyy-mm-dd>',
     description: 'Audited sensitive reads (audit exports, replays), one stream per day.',
     eventTypes: ['AccessRecorded'],
   },

@@ -1,0 +1,194 @@
+import type { EventData, EventType } from '../events/index.js';
+
+const SHA_MODEL = '3f2a9c0e5b7d4e1f8a6c2b9d0e4f7a1c5b8d2e6f9a0c3b7d1e4f8a2c6b9d0e3f';
+const SHA_FILE = '9b1d5e2f7a3c8d0e6b4f1a9c2d7e5b3f8a0c6d1e4b9f2a7c5d3e8b0f6a1c4d9e';
+const MODEL = { name: 'weld-defects', version: '2.1.0', sha256: SHA_MODEL };
+const THRESHOLDS = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
+
+export interface EventExample<T extends EventType> {
+  readonly streamId: string;
+  readonly data: EventData<T>;
+}
+
+/** One realistic payload per event type: documentation, and what the topic schema test relays for real. */
+export const eventExamples: { readonly [T in EventType]: EventExample<T> } = {
+  FileUploaded: {
+    streamId: 'file-01JDX8K4Q2',
+    data: {
+      fileId: '01JDX8K4Q2',
+      sha256: SHA_FILE,
+      sizeBytes: 482_113,
+      mediaType: 'image/png',
+      width: 2048,
+      height: 1536,
+      bitDepth: 16,
+      channels: 1,
+      originalName: 'pipe-weld-0042.png',
+      uploadedBy: 'user-7',
+      tags: ['line-3', 'weld'],
+    },
+  },
+  FileTagged: {
+    streamId: 'file-01JDX8K4Q2',
+    data: { fileId: '01JDX8K4Q2', added: ['rework'], removed: ['line-3'], taggedBy: 'user-7' },
+  },
+  FileDeleted: {
+    streamId: 'file-01JDX8K4Q2',
+    data: { fileId: '01JDX8K4Q2', sha256: SHA_FILE, reason: 'uploaded by mistake', deletedBy: 'user-1' },
+  },
+  InspectionRequested: {
+    streamId: 'inspection-01JDX8M7VB',
+    data: {
+      inspectionId: '01JDX8M7VB',
+      fileId: '01JDX8K4Q2',
+      fileSha256: SHA_FILE,
+      model: MODEL,
+      selection: { reason: 'traffic-split', roll: 0.4172, weights: { '2.0.0': 90, '2.1.0': 10 } },
+      shadows: [],
+      thresholds: THRESHOLDS,
+      requestedBy: 'user-7',
+    },
+  },
+  InferenceStarted: {
+    streamId: 'inspection-01JDX8M7VB',
+    data: { inspectionId: '01JDX8M7VB', attempt: 1, worker: 'inference-2' },
+  },
+  DetectionsRecorded: {
+    streamId: 'inspection-01JDX8M7VB',
+    data: {
+      inspectionId: '01JDX8M7VB',
+      role: 'live',
+      model: MODEL,
+      detections: [
+        {
+          detectionId: 'd0',
+          classId: 1,
+          className: 'porosity',
+          score: 0.91,
+          box: { x1: 412, y1: 96, x2: 451, y2: 133 },
+        },
+        {
+          detectionId: 'd1',
+          classId: 0,
+          className: 'crack',
+          score: 0.47,
+          box: { x1: 1020, y1: 700, x2: 1290, y2: 731 },
+        },
+      ],
+      image: { width: 2048, height: 1536 },
+      window: { low: 8123, high: 51234 },
+      thresholds: THRESHOLDS,
+      timings: { queueMs: 12, preprocessMs: 31.5, inferenceMs: 88.2, postprocessMs: 2.4 },
+      batchSize: 4,
+      cached: false,
+    },
+  },
+  InspectionFailed: {
+    streamId: 'inspection-01JDX8M7VB',
+    data: {
+      inspectionId: '01JDX8M7VB',
+      code: 'corrupt-image',
+      reason: 'PNG IDAT chunk is truncated',
+      attempt: 1,
+      final: true,
+    },
+  },
+  DetectionReviewed: {
+    streamId: 'inspection-01JDX8M7VB',
+    data: {
+      inspectionId: '01JDX8M7VB',
+      detectionId: 'd1',
+      verdict: 'relabelled',
+      newClassName: 'lack-of-fusion',
+      comment: 'linear indication along the fusion line',
+      reviewer: 'user-12',
+    },
+  },
+  InspectionClosed: {
+    streamId: 'inspection-01JDX8M7VB',
+    data: { inspectionId: '01JDX8M7VB', outcome: 'rejected', note: 'repair and re-shoot', closedBy: 'user-12' },
+  },
+  ModelRegistered: {
+    streamId: 'model-weld-defects',
+    data: {
+      name: 'weld-defects',
+      version: '2.1.0',
+      sha256: SHA_MODEL,
+      sizeBytes: 12_345_678,
+      task: 'detect',
+      format: 'onnx',
+      outputLayout: 'yolo',
+      classes: ['crack', 'porosity', 'lack-of-fusion'],
+      inputSize: { width: 640, height: 640 },
+      metrics: { mAP50: 0.81, 'mAP50-95': 0.56 },
+      description: 'YOLO detector for radiographic weld defects',
+      registeredBy: 'ml-3',
+    },
+  },
+  ModelDeployed: {
+    streamId: 'model-weld-defects',
+    data: {
+      name: 'weld-defects',
+      version: '2.1.0',
+      weights: { '2.0.0': 90, '2.1.0': 10 },
+      canary: true,
+      thresholds: THRESHOLDS,
+      deployedBy: 'ml-3',
+    },
+  },
+  TrafficShifted: {
+    streamId: 'model-weld-defects',
+    data: { name: 'weld-defects', weights: { '2.0.0': 50, '2.1.0': 50 }, reason: 'canary healthy', shiftedBy: 'ml-3' },
+  },
+  ModelRolledBack: {
+    streamId: 'model-weld-defects',
+    data: {
+      name: 'weld-defects',
+      fromVersion: '2.1.0',
+      toVersion: '2.0.0',
+      weights: { '2.0.0': 100 },
+      reason: 'false positives on line 3',
+      rolledBackBy: 'ml-3',
+    },
+  },
+  ShadowDeployed: {
+    streamId: 'model-weld-defects',
+    data: { name: 'weld-defects', version: '2.2.0-rc1', deployedBy: 'ml-3' },
+  },
+  ShadowStopped: {
+    streamId: 'model-weld-defects',
+    data: { name: 'weld-defects', version: '2.2.0-rc1', stoppedBy: 'ml-3' },
+  },
+  ModelRetired: {
+    streamId: 'model-weld-defects',
+    data: { name: 'weld-defects', version: '1.4.0', reason: 'superseded', retiredBy: 'ml-3' },
+  },
+  UserRegistered: {
+    streamId: 'user-12',
+    data: { userId: '12', email: 'reviewer@example.com', displayName: 'R. Eviewer', registeredBy: 'user-1' },
+  },
+  RoleGranted: { streamId: 'user-12', data: { userId: '12', role: 'reviewer', grantedBy: 'user-1' } },
+  RoleRevoked: { streamId: 'user-12', data: { userId: '12', role: 'operator', revokedBy: 'user-1' } },
+  ApiKeyIssued: {
+    streamId: 'user-12',
+    data: {
+      userId: '12',
+      keyId: 'key-4',
+      secretSha256: 'e'.repeat(64),
+      label: 'line-3 scanner',
+      expiresAt: '2027-06-30T00:00:00Z',
+      issuedBy: 'user-1',
+    },
+  },
+  ApiKeyRevoked: { streamId: 'user-12', data: { userId: '12', keyId: 'key-4', revokedBy: 'user-1' } },
+  AccessRecorded: {
+    streamId: 'access-2026-11-23',
+    data: {
+      actor: 'auditor-2',
+      action: 'audit.export',
+      resource: 'inspection-01JDX8M7VB',
+      decision: 'allowed',
+      reason: null,
+    },
+  },
+};

@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import type { Kafka } from 'kafkajs';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateKafkaIntegration } from '../../infra/kafka/migrate.js';
+import { KafkaRelay } from '../../infra/kafka/relay.js';
+import { PostgresRelayCheckpoints } from '../../infra/kafka/relay-checkpoints.js';
+import { PostgresEventStore } from '../../infra/postgres/event-store.js';
+import { migrate } from '../../infra/postgres/migrate.js';
+import type { EventType } from '../../schemas/events/index.js';
+import { allTopics, eventExamples, topicCatalogue, topicMessageSchema } from '../../schemas/topics/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/pg.js';
+import { readTopics, testKafka, uniquePrefix } from './fixtures.js';
+import { sharedKafka } from './kafka-server.js';
+
+const repoRoot = new URL('../../', import.meta.url);
+
+// The published contract (schemas/topics/*.schema.json, generated from the same zod schemas) must
+// describe what the relay really puts on the broker: one event of every type goes through the
+// real event store, relay and Kafka, and each message read back is validated.
+describe('relayed messages match the published topic schemas', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  let store: PostgresEventStore;
+  let kafka: Kafka;
+  const prefix = uniquePrefix();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    await migrate(pool);
+    await migrateKafkaIntegration(pool);
+    store = new PostgresEventStore(pool);
+    kafka = testKafka(await sharedKafka());
+  });
+
+  afterAll(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: allTopics(prefix) }).catch(() => undefined);
+    await admin.disconnect();
+    await store.close();
+    await pool.end();
+    await db.drop();
+  });
+
+  it('validates a real message of every event type', async () => {
+    const eventTypes = Object.keys(eventExamples) as EventType[];
+    for (const type of eventTypes) {
+      const example = eventExamples[type];
+      await store.append(example.streamId, [{ type, data: example.data, metadata: { actor: 'schema-test' } }], {
+        expectedVersion: 'any',
+      });
+    }
+    const relay = new KafkaRelay({
+      log: store,
+      kafka,
+      checkpoints: new PostgresRelayCheckpoints(pool),
+      name: `relay-${prefix}`,
+      topicPrefix: prefix,
+      partitions: 1,
+    });
+    await relay.start();
+    await relay.waitUntilPublished(await store.headPosition());
+    await relay.stop();
+
+    const messages = await readTopics(kafka, allTopics(prefix), eventTypes.length);
+    const seenTypes = new Set<string>();
+    for (const message of messages) {
+      const topic = topicCatalogue.find((t) => message.topic === `${prefix}.${t.name}`);
+      if (!topic) throw new Error(`unexpected topic ${message.topic}`);
+      const value = JSON.parse(message.value);
+      const parsed = topicMessageSchema(topic).safeParse(value);
+      expect(parsed.error, `${message.topic} ${value.type}`).toBeUndefined();
+      // The committed JSON Schema of that topic names this exact type.
+      const committed = JSON.parse(
+        await readFile(new URL(`schemas/topics/chitti.${topic.name}.schema.json`, repoRoot), 'utf8'),
+      );
+      const branch = committed.oneOf.find(
+        (b: { properties: { type: { const: string } } }) => b.properties.type.const === value.type,
+      );
+      expect(branch?.required).toEqual(
+        expect.arrayContaining(Object.keys(value).filter((k) => k in branch.properties)),
+      );
+      seenTypes.add(value.type);
+    }
+    expect(seenTypes.size).toBe(eventTypes.length);
+  });
+});
