@@ -1,0 +1,215 @@
+/**
+ * Inference pipeline benchmark, all in one run on the same machine and session options:
+ *   - bare onnxruntime: `session.run` on pre-made input tensors at batch 1, 2, 4, 8 (the ceiling);
+ *   - the pipeline: image bytes → sharp decode → letterbox → micro-batched worker session →
+ *     decode + NMS, for a sweep of maxBatch × maxWaitMs, with enough requests in flight to fill
+ *     batches; throughput in images/s and its ratio to the best bare throughput;
+ *   - latency per image at batch 1 (one request at a time): p50 / p95.
+ *
+ *   node --import tsx bench/inference.ts
+ *
+ * Model: the shipped inference/models/*.onnx (the trained one when present, else the untrained
+ * one with the same architecture). BENCH_PHASE_MS bounds each timed phase (default 2500),
+ * BENCH_THREADS sets intraOpNumThreads for both sides (default 1).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { Detector, type ServedModel } from '../inference/detector.js';
+import { inspectModel } from '../inference/model-store.js';
+import { prepareImage } from '../inference/preprocess.js';
+import { SessionPool } from '../inference/session-pool.js';
+
+const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 2_500);
+const THREADS = Number(process.env.BENCH_THREADS ?? 1);
+const BATCHES = [1, 2, 4, 8];
+const WAITS_MS = [0, 2, 10];
+const IMAGES = 16;
+const thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
+
+export interface InferenceBenchResult {
+  readonly model: string;
+  readonly inputSize: { width: number; height: number };
+  readonly bare: Record<number, number>;
+  readonly pipeline: { maxBatch: number; maxWaitMs: number; imagesPerSec: number; meanBatch: number }[];
+  readonly bestRatio: number;
+  readonly latencyMs: { p50: number; p95: number };
+}
+
+async function shippedModel(): Promise<string> {
+  const dir = fileURLToPath(new URL('../inference/models/', import.meta.url));
+  const onnx = (await readdir(dir)).filter((f) => f.endsWith('.onnx')).sort();
+  const pick = onnx.find((f) => !f.includes('untrained')) ?? onnx[0];
+  if (!pick) throw new Error(`no .onnx model in ${dir}`);
+  return join(dir, pick);
+}
+
+/** Radiograph-like 8-bit greyscale PNGs, 1024×640: a bright bead band over noise, a few dark spots. */
+async function images(count: number): Promise<Buffer[]> {
+  const width = 1024;
+  const height = 640;
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const out: Buffer[] = [];
+  for (let n = 0; n < count; n++) {
+    const pixels = Buffer.alloc(width * height);
+    for (let y = 0; y < height; y++) {
+      const bead = Math.abs(y - height / 2) < 90 ? 70 : 0;
+      for (let x = 0; x < width; x++) pixels[y * width + x] = 60 + bead + Math.floor(random() * 40);
+    }
+    for (let s = 0; s < 5; s++) {
+      const cx = Math.floor(random() * width);
+      const cy = Math.floor(height / 2 + (random() - 0.5) * 150);
+      for (let y = Math.max(0, cy - 6); y < Math.min(height, cy + 6); y++)
+        for (let x = Math.max(0, cx - 6); x < Math.min(width, cx + 6); x++) pixels[y * width + x] = 30;
+    }
+    out.push(
+      await sharp(pixels, { raw: { width, height, channels: 1 } })
+        .toColourspace('b-w')
+        .png()
+        .toBuffer(),
+    );
+  }
+  return out;
+}
+
+async function phase(work: () => Promise<number>): Promise<number> {
+  const deadline = performance.now() + PHASE_MS;
+  const started = performance.now();
+  let done = 0;
+  while (performance.now() < deadline) done += await work();
+  return done / ((performance.now() - started) / 1000);
+}
+
+async function bareThroughput(modelBytes: Uint8Array, tensors: Float32Array[], model: ServedModel) {
+  const session = await ort.InferenceSession.create(modelBytes, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const { width, height } = model.inputSize;
+  const size = 3 * width * height;
+  const result: Record<number, number> = {};
+  for (const batch of BATCHES) {
+    const input = new Float32Array(batch * size);
+    for (let i = 0; i < batch; i++) input.set(tensors[i % tensors.length]!, i * size);
+    const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', input, [batch, 3, height, width]) };
+    await session.run(feeds); // warm-up at this shape
+    result[batch] = await phase(async () => {
+      await session.run(feeds);
+      return batch;
+    });
+  }
+  await session.release();
+  return result;
+}
+
+async function pipelineThroughput(
+  pool: SessionPool,
+  modelBytes: Uint8Array,
+  model: ServedModel,
+  bytes: Buffer[],
+  maxBatch: number,
+  maxWaitMs: number,
+) {
+  const detector = new Detector(pool, async () => modelBytes, { maxBatch, maxWaitMs });
+  await detector.load(model);
+  let batchSum = 0;
+  let requests = 0;
+  const one = async (i: number) => {
+    const prepared = await detector.prepare(bytes[i % bytes.length]!, model.inputSize);
+    const result = await detector.detect(prepared, model, thresholds);
+    batchSum += result.batchSize;
+    requests++;
+  };
+  // Closed loop: twice the batch of clients, each sending its next image as soon as one returns,
+  // keeps the next batch filling while one computes.
+  const clients = Math.max(2, 2 * maxBatch);
+  const deadline = performance.now() + PHASE_MS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      for (let i = c; performance.now() < deadline; i += clients) await one(i);
+    }),
+  );
+  const imagesPerSec = requests / ((performance.now() - started) / 1000);
+  await detector.close();
+  return { imagesPerSec, meanBatch: batchSum / requests };
+}
+
+async function latency(pool: SessionPool, modelBytes: Uint8Array, model: ServedModel, bytes: Buffer[]) {
+  const detector = new Detector(pool, async () => modelBytes, { maxBatch: 1, maxWaitMs: 0 });
+  await detector.load(model);
+  const samples: number[] = [];
+  const deadline = performance.now() + PHASE_MS;
+  for (let i = 0; performance.now() < deadline || samples.length < 20; i++) {
+    const started = performance.now();
+    await detector.detect(await detector.prepare(bytes[i % bytes.length]!, model.inputSize), model, thresholds);
+    samples.push(performance.now() - started);
+  }
+  await detector.close();
+  samples.sort((a, b) => a - b);
+  const at = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
+  return { p50: at(0.5), p95: at(0.95) };
+}
+
+export async function main(): Promise<InferenceBenchResult> {
+  const path = await shippedModel();
+  const modelBytes = await readFile(path);
+  const inspection = await inspectModel(modelBytes);
+  const model: ServedModel = inspection;
+  const bytes = await images(IMAGES);
+  const tensors = await Promise.all(bytes.map(async (b) => (await prepareImage(b, model.inputSize)).tensor));
+  const name = path.split('/').at(-1)!;
+  console.log(`model ${name}: ${model.inputSize.width}×${model.inputSize.height}, ${model.classes.length} classes`);
+  console.log(
+    `intraOpNumThreads ${THREADS}, ${PHASE_MS} ms per phase, images 1024×640 8-bit PNG; ` +
+      `${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)} at start`,
+  );
+
+  const bare = await bareThroughput(modelBytes, tensors, model);
+  for (const b of BATCHES) console.log(`bare session.run  batch ${b}: ${bare[b]!.toFixed(1)} images/s`);
+  const bestBare = Math.max(...Object.values(bare));
+
+  const pool = new SessionPool({ intraOpNumThreads: THREADS });
+  try {
+    const pipeline: InferenceBenchResult['pipeline'] = [];
+    for (const maxBatch of BATCHES) {
+      for (const maxWaitMs of maxBatch === 1 ? [0] : WAITS_MS) {
+        const r = await pipelineThroughput(pool, modelBytes, model, bytes, maxBatch, maxWaitMs);
+        pipeline.push({ maxBatch, maxWaitMs, ...r });
+        console.log(
+          `pipeline maxBatch ${maxBatch} maxWait ${String(maxWaitMs).padStart(2)} ms: ${r.imagesPerSec.toFixed(1)} images/s ` +
+            `(mean batch ${r.meanBatch.toFixed(2)}, ${(r.imagesPerSec / bare[maxBatch]!).toFixed(2)} of bare at batch ${maxBatch})`,
+        );
+      }
+    }
+    const best = pipeline.reduce((a, b) => (b.imagesPerSec > a.imagesPerSec ? b : a));
+    const bestRatio = best.imagesPerSec / bestBare;
+    console.log(
+      `best pipeline ${best.imagesPerSec.toFixed(1)} images/s (maxBatch ${best.maxBatch}, maxWait ${best.maxWaitMs} ms) ` +
+        `vs best bare ${bestBare.toFixed(1)} images/s: ratio ${bestRatio.toFixed(2)} (goal >= 0.85)`,
+    );
+    const lat = await latency(pool, modelBytes, model, bytes);
+    console.log(
+      `latency per image at batch 1 (bytes to boxes): p50 ${lat.p50.toFixed(1)} ms, p95 ${lat.p95.toFixed(1)} ms`,
+    );
+    return { model: name, inputSize: model.inputSize, bare, pipeline, bestRatio, latencyMs: lat };
+  } finally {
+    await pool.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
