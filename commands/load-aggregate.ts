@@ -1,11 +1,5 @@
 import type { Decider } from '../domain/decider.js';
-import {
-  type ChittiEvent,
-  currentVersionOf,
-  InvalidEventPayloadError,
-  type RecordedEvent,
-  upcast,
-} from '../schemas/events/index.js';
+import { type ChittiEvent, type RecordedEvent, upcast } from '../schemas/events/index.js';
 import type { EventStore } from './ports/event-store.js';
 
 export interface PointInTime {
@@ -29,12 +23,6 @@ export interface LoadedAggregate<S> {
  * version newer than this code knows (written by a newer release) is refused, never guessed at.
  */
 export function toDomainEvent(event: RecordedEvent): ChittiEvent {
-  const current = currentVersionOf(event.type);
-  if (!Number.isInteger(event.schemaVersion) || event.schemaVersion < 1 || event.schemaVersion > current) {
-    throw new InvalidEventPayloadError(event.type, event.schemaVersion, [
-      { path: '', message: `unknown schema version (this release reads v1 to v${current})` },
-    ]);
-  }
   return upcast(event.type, event.schemaVersion, event.data);
 }
 

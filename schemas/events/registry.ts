@@ -108,6 +108,11 @@ export function validateEventData(type: string, schemaVersion: number, data: unk
 /** Lifts a stored payload of any past version to the current shape; old rows are never rewritten. */
 export function upcast(type: string, schemaVersion: number, data: unknown): ChittiEvent {
   const definition = definitionOf(type);
+  if (!Number.isInteger(schemaVersion) || schemaVersion < 1 || schemaVersion > definition.version) {
+    throw new InvalidEventPayloadError(type, schemaVersion, [
+      { path: '', message: `this reader knows v1..v${definition.version}` },
+    ]);
+  }
   let payload = data as Record<string, unknown>;
   for (let v = schemaVersion; v < definition.version; v++) {
     const lift = definition.upcasters[v];

@@ -79,7 +79,7 @@ describe('InspectionRequested v1 -> v2 upcaster', () => {
 
   it('refuses a version with no upcaster', () => {
     expect(() => upcast('InspectionRequested', 0, v1Payload)).toThrow(InvalidEventPayloadError);
-    expect(() => upcast('InspectionRequested', 0, v1Payload)).toThrow(/no upcaster from v0/);
+    expect(() => upcast('InspectionRequested', 0, v1Payload)).toThrow(/knows v1..v2/);
   });
 
   it('refuses reading an unknown version (older than v1 or newer than this release)', () => {
@@ -95,5 +95,14 @@ describe('InspectionRequested v1 -> v2 upcaster', () => {
 
   it('refuses writing the old version', () => {
     expect(() => validateEventData('InspectionRequested', 1, v1Payload)).toThrow(InvalidEventPayloadError);
+  });
+});
+
+describe('upcast guards the version range itself', () => {
+  it('refuses a stored version newer than this release knows', () => {
+    expect(() =>
+      upcast('InspectionClosed', 2, { inspectionId: 'i1', outcome: 'accepted', note: null, closedBy: 'a' }),
+    ).toThrow(/knows v1..v1/);
+    expect(() => upcast('InspectionRequested', 0, {})).toThrow(/knows v1..v2/);
   });
 });
