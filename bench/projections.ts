@@ -43,7 +43,9 @@ async function seed(pool: pg.Pool, inspections: number): Promise<number> {
         // ~50 days of history, so the daily statistics have many days
         new Date(start + position * 60_000),
       ];
-      values.forEach((v, i) => rows[i]!.push(v));
+      values.forEach((v, i) => {
+        rows[i]!.push(v);
+      });
     }
   }
   for (let from = 0; from < position; from += 10_000) {
@@ -61,28 +63,34 @@ async function seed(pool: pg.Pool, inspections: number): Promise<number> {
   return position;
 }
 
-/** The floor: the same number of rows, written in the same batch size, by one bare INSERT each. */
-async function rawBaseline(pool: pg.Pool, events: number): Promise<number> {
-  await pool.query(
-    'CREATE TABLE bench_raw (position bigint PRIMARY KEY, stream_id text, type text, actor text, recorded_at timestamptz, summary text)',
-  );
-  const started = performance.now();
-  for (let from = 0; from < events; from += BATCH) {
-    const n = Math.min(BATCH, events - from);
-    const positions = Array.from({ length: n }, (_, i) => from + i + 1);
-    await pool.query(
-      `INSERT INTO bench_raw SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])`,
-      [
-        positions,
-        positions.map((p) => `inspection-i${p}`),
-        positions.map(() => 'DetectionsRecorded'),
-        positions.map(() => 'processor'),
-        positions.map(() => new Date()),
-        positions.map((p) => `weld@1.0.0 (live) recorded 3 detection(s) on inspection i${p}`),
-      ],
-    );
+/**
+ * The floor: write exactly the rows the rebuild produced (every read-model table), by bare
+ * multi-row INSERTs of the same batch size into tables with only their primary key — no log
+ * read, no decoding, no folding, no upserts, no secondary indexes.
+ */
+async function rawBaseline(pool: pg.Pool): Promise<{ rows: number; seconds: number }> {
+  let rows = 0;
+  let seconds = 0;
+  for (const projection of readModelProjections) {
+    for (const table of projection.tables) {
+      const copy = `bench_raw_${table.name}`;
+      await pool.query(`CREATE TABLE ${copy} (LIKE read.${table.name})`);
+      await pool.query(`ALTER TABLE ${copy} ADD PRIMARY KEY (${table.primaryKey.join(', ')})`);
+      const { rows: data } = await pool.query(`SELECT * FROM read.${table.name}`);
+      const names = table.columns.map((c) => c.name).join(', ');
+      const types = table.columns.map((c) => `${c.name} ${c.type}`).join(', ');
+      const started = performance.now();
+      for (let from = 0; from < data.length; from += BATCH) {
+        await pool.query(
+          `INSERT INTO ${copy} (${names}) SELECT ${names} FROM json_to_recordset($1::json) AS x(${types})`,
+          [JSON.stringify(data.slice(from, from + BATCH))],
+        );
+      }
+      seconds += (performance.now() - started) / 1000;
+      rows += data.length;
+    }
   }
-  return events / ((performance.now() - started) / 1000);
+  return { rows, seconds };
 }
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
@@ -115,7 +123,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     );
     const allSeconds = (performance.now() - started) / 1000;
     const allRate = events / allSeconds;
-    const raw = await rawBaseline(pool, events);
+    const raw = await rawBaseline(pool);
 
     for (const [name, rate] of Object.entries(alone))
       console.log(`  ${name.padEnd(18)} ${Math.round(rate)} events/s alone`);
@@ -124,8 +132,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     console.log(
       `all read models, one shared replay:  ${Math.round(allRate)} events/s of log (${allSeconds.toFixed(2)} s)`,
     );
-    console.log(`raw baseline (bare multi-row INSERT, no logic): ${Math.round(raw)} rows/s`);
-    console.log(`ratio shared-replay rebuild / raw insert: ${(allRate / raw).toFixed(2)}`);
+    console.log(
+      `raw baseline: the same ${raw.rows} read-model rows by bare INSERTs in ${raw.seconds.toFixed(2)} s = ${Math.round(events / raw.seconds)} events/s equivalent`,
+    );
+    console.log(`ratio shared-replay rebuild / raw baseline: ${(raw.seconds / allSeconds).toFixed(2)}`);
     console.log(`goal >= 20000 events/s: ${allRate >= 20_000 ? 'met' : 'not met'}`);
   } finally {
     await store.close();
