@@ -69,4 +69,21 @@ describe('SessionPool', () => {
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(10);
   });
+
+  it('tries CUDA when asked and falls back to CPU with the reason when it is missing', async () => {
+    const cudaPool = new SessionPool({ cuda: true });
+    try {
+      const session = await cudaPool.load('m-cuda', model);
+      if (session.fallbackReason === null) {
+        expect(session.executionProviders).toEqual(['cuda', 'cpu']);
+      } else {
+        expect(session.executionProviders).toEqual(['cpu']);
+        expect(session.fallbackReason).toMatch(/cuda/i);
+      }
+      const { outputs } = await session.run(new Float32Array(3 * 32 * 32), [1, 3, 32, 32]);
+      expect(outputs[0]!.dims).toEqual([1, 6, 16]);
+    } finally {
+      await cudaPool.close();
+    }
+  });
 });
