@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { ApiCommands } from '../ports/commands.js';
 import type { IdempotencyStore, StoredResponse } from '../ports/idempotency.js';
 import type { ApiLogger } from '../ports/logger.js';
-import { can } from '../rbac.js';
+import { can, type Permission } from '../rbac.js';
 import { contextOf, type RequestContext } from './context.js';
 import {
   badRequest,
@@ -16,7 +16,7 @@ import {
   validationFailed,
 } from './problem.js';
 import { zodIssues } from './problem-mapping.js';
-import type { Reply, RouteSpec } from './route.js';
+import type { Reply, RouteSpec, SensitiveRead } from './route.js';
 
 export interface MountDependencies {
   readonly idempotency: IdempotencyStore;
@@ -42,15 +42,18 @@ function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, where
   return result.data;
 }
 
+const lacking = (permission: Permission, roles: readonly string[]) =>
+  forbidden(`this needs the permission ${permission}, which your roles (${roles.join(', ') || 'none'}) do not grant`);
+
+/**
+ * The caller's id, once authenticated and (unless the route is a sensitive read, which is decided
+ * and recorded after validation) authorised.
+ */
 function principalOf(context: RequestContext, spec: RouteSpec): string {
   if (spec.permission === 'public') return context.principal?.userId ?? 'anonymous';
   const principal = context.principal;
   if (!principal) throw unauthenticated('this endpoint needs a bearer access token', 'invalid_request');
-  if (!can(principal.roles, spec.permission)) {
-    throw forbidden(
-      `this needs the permission ${spec.permission}, which your roles (${principal.roles.join(', ') || 'none'}) do not grant`,
-    );
-  }
+  if (!spec.sensitive && !can(principal.roles, spec.permission)) throw lacking(spec.permission, principal.roles);
   return principal.userId;
 }
 
@@ -137,8 +140,12 @@ export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: 
           ifMatch = Number(match[1]);
         }
 
-        const sensitive = spec.sensitive?.({ params, query });
-        if (sensitive) await recordSensitiveRead(deps, context, actor, sensitive);
+        if (spec.sensitive && spec.permission !== 'public') {
+          const roles = context.principal?.roles ?? [];
+          const read = spec.sensitive({ params, query });
+          if (read) await recordSensitiveRead(deps, context, actor, read, [spec.permission, read.permission]);
+          else if (!can(roles, spec.permission)) throw lacking(spec.permission, roles);
+        }
 
         const idempotencyKey = req.get('idempotency-key');
         if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
@@ -207,17 +214,16 @@ async function runIdempotent(
   writeReply(res, reply);
 }
 
+/** Puts a sensitive read on the record, allowed or denied, before anything is read; denied ends in 403. */
 async function recordSensitiveRead(
   deps: MountDependencies,
   context: RequestContext,
   actor: string,
-  read: {
-    action: Parameters<ApiCommands['recordAccess']>[0]['action'];
-    resource: string;
-    permission: Parameters<typeof can>[1];
-  },
+  read: SensitiveRead,
+  required: readonly Permission[],
 ): Promise<void> {
-  const allowed = can(context.principal?.roles ?? [], read.permission);
+  const roles = context.principal?.roles ?? [];
+  const missing = required.find((permission) => !can(roles, permission));
   const ctx = {
     actor,
     correlationId: context.correlationId,
@@ -228,15 +234,15 @@ async function recordSensitiveRead(
       {
         action: read.action,
         resource: read.resource,
-        decision: allowed ? 'allowed' : 'denied',
-        reason: allowed ? null : `lacks ${read.permission}`,
+        decision: missing ? 'denied' : 'allowed',
+        reason: missing ? `lacks ${missing}` : null,
       },
       ctx,
     );
   } catch (error) {
     // An unrecorded sensitive read must not happen: fail closed.
     deps.logger.error({ err: error, correlationId: context.correlationId }, 'recording access failed');
-    if (allowed) throw error;
+    if (!missing) throw error;
   }
-  if (!allowed) throw forbidden(`this needs the permission ${read.permission}`);
+  if (missing) throw lacking(missing, roles);
 }

@@ -424,6 +424,48 @@ describe('audit', () => {
     expect(verified.status).toBe(200);
     expect(await json(verified)).toMatchObject({ ok: true, eventsChecked: expect.any(Number) });
     expect((await call('GET', '/v1/audit/export', 'operator')).status).toBe(403);
+    const day = new Date().toISOString().slice(0, 10);
+    const access = (await backend.store.readStream(`access-${day}`)).map((e) => ({
+      ...(e.data as object),
+      by: e.metadata.actor,
+    }));
+    expect(access).toContainEqual(
+      expect.objectContaining({
+        action: 'audit.export',
+        decision: 'denied',
+        reason: 'lacks audit:read',
+        by: expect.stringMatching(/operator/),
+      }),
+    );
+    expect(access).toContainEqual(expect.objectContaining({ action: 'audit.verify', decision: 'allowed' }));
+  });
+
+  it('replays any stream as of a time, and records the replay', async () => {
+    const { body } = await uploadPng();
+    const before = new Date(Date.now() - 60_000).toISOString();
+    await call('POST', `/v1/files/${body.fileId}/tags`, 'operator', { body: { add: ['later'] } });
+    const now = await call('GET', `/v1/audit/streams/file-${body.fileId}`, 'auditor');
+    expect(now.status).toBe(200);
+    const current = await json(now);
+    expect(current).toMatchObject({ streamVersion: 2, state: { status: 'uploaded' } });
+    const previous = await call(
+      'GET',
+      `/v1/audit/streams/file-${body.fileId}?asOf=${current.globalPosition - 1}`,
+      'auditor',
+    );
+    expect((await json(previous)).streamVersion).toBe(1);
+    const earlier = await call(
+      'GET',
+      `/v1/audit/streams/file-${body.fileId}?asOf=${encodeURIComponent(before)}`,
+      'auditor',
+    );
+    expect(earlier.status).toBe(404);
+    expect((await call('GET', `/v1/audit/streams/file-${body.fileId}`, 'operator')).status).toBe(403);
+    const day = new Date().toISOString().slice(0, 10);
+    const replays = (await backend.store.readStream(`access-${day}`))
+      .map((e) => e.data as { action: string; resource: string; decision: string })
+      .filter((a) => a.action === 'audit.replay' && a.resource.startsWith(`file-${body.fileId}`));
+    expect(replays.map((r) => r.decision)).toEqual(['allowed', 'allowed', 'allowed', 'denied']);
   });
 
   it('serves the audit trail and search from the read side', async () => {
