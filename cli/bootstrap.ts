@@ -1,0 +1,94 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateApiKey } from '../api/auth/api-key.js';
+import { deployModel, issueApiKey, loadModel, loadUser, registerModel, registerUser } from '../commands/index.js';
+import { type ModelStore, modelRegisteredData } from '../inference/model-store.js';
+import type { Runtime } from './runtime.js';
+
+const ADMIN_ID = 'admin';
+const ADMIN_KEY_FILE = 'admin-api-key';
+const BOOTSTRAP = { actor: 'system:bootstrap' };
+
+export async function readAdminApiKey(dataDir: string): Promise<string | undefined> {
+  try {
+    return (await readFile(join(dataDir, ADMIN_KEY_FILE), 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * First start: an admin user and an API key, written to a 0600 file under the data dir (never to
+ * the log). Later starts reuse it; a lost file gets a fresh key, old ones stay valid until revoked.
+ */
+export async function ensureAdmin(runtime: Runtime): Promise<string> {
+  const deps = { store: runtime.store };
+  const path = join(runtime.dataDir, ADMIN_KEY_FILE);
+  const user = await loadUser(deps, ADMIN_ID);
+  if (user.version === 0) {
+    await registerUser(
+      deps,
+      { userId: ADMIN_ID, email: 'admin@chitti.local', displayName: 'Administrator', roles: ['admin'] },
+      { ...BOOTSTRAP, idempotencyKey: 'bootstrap-admin' },
+    );
+  }
+  if (await readAdminApiKey(runtime.dataDir)) return path;
+  const key = generateApiKey();
+  await issueApiKey(
+    { ...deps, newId: () => key.keyId, newSecret: () => key.secret },
+    { userId: ADMIN_ID, label: 'bootstrap admin key' },
+    BOOTSTRAP,
+  );
+  await writeFile(path, `${key.token}\n`, { mode: 0o600 });
+  runtime.logger.info({ path }, 'admin API key written (shown nowhere else)');
+  return path;
+}
+
+export const BUNDLED_MODELS_DIR = fileURLToPath(new URL('../inference/models/', import.meta.url));
+
+/** The newest shipped `<name>-<version>.onnx` (untrained layout fixtures excluded). */
+export async function findBundledModel(name: string, dir = BUNDLED_MODELS_DIR) {
+  const pattern = new RegExp(`^${name}-(\\d+\\.\\d+\\.\\d+)\\.onnx$`);
+  const versions = (await readdir(dir))
+    .map((file) => pattern.exec(file))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ file: join(dir, m[0]), version: m[1]! }))
+    .sort((a, b) => a.version.localeCompare(b.version, undefined, { numeric: true }));
+  const newest = versions.at(-1);
+  if (!newest) return undefined;
+  let metrics: Record<string, number> = {};
+  try {
+    const raw = JSON.parse(await readFile(join(dir, `${name}.metrics.json`), 'utf8')) as Record<string, unknown>;
+    metrics = Object.fromEntries(Object.entries(raw).filter((e): e is [string, number] => typeof e[1] === 'number'));
+  } catch {
+    // Metrics are informative; a model without them still registers.
+  }
+  return { ...newest, metrics };
+}
+
+/**
+ * Registers the shipped model and gives it all traffic when no version of that name serves yet,
+ * so `npm start` inspects out of the box. An ML engineer's later deployments are left alone.
+ */
+export async function deployBundledModel(runtime: Runtime, models: ModelStore, name: string): Promise<void> {
+  const bundled = await findBundledModel(name);
+  if (!bundled) {
+    runtime.logger.warn({ name }, 'no bundled model found; deploy one through the API');
+    return;
+  }
+  const deps = { store: runtime.store };
+  const state = (await loadModel(deps, name)).state;
+  if (Object.values(state.weights).some((w) => w > 0)) return;
+  const inspection = await models.register(await readFile(bundled.file));
+  const registration = modelRegisteredData(inspection, {
+    name,
+    version: bundled.version,
+    registeredBy: BOOTSTRAP.actor,
+    metrics: bundled.metrics,
+  });
+  const { registeredBy: _by, task: _task, format: _format, ...input } = registration;
+  await registerModel(deps, input, BOOTSTRAP);
+  await deployModel(deps, { name, version: bundled.version, percent: 100 }, BOOTSTRAP);
+  runtime.logger.info({ name, version: bundled.version, sha256: inspection.sha256 }, 'bundled model deployed');
+}
