@@ -5,7 +5,7 @@
  * keyword, long, integer, float, date and text with the standard analyzer.
  */
 import { randomBytes } from 'node:crypto';
-import type { Client } from '@elastic/elasticsearch';
+import { type Client, errors } from '@elastic/elasticsearch';
 
 /** Bump when a mapping changes: a rebuild then writes into indexes of the new version. */
 export const MAPPING_VERSION = 1;
@@ -89,12 +89,18 @@ export async function createGeneration(
 ): Promise<string> {
   const indices = indicesOf(prefix, generation);
   for (const kind of INDEX_KINDS) {
-    await client.indices.create({
-      index: indices[kind],
-      settings: SETTINGS,
-      mappings: MAPPINGS[kind] as never,
-      wait_for_active_shards: 1,
-    });
+    try {
+      await client.indices.create(
+        { index: indices[kind], settings: SETTINGS, mappings: MAPPINGS[kind] as never, wait_for_active_shards: 1 },
+        // Creating an index waits on the master: slow on a busy node, and too rare to need a short timeout.
+        { requestTimeout: 60_000 },
+      );
+    } catch (error) {
+      // A retry of a create whose first attempt timed out but succeeded: the name is ours alone.
+      if (!(error instanceof errors.ResponseError && error.body?.error?.type === 'resource_already_exists_exception')) {
+        throw error;
+      }
+    }
   }
   await client.index({
     index: indices.state,

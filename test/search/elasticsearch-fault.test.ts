@@ -21,7 +21,7 @@ import { deleteIndicesWithPrefix } from './support/elasticsearch.js';
 
 const run = promisify(execFile);
 const PORT = Number(process.env.TEST_ES_FAULT_PORT ?? 9251);
-const nodeEnv = { ...process.env, ES_INSTANCE: 'fault', ES_PORT: String(PORT) };
+const nodeEnv = { ...process.env, ES_INSTANCE: 'fault', ES_PORT: String(PORT), ES_HEAP: '256m' };
 const elasticsearch = (command: 'start' | 'stop') =>
   run('bash', ['infra/local/elasticsearch.sh', command], { env: nodeEnv, timeout: 200_000 });
 
@@ -35,7 +35,7 @@ async function until(what: string, check: () => Promise<boolean>, attempts = 200
 
 describe('search projection while Elasticsearch is down', () => {
   const prefix = `chitti-fault-${randomBytes(4).toString('hex')}`;
-  const client = createElasticsearchClient(`http://127.0.0.1:${PORT}`, { requestTimeoutMs: 3_000 });
+  const client = createElasticsearchClient(`http://127.0.0.1:${PORT}`, { requestTimeoutMs: 30_000 });
   let db: TestDatabase;
   let pool: pg.Pool;
   let store: PostgresEventStore;
