@@ -3,6 +3,7 @@ import { InvalidCommandError } from '../../commands/errors.js';
 import { ConcurrencyError, MetadataTooLargeError } from '../../commands/ports/event-store.js';
 import { type DomainError, isDomainError } from '../../domain/errors.js';
 import { InvalidQueryError } from '../../projections/queries.js';
+import { SearchUnavailableError } from '../../projections/search/ports.js';
 import { InvalidSearchQueryError } from '../../projections/search/query.js';
 import { InvalidEventPayloadError } from '../../schemas/events/index.js';
 import { badRequest, HttpProblem, type ValidationIssue, validationFailed } from './problem.js';
@@ -77,6 +78,15 @@ export function toProblem(error: unknown, request: { ifMatch: boolean }): HttpPr
     );
   }
   if (error instanceof InvalidSearchQueryError) return badRequest(error.message);
+  if (error instanceof SearchUnavailableError) {
+    return new HttpProblem({
+      status: 503,
+      slug: 'search-unavailable',
+      title: 'Search is unavailable',
+      detail: 'the search index cannot be reached; retry shortly',
+      headers: { 'Retry-After': '5' },
+    });
+  }
   if (error instanceof MetadataTooLargeError) {
     return new HttpProblem({ status: 413, slug: 'metadata-too-large', title: 'Request metadata too large' });
   }

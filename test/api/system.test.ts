@@ -145,5 +145,11 @@ describe('health, metrics and OpenAPI', () => {
     );
     expect(document.paths['/v1/files'].post.requestBody.content['image/png'].schema.format).toBe('binary');
     expect(document.components.schemas.Problem.required).toEqual(['type', 'title', 'status']);
+    const ids = operations.map((o) => o.split(' ')[2]);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Every $ref points at a component that exists.
+    const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) expect(document.components.schemas[ref!]).toBeDefined();
   });
 });
