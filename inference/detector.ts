@@ -3,7 +3,7 @@ import { type Batched, MicroBatcher } from './batcher.js';
 import { decodeDetections, OutputShapeError, type OutputTensor } from './decode.js';
 import type { OutputLayout } from './model-store.js';
 import { type DecodeOptions, type PreparedImage, prepareImage } from './preprocess.js';
-import type { ModelSession, SessionPool } from './session-pool.js';
+import type { SessionPool } from './session-pool.js';
 
 /** A registered model version as the detector serves it (from ModelRegistered). */
 export interface ServedModel {
@@ -50,7 +50,6 @@ interface BatchSlot {
 }
 
 interface ModelLane {
-  readonly session: ModelSession;
   readonly batcher: MicroBatcher<Float32Array, BatchSlot>;
 }
 
@@ -127,12 +126,14 @@ export class Detector {
 
   private async openLane(model: ServedModel): Promise<ModelLane> {
     const { width, height } = model.inputSize;
-    const session = await this.pool.load(model.sha256, () => this.modelBytes(model.sha256));
-    const batchDim = session.inputs[0]?.shape[0];
+    // The pool hands back the same session each time, or a fresh one if its worker died.
+    const session = () => this.pool.load(model.sha256, () => this.modelBytes(model.sha256));
+    const first = await session();
+    const batchDim = first.inputs[0]?.shape[0];
     const fixedBatch = typeof batchDim === 'number' && batchDim > 0 ? batchDim : null;
     // Warm up at the shape traffic will use (first runs allocate and tune).
     const warmBatch = fixedBatch ?? 1;
-    await session.run(new Float32Array(warmBatch * 3 * height * width), [warmBatch, 3, height, width]);
+    await first.run(new Float32Array(warmBatch * 3 * height * width), [warmBatch, 3, height, width]);
     const maxBatch = Math.min(this.options.maxBatch ?? 8, fixedBatch ?? Number.POSITIVE_INFINITY);
     const imageSize = 3 * height * width;
     const batcher = new MicroBatcher<Float32Array, BatchSlot>(
@@ -142,12 +143,12 @@ export class Detector {
         const batch = fixedBatch ?? tensors.length;
         const input = new Float32Array(batch * imageSize);
         for (const [i, t] of tensors.entries()) input.set(t, i * imageSize);
-        const result = await session.run(input, [batch, 3, height, width]);
+        const result = await (await session()).run(input, [batch, 3, height, width]);
         const output = result.outputs[0];
         if (!output) throw new OutputShapeError('the model returned no output');
         return tensors.map((_, index) => ({ output, index, inferenceMs: result.inferenceMs }));
       },
     );
-    return { session, batcher };
+    return { batcher };
   }
 }

@@ -64,7 +64,7 @@ export interface InspectModelOptions {
   readonly imgsz?: readonly [number, number];
   /** Default 512 MiB. */
   readonly maxBytes?: number;
-  /** Load into this pool (the session stays, warm for serving); default: a temporary worker. */
+  /** Load into this pool (an accepted model's session stays, warm for serving); default: a temporary worker. */
   readonly pool?: SessionPool;
 }
 
@@ -137,6 +137,10 @@ export async function inspectModel(bytes: Uint8Array, options: InspectModelOptio
       description: (metadata.description ?? '').slice(0, 2000),
       metadata: Object.fromEntries(props),
     };
+  } catch (error) {
+    // A refused model must not keep a session (and its worker) in a long-lived pool.
+    if (options.pool) await pool.release(sha256);
+    throw error;
   } finally {
     if (!options.pool) await pool.close();
   }

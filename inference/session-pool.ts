@@ -135,6 +135,17 @@ export class SessionPool {
     return session;
   }
 
+  /**
+   * Ends one session and its worker. For sessions that will not be used again (a refused model
+   * after inspection); do not use it to reload models back and forth, which leaks in onnxruntime.
+   */
+  async release(key: string): Promise<void> {
+    const pending = this.sessions.get(key);
+    if (!pending) return;
+    this.sessions.delete(key);
+    await (await pending.catch(() => undefined))?.terminate();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const all = [...this.sessions.values()];

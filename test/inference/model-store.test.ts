@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,8 +116,9 @@ describe('inspectModel', () => {
       const registered = await store.register(bytes);
       expect(registered.created).toBe(true);
       expect(await store.bytes(registered.sha256)).toEqual(bytes);
-      const refused = syntheticDetector({ metadata: { task: 'pose' } });
+      const refused = syntheticDetector({ metadata: { names: pythonNames(['only-one']) } });
       await expect(store.register(refused)).rejects.toBeInstanceOf(InvalidModelError);
+      expect(pool.has(createHash('sha256').update(refused).digest('hex'))).toBe(false); // its worker is gone
       const { sha256 } = await new FsBlobStore(join(root, 'elsewhere')).put(refused);
       expect(await blobs.has(sha256)).toBe(false);
       await expect(store.bytes(sha256)).rejects.toBeInstanceOf(ModelUnavailableError);
