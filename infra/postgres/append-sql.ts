@@ -9,7 +9,6 @@ export interface AppendState {
   readonly version: number;
   readonly lastHash: string | null;
   readonly lastRecordedAt: Date | null;
-  readonly now: Date;
   /** Set when the idempotency key was used before. */
   readonly keyStreamId: string | null;
   readonly keyResult: StoredResult | null;
@@ -17,11 +16,16 @@ export interface AppendState {
 
 export type StoredResult = Omit<AppendResult, 'duplicate'>;
 
+/** A successful write: its result and the stream head it left behind. */
+export interface Written {
+  readonly result: StoredResult;
+  readonly head: { readonly version: number; readonly lastHash: string; readonly lastRecordedAt: Date };
+}
+
 interface StateRow {
   version: number | null;
   last_hash: string | null;
   last_recorded_at: Date | null;
-  now: Date;
   key_stream_id: string | null;
   key_result: StoredResult | null;
 }
@@ -30,7 +34,6 @@ const toState = (row: StateRow): AppendState => ({
   version: row.version ?? 0,
   lastHash: row.last_hash,
   lastRecordedAt: row.last_recorded_at,
-  now: row.now,
   keyStreamId: row.key_stream_id,
   keyResult: row.key_result,
 });
@@ -39,7 +42,7 @@ const toState = (row: StateRow): AppendState => ({
 export async function readAppendState(db: pg.Pool | pg.PoolClient, streamId: string, key: string | null) {
   const { rows } = await db.query<StateRow>({
     name: 'chitti_append_state',
-    text: `SELECT s.version, s.last_hash, s.last_recorded_at, clock_timestamp() AS now,
+    text: `SELECT s.version, s.last_hash, s.last_recorded_at,
                   k.stream_id AS key_stream_id, k.result AS key_result
              FROM (SELECT 1) AS one
              LEFT JOIN streams s ON s.stream_id = $1
@@ -55,7 +58,7 @@ export async function lockAppendState(client: pg.PoolClient, streamId: string, k
     name: 'chitti_lock_stream',
     text: `INSERT INTO streams (stream_id, version) VALUES ($1, 0)
            ON CONFLICT (stream_id) DO UPDATE SET version = streams.version
-           RETURNING version, last_hash, last_recorded_at, clock_timestamp() AS now,
+           RETURNING version, last_hash, last_recorded_at,
                      (SELECT stream_id FROM idempotency_keys WHERE key = $2) AS key_stream_id,
                      (SELECT result FROM idempotency_keys WHERE key = $2) AS key_result`,
     values: [streamId, key],
@@ -77,9 +80,10 @@ export async function writeEvents(
   state: AppendState,
   key: string | null,
   channel: string,
-): Promise<StoredResult | undefined> {
-  // Recorded times never go backwards inside a stream, so `asOf` always selects a prefix.
-  const recordedAt = state.lastRecordedAt && state.lastRecordedAt > state.now ? state.lastRecordedAt : state.now;
+): Promise<Written | undefined> {
+  // The writer's clock, but never behind the stream's last event, so `asOf` always selects a prefix.
+  const now = new Date();
+  const recordedAt = state.lastRecordedAt && state.lastRecordedAt > now ? state.lastRecordedAt : now;
   const versions: number[] = [];
   const hashes: string[] = [];
   const prevHashes: (string | null)[] = [];
@@ -99,7 +103,7 @@ export async function writeEvents(
              INSERT INTO streams AS s (stream_id, version, last_hash, last_recorded_at) VALUES ($2, $12, $13, $3)
              ON CONFLICT (stream_id) DO UPDATE
                SET version = EXCLUDED.version, last_hash = EXCLUDED.last_hash, last_recorded_at = EXCLUDED.last_recorded_at
-               WHERE s.version = $14
+               WHERE s.version = $14 AND s.last_hash IS NOT DISTINCT FROM $17
              RETURNING 1
            ), head AS (
              UPDATE event_log_head SET position = position + $1 WHERE EXISTS (SELECT 1 FROM stream)
@@ -137,10 +141,14 @@ export async function writeEvents(
       state.version,
       key,
       channel,
+      state.lastHash,
     ],
   });
   const row = rows[0];
   if (!row) return undefined;
   const lastGlobalPosition = Number(row.position);
-  return { nextExpectedVersion, firstGlobalPosition: lastGlobalPosition - events.length + 1, lastGlobalPosition };
+  return {
+    result: { nextExpectedVersion, firstGlobalPosition: lastGlobalPosition - events.length + 1, lastGlobalPosition },
+    head: { version: nextExpectedVersion, lastHash: prevHash!, lastRecordedAt: recordedAt },
+  };
 }

@@ -44,6 +44,8 @@ interface AuditRow {
   data: unknown;
   metadata: unknown;
   recorded_at: Date;
+  /** The store writes millisecond times; a finer one was edited (and would hide in a JS Date). */
+  finer_than_ms: boolean;
   hash: string;
   prev_hash: string | null;
 }
@@ -125,7 +127,7 @@ export async function verifyAudit(pool: Queryable, options: VerifyAuditOptions):
   for (let after = 0; ; ) {
     const { rows } = await pool.query<AuditRow>(
       `SELECT global_position, stream_id, stream_version, event_id, type, schema_version, data, metadata,
-              recorded_at, hash, prev_hash
+              recorded_at, recorded_at <> date_trunc('milliseconds', recorded_at) AS finer_than_ms, hash, prev_hash
          FROM events WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position LIMIT $3`,
       [after, scanUpTo, batchSize],
     );
@@ -192,7 +194,7 @@ function checkChain(row: AuditRow, position: number, tips: Map<string, StreamTip
     },
     row.prev_hash,
   );
-  if (recomputed !== row.hash) {
+  if (recomputed !== row.hash || row.finer_than_ms) {
     report({ ...where(row, position), kind: 'altered', detail: 'the content no longer matches its hash' });
   }
   const tip = tips.get(row.stream_id);

@@ -15,19 +15,22 @@ export interface HashedEventContent {
 
 const HASH_FORMAT = 'chitti-event-v1';
 
-/** sha256 hex over the canonical serialisation of the content and the stream's previous hash. */
+/**
+ * sha256 hex over the canonical JSON of the content and the stream's previous hash: an object
+ * with keys data, eventId, format, metadata, prevHash, recordedAt, schemaVersion, streamId,
+ * streamVersion, type (sorted, as canonicalJson would write it; spelled out here for speed).
+ */
 export function computeEventHash(content: HashedEventContent, prevHash: string | null): string {
-  const text = canonicalJson({
-    format: HASH_FORMAT,
-    streamId: content.streamId,
-    streamVersion: content.streamVersion,
-    eventId: content.eventId.toLowerCase(),
-    type: content.type,
-    schemaVersion: content.schemaVersion,
-    data: content.data,
-    metadata: content.metadata,
-    recordedAt: content.recordedAt.toISOString(),
-    prevHash,
-  });
+  const text =
+    `{"data":${canonicalJson(content.data)}` +
+    `,"eventId":${JSON.stringify(content.eventId.toLowerCase())}` +
+    `,"format":"${HASH_FORMAT}"` +
+    `,"metadata":${canonicalJson(content.metadata)}` +
+    `,"prevHash":${JSON.stringify(prevHash)}` +
+    `,"recordedAt":${JSON.stringify(content.recordedAt.toISOString())}` +
+    `,"schemaVersion":${JSON.stringify(content.schemaVersion)}` +
+    `,"streamId":${JSON.stringify(content.streamId)}` +
+    `,"streamVersion":${JSON.stringify(content.streamVersion)}` +
+    `,"type":${JSON.stringify(content.type)}}`;
   return createHash('sha256').update(text).digest('hex');
 }

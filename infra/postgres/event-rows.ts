@@ -1,8 +1,12 @@
 import type { EventMetadata, RecordedEvent } from '../../schemas/events/index.js';
 
-/** The columns every event read selects, in the shape `toRecordedEvent` expects. */
-export const EVENT_COLUMNS =
-  'global_position, stream_id, stream_version, event_id, type, schema_version, data, metadata, recorded_at, hash';
+/**
+ * The columns every event read selects, in the shape `toRecordedEvent` expects. The recorded time
+ * travels as epoch milliseconds (the store writes millisecond precision): parsing timestamptz text
+ * costs more than everything else in a row.
+ */
+export const EVENT_COLUMNS = `global_position, stream_id, stream_version, event_id, type, schema_version, data, metadata,
+  (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at_ms, hash`;
 
 export interface EventRow {
   global_position: string;
@@ -13,7 +17,7 @@ export interface EventRow {
   schema_version: number;
   data: unknown;
   metadata: EventMetadata;
-  recorded_at: Date;
+  recorded_at_ms: number;
   hash: string;
 }
 
@@ -27,7 +31,7 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     schemaVersion: row.schema_version,
     data: row.data,
     metadata: row.metadata,
-    recordedAt: row.recorded_at,
+    recordedAt: new Date(row.recorded_at_ms),
     hash: row.hash,
   };
 }

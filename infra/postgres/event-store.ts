@@ -21,6 +21,7 @@ import { type AppendState, lockAppendState, readAppendState, writeEvents } from 
 import { EVENT_COLUMNS, type EventRow, toRecordedEvent } from './event-rows.js';
 import { LogNotifier } from './log-notifier.js';
 import { startLogSubscription } from './log-subscription.js';
+import { StreamHeadCache } from './stream-head-cache.js';
 
 export interface PostgresEventStoreOptions {
   /** LISTEN/NOTIFY channel woken by every append. */
@@ -38,6 +39,7 @@ const DEFAULT_SAFETY_POLL_MS = 5_000;
 const DEFAULT_BATCH_SIZE = 500;
 const MAX_READ_COUNT = 100_000;
 const OPTIMISTIC_ATTEMPTS = 3;
+const STREAM_HEAD_CACHE_SIZE = 10_000;
 const MAX_APPEND_ATTEMPTS = 8;
 
 /**
@@ -57,6 +59,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
   private readonly notifier: LogNotifier;
   private readonly safetyPollMs: number;
   private readonly subscriptions = new Set<LogSubscription>();
+  private readonly heads = new StreamHeadCache(STREAM_HEAD_CACHE_SIZE);
 
   constructor(
     private readonly pool: pg.Pool,
@@ -82,7 +85,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
       // moving under us, queue on its row lock instead so that 'any' writers always get through.
       const outcome =
         attempt <= OPTIMISTIC_ATTEMPTS
-          ? await this.appendOptimistically(streamId, valid, options.expectedVersion, key)
+          ? await this.appendOptimistically(streamId, valid, options.expectedVersion, key, attempt === 1)
           : await this.appendLocked(streamId, valid, options.expectedVersion, key);
       if (outcome !== RETRY) return outcome;
     }
@@ -94,15 +97,27 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     events: readonly ValidEvent[],
     expected: ExpectedVersion,
     key: string | null,
+    trustCache: boolean,
   ): Promise<AppendResult | typeof RETRY> {
-    const state = await readAppendState(this.pool, streamId, key);
+    // A remembered head saves the read; if it is stale the compare-and-set fails and we read.
+    const cached = trustCache ? this.heads.get(streamId) : undefined;
+    const state: AppendState =
+      cached && expectationHolds(expected, cached.version)
+        ? { ...cached, keyStreamId: null, keyResult: null }
+        : await readAppendState(this.pool, streamId, key);
     const duplicate = duplicateOf(state, streamId);
     if (duplicate) return duplicate;
     checkExpected(streamId, expected, state.version);
     try {
       const written = await writeEvents(this.pool, streamId, events, state, key, this.channel);
-      return written ? { ...written, duplicate: false } : RETRY;
+      if (!written) {
+        this.heads.delete(streamId);
+        return RETRY;
+      }
+      this.heads.set(streamId, written.head);
+      return { ...written.result, duplicate: false };
     } catch (error) {
+      this.heads.delete(streamId);
       return this.settleFailure(error, streamId, expected);
     }
   }
@@ -128,7 +143,8 @@ export class PostgresEventStore implements EventStore, GlobalLog {
         const written = await writeEvents(client, streamId, events, state, key, this.channel);
         if (!written) throw new Error(`stream ${streamId} moved while its row was locked`);
         await client.query('COMMIT');
-        return { ...written, duplicate: false };
+        this.heads.set(streamId, written.head);
+        return { ...written.result, duplicate: false };
       } catch (error) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => {
           broken = rollbackError;
@@ -190,7 +206,16 @@ export class PostgresEventStore implements EventStore, GlobalLog {
        ORDER BY stream_version ${backwards ? 'DESC' : 'ASC'}${limit}`,
       values,
     );
-    return rows.map(toRecordedEvent);
+    const events = rows.map(toRecordedEvent);
+    const timeTravel = options.toGlobalPosition !== undefined || options.asOf !== undefined;
+    const reachedEnd = backwards
+      ? options.fromVersion === undefined
+      : options.maxCount === undefined || events.length < options.maxCount;
+    const head = backwards ? events[0] : events.at(-1);
+    if (head && reachedEnd && !timeTravel) {
+      this.heads.set(streamId, { version: head.streamVersion, lastHash: head.hash, lastRecordedAt: head.recordedAt });
+    }
+    return events;
   }
 
   async readAll(options: { after: number; maxCount: number }): Promise<RecordedEvent[]> {
@@ -260,13 +285,18 @@ function duplicateOf(state: AppendState, streamId: string): AppendResult | undef
   return { ...state.keyResult, duplicate: true };
 }
 
-function checkExpected(streamId: string, expected: ExpectedVersion, current: number): void {
-  const ok =
+function expectationHolds(expected: ExpectedVersion, current: number): boolean {
+  return (
     expected === 'any' ||
     (expected === 'no_stream' && current === 0) ||
     (expected === 'stream_exists' && current > 0) ||
-    expected === current;
-  if (!ok) throw new ConcurrencyError(streamId, expected, current === 0 ? 'no_stream' : current);
+    expected === current
+  );
+}
+
+function checkExpected(streamId: string, expected: ExpectedVersion, current: number): void {
+  if (!expectationHolds(expected, current))
+    throw new ConcurrencyError(streamId, expected, current === 0 ? 'no_stream' : current);
 }
 
 const STREAM_VERSION_TAKEN = Symbol('stream version taken');

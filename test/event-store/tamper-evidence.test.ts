@@ -131,6 +131,11 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
     expectProblem(await verify(), { kind: 'altered', globalPosition: 7, streamId: 'file-c', streamVersion: 2 });
   });
 
+  it('a recorded time moved by a microsecond', async () => {
+    await sql(`UPDATE events SET recorded_at = recorded_at + interval '1 microsecond' WHERE global_position = 6`);
+    expectProblem(await verify(), { kind: 'altered', globalPosition: 6, streamId: 'file-a', streamVersion: 3 });
+  });
+
   it('a deleted event in the middle of a stream', async () => {
     const a2 = await eventAt(3);
     await sql('DELETE FROM events WHERE global_position = 3');

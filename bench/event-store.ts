@@ -1,0 +1,177 @@
+/**
+ * Event store benchmark: appends/s through PostgresEventStore beside a raw INSERT of the same rows
+ * through pg (same run, same server, same indexes), and global-log read throughput.
+ *
+ *   node --import tsx bench/event-store.ts
+ *
+ * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the server; the
+ * bench creates its own database there and drops it. BENCH_PHASE_MS bounds each timed phase.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { PostgresEventStore } from '../infra/postgres/event-store.js';
+import { migrate } from '../infra/postgres/migrate.js';
+import type { NewEvent } from '../schemas/events/index.js';
+
+export interface AppendFigures {
+  readonly writers: number;
+  readonly singleEventPerSec: number;
+  readonly singleEventRawPerSec: number;
+  readonly batchEventsPerSec: number;
+  readonly batchRawEventsPerSec: number;
+}
+
+export interface EventStoreBenchResult {
+  readonly appends: readonly AppendFigures[];
+  readonly readEventsPerSec: number;
+  readonly eventsRead: number;
+}
+
+const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 3_000);
+const WRITERS = 4;
+const BATCH = 100;
+const READ_TARGET = 100_000;
+const READ_PAGE = 1_000;
+
+const metadata = { actor: 'bench', correlationId: 'bench-correlation' };
+const payload = (n: number) => ({ fileId: `f${n}`, added: ['weld', 'seam-7'], removed: [], taggedBy: 'bench' });
+const newEvent = (n: number): NewEvent => ({ type: 'FileTagged', data: payload(n), metadata });
+
+/** Runs `work` on `writers` concurrent loops until the phase ends; returns operations per second. */
+async function timed(writers: number, work: (writer: number, i: number) => Promise<void>): Promise<number> {
+  const deadline = performance.now() + PHASE_MS;
+  const started = performance.now();
+  let operations = 0;
+  await Promise.all(
+    Array.from({ length: writers }, async (_, writer) => {
+      for (let i = 0; performance.now() < deadline; i++) {
+        await work(writer, i);
+        operations++;
+      }
+    }),
+  );
+  return operations / ((performance.now() - started) / 1000);
+}
+
+/** The baseline: the same rows, same table shape and indexes, one plain INSERT per transaction. */
+function rawInserter(pool: pg.Pool) {
+  let position = 0;
+  const versions = new Map<string, number>();
+  return async (streamId: string, count: number) => {
+    const first = position + 1;
+    position += count;
+    const version = versions.get(streamId) ?? 0;
+    versions.set(streamId, version + count);
+    const rows = Array.from({ length: count }, (_, i) => i);
+    await pool.query(
+      `INSERT INTO raw_events (global_position, stream_id, stream_version, event_id, type, schema_version, data,
+                               metadata, recorded_at, hash, prev_hash)
+       SELECT $1::bigint + e.ordinal - 1, $2, e.stream_version, e.event_id, 'FileTagged', 1, e.data, $6::jsonb, now(),
+              e.hash, NULL
+       FROM unnest($3::int[], $4::uuid[], $5::jsonb[], $7::text[])
+            WITH ORDINALITY AS e(stream_version, event_id, data, hash, ordinal)`,
+      [
+        first,
+        streamId,
+        rows.map((i) => version + i + 1),
+        rows.map(() => randomUUID()),
+        rows.map((i) => JSON.stringify(payload(first + i))),
+        JSON.stringify(metadata),
+        rows.map(() => randomBytes(32).toString('hex')),
+      ],
+    );
+  };
+}
+
+export async function main(): Promise<EventStoreBenchResult> {
+  const name = `chitti_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: SERVER_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: WRITERS + 2 });
+  const store = new PostgresEventStore(pool);
+  try {
+    await migrate(pool);
+    await pool.query('CREATE TABLE raw_events (LIKE events INCLUDING ALL)');
+    const raw = rawInserter(pool);
+
+    // Warm up both paths (connections, prepared statements, JIT of the hot loops).
+    for (let i = 0; i < 50; i++) {
+      await store.append(`file-warm-${i % 4}`, [newEvent(i)], { expectedVersion: 'any' });
+      await raw(`file-warm-${i % 4}`, 1);
+    }
+
+    const versions = new Map<string, number>();
+    const command = async (streamId: string, events: NewEvent[]) => {
+      const result = await store.append(streamId, events, { expectedVersion: versions.get(streamId) ?? 'no_stream' });
+      versions.set(streamId, result.nextExpectedVersion);
+    };
+    const batch = Array.from({ length: BATCH }, (_, i) => newEvent(i));
+    const appends: AppendFigures[] = [];
+    for (const writers of [1, WRITERS]) {
+      const tag = `${writers}w`;
+      const singleRaw = await timed(writers, (w, i) => raw(`file-raw1-${tag}-${w}-${i % 50}`, 1));
+      const single = await timed(writers, (w, i) => command(`file-one-${tag}-${w}-${i % 50}`, [newEvent(i)]));
+      const batchRaw = BATCH * (await timed(writers, (w, i) => raw(`file-rawb-${tag}-${w}-${i % 20}`, BATCH)));
+      const batched = BATCH * (await timed(writers, (w, i) => command(`file-batch-${tag}-${w}-${i % 20}`, batch)));
+      appends.push({
+        writers,
+        singleEventPerSec: single,
+        singleEventRawPerSec: singleRaw,
+        batchEventsPerSec: batched,
+        batchRawEventsPerSec: batchRaw,
+      });
+    }
+
+    // Top the log up to READ_TARGET with appended batches so the read covers a realistic log.
+    for (let head = await store.headPosition(), i = 0; head < READ_TARGET; i++) {
+      head = (await store.append(`file-fill-${i % 100}`, batch, { expectedVersion: 'any' })).lastGlobalPosition;
+    }
+    const head = await store.headPosition();
+    const readStarted = performance.now();
+    let eventsRead = 0;
+    for (let after = 0; after < head; ) {
+      const page = await store.readAll({ after, maxCount: READ_PAGE });
+      if (page.length === 0) break;
+      eventsRead += page.length;
+      after = page[page.length - 1]!.globalPosition;
+    }
+    const readEventsPerSec = eventsRead / ((performance.now() - readStarted) / 1000);
+
+    const result: EventStoreBenchResult = { appends, readEventsPerSec, eventsRead };
+    const f = (n: number) => Math.round(n).toLocaleString('en-US');
+    const ratio = (a: number, b: number) => (a / b).toFixed(2);
+    console.log(`event store bench (${PHASE_MS} ms per phase, ${SERVER_URL.replace(/\/\/[^@]*@/, '//')})`);
+    for (const a of appends) {
+      console.log(
+        `  ${a.writers} writer(s), single-event appends: ${f(a.singleEventPerSec)}/s   raw INSERT: ${f(a.singleEventRawPerSec)}/s   ratio ${ratio(a.singleEventPerSec, a.singleEventRawPerSec)}`,
+      );
+      console.log(
+        `  ${a.writers} writer(s), ${BATCH}-event batches: ${f(a.batchEventsPerSec)} events/s   raw INSERT: ${f(a.batchRawEventsPerSec)} events/s   ratio ${ratio(a.batchEventsPerSec, a.batchRawEventsPerSec)} (goal >= 0.50)`,
+      );
+    }
+    console.log(
+      `  global-log read: ${f(readEventsPerSec)} events/s over ${f(eventsRead)} events, pages of ${READ_PAGE} (goal >= 100,000/s)`,
+    );
+    return result;
+  } finally {
+    await store.close();
+    await pool.end();
+    const cleanup = new pg.Client({ connectionString: SERVER_URL });
+    await cleanup.connect();
+    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await cleanup.end();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
