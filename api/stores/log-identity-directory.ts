@@ -12,8 +12,8 @@ interface MutableKey {
 
 /**
  * Users, roles and API keys folded in memory from the user streams of the global log (a handful of
- * rows per user). A lookup that misses first catches up with the log head, so a key issued a moment
- * ago is found. Start it with `start()`, end it with `stop()`.
+ * rows per user). Every lookup first catches up with the log head, so a key issued or revoked a
+ * moment ago is seen as such. Start it with `start()`, end it with `stop()`.
  */
 export class LogIdentityDirectory implements IdentityDirectory {
   private readonly keys = new Map<string, MutableKey>();
@@ -41,7 +41,8 @@ export class LogIdentityDirectory implements IdentityDirectory {
   }
 
   async findApiKey(keyId: string): Promise<ApiKeyRecord | undefined> {
-    if (!this.keys.has(keyId)) await this.catchUp();
+    // Always up to the head: a key revoked a moment ago must not open a session.
+    await this.catchUp();
     const key = this.keys.get(keyId);
     return key ? { ...key } : undefined;
   }
