@@ -58,6 +58,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     maxUploadBytes: config.MAX_UPLOAD_BYTES,
     maxImagePixels: config.MAX_IMAGE_PIXELS,
     rateLimit: { authenticated: config.RATE_LIMIT_PER_MINUTE, anonymous: 60, windowMs: 60_000 },
+    defaultModelName: config.DEFAULT_MODEL,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.PORT, config.HOST, () => resolve(listening));
@@ -66,9 +67,9 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
   runtime.onClose(
     () =>
       new Promise<void>((resolve) => {
-        server.closeIdleConnections();
         server.close(() => resolve());
-        setTimeout(() => server.closeAllConnections(), 5_000).unref();
+        // Open event streams (SSE) never end by themselves.
+        server.closeAllConnections();
       }),
   );
   logger.info({ host: config.HOST, port: config.PORT }, `API listening on http://${config.HOST}:${config.PORT}`);
