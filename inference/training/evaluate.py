@@ -13,6 +13,11 @@ Usage:
 
 from __future__ import annotations
 
+import os
+
+# OpenMP threads that spin while waiting burn a shared CPU for nothing: they must sleep.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import json
 import time

@@ -12,6 +12,11 @@ Usage:
 
 from __future__ import annotations
 
+import os
+
+# OpenMP threads that spin while waiting burn a shared CPU for nothing: they must sleep.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import copy
 import json
@@ -29,7 +34,7 @@ from loss import DetectionLoss
 from model import STRIDES, WeldDetector, count_parameters
 
 TRAIN_H, TRAIN_W = 256, 320  # wide radiographs letterbox at (almost) the same scale as 320x320
-CROP_H = 160  # rows of the band around the bead that a training step sees
+CROP_H, CROP_W = 160, 224  # the window around the bead that a training step sees
 EVAL_SIZE = 320
 
 
@@ -62,11 +67,12 @@ def bead_row(img: np.ndarray) -> int:
 
 
 def augment(img: np.ndarray, lab: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Flips, a band crop around the bead, and exposure/contrast/gamma jitter.
+    """Flips, a window around the bead, and exposure/contrast/gamma jitter.
 
-    Every defect lies in or at the bead, so training on a CROP_H-row band around it
-    spends the little CPU there is where the labels are; the network is fully
-    convolutional and runs on the full 320x320 letterbox at inference.
+    Every defect lies in or at the bead, so training on a CROP_H x CROP_W window around
+    it spends the little CPU there is where the labels are; the network is fully
+    convolutional and runs on the full 320x320 letterbox at inference. Boxes cut by the
+    window are kept, clipped, while at least 40% of their length stays inside.
     """
     h, w = img.shape
     lab = lab.copy()
@@ -78,11 +84,15 @@ def augment(img: np.ndarray, lab: np.ndarray, rng: np.random.Generator) -> tuple
         lab[:, [2, 4]] = h - lab[:, [4, 2]]
     centre = bead_row(img) + int(rng.integers(-40, 41))
     y0 = int(np.clip(centre - CROP_H // 2, 0, h - CROP_H))
-    img = img[y0 : y0 + CROP_H]
+    x0 = int(rng.integers(0, w - CROP_W + 1))
+    img = img[y0 : y0 + CROP_H, x0 : x0 + CROP_W]
     if len(lab):
-        orig_h = lab[:, 4] - lab[:, 2]
+        orig_w, orig_h = lab[:, 3] - lab[:, 1], lab[:, 4] - lab[:, 2]
+        lab[:, [1, 3]] = np.clip(lab[:, [1, 3]] - x0, 0, CROP_W)
         lab[:, [2, 4]] = np.clip(lab[:, [2, 4]] - y0, 0, CROP_H)
-        lab = lab[(lab[:, 4] - lab[:, 2]) >= np.maximum(0.5 * orig_h, 2.0)]
+        keep_w = (lab[:, 3] - lab[:, 1]) >= np.maximum(0.4 * orig_w, 2.0)
+        keep_h = (lab[:, 4] - lab[:, 2]) >= np.maximum(0.4 * orig_h, 2.0)
+        lab = lab[keep_w & keep_h]
     f = img.astype(np.float32) / 255.0
     pad = img == 114
     gamma = float(np.exp(rng.uniform(-0.3, 0.3)))
@@ -109,6 +119,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--val-images", type=int, default=200)
+    ap.add_argument("--eval-every", type=int, default=4000, help="training images between validations")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -134,7 +145,7 @@ def main() -> None:
         [{"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.999)
     )
     criterion = DetectionLoss(len(CLASS_NAMES))
-    strides = point_strides(model, CROP_H, TRAIN_W)
+    strides = point_strides(model, CROP_H, CROP_W)
     budget = args.minutes * 60
     start = time.time()
     warmup_iters = 200
@@ -142,7 +153,8 @@ def main() -> None:
     done = False
     while not done:
         epoch += 1
-        order = rng.permutation(len(train.images))
+        # an "epoch" here is a validation period of --eval-every images
+        order = rng.permutation(len(train.images))[: args.eval_every]
         model.train()
         sums = np.zeros(3)
         n_batches = 0
@@ -171,7 +183,7 @@ def main() -> None:
             step += 1
             n_batches += 1
             sums += [loss.item(), lbox.item(), lcls.item()]
-            if step % 25 == 0:
+            if step % 20 == 0:
                 m = sums / n_batches
                 print(
                     f"ep {epoch} step {step} t {time.time() - start:.0f}s lr {lr:.2e} "
