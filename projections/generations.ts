@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Projection, TableNames } from './projection.js';
 import { createIndexSql, createTableSql, ident, qualified, READ_SCHEMA, type Tx } from './sql.js';
+import { inTransaction } from './transaction.js';
 
 /**
  * Each projection's tables exist in generations: `read.<table>__g<n>`. Readers query the stable
@@ -109,26 +110,16 @@ export async function pointViews(tx: Tx, projection: Projection, generation: num
 
 /** Creates the checkpoint and generation 1 the first time a projection is seen; returns its checkpoint. */
 export async function ensureProjection(pool: pg.Pool, projection: Projection): Promise<Checkpoint> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await ensureReadSchema(client);
-    let checkpoint = await readCheckpoint(client, projection.name, { lock: true });
-    if (!checkpoint) {
-      await createGeneration(client, projection, 1);
-      await pointViews(client, projection, 1);
-      await client.query(`INSERT INTO ${CHECKPOINTS} (name, version, generation, position) VALUES ($1, $2, 1, 0)`, [
-        projection.name,
-        projection.version,
-      ]);
-      checkpoint = { name: projection.name, version: projection.version, generation: 1, position: 0 };
-    }
-    await client.query('COMMIT');
-    return checkpoint;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  return inTransaction(pool, async (tx) => {
+    await ensureReadSchema(tx);
+    const checkpoint = await readCheckpoint(tx, projection.name, { lock: true });
+    if (checkpoint) return checkpoint;
+    await createGeneration(tx, projection, 1);
+    await pointViews(tx, projection, 1);
+    await tx.query(`INSERT INTO ${CHECKPOINTS} (name, version, generation, position) VALUES ($1, $2, 1, 0)`, [
+      projection.name,
+      projection.version,
+    ]);
+    return { name: projection.name, version: projection.version, generation: 1, position: 0 };
+  });
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { readCheckpoints } from './generations.js';
 import type { GlobalLog } from './ports.js';
+import { inTransaction } from './transaction.js';
 
 /** What the REST API reads: the `read.*` views, parameterised SQL, keyset pagination, plain JSON out. */
 
@@ -325,25 +326,21 @@ export class ReadModelQueries {
   async getInspection(inspectionId: string) {
     const id = parse(Id, inspectionId);
     // One snapshot for all three reads, so the parts agree with each other.
-    const client = await this.db.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const inspection = await client.query('SELECT * FROM read.inspections WHERE inspection_id = $1', [id]);
+    return inTransaction(this.db, async (tx) => {
+      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const inspection = await tx.query('SELECT * FROM read.inspections WHERE inspection_id = $1', [id]);
       if (!inspection.rows[0]) return null;
-      const detections = await client.query(
+      const detections = await tx.query(
         'SELECT * FROM read.detections WHERE inspection_id = $1 ORDER BY role, recorded_position, ordinal',
         [id],
       );
-      const reviews = await client.query('SELECT * FROM read.reviews WHERE inspection_id = $1 ORDER BY position', [id]);
+      const reviews = await tx.query('SELECT * FROM read.reviews WHERE inspection_id = $1 ORDER BY position', [id]);
       return {
         ...inspectionOut(inspection.rows[0]),
         detections: detections.rows.map(detectionOut),
         reviews: reviews.rows.map(reviewOut),
       };
-    } finally {
-      await client.query('COMMIT').catch(() => {});
-      client.release();
-    }
+    });
   }
 
   async listDetections(input?: ListDetectionsInput) {

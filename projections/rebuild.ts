@@ -14,6 +14,7 @@ import type { GlobalLog } from './ports.js';
 import { type Projection, type ProjectionLogger, UnknownProjectionError } from './projection.js';
 import { readModelProjections } from './read-models/index.js';
 import type { Tx } from './sql.js';
+import { inTransaction } from './transaction.js';
 
 export interface RebuildOptions {
   /** Where `name` is looked up; defaults to all read models. */
@@ -34,21 +35,6 @@ export class RebuildInProgressError extends Error {
   readonly code = 'rebuild-in-progress';
   constructor(readonly projection: string) {
     super(`a rebuild of projection '${projection}' is already running`);
-  }
-}
-
-async function inTransaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
   }
 }
 

@@ -6,6 +6,7 @@ import { CHECKPOINTS, ensureProjection, readCheckpoint } from './generations.js'
 import type { GlobalLog, LogSubscription } from './ports.js';
 import type { Projection, ProjectionLogger } from './projection.js';
 import { rebuildProjection } from './rebuild.js';
+import { inTransaction } from './transaction.js';
 
 export type ProjectionState = 'starting' | 'rebuilding' | 'running' | 'failed' | 'stopped';
 
@@ -36,7 +37,19 @@ export class ProjectionStoppedError extends Error {
   readonly code = 'projection-stopped';
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /** Mistakes in the data or code: retrying cannot help, stop at once. */
 const isPermanent = (error: unknown): boolean =>
@@ -48,6 +61,20 @@ const isPermanent = (error: unknown): boolean =>
       String((error as { code: unknown }).code),
     ));
 
+/** Connection loss, server shutdown, too many clients, a deadlock: the same batch will work on a later try. */
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = String((error as { code?: unknown }).code ?? '');
+  return (
+    code.startsWith('08') || // connection exceptions
+    ['57P01', '57P02', '57P03', '53300', '40001', '40P01'].includes(code) || // shutdown, too many clients, retryable conflicts
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code) ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test(
+      String((error as { message?: unknown }).message),
+    )
+  );
+}
+
 /** Feeds one projection from the log: each batch and its checkpoint commit together. */
 class ProjectionWorker {
   state: ProjectionState = 'starting';
@@ -57,6 +84,7 @@ class ProjectionWorker {
   /** The end of the last batch the subscription handed us, to detect a checkpoint moved backwards. */
   private delivered = 0;
   private waiters: { position: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly projection: Projection,
@@ -100,6 +128,7 @@ class ProjectionWorker {
 
   async stop(): Promise<void> {
     if (this.state !== 'failed') this.state = 'stopped';
+    this.stopping.abort();
     await this.subscription?.stop();
     this.rejectWaiters(new ProjectionStoppedError(`projection ${this.projection.name} stopped`));
   }
@@ -115,31 +144,33 @@ class ProjectionWorker {
   private async handle(batch: readonly RecordedEvent[]): Promise<void> {
     if (this.state !== 'running' || batch.length === 0) return;
     const retries = this.options.retries ?? 3;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0, failures = 0; ; attempt++) {
       try {
         await this.applyBatch(batch);
         return;
       } catch (error) {
-        if (isPermanent(error) || attempt >= retries) {
+        // Losing the database is not the projection's fault: wait for it as long as it takes.
+        if (this.state !== 'running') return; // stopped meanwhile: the batch stays for the next start
+        const unavailable = isTransientDatabaseError(error);
+        if (!unavailable) failures++;
+        if (isPermanent(error) || failures > retries) {
           this.fail(error, batch);
           return;
         }
         this.options.logger.warn(
           { projection: this.projection.name, attempt: attempt + 1, err: error },
-          'projection batch failed; retrying',
+          unavailable ? 'database unavailable; retrying the batch' : 'projection batch failed; retrying',
         );
-        await sleep(100 * 4 ** attempt);
+        await sleep(Math.min(30_000, 100 * 2 ** Math.min(attempt, 9)), this.stopping.signal);
       }
     }
   }
 
   private async applyBatch(batch: readonly RecordedEvent[]): Promise<void> {
     const last = batch[batch.length - 1]!.globalPosition;
-    const client = await this.options.pool.connect();
-    try {
-      await client.query('BEGIN');
+    const position = await inTransaction(this.options.pool, async (tx) => {
       // The row lock serialises this batch with other projector processes and with a rebuild's swap.
-      const stored = await readCheckpoint(client, this.projection.name, { lock: true });
+      const stored = await readCheckpoint(tx, this.projection.name, { lock: true });
       if (!stored) throw new ProjectionStoppedError(`checkpoint of ${this.projection.name} disappeared`);
       if (stored.version !== this.projection.version) {
         throw new ProjectionStoppedError(
@@ -152,25 +183,20 @@ class ProjectionWorker {
         );
       }
       // Data and checkpoint commit together, so a crash that loses this commit loses both: replay repairs it.
-      await client.query('SET LOCAL synchronous_commit = off');
+      await tx.query('SET LOCAL synchronous_commit = off');
       // A rebuild swap (or another projector) may already have applied part or all of this batch.
       const fresh = batch.filter((e) => e.globalPosition > stored.position);
-      await applyEvents(client, this.projection, fresh, stored.generation);
+      await applyEvents(tx, this.projection, fresh, stored.generation);
       if (this.options.batchDelayMs) await sleep(this.options.batchDelayMs);
-      const position = Math.max(stored.position, last);
-      await client.query(`UPDATE ${CHECKPOINTS} SET position = $2, updated_at = now() WHERE name = $1`, [
+      const next = Math.max(stored.position, last);
+      await tx.query(`UPDATE ${CHECKPOINTS} SET position = $2, updated_at = now() WHERE name = $1`, [
         this.projection.name,
-        position,
+        next,
       ]);
-      await client.query('COMMIT');
-      this.delivered = last;
-      this.checkpoint = position;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+      return next;
+    });
+    this.delivered = last;
+    this.checkpoint = position;
     this.resolveWaiters();
     this.onProgress();
   }

@@ -1,8 +1,10 @@
+import pg from 'pg';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoints } from '../../projections/generations.js';
 import type { Projection } from '../../projections/projection.js';
-import { readModelProjections } from '../../projections/read-models/index.js';
+import { auditTrailTable } from '../../projections/read-models/audit-trail.js';
+import { auditTrailProjection, readModelProjections } from '../../projections/read-models/index.js';
 import { ProjectionRunner } from '../../projections/runner.js';
 import { createLogFixture, type LogFixture, recordingLogger } from './support.js';
 import { generateWorkload, writeWorkload } from './workload.js';
@@ -14,6 +16,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx.close();
 });
+
+/** The audit trail model once more under other names, so it runs beside the real one. */
+const auditCopy: Projection = {
+  ...auditTrailProjection,
+  name: 'audit_copy',
+  tables: [{ ...auditTrailTable, name: 'audit_copy' }],
+  apply: (tx, events, tables) => auditTrailProjection.apply(tx, events, () => tables('audit_copy')),
+};
 
 /** Fails on the first FileTagged it sees: a stand-in for a projection with a bug. */
 const brokenProjection: Projection = {
@@ -104,5 +114,44 @@ describe('projection runner', () => {
     await runner.stop();
     const stopped = runner.status().find((s) => s.name === 'files')!;
     expect(stopped.state).toBe('stopped');
+  });
+
+  it('waits out a lost database connection instead of stopping', async () => {
+    const logger = recordingLogger();
+    const pool = new pg.Pool({ connectionString: fx.db.url, max: 4, application_name: 'runner-under-test' });
+    pool.on('error', () => {}); // the terminated connection reports here too
+    const runner = new ProjectionRunner({
+      pool,
+      log: fx.store,
+      projections: [auditCopy],
+      logger,
+      batchSize: 20,
+      retries: 0,
+      batchDelayMs: 100,
+    });
+    try {
+      await runner.start();
+      // Kill the connection of a batch that is inside its transaction.
+      await expect
+        .poll(
+          async () =>
+            (
+              await fx.pool.query(
+                `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+                  WHERE application_name = 'runner-under-test' AND state = 'idle in transaction'`,
+              )
+            ).rows[0].n,
+          { timeout: 20_000, interval: 20 },
+        )
+        .toBeGreaterThan(0);
+      await runner.caughtUp();
+      expect(runner.status()[0]!.state).toBe('running');
+      expect(logger.lines.some((l) => l.level === 'warn' && l.message.includes('database unavailable'))).toBe(true);
+      const { rows } = await fx.pool.query('SELECT count(*)::int AS n FROM read.audit_copy');
+      expect(rows[0].n).toBe(await fx.store.headPosition());
+    } finally {
+      await runner.stop();
+      await pool.end();
+    }
   });
 });
