@@ -15,6 +15,7 @@ import type { InspectionState } from '../domain/inspection/index.js';
 import type { Detection, EventData, ModelRef, Thresholds } from '../schemas/events/index.js';
 import { OutputShapeError } from './decode.js';
 import type { DetectionResult, Detector, Prepared, ServedModel } from './detector.js';
+import type { InferenceMetrics } from './metrics.js';
 import { ModelUnavailableError } from './model-store.js';
 import type { BlobStore } from './ports/blob-store.js';
 import type { PredictionCache } from './ports/prediction-cache.js';
@@ -43,6 +44,7 @@ export interface InspectionProcessorDeps {
   readonly detector: Detector;
   readonly cache?: PredictionCache<CachedPrediction>;
   readonly logger?: ProcessorLogger;
+  readonly metrics?: InferenceMetrics;
   /** Injectable for tests; default setTimeout. */
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -150,6 +152,12 @@ export class InspectionProcessor {
   }
 
   async process(request: InspectionRequest): Promise<ProcessOutcome> {
+    const outcome = await this.processOnce(request);
+    this.deps.metrics?.outcome(outcome.status);
+    return outcome;
+  }
+
+  private async processOnce(request: InspectionRequest): Promise<ProcessOutcome> {
     const { inspectionId } = request.data;
     let state = await this.inspectionState(inspectionId);
     if (state.status === 'closed' || state.status === 'failed' || state.status === 'absent') {
@@ -237,6 +245,7 @@ export class InspectionProcessor {
     const { inspectionId } = request.data;
     const reason = failure.message.slice(0, 2000) || failure.code;
     this.deps.logger?.[final ? 'error' : 'warn']({ inspectionId, attempt, code: failure.code, final }, reason);
+    this.deps.metrics?.failure(failure.code, final);
     try {
       await failInspection(
         this.commandDeps,
@@ -286,6 +295,13 @@ export class InspectionProcessor {
         cached: hit !== undefined,
       },
       this.context(request, `detections:${role}:${ref.name}@${ref.version}`),
+    );
+    this.deps.metrics?.result(
+      `${ref.name}@${ref.version}`,
+      role,
+      hit !== undefined,
+      result?.timings,
+      result?.batchSize,
     );
     return hit !== undefined;
   }

@@ -3,11 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployModel, deployShadow, registerModel, requestInspection, uploadFile } from '../../commands/index.js';
 import { Detector } from '../../inference/detector.js';
 import { EmbeddedInspectionSource } from '../../inference/embedded-source.js';
+import { InferenceMetrics } from '../../inference/metrics.js';
 import { ModelStore, modelRegisteredData } from '../../inference/model-store.js';
 import { type CachedPrediction, InspectionProcessor } from '../../inference/processor.js';
 import { type InspectionRequest, inspectionRequestFrom } from '../../inference/request-source.js';
@@ -42,6 +44,7 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
   let detector: Detector;
   let processor: InspectionProcessor;
   let live: { name: string; version: string; sha256: string };
+  const registry = new Registry();
   let shadow: { name: string; version: string; sha256: string };
 
   beforeAll(async () => {
@@ -55,7 +58,14 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
     const models = new ModelStore(blobs, { pool: sessions });
     detector = new Detector(sessions, (sha) => models.bytes(sha), { maxBatch: 4, maxWaitMs: 2 });
     processor = new InspectionProcessor(
-      { store, blobs, detector, cache: new LruPredictionCache<CachedPrediction>(), sleep: async () => {} },
+      {
+        store,
+        blobs,
+        detector,
+        cache: new LruPredictionCache<CachedPrediction>(),
+        metrics: new InferenceMetrics(registry),
+        sleep: async () => {},
+      },
       { worker: 'test-worker', maxAttempts: 3 },
     );
     // Live: stride 8 at 64×64; shadow: the same head at stride 16.
@@ -187,6 +197,17 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
       { inspectionId: req.data.inspectionId, status: 'already-done' },
     ]);
     expect(await streamOf(req)).toHaveLength(4);
+
+    const metric = async (name: string) => (await registry.getSingleMetric(name)!.get()).values;
+    expect(await metric('chitti_inference_requests_total')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ labels: { status: 'recorded' }, value: 1 }),
+        expect.objectContaining({ labels: { status: 'already-done' }, value: 2 }),
+      ]),
+    );
+    const exposition = await registry.metrics();
+    expect(exposition).toContain('chitti_inference_batch_size_count{model="weld-synth@1.0.0"} 1');
+    expect(exposition).toContain('chitti_inference_stage_seconds_count{model="weld-synth@1.0.0",stage="compute"} 1');
   });
 
   it('records each result once when the same request is delivered twice at the same time', async () => {
