@@ -16,7 +16,11 @@ export class ChittiClient {
     private readonly apiKey: string,
   ) {}
 
-  async request<T>(method: string, path: string, init: { body?: string | Uint8Array; headers?: Record<string, string> } = {}) {
+  async request<T>(
+    method: string,
+    path: string,
+    init: { body?: string | Uint8Array; headers?: Record<string, string> } = {},
+  ) {
     if (!this.accessToken) this.accessToken = await this.exchange();
     const response = await fetch(new URL(path, this.baseUrl), {
       method,

@@ -1,0 +1,21 @@
+import { Registry } from 'prom-client';
+import type { Subcommand } from '../main.js';
+import { openRuntime, untilSignal } from '../runtime.js';
+import { startMetricsServer } from '../wiring/metrics-server.js';
+import { startRelay } from '../wiring/relay.js';
+
+const command: Subcommand = {
+  summary: 'publish the event log to Kafka as CloudEvents (distributed mode)',
+  usage: `chitti relay
+  Needs DATABASE_URL and KAFKA_BROKERS. One topic per aggregate (chitti.files, chitti.inspections,
+  ...), keyed by stream id; the checkpoint moves only after the broker acknowledged.`,
+  async run() {
+    const runtime = await openRuntime({ name: 'relay', allowEmbedded: false });
+    await startRelay(runtime);
+    await startMetricsServer(runtime, new Registry());
+    await untilSignal(runtime.logger);
+    await runtime.close();
+    return 0;
+  },
+};
+export default command;
