@@ -55,10 +55,16 @@ export function validateNewEvents(events: readonly NewEvent[]): ValidEvent[] {
     throw new InvalidAppendError(`an append holds at most ${MAX_EVENTS_PER_APPEND} events`);
   }
   const seen = new Set<string>();
+  // The events of one command usually share one metadata object: check it once.
+  const checkedMetadata = new Map<unknown, EventMetadata>();
   return events.map((event) => {
     const schemaVersion = event.schemaVersion ?? currentVersionOf(event.type);
     const data = validateEventData(event.type, schemaVersion, event.data);
-    const metadata = validateMetadata(event.metadata);
+    let metadata = checkedMetadata.get(event.metadata);
+    if (!metadata) {
+      metadata = validateMetadata(event.metadata);
+      if (typeof event.metadata === 'object' && event.metadata !== null) checkedMetadata.set(event.metadata, metadata);
+    }
     const eventId = event.eventId === undefined ? uuidv7() : event.eventId.toLowerCase();
     if (!UUID.test(eventId)) throw new InvalidAppendError(`event id '${event.eventId}' is not a uuid`);
     if (seen.has(eventId)) throw new DuplicateEventIdError(eventId);

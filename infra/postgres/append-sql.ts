@@ -100,10 +100,10 @@ export async function writeEvents(
   const { rows } = await db.query<{ position: string }>({
     name: 'chitti_write_events',
     text: `WITH stream AS (
-             INSERT INTO streams AS s (stream_id, version, last_hash, last_recorded_at) VALUES ($2, $12, $13, $3)
+             INSERT INTO streams AS s (stream_id, version, last_hash, last_recorded_at) VALUES ($2, $5, $6, $3)
              ON CONFLICT (stream_id) DO UPDATE
                SET version = EXCLUDED.version, last_hash = EXCLUDED.last_hash, last_recorded_at = EXCLUDED.last_recorded_at
-               WHERE s.version = $14 AND s.last_hash IS NOT DISTINCT FROM $17
+               WHERE s.version = $7 AND s.last_hash IS NOT DISTINCT FROM $10
              RETURNING 1
            ), head AS (
              UPDATE event_log_head SET position = position + $1 WHERE EXISTS (SELECT 1 FROM stream)
@@ -114,28 +114,33 @@ export async function writeEvents(
              SELECT head.position - $1 + e.ordinal, $2, e.stream_version, e.event_id, e.type, e.schema_version,
                     e.data, e.metadata, $3, e.hash, e.prev_hash
              FROM head,
-                  unnest($4::int[], $5::uuid[], $6::text[], $7::int[], $8::jsonb[], $9::jsonb[], $10::text[], $11::text[])
-                  WITH ORDINALITY AS e(stream_version, event_id, type, schema_version, data, metadata, hash, prev_hash, ordinal)
+                  ROWS FROM (jsonb_to_recordset($4::jsonb) AS (stream_version int, event_id uuid, type text,
+                    schema_version int, data jsonb, metadata jsonb, hash text, prev_hash text)) WITH ORDINALITY
+                  AS e(stream_version, event_id, type, schema_version, data, metadata, hash, prev_hash, ordinal)
            ), claim AS (
              INSERT INTO idempotency_keys (key, stream_id, result)
-             SELECT $15, $2, jsonb_build_object('nextExpectedVersion', $12::int,
+             SELECT $8, $2, jsonb_build_object('nextExpectedVersion', $5::int,
                                                 'firstGlobalPosition', head.position - $1 + 1,
                                                 'lastGlobalPosition', head.position)
-             FROM head WHERE $15::text IS NOT NULL
+             FROM head WHERE $8::text IS NOT NULL
            )
-           SELECT position, pg_notify($16, position::text) FROM head`,
+           SELECT position, pg_notify($9, position::text) FROM head`,
     values: [
       events.length,
       streamId,
       recordedAt,
-      versions,
-      events.map((e) => e.eventId),
-      events.map((e) => e.type),
-      events.map((e) => e.schemaVersion),
-      events.map((e) => JSON.stringify(e.data)),
-      events.map((e) => JSON.stringify(e.metadata)),
-      hashes,
-      prevHashes,
+      JSON.stringify(
+        events.map((e, i) => ({
+          stream_version: versions[i],
+          event_id: e.eventId,
+          type: e.type,
+          schema_version: e.schemaVersion,
+          data: e.data,
+          metadata: e.metadata,
+          hash: hashes[i],
+          prev_hash: prevHashes[i],
+        })),
+      ),
       nextExpectedVersion,
       prevHash,
       state.version,
