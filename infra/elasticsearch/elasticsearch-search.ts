@@ -79,6 +79,19 @@ interface StoredCheckpoint {
   readonly generation: string;
 }
 
+/** What the state index holds: the checkpoint and the projection's facts, told apart by `kind`. */
+type StateDocument =
+  | ({ readonly kind: 'checkpoint' } & StoredCheckpoint)
+  | ({ readonly kind: 'inspection' } & InspectionFacts)
+  | ({ readonly kind: 'file' } & FileFacts);
+
+const fileFactsOf = (f: FileFacts): FileFacts => ({
+  fileId: f.fileId,
+  name: f.name,
+  tags: f.tags,
+  detectionDocIds: f.detectionDocIds,
+});
+
 function isUnavailable(error: unknown): boolean {
   if (
     error instanceof errors.ConnectionError ||
@@ -146,17 +159,38 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
 
   indexBatch(events: readonly RecordedEvent[], options: { after?: number } = {}): Promise<IndexBatchResult> {
     return guarded('indexBatch', async () => {
-      const stored = await this.readCheckpoint();
+      // One round trip for the checkpoint and the facts the batch's own events name; a second
+      // only for files reached through inspections indexed earlier.
+      const all = decodeEvents(events);
+      const eventFileIds = fileIdsNeeded(all, new Map());
+      const first = await this.client.mget<StateDocument>({
+        index: this.readTargets().state,
+        ids: [
+          CHECKPOINT_ID,
+          ...inspectionIdsNeeded(all).map((id) => `inspection:${id}`),
+          ...eventFileIds.map((id) => `file:${id}`),
+        ],
+      });
+      const state = first.docs.flatMap((doc) => ('found' in doc && doc.found && doc._source ? [doc._source] : []));
+      const stored = state.find((d): d is StoredCheckpoint & StateDocument => d.kind === 'checkpoint');
+      if (!stored) throw new SearchUnavailableError(`elasticsearch: no checkpoint in ${this.readTargets().state}`);
       if (options.after !== undefined && stored.position < options.after) {
         throw new SearchCheckpointBehindError(stored.position, options.after);
       }
-      const fresh = events.filter((e) => e.globalPosition > stored.position);
-      if (fresh.length === 0) return { position: stored.position, applied: 0 };
+      const decoded = all.filter((e) => e.recorded.globalPosition > stored.position);
+      if (decoded.length === 0) return { position: stored.position, applied: 0 };
       // Everything goes to the generation read above, even if the aliases move meanwhile.
       const target = indicesOf(this.prefix, stored.generation);
-      const decoded = decodeEvents(fresh);
-      const inspections = await this.loadInspections(target, inspectionIdsNeeded(decoded));
-      const files = await this.loadFiles(target, fileIdsNeeded(decoded, inspections));
+      const inspections = new Map<string, InspectionFacts>();
+      const files = new Map<string, FileFacts>();
+      for (const doc of state) {
+        if (doc.kind === 'inspection')
+          inspections.set(doc.inspectionId, { inspectionId: doc.inspectionId, fileId: doc.fileId });
+        if (doc.kind === 'file') files.set(doc.fileId, fileFactsOf(doc));
+      }
+      const fetched = new Set(eventFileIds);
+      const more = fileIdsNeeded(decoded, inspections).filter((id) => !fetched.has(id));
+      for (const f of await this.loadFiles(target, more)) files.set(f.fileId, f);
       const plan = planSearchBatch(decoded, { files, inspections });
       const operations: object[] = [];
       for (const doc of plan.detections) operations.push({ index: { _index: target.detections, _id: doc.id } }, doc);
@@ -178,7 +212,7 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
       await this.bulk(operations);
       const position = Math.max(stored.position, plan.position);
       await this.writeCheckpoint(target, { position, generation: stored.generation });
-      return { position, applied: fresh.length };
+      return { position, applied: decoded.length };
     });
   }
 
@@ -297,25 +331,12 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
     return response.docs.flatMap((doc) => ('found' in doc && doc.found && doc._source ? [doc._source] : []));
   }
 
-  private async loadInspections(target: GenerationIndices, ids: string[]): Promise<Map<string, InspectionFacts>> {
-    const found = await this.mgetSources<InspectionFacts>(
-      target.state,
-      ids.map((id) => `inspection:${id}`),
-    );
-    return new Map(found.map((f) => [f.inspectionId, { inspectionId: f.inspectionId, fileId: f.fileId }]));
-  }
-
-  private async loadFiles(target: GenerationIndices, ids: string[]): Promise<Map<string, FileFacts>> {
+  private async loadFiles(target: GenerationIndices, ids: readonly string[]): Promise<FileFacts[]> {
     const found = await this.mgetSources<FileFacts>(
       target.state,
       ids.map((id) => `file:${id}`),
     );
-    return new Map(
-      found.map((f) => [
-        f.fileId,
-        { fileId: f.fileId, name: f.name, tags: f.tags, detectionDocIds: f.detectionDocIds },
-      ]),
-    );
+    return found.map(fileFactsOf);
   }
 
   private async freshness(indexedPosition: number): Promise<Freshness> {

@@ -4,7 +4,13 @@
  * documents, and the small lookup ("facts") the projection keeps to do that. No I/O: both adapters
  * load the facts the batch needs, call planSearchBatch and store its plan.
  */
-import { type ChittiEvent, isEventType, type RecordedEvent, upcast } from '../../schemas/events/index.js';
+import {
+  type ChittiEvent,
+  currentVersionOf,
+  isEventType,
+  type RecordedEvent,
+  upcast,
+} from '../../schemas/events/index.js';
 import type { AuditHit, DetectionHit } from './ports.js';
 import { searchWords } from './query.js';
 
@@ -65,12 +71,20 @@ export interface DecodedEvent {
   readonly event: ChittiEvent | null;
 }
 
-/** Upcasts known types; unknown (newer) types still reach the audit trail. Throws on invalid payloads. */
+/**
+ * Upcasts older versions of known types; unknown (newer) types still reach the audit trail.
+ * Current-version payloads were validated by the event store on append and are taken as they are:
+ * parsing every event again on every replay would double the projection's CPU cost.
+ */
 export function decodeEvents(events: readonly RecordedEvent[]): DecodedEvent[] {
-  return events.map((recorded) => ({
-    recorded,
-    event: isEventType(recorded.type) ? upcast(recorded.type, recorded.schemaVersion, recorded.data) : null,
-  }));
+  return events.map((recorded) => {
+    if (!isEventType(recorded.type)) return { recorded, event: null };
+    const event =
+      recorded.schemaVersion === currentVersionOf(recorded.type)
+        ? ({ type: recorded.type, data: recorded.data } as ChittiEvent)
+        : upcast(recorded.type, recorded.schemaVersion, recorded.data);
+    return { recorded, event };
+  });
 }
 
 export const detectionDocId = (eventId: string, detectionId: string): string => `${eventId}:${detectionId}`;
