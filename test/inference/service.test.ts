@@ -46,17 +46,15 @@ describe('InferenceService (embedded, the shipped model layout)', () => {
       { store, blobs, cache: new LruPredictionCache(), registry },
       { detector: { maxBatch: 4, maxWaitMs: 2 }, processor: { worker: 'service-test' } },
     );
-    const modelBytes = await readFile(
-      new URL('../../inference/models/weld-defects-0.0.1-untrained.onnx', import.meta.url),
-    );
-    const inspection = await service.models.register(modelBytes);
+    const inspection = await service.models.register(await readFile(await anyShippedModel()));
+    const version = inspection.metadata.version ?? '0.0.0';
     const { registeredBy: _by, ...registration } = modelRegisteredData(inspection, {
       name: 'weld-defects',
-      version: '0.0.1-untrained',
+      version,
       registeredBy: 'tester',
     });
     await registerModel({ store }, registration, ctx);
-    await deployModel({ store }, { name: 'weld-defects', version: '0.0.1-untrained' }, ctx);
+    await deployModel({ store }, { name: 'weld-defects', version }, ctx);
 
     const source = new EmbeddedInspectionSource(store);
     await service.start(source);
