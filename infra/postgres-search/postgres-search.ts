@@ -4,6 +4,7 @@
  * one transaction, so the effect is exactly once.
  */
 import type pg from 'pg';
+import type { GlobalLog } from '../../projections/ports.js';
 import {
   type AuditDocument,
   type DetectionDocument,
@@ -145,58 +146,57 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
   }
 
   indexBatch(events: readonly RecordedEvent[], options: { after?: number } = {}): Promise<IndexBatchResult> {
-    return guarded('indexBatch', async () => {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
-        const { rows } = await client.query<{ position: string }>(
-          `SELECT position FROM search.checkpoint WHERE name = 'search' FOR UPDATE`,
-        );
-        const stored = Number(rows[0]?.position ?? 0);
+    return guarded('indexBatch', () =>
+      this.inTransaction(async (client) => {
+        const stored = await lockCheckpoint(client);
         if (options.after !== undefined && stored < options.after) {
           throw new SearchCheckpointBehindError(stored, options.after);
         }
-        const fresh = events.filter((e) => e.globalPosition > stored);
-        if (fresh.length === 0) {
-          await client.query('COMMIT');
-          return { position: stored, applied: 0 };
+        return applyBatch(client, stored, events);
+      }),
+    );
+  }
+
+  /**
+   * Replays the whole log into the tables in one transaction. Readers keep seeing the old
+   * contents (MVCC: rows are deleted, not truncated, so no lock blocks them) until the commit
+   * swaps in the new ones at once; a projector waits on the checkpoint row meanwhile and then
+   * continues from the rebuilt checkpoint.
+   */
+  rebuild(log: GlobalLog, options: { batchSize?: number } = {}): Promise<IndexBatchResult> {
+    return guarded('rebuild', () =>
+      this.inTransaction(async (client) => {
+        await lockCheckpoint(client);
+        for (const table of ['detections', 'audit', 'files', 'inspections']) {
+          await client.query(`DELETE FROM search.${table}`);
         }
-        const decoded = decodeEvents(fresh);
-        const inspections = await loadInspections(client, inspectionIdsNeeded(decoded));
-        const files = await loadFiles(client, fileIdsNeeded(decoded, inspections));
-        const plan = planSearchBatch(decoded, { files, inspections });
-        await writeDetections(client, plan.detections);
-        await writeAudit(client, plan.audit);
-        if (plan.retags.length > 0) {
-          await client.query(
-            `UPDATE search.detections d
-                SET file_name = r.file_name, tags = r.tags, search_text = to_tsvector('simple', r.search_text)
-               FROM jsonb_to_recordset($1::jsonb) AS r(file_id text, file_name text, tags text[], search_text text)
-              WHERE d.file_id = r.file_id`,
-            [
-              JSON.stringify(
-                plan.retags.map((r) => ({
-                  file_id: r.fileId,
-                  file_name: r.fileName,
-                  tags: r.tags,
-                  search_text: r.searchText,
-                })),
-              ),
-            ],
-          );
+        let result: IndexBatchResult = { position: 0, applied: 0 };
+        let applied = 0;
+        for (;;) {
+          const batch = await log.readAll({ after: result.position, maxCount: options.batchSize ?? 1000 });
+          if (batch.length === 0) break;
+          result = await applyBatch(client, result.position, batch);
+          applied += result.applied;
         }
-        await writeFacts(client, plan.files, plan.inspections);
-        const position = Math.max(stored, plan.position);
-        await client.query(`UPDATE search.checkpoint SET position = $1 WHERE name = 'search'`, [position]);
-        await client.query('COMMIT');
-        return { position, applied: fresh.length };
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
-    });
+        await client.query(`UPDATE search.checkpoint SET position = $1 WHERE name = 'search'`, [result.position]);
+        return { position: result.position, applied };
+      }),
+    );
+  }
+
+  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async searchDetections(input: DetectionQueryInput): Promise<SearchPage<DetectionHit>> {
@@ -271,6 +271,52 @@ class Where {
   sql(): string {
     return this.conditions.length === 0 ? '' : `WHERE ${this.conditions.join(' AND ')}`;
   }
+}
+
+/** Locks the checkpoint row for the transaction: one writer at a time, in log order. */
+async function lockCheckpoint(client: pg.PoolClient): Promise<number> {
+  const { rows } = await client.query<{ position: string }>(
+    `SELECT position FROM search.checkpoint WHERE name = 'search' FOR UPDATE`,
+  );
+  return Number(rows[0]?.position ?? 0);
+}
+
+/** Applies the events past `stored` inside the caller's transaction and advances the checkpoint. */
+async function applyBatch(
+  client: pg.PoolClient,
+  stored: number,
+  events: readonly RecordedEvent[],
+): Promise<IndexBatchResult> {
+  const fresh = events.filter((e) => e.globalPosition > stored);
+  if (fresh.length === 0) return { position: stored, applied: 0 };
+  const decoded = decodeEvents(fresh);
+  const inspections = await loadInspections(client, inspectionIdsNeeded(decoded));
+  const files = await loadFiles(client, fileIdsNeeded(decoded, inspections));
+  const plan = planSearchBatch(decoded, { files, inspections });
+  await writeDetections(client, plan.detections);
+  await writeAudit(client, plan.audit);
+  if (plan.retags.length > 0) {
+    await client.query(
+      `UPDATE search.detections d
+          SET file_name = r.file_name, tags = r.tags, search_text = to_tsvector('simple', r.search_text)
+         FROM jsonb_to_recordset($1::jsonb) AS r(file_id text, file_name text, tags text[], search_text text)
+        WHERE d.file_id = r.file_id`,
+      [
+        JSON.stringify(
+          plan.retags.map((r) => ({
+            file_id: r.fileId,
+            file_name: r.fileName,
+            tags: r.tags,
+            search_text: r.searchText,
+          })),
+        ),
+      ],
+    );
+  }
+  await writeFacts(client, plan.files, plan.inspections);
+  const position = Math.max(stored, plan.position);
+  await client.query(`UPDATE search.checkpoint SET position = $1 WHERE name = 'search'`, [position]);
+  return { position, applied: fresh.length };
 }
 
 function addCommon(
