@@ -46,6 +46,8 @@ export interface RunConsumerOptions<Tx> {
   /** Longest a fetch waits for new messages; also bounds how long stop() waits (default 1000). */
   readonly maxWaitTimeMs?: number;
   readonly heartbeatIntervalMs?: number;
+  /** Partitions handled in parallel by this member; order within a partition is kept (default 1). */
+  readonly partitionsConsumedConcurrently?: number;
   /** Commit after this many handled messages within a batch, and always at its end (default 100). */
   readonly commitEvery?: number;
   readonly onError?: (error: unknown, event: { topic: string; partition: number; offset: string }) => void;
@@ -188,6 +190,7 @@ export async function runConsumer<Tx>(options: RunConsumerOptions<Tx>): Promise<
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
       eachBatch: async (payload) => {
         let uncommitted: string | undefined;
         let sinceCommit = 0;
