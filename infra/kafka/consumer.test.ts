@@ -138,6 +138,35 @@ describe('runConsumer against real Kafka and Postgres', () => {
     expect(rows.map((r) => r.note)).toEqual(['flaky-3']);
   });
 
+  it('retries through a dependency outage without using up the attempts or dead-lettering', async () => {
+    const { event, message } = inspectionEvent('outage');
+    await produce([{ ...message }]);
+    const attemptsSeen: number[] = [];
+    let handled = false;
+    const running = await runConsumer({
+      kafka,
+      groupId: `${prefix}.outage`,
+      topics: [topic],
+      deadLetterTopic: dlq,
+      maxAttempts: 2,
+      retry: { initialMs: 5, maxMs: 10 },
+      dedupe: new PostgresDedupeStore(pool),
+      handle: async (e, { attempt }) => {
+        if (e.id !== event.eventId) return;
+        attemptsSeen.push(attempt);
+        if (attemptsSeen.length <= 4) {
+          // A real outage: nothing listens on port 1, so this fails with ECONNREFUSED.
+          const unreachable = new pg.Client({ host: '127.0.0.1', port: 1 });
+          await unreachable.connect();
+        }
+        handled = true;
+      },
+    });
+    await eventually('handled after the outage', () => handled);
+    await running.stop();
+    expect(attemptsSeen).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it('dead-letters after the bounded retries with the reason and the original headers, and poison at once', async () => {
     const { event, message } = inspectionEvent('doomed');
     await produce([

@@ -5,6 +5,7 @@ import { type DeadLetterKind, deadLetterMessage } from './dead-letter.js';
 import type { DedupeStore } from './dedupe.js';
 import { type BackoffPolicy, backoffDelay, sleep } from './retry.js';
 import { ensureTopics } from './topics.js';
+import { isInfrastructureOutage } from './transient-errors.js';
 
 /** Thrown by a handler that knows the event can never be handled: dead-lettered without retries. */
 export class UnprocessableEventError extends Error {
@@ -32,8 +33,13 @@ export interface RunConsumerOptions<Tx> {
   readonly dedupe: DedupeStore<Tx>;
   /** Name in the dedupe ledger; defaults to the group id. */
   readonly consumerName?: string;
-  /** Tries per message before it is dead-lettered (default 5). */
+  /**
+   * Tries per message before it is dead-lettered (default 5). Failures that are outages of a
+   * dependency (see `isOutage`) do not count: they are retried with backoff until it is back.
+   */
   readonly maxAttempts?: number;
+  /** Default: network errors and PostgreSQL connection/shutdown errors. */
+  readonly isOutage?: (error: unknown) => boolean;
   readonly retry?: Partial<BackoffPolicy>;
   readonly topicPrefix?: string;
   /** Defaults to `<topicPrefix>.dead-letter`. */
@@ -145,7 +151,9 @@ export async function runConsumer<Tx>(options: RunConsumerOptions<Tx>): Promise<
       await deadLetter(payload, message, 'poison', error.message, 0);
       return 'done';
     }
-    for (let attempt = 1; ; attempt++) {
+    const isOutage = options.isOutage ?? isInfrastructureOutage;
+    let attempt = 1;
+    for (let tries = 1; ; tries++) {
       try {
         const result = await options.dedupe.runOnce(consumerName, event.id, (tx) =>
           options.handle(event, {
@@ -166,11 +174,15 @@ export async function runConsumer<Tx>(options: RunConsumerOptions<Tx>): Promise<
           await deadLetter(payload, message, 'rejected', reason, attempt);
           return 'done';
         }
-        if (attempt >= maxAttempts) {
-          await deadLetter(payload, message, 'exhausted', reason, attempt);
-          return 'done';
+        // An outage is not the message's fault: it does not use up the message's attempts.
+        if (!isOutage(error)) {
+          if (attempt >= maxAttempts) {
+            await deadLetter(payload, message, 'exhausted', reason, attempt);
+            return 'done';
+          }
+          attempt++;
         }
-        await sleep(backoffDelay(policy, attempt));
+        await sleep(backoffDelay(policy, tries));
         if (stopping || !payload.isRunning() || payload.isStale()) return 'abandoned';
         await payload.heartbeat();
       }
