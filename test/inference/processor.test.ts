@@ -289,6 +289,25 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
     expect(await streamOf(req)).toHaveLength(7);
   });
 
+  it('fails finally at once when the bytes of a registered model are not in the store', async () => {
+    const sha256 = 'ab'.repeat(32);
+    const model = { name: 'vanished', version: '1.0.0', sha256 };
+    await registerModel(
+      { store },
+      {
+        ...model,
+        sizeBytes: 1234,
+        outputLayout: 'yolo',
+        classes: ['bright', 'dark'],
+        inputSize: { width: 64, height: 64 },
+      },
+      ctx,
+    );
+    const req = await rawRequest(await plantedDefect('png', 45), model);
+    const [outcome] = await processor.handle([req]);
+    expect(outcome).toMatchObject({ status: 'failed', code: 'model-unavailable', attempt: 1 });
+  });
+
   it('fails finally at once when the image blob is gone', async () => {
     const req = await rawRequest(await plantedDefect('png', 40)); // bytes not seen before: no cached prediction
     await blobs.delete(req.data.fileSha256!);
