@@ -33,6 +33,8 @@ export interface RunnerOptions {
   readonly batchDelayMs?: number;
 }
 
+const HEAD_REFRESH_MS = 500;
+
 export class ProjectionStoppedError extends Error {
   readonly code = 'projection-stopped';
 }
@@ -69,7 +71,7 @@ export function isTransientDatabaseError(error: unknown): boolean {
     code.startsWith('08') || // connection exceptions
     ['57P01', '57P02', '57P03', '53300', '40001', '40P01'].includes(code) || // shutdown, too many clients, retryable conflicts
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code) ||
-    /Connection terminated|timeout exceeded when trying to connect/i.test(
+    /Connection terminated|timeout exceeded when trying to connect|not queryable/i.test(
       String((error as { message?: unknown }).message),
     )
   );
@@ -238,6 +240,7 @@ class ProjectionWorker {
 export class ProjectionRunner {
   private readonly workers: ProjectionWorker[];
   private head = 0;
+  private headReadAt = 0;
 
   constructor(private readonly options: RunnerOptions) {
     const names = new Set<string>();
@@ -295,12 +298,15 @@ export class ProjectionRunner {
   }
 
   async refreshHead(): Promise<number> {
+    this.headReadAt = Date.now();
     this.head = Math.max(this.head, await this.options.log.headPosition());
     return this.head;
   }
 
   private noteProgress(): void {
     for (const w of this.workers) if (w.checkpoint > this.head) this.head = w.checkpoint;
+    // Keep the head fresh while working through a backlog, without a query per batch.
+    if (Date.now() - this.headReadAt > HEAD_REFRESH_MS) void this.refreshHead().catch(() => {});
   }
 
   private registerMetrics(registry: Registry): void {
