@@ -1,0 +1,58 @@
+import type { Registry } from 'prom-client';
+import { EmbeddedInspectionSource } from '../../inference/embedded-source.js';
+import type { BlobStore } from '../../inference/ports/blob-store.js';
+import type { PredictionCache } from '../../inference/ports/prediction-cache.js';
+import type { CachedPrediction } from '../../inference/processor.js';
+import type { InspectionRequestSource } from '../../inference/request-source.js';
+import { InferenceService } from '../../inference/service.js';
+import { PostgresDedupeStore } from '../../infra/kafka/dedupe.js';
+import { KafkaInspectionSource } from '../../infra/kafka/inspection-source.js';
+import { LruPredictionCache } from '../../infra/memory-cache/lru-prediction-cache.js';
+import { createRedisClient } from '../../infra/redis/client.js';
+import { RedisPredictionCache } from '../../infra/redis/prediction-cache.js';
+import type { Runtime } from '../runtime.js';
+import { kafkaOf } from './relay.js';
+
+function predictionCache(runtime: Runtime): PredictionCache<CachedPrediction> {
+  const url = runtime.config.REDIS_URL;
+  if (!url) return new LruPredictionCache<CachedPrediction>();
+  const redis = createRedisClient(url);
+  runtime.onClose(async () => {
+    await redis.quit();
+  });
+  return new RedisPredictionCache<CachedPrediction>(redis, {
+    onError: (error) => runtime.logger.warn({ err: error }, 'prediction cache unavailable; computing instead'),
+  });
+}
+
+/** Kafka consumer group when KAFKA_BROKERS is set, else an in-process subscription to the log. */
+function requestSource(runtime: Runtime): InspectionRequestSource {
+  const onError = (error: unknown) => runtime.logger.warn({ err: error }, 'inspection source error; retrying');
+  if (runtime.config.KAFKA_BROKERS) {
+    return new KafkaInspectionSource({
+      kafka: kafkaOf(runtime, 'chitti-inference'),
+      dedupe: new PostgresDedupeStore(runtime.pool),
+      concurrency: runtime.config.INFERENCE_MAX_BATCH * 2,
+      onError,
+    });
+  }
+  return new EmbeddedInspectionSource(runtime.store, { onError });
+}
+
+/** Sessions, model store, detector and processor, fed by the configured source. */
+export function createInference(runtime: Runtime, blobs: BlobStore, registry: Registry): InferenceService {
+  const { config } = runtime;
+  return new InferenceService(
+    { store: runtime.store, blobs, cache: predictionCache(runtime), registry, logger: runtime.logger },
+    {
+      sessions: { intraOpNumThreads: config.INFERENCE_THREADS },
+      detector: { maxBatch: config.INFERENCE_MAX_BATCH, maxWaitMs: config.INFERENCE_MAX_WAIT_MS },
+    },
+  );
+}
+
+export async function startInference(runtime: Runtime, service: InferenceService): Promise<void> {
+  await service.start(requestSource(runtime));
+  runtime.onClose(() => service.stop());
+  runtime.logger.info({ source: runtime.config.KAFKA_BROKERS ? 'kafka' : 'embedded' }, 'inference processor running');
+}
