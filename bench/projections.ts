@@ -10,6 +10,7 @@
  * generated history the tests use (~8 events per inspection).
  */
 import { randomUUID } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
@@ -96,7 +97,8 @@ async function rawBaseline(pool: pg.Pool): Promise<{ rows: number; seconds: numb
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const inspections = Number(argv[0] ?? 5000);
   BATCH = Number(argv[1] ?? 2000);
-  if (!Number.isSafeInteger(BATCH) || BATCH < 1 || BATCH > 20_000) throw new Error('batch must be an integer in 1..20000');
+  if (!Number.isSafeInteger(BATCH) || BATCH < 1 || BATCH > 20_000)
+    throw new Error('batch must be an integer in 1..20000');
   if (!Number.isSafeInteger(inspections) || inspections < 1 || inspections > 100_000) {
     throw new Error('inspections must be an integer in 1..100000');
   }
@@ -107,7 +109,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   try {
     await migrate(pool);
     const events = await seed(pool, inspections);
-    console.log(`log: ${events} events (${inspections} inspections)`);
+    console.log(`log: ${events} events (${inspections} inspections), batch ${BATCH}`);
+    console.log(
+      `machine: ${cpus().length} cores, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} at start`,
+    );
 
     // Each model alone, one after the other.
     const alone: Record<string, number> = {};
