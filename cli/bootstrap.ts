@@ -74,7 +74,7 @@ export async function findBundledModel(name: string, dir = BUNDLED_MODELS_DIR) {
 export async function deployBundledModel(runtime: Runtime, models: ModelStore, name: string): Promise<void> {
   const bundled = await findBundledModel(name);
   if (!bundled) {
-    runtime.logger.warn({ name }, 'no bundled model found; deploy one through the API');
+    runtime.logger.warn({ model: name }, 'no bundled model found; deploy one through the API');
     return;
   }
   const deps = { store: runtime.store };
@@ -90,5 +90,5 @@ export async function deployBundledModel(runtime: Runtime, models: ModelStore, n
   const { registeredBy: _by, task: _task, format: _format, ...input } = registration;
   await registerModel(deps, input, BOOTSTRAP);
   await deployModel(deps, { name, version: bundled.version, percent: 100 }, BOOTSTRAP);
-  runtime.logger.info({ name, version: bundled.version, sha256: inspection.sha256 }, 'bundled model deployed');
+  runtime.logger.info({ model: name, version: bundled.version, sha256: inspection.sha256 }, 'bundled model deployed');
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** The development defaults below are public knowledge: production refuses to start with them. */
-export const DEV_JWT_SECRET = 'chitti-dev-jwt-secret-change-me';
+export const DEV_JWT_SECRET = 'chitti-development-jwt-secret-change-me';
 export const DEV_SEAL_KEY = 'chitti-dev-seal-key-change-me';
 
 const csv = z
