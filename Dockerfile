@@ -9,14 +9,17 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-# 2. Type check the sources against the full dependency set; the runtime stage copies its marker,
-#    so an image is never built from code that does not type-check.
+# 2. Type check the whole tree (tests included: they import the sources) with the dev
+#    dependencies, then prune what the runtime never loads. The image is only built from code
+#    that type-checks.
 FROM node:20-bookworm-slim AS check
-WORKDIR /app
+WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN npx tsc -p . && touch /tmp/typechecked
+RUN npx tsc -p . \
+ && rm -rf node_modules test bench examples docs inference/training \
+ && find . -name '*.test.ts' -delete
 
 # 3. Runtime: sources run through tsx (a production dependency), as the unprivileged `node` user.
 FROM node:20-bookworm-slim AS runtime
@@ -26,9 +29,8 @@ ENV NODE_ENV=production \
     PORT=8080 \
     CHITTI_DATA_DIR=/var/lib/chitti
 WORKDIR /app
+COPY --from=check /src ./
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=check /tmp/typechecked /tmp/typechecked
-COPY . .
 RUN chmod +x cli/chitti.mjs \
  && ln -s /app/cli/chitti.mjs /usr/local/bin/chitti \
  && mkdir -p /var/lib/chitti \
