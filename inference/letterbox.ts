@@ -71,14 +71,10 @@ export const LETTERBOX_FILL = 114;
  * cv2.resize(INTER_LINEAR), rounded to 8 bits as cv2 does, padded with 114.
  * Greyscale is replicated into the three planes.
  */
-export function letterboxPlanar(
-  pixels: Uint8Array,
-  channels: 1 | 3,
-  geometry: LetterboxGeometry,
-  out: Uint8Array = new Uint8Array(3 * geometry.target.width * geometry.target.height),
-): Uint8Array {
-  resampleInto(pixels, channels, geometry, out, 1);
-  return out;
+export function letterboxPlanar(pixels: Uint8Array, channels: 1 | 3, geometry: LetterboxGeometry): Uint8Array {
+  const values = new Float32Array(3 * geometry.target.width * geometry.target.height);
+  resampleInto(pixels, channels, geometry, values, IDENTITY);
+  return Uint8Array.from(values);
 }
 
 /**
@@ -91,16 +87,20 @@ export function letterboxTensor(
   geometry: LetterboxGeometry,
   out: Float32Array = new Float32Array(3 * geometry.target.width * geometry.target.height),
 ): Float32Array {
-  resampleInto(pixels, channels, geometry, out, 255);
+  resampleInto(pixels, channels, geometry, out, DIVIDED_BY_255);
   return out;
 }
 
+const IDENTITY = Float32Array.from({ length: 256 }, (_, i) => i);
+const DIVIDED_BY_255 = Float32Array.from({ length: 256 }, (_, i) => i / 255);
+
+/** Resamples into `out`, mapping each rounded 8-bit value through `table` (identity or /255). */
 function resampleInto(
   pixels: Uint8Array,
   channels: 1 | 3,
   geometry: LetterboxGeometry,
-  out: Uint8Array | Float32Array,
-  divisor: 1 | 255,
+  out: Float32Array,
+  table: Float32Array,
 ): void {
   const { source, target, resized, pad } = geometry;
   const plane = target.width * target.height;
@@ -108,29 +108,32 @@ function resampleInto(
     throw new RangeError(`expected ${source.width}×${source.height}×${channels} pixels, got ${pixels.length}`);
   }
   if (out.length !== 3 * plane) throw new RangeError(`output must hold ${3 * plane} values`);
-  out.fill(LETTERBOX_FILL / divisor);
-  const xs = samplingTaps(source.width, resized.width);
-  const ys = samplingTaps(source.height, resized.height);
-  const rowStride = source.width * channels;
+  out.fill(table[LETTERBOX_FILL]!);
+  const xs = samplingTaps(source.width, resized.width, channels);
+  const ys = samplingTaps(source.height, resized.height, source.width * channels);
+  const { index0: x0s, index1: x1s, weight: wxs } = xs;
+  const width = resized.width;
   for (let y = 0; y < resized.height; y++) {
-    const y0 = ys.index0[y]! * rowStride;
-    const y1 = ys.index1[y]! * rowStride;
+    const r0 = ys.index0[y]!;
+    const r1 = ys.index1[y]!;
     const wy = ys.weight[y]!;
-    const outRow = (y + pad.top) * target.width + pad.left;
-    for (let x = 0; x < resized.width; x++) {
-      const x0 = xs.index0[x]! * channels;
-      const x1 = xs.index1[x]! * channels;
-      const wx = xs.weight[x]!;
-      const o = outRow + x;
-      for (let c = 0; c < channels; c++) {
-        const top = pixels[y0 + x0 + c]! + wx * (pixels[y0 + x1 + c]! - pixels[y0 + x0 + c]!);
-        const bottom = pixels[y1 + x0 + c]! + wx * (pixels[y1 + x1 + c]! - pixels[y1 + x0 + c]!);
-        out[c * plane + o] = Math.round(top + wy * (bottom - top)) / divisor;
+    const o = (y + pad.top) * target.width + pad.left;
+    for (let c = 0; c < channels; c++) {
+      const planeOffset = c * plane + o;
+      for (let x = 0; x < width; x++) {
+        const x0 = x0s[x]! + c;
+        const x1 = x1s[x]! + c;
+        const wx = wxs[x]!;
+        const a = pixels[r0 + x0]!;
+        const b = pixels[r1 + x0]!;
+        const top = a + wx * (pixels[r0 + x1]! - a);
+        const bottom = b + wx * (pixels[r1 + x1]! - b);
+        out[planeOffset + x] = table[Math.round(top + wy * (bottom - top))]!;
       }
-      if (channels === 1) {
-        out[plane + o] = out[o]!;
-        out[2 * plane + o] = out[o]!;
-      }
+    }
+    if (channels === 1) {
+      out.copyWithin(plane + o, o, o + width);
+      out.copyWithin(2 * plane + o, o, o + width);
     }
   }
 }
@@ -138,14 +141,17 @@ function resampleInto(
 interface Taps {
   index0: Int32Array;
   index1: Int32Array;
-  weight: Float32Array;
+  weight: Float64Array;
 }
 
-/** Source taps per destination index for half-pixel-centre bilinear sampling with edge clamping. */
-function samplingTaps(sourceSize: number, destinationSize: number): Taps {
+/**
+ * Source taps per destination index for half-pixel-centre bilinear sampling with edge clamping,
+ * pre-multiplied by `stride` (elements per source step) so the inner loop only adds.
+ */
+function samplingTaps(sourceSize: number, destinationSize: number, stride: number): Taps {
   const index0 = new Int32Array(destinationSize);
   const index1 = new Int32Array(destinationSize);
-  const weight = new Float32Array(destinationSize);
+  const weight = new Float64Array(destinationSize);
   const scale = sourceSize / destinationSize;
   for (let d = 0; d < destinationSize; d++) {
     const position = (d + 0.5) * scale - 0.5;
@@ -159,8 +165,8 @@ function samplingTaps(sourceSize: number, destinationSize: number): Taps {
       i = sourceSize - 1;
       w = 0;
     }
-    index0[d] = i;
-    index1[d] = Math.min(i + 1, sourceSize - 1);
+    index0[d] = i * stride;
+    index1[d] = Math.min(i + 1, sourceSize - 1) * stride;
     weight[d] = w;
   }
   return { index0, index1, weight };
