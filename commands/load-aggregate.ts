@@ -1,5 +1,5 @@
 import type { Decider } from '../domain/decider.js';
-import { type ChittiEvent, type RecordedEvent, upcast } from '../schemas/events/index.js';
+import { type ChittiEvent, decodeStored, type RecordedEvent } from '../schemas/events/index.js';
 import type { EventStore } from './ports/event-store.js';
 
 export interface PointInTime {
@@ -23,7 +23,7 @@ export interface LoadedAggregate<S> {
  * version newer than this code knows (written by a newer release) is refused, never guessed at.
  */
 export function toDomainEvent(event: RecordedEvent): ChittiEvent {
-  return upcast(event.type, event.schemaVersion, event.data);
+  return decodeStored(event);
 }
 
 export async function readAggregate<S, E extends ChittiEvent>(

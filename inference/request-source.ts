@@ -1,4 +1,4 @@
-import { type EventData, type EventMetadata, upcast } from '../schemas/events/index.js';
+import { decodeStored, type EventData, type EventMetadata } from '../schemas/events/index.js';
 
 /** One InspectionRequested, as any transport delivers it, upcast to the current schema. */
 export interface InspectionRequest {
@@ -51,7 +51,7 @@ export interface TransportedEvent {
 /** The request carried by an event, or undefined when it is another type. Throws on an invalid payload. */
 export function inspectionRequestFrom(event: TransportedEvent): InspectionRequest | undefined {
   if (event.type !== 'InspectionRequested') return undefined;
-  const current = upcast(event.type, event.schemaVersion, event.data);
+  const current = decodeStored(event);
   if (current.type !== 'InspectionRequested') return undefined;
   const metadata: { correlationId?: string; traceparent?: string } = {};
   if (event.metadata?.correlationId) metadata.correlationId = event.metadata.correlationId;

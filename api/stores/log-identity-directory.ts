@@ -1,5 +1,5 @@
 import type { GlobalLog, LogSubscription } from '../../projections/ports.js';
-import { categoryOf, type RecordedEvent, type Role, upcast } from '../../schemas/events/index.js';
+import { categoryOf, decodeStored, type RecordedEvent, type Role } from '../../schemas/events/index.js';
 import type { ApiKeyRecord, IdentityDirectory, UserRecord } from '../ports/identity.js';
 
 interface MutableKey {
@@ -62,7 +62,7 @@ export class LogIdentityDirectory implements IdentityDirectory {
 
   private apply(recorded: RecordedEvent): void {
     if (categoryOf(recorded.streamId) !== 'user') return;
-    const event = upcast(recorded.type, recorded.schemaVersion, recorded.data);
+    const event = decodeStored(recorded);
     switch (event.type) {
       case 'UserRegistered':
         if (!this.users.has(event.data.userId)) this.users.set(event.data.userId, new Set());

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { recordAccess } from '../../commands/access.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { Sealer } from '../../infra/postgres/sealer.js';
-import { upcast } from '../../schemas/events/index.js';
+import { decodeStored } from '../../schemas/events/index.js';
 import { cliActor, intOption, parseOptions } from '../args.js';
 import { type Subcommand, UsageError } from '../main.js';
 import { openRuntime } from '../runtime.js';
@@ -58,7 +58,7 @@ const command: Subcommand = {
         const batch = await runtime.store.readAll({ after, maxCount: 1000 });
         const inRange = batch.filter((e) => e.globalPosition <= to);
         for (const event of inRange) {
-          const current = values.raw ? { data: event.data } : upcast(event.type, event.schemaVersion, event.data);
+          const current = values.raw ? { data: event.data } : decodeStored(event);
           const line = JSON.stringify({
             ...event,
             data: current.data,

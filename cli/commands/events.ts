@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { recordAccess } from '../../commands/access.js';
-import { upcast } from '../../schemas/events/index.js';
+import { decodeStored } from '../../schemas/events/index.js';
 import { cliActor, intOption, parseOptions } from '../args.js';
 import { type Subcommand, UsageError } from '../main.js';
 import { openRuntime, untilSignal } from '../runtime.js';
@@ -34,7 +34,7 @@ const command: Subcommand = {
           for (const event of batch) {
             if (types && !types.has(event.type)) continue;
             if (values.stream && !event.streamId.startsWith(values.stream)) continue;
-            const { data } = upcast(event.type, event.schemaVersion, event.data);
+            const { data } = decodeStored(event);
             const line = JSON.stringify({ ...event, data });
             if (!process.stdout.write(`${line}\n`)) await once(process.stdout, 'drain');
           }

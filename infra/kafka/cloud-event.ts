@@ -1,5 +1,11 @@
 import type { IHeaders } from 'kafkajs';
-import { type ChittiEvent, definitionOf, type RecordedEvent, upcast } from '../../schemas/events/index.js';
+import {
+  type ChittiEvent,
+  decodeStored,
+  definitionOf,
+  type RecordedEvent,
+  upcast,
+} from '../../schemas/events/index.js';
 import { CloudEventEnvelope, cloudEventType, parseCloudEventType, topicOfStream } from '../../schemas/topics/index.js';
 
 export type CloudEvent = CloudEventEnvelope;
@@ -13,8 +19,7 @@ export function toCloudEvent(event: RecordedEvent, source = DEFAULT_SOURCE): Clo
   const definition = definitionOf(event.type);
   // A payload already in the current version was validated by the store on append: re-parsing it
   // would be the relay's main CPU cost. Older versions go through their upcasters (and the parse).
-  const data =
-    event.schemaVersion === definition.version ? event.data : upcast(event.type, event.schemaVersion, event.data).data;
+  const data = decodeStored(event).data;
   const { actor, traceparent, correlationId, causationId } = event.metadata;
   const envelope: CloudEvent = {
     specversion: '1.0',

@@ -1,4 +1,4 @@
-import { type ChittiEvent, type EventType, type RecordedEvent, upcast } from '../../schemas/events/index.js';
+import { type ChittiEvent, decodeStored, type EventType, type RecordedEvent } from '../../schemas/events/index.js';
 
 /** A stored event with its payload lifted to the current schema. */
 export interface Decoded<T extends EventType = EventType> {
@@ -29,7 +29,7 @@ export function decode(event: RecordedEvent): Decoded {
   if (known) return known;
   let decoded: Decoded;
   try {
-    decoded = { event, domain: upcast(event.type, event.schemaVersion, event.data) };
+    decoded = { event, domain: decodeStored(event) };
   } catch (error) {
     throw new UndecodableEventError(event.globalPosition, event.type, error);
   }

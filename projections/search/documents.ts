@@ -4,13 +4,7 @@
  * documents, and the small lookup ("facts") the projection keeps to do that. No I/O: both adapters
  * load the facts the batch needs, call planSearchBatch and store its plan.
  */
-import {
-  type ChittiEvent,
-  currentVersionOf,
-  isEventType,
-  type RecordedEvent,
-  upcast,
-} from '../../schemas/events/index.js';
+import { type ChittiEvent, decodeStored, isEventType, type RecordedEvent } from '../../schemas/events/index.js';
 import type { AuditHit, DetectionHit } from './ports.js';
 import { searchWords } from './query.js';
 
@@ -79,11 +73,7 @@ export interface DecodedEvent {
 export function decodeEvents(events: readonly RecordedEvent[]): DecodedEvent[] {
   return events.map((recorded) => {
     if (!isEventType(recorded.type)) return { recorded, event: null };
-    const event =
-      recorded.schemaVersion === currentVersionOf(recorded.type)
-        ? ({ type: recorded.type, data: recorded.data } as ChittiEvent)
-        : upcast(recorded.type, recorded.schemaVersion, recorded.data);
-    return { recorded, event };
+    return { recorded, event: decodeStored(recorded) };
   });
 }
 

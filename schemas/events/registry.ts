@@ -121,3 +121,15 @@ export function upcast(type: string, schemaVersion: number, data: unknown): Chit
   }
   return { type, data: definition.schema.parse(payload) } as ChittiEvent;
 }
+
+/**
+ * A payload read back from the event store: the store validated it on append, so one already in
+ * the current version is taken as it is (parsing every event again on every replay would double
+ * the read side's CPU cost); older versions are upcast and validated. Never use it for input
+ * from outside the store (Kafka messages, HTTP bodies): that is what `upcast` is for.
+ */
+export function decodeStored(event: { type: string; schemaVersion: number; data: unknown }): ChittiEvent {
+  const definition = definitionOf(event.type);
+  if (event.schemaVersion === definition.version) return { type: event.type, data: event.data } as ChittiEvent;
+  return upcast(event.type, event.schemaVersion, event.data);
+}

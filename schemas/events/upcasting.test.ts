@@ -106,3 +106,16 @@ describe('upcast guards the version range itself', () => {
     expect(() => upcast('InspectionRequested', 0, {})).toThrow(/knows v1..v2/);
   });
 });
+
+describe('decodeStored: payloads read back from the store', () => {
+  it('takes a current-version payload as the store validated it, and upcasts older ones', async () => {
+    const { decodeStored } = await import('./registry.js');
+    const closed = { inspectionId: 'i1', outcome: 'accepted', note: null, closedBy: 'a' };
+    expect(decodeStored({ type: 'InspectionClosed', schemaVersion: 1, data: closed }).data).toBe(closed);
+    const lifted = decodeStored({ type: 'InspectionRequested', schemaVersion: 1, data: v1Payload });
+    expect(lifted.data).toMatchObject({ model: { name: v1Payload.modelName, sha256: null }, shadows: [] });
+    expect(() => decodeStored({ type: 'InspectionTeleported', schemaVersion: 1, data: {} })).toThrow(
+      /unknown event type/,
+    );
+  });
+});
