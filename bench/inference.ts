@@ -33,8 +33,14 @@ const thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
 export interface InferenceBenchResult {
   readonly model: string;
   readonly inputSize: { width: number; height: number };
-  readonly bare: Record<number, number>;
-  readonly pipeline: { maxBatch: number; maxWaitMs: number; imagesPerSec: number; meanBatch: number }[];
+  readonly bare: Record<number, Rate>;
+  readonly pipeline: {
+    maxBatch: number;
+    maxWaitMs: number;
+    imagesPerSec: number;
+    cpuMsPerImage: number;
+    meanBatch: number;
+  }[];
   readonly bestRatio: number;
   readonly latencyMs: { p50: number; p95: number };
 }
@@ -79,12 +85,24 @@ async function images(count: number): Promise<Buffer[]> {
   return out;
 }
 
-async function phase(work: () => Promise<number>): Promise<number> {
+interface Rate {
+  readonly imagesPerSec: number;
+  /** Process CPU (all threads: main, workers, libuv) per image: the work, whatever the contention. */
+  readonly cpuMsPerImage: number;
+}
+
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+async function phase(work: () => Promise<number>): Promise<Rate> {
   const deadline = performance.now() + PHASE_MS;
   const started = performance.now();
+  const cpuStart = cpuMs();
   let done = 0;
   while (performance.now() < deadline) done += await work();
-  return done / ((performance.now() - started) / 1000);
+  return { imagesPerSec: done / ((performance.now() - started) / 1000), cpuMsPerImage: (cpuMs() - cpuStart) / done };
 }
 
 async function bareThroughput(modelBytes: Uint8Array, tensors: Float32Array[], model: ServedModel) {
@@ -96,7 +114,7 @@ async function bareThroughput(modelBytes: Uint8Array, tensors: Float32Array[], m
   });
   const { width, height } = model.inputSize;
   const size = 3 * width * height;
-  const result: Record<number, number> = {};
+  const result: Record<number, Rate> = {};
   for (const batch of BATCHES) {
     const input = new Float32Array(batch * size);
     for (let i = 0; i < batch; i++) input.set(tensors[i % tensors.length]!, i * size);
@@ -134,14 +152,16 @@ async function pipelineThroughput(
   const clients = Math.max(2, 2 * maxBatch);
   const deadline = performance.now() + PHASE_MS;
   const started = performance.now();
+  const cpuStart = cpuMs();
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
       for (let i = c; performance.now() < deadline; i += clients) await one(i);
     }),
   );
   const imagesPerSec = requests / ((performance.now() - started) / 1000);
+  const cpuMsPerImage = (cpuMs() - cpuStart) / requests;
   await detector.close();
-  return { imagesPerSec, meanBatch: batchSum / requests };
+  return { imagesPerSec, cpuMsPerImage, meanBatch: batchSum / requests };
 }
 
 async function latency(pool: SessionPool, modelBytes: Uint8Array, model: ServedModel, bytes: Buffer[]) {
@@ -175,8 +195,12 @@ export async function main(): Promise<InferenceBenchResult> {
   );
 
   const bare = await bareThroughput(modelBytes, tensors, model);
-  for (const b of BATCHES) console.log(`bare session.run  batch ${b}: ${bare[b]!.toFixed(1)} images/s`);
-  const bestBare = Math.max(...Object.values(bare));
+  for (const b of BATCHES) {
+    console.log(
+      `bare session.run  batch ${b}: ${bare[b]!.imagesPerSec.toFixed(1)} images/s, ${bare[b]!.cpuMsPerImage.toFixed(1)} CPU ms/image`,
+    );
+  }
+  const bestBare = Math.max(...Object.values(bare).map((r) => r.imagesPerSec));
 
   const pool = new SessionPool({ intraOpNumThreads: THREADS });
   try {
@@ -186,8 +210,9 @@ export async function main(): Promise<InferenceBenchResult> {
         const r = await pipelineThroughput(pool, modelBytes, model, bytes, maxBatch, maxWaitMs);
         pipeline.push({ maxBatch, maxWaitMs, ...r });
         console.log(
-          `pipeline maxBatch ${maxBatch} maxWait ${String(maxWaitMs).padStart(2)} ms: ${r.imagesPerSec.toFixed(1)} images/s ` +
-            `(mean batch ${r.meanBatch.toFixed(2)}, ${(r.imagesPerSec / bare[maxBatch]!).toFixed(2)} of bare at batch ${maxBatch})`,
+          `pipeline maxBatch ${maxBatch} maxWait ${String(maxWaitMs).padStart(2)} ms: ${r.imagesPerSec.toFixed(1)} images/s, ` +
+            `${r.cpuMsPerImage.toFixed(1)} CPU ms/image (mean batch ${r.meanBatch.toFixed(2)}, ` +
+            `${(r.imagesPerSec / bare[maxBatch]!.imagesPerSec).toFixed(2)} of bare at batch ${maxBatch})`,
         );
       }
     }
@@ -197,6 +222,7 @@ export async function main(): Promise<InferenceBenchResult> {
       `best pipeline ${best.imagesPerSec.toFixed(1)} images/s (maxBatch ${best.maxBatch}, maxWait ${best.maxWaitMs} ms) ` +
         `vs best bare ${bestBare.toFixed(1)} images/s: ratio ${bestRatio.toFixed(2)} (goal >= 0.85)`,
     );
+    console.log(`load average ${loadavg()[0]!.toFixed(2)} at the end (other processes share these cores)`);
     const lat = await latency(pool, modelBytes, model, bytes);
     console.log(
       `latency per image at batch 1 (bytes to boxes): p50 ${lat.p50.toFixed(1)} ms, p95 ${lat.p95.toFixed(1)} ms`,
