@@ -24,17 +24,24 @@ export class EmbeddedInspectionSource implements InspectionRequestSource {
 
   async start(handler: InspectionRequestHandler): Promise<void> {
     if (this.subscription) throw new Error('the source is already started');
+    const onError = this.options.onError ?? (() => {});
     this.subscription = this.log.subscribe({
       after: this.options.after ?? 0,
       batchSize: this.options.batchSize ?? 64,
       handle: async (batch) => {
         const requests = batch.flatMap((event) => {
-          const request = inspectionRequestFrom(event);
-          return request ? [request] : [];
+          try {
+            const request = inspectionRequestFrom(event);
+            return request ? [request] : [];
+          } catch (error) {
+            // An undecodable event must not stall the subscription: report it and go on.
+            onError(error);
+            return [];
+          }
         });
         if (requests.length > 0) await handler(requests);
       },
-      onError: this.options.onError ?? (() => {}),
+      onError,
     });
   }
 

@@ -219,15 +219,19 @@ export class InspectionProcessor {
           this.context(request, `start:${attempt}`),
         );
       } catch (error) {
-        if (isDomainError(error)) return { inspectionId, status: 'already-done' }; // finished meanwhile
-        throw error;
+        if (!isDomainError(error)) throw error;
+        if (await this.finishedMeanwhile(inspectionId)) return { inspectionId, status: 'already-done' };
+        return this.recordFailure(request, attempt, new AttemptFailure('internal', error.message, false), true);
       }
       try {
         const cached = await this.runAndRecord(request, request.data.model, 'live', images);
         return { inspectionId, status: 'recorded', cached, shadows: { recorded: [], failed: [] } };
       } catch (error) {
-        if (isDomainError(error)) return { inspectionId, status: 'already-done' };
-        const failure = classify(error);
+        if (isDomainError(error) && (await this.finishedMeanwhile(inspectionId))) {
+          return { inspectionId, status: 'already-done' };
+        }
+        // A rule the inspection refuses (not a race with another processor) will not pass on retry.
+        const failure = isDomainError(error) ? new AttemptFailure('internal', error.message, false) : classify(error);
         const final = !failure.retryable || attempt >= this.maxAttempts;
         const outcome = await this.recordFailure(request, attempt, failure, final);
         if (final) return outcome;
@@ -253,7 +257,10 @@ export class InspectionProcessor {
         this.context(request, `failed:${attempt}`),
       );
     } catch (error) {
-      if (isDomainError(error)) return { inspectionId, status: 'already-done' };
+      // Only a race is expected here: another delivery recorded the result or the final failure.
+      if (isDomainError(error) && (await this.finishedMeanwhile(inspectionId))) {
+        return { inspectionId, status: 'already-done' };
+      }
       throw error;
     }
     return { inspectionId, status: 'failed', code: failure.code, reason, attempt };
@@ -343,6 +350,12 @@ export class InspectionProcessor {
     const bytes = await this.deps.blobs.get(sha256);
     if (!bytes) throw new BlobMissingError(`the image ${sha256} is not in the blob store`);
     return bytes;
+  }
+
+  /** Whether another delivery ended the inspection while this one worked. */
+  private async finishedMeanwhile(inspectionId: string): Promise<boolean> {
+    const { status } = await this.inspectionState(inspectionId);
+    return status === 'detected' || status === 'failed' || status === 'closed';
   }
 
   private async inspectionState(inspectionId: string): Promise<InspectionState> {
