@@ -15,7 +15,7 @@ export async function startProjector(runtime: Runtime, search: Search, registry:
     registry,
   });
   await runner.start();
-  const searchProjector = new SearchProjector({ log: runtime.store, index: search, logger: runtime.logger });
+  const searchProjector = new SearchProjector({ log: runtime.store, index: search, logger: runtime.logger, registry });
   searchProjector.start();
   runtime.onClose(async () => {
     await searchProjector.stop();

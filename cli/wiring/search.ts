@@ -1,5 +1,6 @@
 import { createElasticsearchClient } from '../../infra/elasticsearch/client.js';
 import { ElasticsearchSearch } from '../../infra/elasticsearch/elasticsearch-search.js';
+import { rebuildElasticsearchSearch } from '../../infra/elasticsearch/rebuild.js';
 import { PostgresSearch } from '../../infra/postgres-search/postgres-search.js';
 import type { SearchIndex, SearchQueries } from '../../projections/search/ports.js';
 import type { Runtime } from '../runtime.js';
@@ -7,7 +8,14 @@ import type { Runtime } from '../runtime.js';
 export type Search = SearchIndex & SearchQueries;
 
 /** Elasticsearch when ELASTICSEARCH_URL is set, PostgreSQL full-text search otherwise: one port. */
-export async function openSearch(runtime: Runtime): Promise<{ search: Search; backend: 'elasticsearch' | 'postgres' }> {
+export interface OpenedSearch {
+  readonly search: Search;
+  readonly backend: 'elasticsearch' | 'postgres';
+  /** Replays the whole log into a fresh index and swaps it in while queries keep working. */
+  rebuild(): Promise<object>;
+}
+
+export async function openSearch(runtime: Runtime): Promise<OpenedSearch> {
   const headPosition = () => runtime.store.headPosition();
   const url = runtime.config.ELASTICSEARCH_URL;
   if (url) {
@@ -15,9 +23,13 @@ export async function openSearch(runtime: Runtime): Promise<{ search: Search; ba
     runtime.onClose(() => client.close());
     const search = new ElasticsearchSearch(client, { headPosition });
     await search.prepare();
-    return { search, backend: 'elasticsearch' };
+    return {
+      search,
+      backend: 'elasticsearch',
+      rebuild: () => rebuildElasticsearchSearch({ client, log: runtime.store }),
+    };
   }
   const search = new PostgresSearch(runtime.pool, { headPosition });
   await search.prepare();
-  return { search, backend: 'postgres' };
+  return { search, backend: 'postgres', rebuild: () => search.rebuild(runtime.store) };
 }

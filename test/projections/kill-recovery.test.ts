@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 function startProjector(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'projections/projector-process.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/projections/projector-process.ts'], {
     env: { ...process.env, DATABASE_URL: fx.db.url, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,16 +1,16 @@
 /**
- * The projector as its own process: `DATABASE_URL=... node --import tsx projections/projector-process.ts`.
+ * The projector as its own process: `DATABASE_URL=... node --import tsx test/projections/projector-process.ts`.
  * Wires the Postgres global log to every read model and runs until SIGTERM/SIGINT.
  * Options (environment): PROJECTOR_BATCH_SIZE, PROJECTIONS (comma-separated names; default all),
  * PROJECTOR_BATCH_DELAY_MS (tests only: holds each batch transaction open so a kill lands mid-batch).
  */
 import pg from 'pg';
-import { createLogger } from '../infra/logging.js';
-import { PostgresEventStore } from '../infra/postgres/event-store.js';
-import { migrate } from '../infra/postgres/migrate.js';
-import { UnknownProjectionError } from './projection.js';
-import { readModelProjections } from './read-models/index.js';
-import { ProjectionRunner } from './runner.js';
+import { createLogger } from '../../infra/logging.js';
+import { PostgresEventStore } from '../../infra/postgres/event-store.js';
+import { migrate } from '../../infra/postgres/migrate.js';
+import { UnknownProjectionError } from '../../projections/projection.js';
+import { readModelProjections } from '../../projections/read-models/index.js';
+import { ProjectionRunner } from '../../projections/runner.js';
 
 const logger = createLogger({ name: 'projector' });
 
