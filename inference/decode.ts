@@ -20,7 +20,7 @@ export interface DecodeSpec {
 /**
  * One image's detections from a detection head output: confidence filter (score > confidence,
  * as Ultralytics), class-wise NMS, at most maxDetections, boxes mapped back to original image
- * pixels (subtract the letterbox offset, divide by the ratio, clip), ids d0, d1, ... by score.
+ * pixels (subtract the letterbox pad, divide by the ratio, clip), ids d0, d1, ... by score.
  *
  * - 'yolo': [B, 4+nc, A] rows cx, cy, w, h (input pixels), then nc sigmoid class scores; each
  *   anchor proposes its best class.
@@ -100,11 +100,16 @@ function nmsExportCandidates(output: OutputTensor, imageIndex: number, nc: numbe
   return out;
 }
 
-/** Ultralytics scale_boxes: subtract the offset, divide by the ratio, clip to the image. */
+/**
+ * Letterbox pixels → original pixels: subtract the pad that was applied, divide by the ratio,
+ * clip to the image. (Ultralytics' scale_boxes recomputes the pad as round((T − s·r)/2 − 0.1)
+ * from the unrounded size, which can be one letterbox pixel off the pad LetterBox applied; the
+ * applied pad is the exact inverse, and what the shipped model's training labels used.)
+ */
 export function toOriginalPixels(box: Candidate, geometry: LetterboxGeometry): Detection['box'] {
-  const { ratio, boxOffset, source } = geometry;
-  const x = (v: number) => round(clamp((v - boxOffset.x) / ratio, 0, source.width), 2);
-  const y = (v: number) => round(clamp((v - boxOffset.y) / ratio, 0, source.height), 2);
+  const { ratio, pad, source } = geometry;
+  const x = (v: number) => round(clamp((v - pad.left) / ratio, 0, source.width), 2);
+  const y = (v: number) => round(clamp((v - pad.top) / ratio, 0, source.height), 2);
   return { x1: x(box.x1), y1: y(box.y1), x2: x(box.x2), y2: y(box.y2) };
 }
 

@@ -1,8 +1,8 @@
 /**
  * Ultralytics' letterbox, as pure arithmetic: the same ratio, rounding and padding split as
- * `ultralytics.data.augment.LetterBox` (auto=False, scaleup=True, center=True) and the same
- * map-back as `ultralytics.utils.ops.scale_boxes`, so a user's exported model gets the boxes
- * Ultralytics itself would give.
+ * `ultralytics.data.augment.LetterBox` (auto=False, scaleup=True, center=True), so a user's
+ * exported model sees exactly the input Ultralytics would give it. Boxes map back by subtracting
+ * the pad actually applied and dividing by r (see decode.ts).
  */
 
 /** Python's round(): halves go to the even neighbour (round(2.5) == 2). */
@@ -23,11 +23,6 @@ export interface LetterboxGeometry {
   readonly resized: { readonly width: number; readonly height: number };
   /** Padding with colour 114: top/left = round(d/2 − 0.1), bottom/right = round(d/2 + 0.1). */
   readonly pad: { readonly top: number; readonly bottom: number; readonly left: number; readonly right: number };
-  /**
-   * The offset scale_boxes subtracts before dividing by the ratio: round((T − s·r)/2 − 0.1),
-   * computed from the unrounded size; it can differ from pad.left/top by a pixel.
-   */
-  readonly boxOffset: { readonly x: number; readonly y: number };
 }
 
 export function letterboxGeometry(
@@ -55,10 +50,6 @@ export function letterboxGeometry(
       bottom: roundHalfEven(dh + 0.1),
       left: roundHalfEven(dw - 0.1),
       right: roundHalfEven(dw + 0.1),
-    },
-    boxOffset: {
-      x: roundHalfEven((targetWidth - sourceWidth * ratio) / 2 - 0.1),
-      y: roundHalfEven((targetHeight - sourceHeight * ratio) / 2 - 0.1),
     },
   };
 }

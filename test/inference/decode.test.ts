@@ -57,7 +57,7 @@ function head(anchors: number[][]): { data: Float32Array; dims: number[] } {
 }
 
 describe('decodeDetections', () => {
-  // Source 200×100 into 100×100: r = 0.5, resized 100×50, pad top 25 → boxOffset (0, 25).
+  // Source 200×100 into 100×100: r = 0.5, resized 100×50, pad top 25.
   const geometry = letterboxGeometry(200, 100, 100, 100);
   const spec = { layout: 'yolo' as const, classes: ['porosity', 'crack'] };
   const thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
@@ -106,6 +106,16 @@ describe('decodeDetections', () => {
       { detectionId: 'd0', classId: 1, className: 'crack', score: 0.9, box: { x1: 80, y1: 40, x2: 120, y2: 60 } },
     ]);
     expect(decodeDetections(nms, 0, nmsSpec, { ...thresholds, iou: 0.9 }, geometry)).toHaveLength(2);
+  });
+
+  it('maps back with the pad actually applied, where scale_boxes would be a pixel off', () => {
+    // 333×290 → 320: r = 320/333, resized 320×279 (278.68 rounded), dh = 20.5 → top pad 20
+    // (scale_boxes would subtract round(20.66 − 0.1) = 21).
+    const g = letterboxGeometry(333, 290, 320, 320);
+    expect(g.pad.top).toBe(20);
+    const out = head([[160, 30, 320, 20, 0.9, 0]]); // y 20..40 in letterbox pixels
+    const [d] = decodeDetections(out, 0, spec, thresholds, g);
+    expect(d!.box).toEqual({ x1: 0, y1: 0, x2: 333, y2: Math.round((20 / (320 / 333)) * 100) / 100 });
   });
 
   it('refuses outputs that do not fit the model spec', () => {

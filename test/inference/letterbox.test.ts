@@ -1,31 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { letterboxGeometry, letterboxPlanar, letterboxTensor, roundHalfEven } from '../../inference/letterbox.js';
 
-describe('letterboxGeometry (Ultralytics LetterBox + scale_boxes arithmetic)', () => {
-  // [w, h, W, H] → r, resized, pad, boxOffset, from r = min(H/h, W/w); new = round(w·r), round(h·r)
-  // (Python round: half to even); top = round(dh − 0.1), bottom = round(dh + 0.1), dh = (H − newH)/2;
-  // offset = round((W − w·r)/2 − 0.1).
-  const cases: [number[], { r: number; size: number[]; pad: number[]; offset: number[] }][] = [
-    [[640, 480, 640, 640], { r: 1, size: [640, 480], pad: [80, 80, 0, 0], offset: [0, 80] }],
+describe('letterboxGeometry (Ultralytics LetterBox arithmetic)', () => {
+  // [w, h, W, H] → r, resized, pad, from r = min(H/h, W/w); new = round(w·r), round(h·r)
+  // (Python round: half to even); top = round(dh − 0.1), bottom = round(dh + 0.1), dh = (H − newH)/2.
+  const cases: [number[], { r: number; size: number[]; pad: number[] }][] = [
+    [[640, 480, 640, 640], { r: 1, size: [640, 480], pad: [80, 80, 0, 0] }],
     // 333·0.63936 = 212.907 → 213; dh = 213.5 → top 213, bottom 214
-    [[1001, 333, 640, 640], { r: 640 / 1001, size: [640, 213], pad: [213, 214, 0, 0], offset: [0, 213] }],
-    [[5, 3, 2, 2], { r: 0.4, size: [2, 1], pad: [0, 1, 0, 0], offset: [0, 0] }],
-    // 5·0.5 = 2.5 → 2 (half to even, where Math.round gives 3); offset from 2.5: round(3.65) = 4
-    [[5, 2, 10, 1], { r: 0.5, size: [2, 1], pad: [0, 0, 4, 4], offset: [4, 0] }],
+    [[1001, 333, 640, 640], { r: 640 / 1001, size: [640, 213], pad: [213, 214, 0, 0] }],
+    [[5, 3, 2, 2], { r: 0.4, size: [2, 1], pad: [0, 1, 0, 0] }],
+    // 5·0.5 = 2.5 → 2 (half to even, where Math.round gives 3)
+    [[5, 2, 10, 1], { r: 0.5, size: [2, 1], pad: [0, 0, 4, 4] }],
     // 7·0.5 = 3.5 → 4
-    [[7, 2, 10, 1], { r: 0.5, size: [4, 1], pad: [0, 0, 3, 3], offset: [3, 0] }],
-    [[1, 1, 640, 640], { r: 640, size: [640, 640], pad: [0, 0, 0, 0], offset: [0, 0] }],
+    [[7, 2, 10, 1], { r: 0.5, size: [4, 1], pad: [0, 0, 3, 3] }],
+    [[1, 1, 640, 640], { r: 640, size: [640, 640], pad: [0, 0, 0, 0] }],
     // 333·0.25574 = 85.163 → 85; dw = 117.5 → left 117, right 118
-    [[333, 1001, 320, 256], { r: 256 / 1001, size: [85, 256], pad: [0, 0, 117, 118], offset: [117, 0] }],
-    [[1920, 1080, 640, 640], { r: 1 / 3, size: [640, 360], pad: [140, 140, 0, 0], offset: [0, 140] }],
-    [[3000, 4000, 640, 640], { r: 0.16, size: [480, 640], pad: [0, 0, 80, 80], offset: [80, 0] }],
+    [[333, 1001, 320, 256], { r: 256 / 1001, size: [85, 256], pad: [0, 0, 117, 118] }],
+    [[1920, 1080, 640, 640], { r: 1 / 3, size: [640, 360], pad: [140, 140, 0, 0] }],
+    [[3000, 4000, 640, 640], { r: 0.16, size: [480, 640], pad: [0, 0, 80, 80] }],
   ];
   it.each(cases)('%j', ([w, h, W, H], expected) => {
     const g = letterboxGeometry(w!, h!, W!, H!);
     expect(g.ratio).toBeCloseTo(expected.r, 12);
     expect([g.resized.width, g.resized.height]).toEqual(expected.size);
     expect([g.pad.top, g.pad.bottom, g.pad.left, g.pad.right]).toEqual(expected.pad);
-    expect([g.boxOffset.x, g.boxOffset.y]).toEqual(expected.offset);
     expect(g.resized.width + g.pad.left + g.pad.right).toBe(W);
     expect(g.resized.height + g.pad.top + g.pad.bottom).toBe(H);
   });
