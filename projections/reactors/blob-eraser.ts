@@ -57,6 +57,11 @@ const silent: ProjectionLogger = { info() {}, warn() {}, error() {} };
  * waiting blobs whose grace period is over, after checking again against everything the log holds
  * at that moment (including events this eraser has not applied yet), so a re-upload of the same
  * bytes that has been appended is never erased under it.
+ *
+ * What remains: an upload that put its bytes before a sweep's look at the log and appends its
+ * FileUploaded only after that sweep erased them. The grace period makes this need a re-upload of
+ * exactly those bytes within milliseconds of the erasure, a full grace period after the deletion;
+ * the uploader can close it for good by checking `blobs.has` after its append and putting again.
  */
 export class BlobEraser {
   private readonly name = BLOB_ERASER_CHECKPOINT;
@@ -166,9 +171,10 @@ export class BlobEraser {
         if ((await liveReferences(tx, sha256)) === 0) {
           // At-least-once is enough: if this transaction fails after the blob is gone, the row stays
           // due and the next sweep deletes again, which finds nothing and changes nothing.
-          await blobs.delete(sha256);
-          erased++;
-          this.logger.info({ reactor: this.name, sha256 }, 'blob of deleted file erased');
+          if (await blobs.delete(sha256)) {
+            erased++;
+            this.logger.info({ reactor: this.name, sha256 }, 'blob of deleted file erased');
+          }
         }
         await dropPendingErasure(tx, sha256);
       }

@@ -224,5 +224,6 @@ describe('BlobEraser', () => {
     expect(await blobs.has(sha)).toBe(false);
     expect(await pendingErasures()).not.toContain(sha);
     expect(logger.lines.filter((l) => l.level !== 'info')).toEqual([]);
+    expect(logger.lines.map((l) => l.message)).not.toContain('blob of deleted file erased');
   });
 });
