@@ -59,6 +59,8 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
       const tags = input.query.tags ?? [];
       const upload = { fileId, sha256: stored.sha256, sizeBytes: stored.sizeBytes, ...image, originalName, tags };
       const result = await deps.commands.uploadFile(upload, commandContext(input));
+      // A deleted file's eraser may have removed these bytes between put and append: put them back.
+      if (!(await deps.blobs.has(stored.sha256))) await deps.blobs.put(bytes);
       // Answer with what was recorded (the decider has the last word on e.g. the name).
       const { uploadedBy: _actor, ...recorded } = (result.events[0]?.data ?? upload) as typeof upload & {
         uploadedBy?: string;

@@ -35,7 +35,7 @@ const command: Subcommand = {
       const registry = new Registry();
       const blobs = new FsBlobStore(join(runtime.dataDir, 'blobs'));
       const { search, backend } = await openSearch(runtime);
-      await startProjector(runtime, search, registry);
+      await startProjector(runtime, search, registry, blobs);
       if (config.KAFKA_BROKERS) await startRelay(runtime);
       const inference = createInference(runtime, blobs, registry);
       await deployBundledModel(runtime, inference.models, config.DEFAULT_MODEL);

@@ -1,12 +1,17 @@
 import type { Registry } from 'prom-client';
+import type { BlobStore } from '../../inference/ports/blob-store.js';
+import { BlobEraser } from '../../projections/reactors/blob-eraser.js';
 import { readModelProjections } from '../../projections/read-models/index.js';
 import { ProjectionRunner } from '../../projections/runner.js';
 import { SearchProjector } from '../../projections/search/search-projector.js';
 import type { Runtime } from '../runtime.js';
 import type { Search } from './search.js';
 
-/** The read side: every PostgreSQL read model plus the search index, each from its own checkpoint. */
-export async function startProjector(runtime: Runtime, search: Search, registry: Registry) {
+/**
+ * The read side: every PostgreSQL read model, the search index and the blob eraser (deleted files'
+ * bytes), each from its own checkpoint.
+ */
+export async function startProjector(runtime: Runtime, search: Search, registry: Registry, blobs: BlobStore) {
   const runner = new ProjectionRunner({
     pool: runtime.pool,
     log: runtime.store,
@@ -17,7 +22,10 @@ export async function startProjector(runtime: Runtime, search: Search, registry:
   await runner.start();
   const searchProjector = new SearchProjector({ log: runtime.store, index: search, logger: runtime.logger, registry });
   searchProjector.start();
+  const eraser = new BlobEraser({ pool: runtime.pool, log: runtime.store, blobs, logger: runtime.logger });
+  await eraser.start();
   runtime.onClose(async () => {
+    await eraser.stop();
     await searchProjector.stop();
     await runner.stop();
   });
