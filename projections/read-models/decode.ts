@@ -23,13 +23,17 @@ export class UndecodableEventError extends Error {
 // Several projections fed from one read (a rebuild of all models) share the decoded payloads.
 const decodedEvents = new WeakMap<RecordedEvent, Decoded>();
 
-/** Upcasts a stored event to its current schema; each event object is parsed once. */
+/**
+ * Upcasts a stored event to its current schema and validates it, also when it is already current
+ * (unlike `decodeStored`): a row written around the store (corruption, tampering) stops the read
+ * model with an error naming its position instead of projecting garbage. Each event is parsed once.
+ */
 export function decode(event: RecordedEvent): Decoded {
   const known = decodedEvents.get(event);
   if (known) return known;
   let decoded: Decoded;
   try {
-    decoded = { event, domain: decodeStored(event) };
+    decoded = { event, domain: upcast(event.type, event.schemaVersion, event.data) };
   } catch (error) {
     throw new UndecodableEventError(event.globalPosition, event.type, error);
   }
