@@ -1,4 +1,4 @@
-import { type ChittiEvent, decodeStored, type EventType, type RecordedEvent } from '../../schemas/events/index.js';
+import { type ChittiEvent, type EventType, type RecordedEvent, upcast } from '../../schemas/events/index.js';
 
 /** A stored event with its payload lifted to the current schema. */
 export interface Decoded<T extends EventType = EventType> {
