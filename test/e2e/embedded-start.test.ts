@@ -1,0 +1,107 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ChittiProcess, freePort, isolatedEnv, REPO, runChitti, startChitti, waitUntilReady } from './support.js';
+
+interface PlantedDefect {
+  class: string;
+  box: [number, number, number, number];
+  foundBy: { score: number; iou: number } | null;
+}
+interface Sample {
+  file: string;
+  defects: PlantedDefect[];
+}
+
+const iou = (a: readonly number[], b: readonly number[]) => {
+  const [ax1, ay1, ax2, ay2] = a as [number, number, number, number];
+  const [bx1, by1, bx2, by2] = b as [number, number, number, number];
+  const w = Math.max(0, Math.min(ax2, bx2) - Math.max(ax1, bx1));
+  const h = Math.max(0, Math.min(ay2, by2) - Math.max(ay1, by1));
+  const inter = w * h;
+  return inter / ((ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter);
+};
+
+/** The shipped sample whose planted defect the shipped model finds most surely. */
+async function clearestSample(): Promise<{ path: string; defect: PlantedDefect }> {
+  const doc = JSON.parse(await readFile(join(REPO, 'inference/samples/samples.json'), 'utf8')) as { samples: Sample[] };
+  const candidates = doc.samples.flatMap((s) => s.defects.filter((d) => d.foundBy).map((defect) => ({ s, defect })));
+  candidates.sort((a, b) => b.defect.foundBy!.score - a.defect.foundBy!.score);
+  const best = candidates[0];
+  if (!best) throw new Error('samples.json lists no defect the shipped model finds');
+  return { path: join(REPO, 'inference/samples', best.s.file), defect: best.defect };
+}
+
+describe('npm start (chitti start, embedded defaults)', () => {
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  let url: string;
+  let chitti: ChittiProcess | undefined;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'chitti-e2e-'));
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    env = isolatedEnv({
+      CHITTI_DATA_DIR: dataDir,
+      PORT: String(port),
+      EMBEDDED_PG_PORT: String(await freePort()),
+    });
+  });
+
+  afterAll(async () => {
+    await chitti?.stop('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('inspects a shipped radiograph with the bundled model, and keeps the data across a restart', async () => {
+    chitti = startChitti(['start'], env);
+    await waitUntilReady(url, chitti);
+
+    const sample = await clearestSample();
+    const inspect = await runChitti(['inspect', sample.path, '--url', url, '--json', '--timeout', '120'], env);
+    expect(inspect.code, inspect.output).toBe(0);
+    const inspection = JSON.parse(inspect.output.slice(inspect.output.indexOf('{'))) as {
+      inspectionId: string;
+      status: string;
+      model: { name: string; sha256: string };
+      detections: {
+        role: string;
+        className: string;
+        score: number;
+        box: { x1: number; y1: number; x2: number; y2: number };
+      }[];
+    };
+    expect(inspection.status).toBe('detected');
+    expect(inspection.model.name).toBe('weld-defects');
+    const found = inspection.detections.filter(
+      (d) =>
+        d.role === 'live' &&
+        d.className === sample.defect.class &&
+        iou([d.box.x1, d.box.y1, d.box.x2, d.box.y2], sample.defect.box) >= 0.5,
+    );
+    expect(found.length, JSON.stringify(inspection.detections)).toBeGreaterThan(0);
+
+    expect(await chitti.stop('SIGTERM')).toBe(0);
+
+    chitti = startChitti(['start'], env);
+    await waitUntilReady(url, chitti);
+    const again = await runChitti(['inspect', sample.path, '--url', url, '--json', '--timeout', '120'], env);
+    expect(again.code, again.output).toBe(0);
+    const token = await (
+      await fetch(`${url}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey: (await readFile(join(dataDir, 'admin-api-key'), 'utf8')).trim() }),
+      })
+    ).json();
+    const headers = { authorization: `Bearer ${(token as { accessToken: string }).accessToken}` };
+    const before = await fetch(`${url}/v1/inspections/${inspection.inspectionId}`, { headers });
+    expect(before.status).toBe(200);
+    expect(((await before.json()) as { status: string }).status).toBe('detected');
+    const verified = await fetch(`${url}/v1/audit/verify`, { headers });
+    expect(await verified.json()).toMatchObject({ ok: true });
+    expect(await chitti.stop('SIGTERM')).toBe(0);
+  });
+});
