@@ -1,7 +1,23 @@
 #!/usr/bin/env node
 // Launcher: registers tsx (resolved from this package, whatever the cwd) and runs the TypeScript CLI.
+// Long-running services start OpenTelemetry first, with the ESM loader hook, so that http,
+// express and pg are instrumented when they are first imported.
+import { register as registerHook } from 'node:module';
 import { register } from 'tsx/esm/api';
 
+const SERVICES = new Set(['start', 'api', 'relay', 'projector', 'inference']);
+const command = process.argv[2];
+const traced = SERVICES.has(command) && !process.argv.includes('--help');
+
+if (traced) registerHook('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 register();
+if (traced) {
+  const { startTelemetry } = await import('../infra/telemetry.ts');
+  const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  await startTelemetry({
+    serviceName: `chitti-${command}`,
+    ...(endpoint ? { otlpEndpoint: endpoint } : {}),
+  });
+}
 const { main } = await import('./main.ts');
 process.exitCode = await main(process.argv.slice(2));

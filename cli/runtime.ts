@@ -4,6 +4,7 @@ import { type Config, loadConfig } from '../infra/config.js';
 import { startEmbeddedPostgres } from '../infra/embedded-postgres.js';
 import { createLogger, type Logger } from '../infra/logging.js';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
+import { stopTelemetry } from '../infra/telemetry.js';
 import { migrateEverything } from './migrations.js';
 
 /** What every process shares: configuration, logs, one pool, the event store. */
@@ -23,6 +24,8 @@ export interface RuntimeOptions {
   readonly name: string;
   /** Start embedded PostgreSQL when DATABASE_URL is unset (only `start` and one-off admin commands). */
   readonly allowEmbedded: boolean;
+  /** Long-running services: the launcher started tracing for them; flush it at close. */
+  readonly traced?: boolean;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -30,6 +33,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const config = loadConfig(options.env);
   const logger = createLogger({ level: config.LOG_LEVEL, name: `chitti-${options.name}` });
   const closers: (() => Promise<void> | void)[] = [];
+  if (options.traced) closers.push(stopTelemetry);
   const dataDir = resolve(config.CHITTI_DATA_DIR);
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {

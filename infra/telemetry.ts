@@ -3,22 +3,37 @@ import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+
+let running: NodeSDK | undefined;
 
 /**
- * Traces from HTTP through commands, Postgres, Kafka headers and inference. Without an OTLP
- * endpoint spans are still created (trace ids reach logs and event metadata) but not exported.
+ * Traces from HTTP through commands, PostgreSQL, Kafka headers and inference. Without an OTLP
+ * endpoint spans are still created (their trace ids reach logs and event metadata) but not
+ * exported. Call it before http, express and pg are first imported (the CLI launcher does).
  */
 export async function startTelemetry(options: {
   serviceName: string;
   otlpEndpoint?: string;
-}): Promise<() => Promise<void>> {
-  const sdk = new NodeSDK({
+  exporter?: SpanExporter;
+}): Promise<void> {
+  if (running) return;
+  const exporter =
+    options.exporter ??
+    (options.otlpEndpoint
+      ? new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` })
+      : undefined);
+  running = new NodeSDK({
     serviceName: options.serviceName,
-    ...(options.otlpEndpoint
-      ? { traceExporter: new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }) }
-      : {}),
+    ...(exporter ? { traceExporter: exporter } : {}),
     instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation(), new PgInstrumentation()],
   });
-  sdk.start();
-  return () => sdk.shutdown();
+  running.start();
+}
+
+/** Flushes and stops tracing when it was started; a no-op otherwise. */
+export async function stopTelemetry(): Promise<void> {
+  const sdk = running;
+  running = undefined;
+  await sdk?.shutdown();
 }

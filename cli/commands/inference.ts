@@ -13,7 +13,7 @@ const command: Subcommand = {
   share partitions), else follows the log in-process. Blobs and models under CHITTI_DATA_DIR/blobs.
   INFERENCE_THREADS, INFERENCE_MAX_BATCH, INFERENCE_MAX_WAIT_MS tune the sessions and batching.`,
   async run() {
-    const runtime = await openRuntime({ name: 'inference', allowEmbedded: false });
+    const runtime = await openRuntime({ name: 'inference', allowEmbedded: false, traced: true });
     const registry = new Registry();
     const service = createInference(runtime, new FsBlobStore(join(runtime.dataDir, 'blobs')), registry);
     await startInference(runtime, service);

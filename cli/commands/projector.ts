@@ -13,7 +13,7 @@ const command: Subcommand = {
   Runs every PostgreSQL read model, the blob eraser and the search projection (Elasticsearch when
   ELASTICSEARCH_URL is set, PostgreSQL full-text search otherwise). Metrics on METRICS_PORT.`,
   async run() {
-    const runtime = await openRuntime({ name: 'projector', allowEmbedded: false });
+    const runtime = await openRuntime({ name: 'projector', allowEmbedded: false, traced: true });
     const registry = new Registry();
     const { search } = await openSearch(runtime);
     await startProjector(runtime, search, registry, new FsBlobStore(join(runtime.dataDir, 'blobs')));

@@ -10,7 +10,7 @@ const command: Subcommand = {
   Needs DATABASE_URL and KAFKA_BROKERS. One topic per aggregate (chitti.files, chitti.inspections,
   ...), keyed by stream id; the checkpoint moves only after the broker acknowledged.`,
   async run() {
-    const runtime = await openRuntime({ name: 'relay', allowEmbedded: false });
+    const runtime = await openRuntime({ name: 'relay', allowEmbedded: false, traced: true });
     await startRelay(runtime);
     await startMetricsServer(runtime, new Registry());
     await untilSignal(runtime.logger);

@@ -3,7 +3,6 @@ import { Registry } from 'prom-client';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
 import { modeOf } from '../../infra/config.js';
 import { Sealer } from '../../infra/postgres/sealer.js';
-import { startTelemetry } from '../../infra/telemetry.js';
 import { deployBundledModel, ensureAdmin } from '../bootstrap.js';
 import type { Subcommand } from '../main.js';
 import { openRuntime, untilSignal } from '../runtime.js';
@@ -24,12 +23,7 @@ const command: Subcommand = {
   to Kafka and takes inspection requests from it; ELASTICSEARCH_URL and REDIS_URL switch search,
   rate limits and the prediction cache to those servers.`,
   async run() {
-    const stopTelemetry = await startTelemetry({
-      serviceName: 'chitti',
-      ...(process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
-    });
-    const runtime = await openRuntime({ name: 'start', allowEmbedded: true });
-    runtime.onClose(stopTelemetry);
+    const runtime = await openRuntime({ name: 'start', allowEmbedded: true, traced: true });
     const { config, logger } = runtime;
     try {
       const registry = new Registry();

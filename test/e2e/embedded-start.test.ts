@@ -102,6 +102,17 @@ describe('npm start (chitti start, embedded defaults)', () => {
     expect(((await before.json()) as { status: string }).status).toBe('detected');
     const verified = await fetch(`${url}/v1/audit/verify`, { headers });
     expect(await verified.json()).toMatchObject({ ok: true });
+
+    // One trace from the HTTP request through the command, the event metadata and the inference.
+    const exported = await (await fetch(`${url}/v1/audit/export`, { headers })).text();
+    const stream = exported
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { streamId: string; type: string; metadata: { traceparent?: string } })
+      .filter((e) => e.streamId === `inspection-${inspection.inspectionId}`);
+    const traceOf = (type: string) => stream.find((e) => e.type === type)?.metadata.traceparent?.split('-')[1];
+    expect(traceOf('InspectionRequested')).toMatch(/^[a-f0-9]{32}$/);
+    expect(traceOf('DetectionsRecorded')).toBe(traceOf('InspectionRequested'));
     expect(await chitti.stop('SIGTERM')).toBe(0);
   });
 });
