@@ -8,11 +8,11 @@
  * bench creates its own database there and drops it. BENCH_PHASE_MS bounds each timed phase.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
 import { migrate } from '../infra/postgres/migrate.js';
 import type { NewEvent } from '../schemas/events/index.js';
+import { createBenchDatabase, runIfMain, SERVER_URL } from './support.js';
 
 export interface AppendFigures {
   readonly writers: number;
@@ -29,7 +29,6 @@ export interface EventStoreBenchResult {
   readonly eventsRead: number;
 }
 
-const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 3_000);
 const WRITERS = 4;
 const BATCH = 100;
@@ -87,14 +86,8 @@ function rawInserter(pool: pg.Pool) {
 }
 
 export async function main(): Promise<EventStoreBenchResult> {
-  const name = `chitti_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: SERVER_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: WRITERS + 2 });
+  const database = await createBenchDatabase('chitti_bench');
+  const pool = new pg.Pool({ connectionString: database.url, max: WRITERS + 2 });
   const store = new PostgresEventStore(pool);
   try {
     await migrate(pool);
@@ -178,16 +171,8 @@ export async function main(): Promise<EventStoreBenchResult> {
   } finally {
     await store.close();
     await pool.end();
-    const cleanup = new pg.Client({ connectionString: SERVER_URL });
-    await cleanup.connect();
-    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await cleanup.end();
+    await database.drop();
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);

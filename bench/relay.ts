@@ -12,7 +12,6 @@
  * the local broker, started if needed), BENCH_EVENTS (default 40000), BENCH_LAG_EVENTS (default 2000).
  */
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { type Kafka, Kafka as KafkaClient, logLevel, type Message } from 'kafkajs';
 import pg from 'pg';
 import { toKafkaMessage } from '../infra/kafka/cloud-event.js';
@@ -27,8 +26,8 @@ import { migrate } from '../infra/postgres/migrate.js';
 import type { NewEvent } from '../schemas/events/index.js';
 import { allTopics, deadLetterTopic } from '../schemas/topics/index.js';
 import { sharedKafka } from '../test/kafka/kafka-server.js';
+import { createBenchDatabase, runIfMain } from './support.js';
 
-const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
 const LAG_EVENTS = Number(process.env.BENCH_LAG_EVENTS ?? 2_000);
 const BATCH = 1_000;
@@ -187,14 +186,8 @@ async function measureLag(kafka: Kafka, pool: pg.Pool, store: PostgresEventStore
 }
 
 export async function main(): Promise<RelayBenchResult> {
-  const name = `chitti_bench_relay_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: SERVER_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 10 });
+  const database = await createBenchDatabase('chitti_bench_relay');
+  const pool = new pg.Pool({ connectionString: database.url, max: 10 });
   // The final DROP DATABASE ... WITH (FORCE) ends connections the pool may still hold.
   pool.on('error', () => undefined);
   const store = new PostgresEventStore(pool);
@@ -257,16 +250,8 @@ export async function main(): Promise<RelayBenchResult> {
     await deleteTopics(kafka, prefixes);
     await store.close();
     await pool.end();
-    const cleanup = new pg.Client({ connectionString: SERVER_URL });
-    await cleanup.connect();
-    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await cleanup.end();
+    await database.drop();
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);
