@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { computeEventHash } from './event-hash.js';
+import type { EventTableRow } from './event-rows.js';
 import { computeSealDigest, decodeSealEntries, digestsEqual, type SealEntry, sealKeyBytes } from './seal-digest.js';
 
 /** A pool, or one client (e.g. inside a REPEATABLE READ transaction, for one consistent snapshot). */
@@ -34,20 +35,9 @@ export interface VerifyAuditOptions {
   readonly batchSize?: number;
 }
 
-interface AuditRow {
-  global_position: string;
-  stream_id: string;
-  stream_version: number;
-  event_id: string;
-  type: string;
-  schema_version: number;
-  data: unknown;
-  metadata: unknown;
-  recorded_at: Date;
+interface AuditRow extends EventTableRow {
   /** The store writes millisecond times; a finer one was edited (and would hide in a JS Date). */
   finer_than_ms: boolean;
-  hash: string;
-  prev_hash: string | null;
 }
 
 interface SealRow {

@@ -21,6 +21,21 @@ export interface EventRow {
   hash: string;
 }
 
+/** A row of the `events` table as `SELECT *` returns it (for audits and tests that read it raw). */
+export interface EventTableRow {
+  global_position: string;
+  stream_id: string;
+  stream_version: number;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: unknown;
+  recorded_at: Date;
+  hash: string;
+  prev_hash: string | null;
+}
+
 export function toRecordedEvent(row: EventRow): RecordedEvent {
   return {
     globalPosition: Number(row.global_position),

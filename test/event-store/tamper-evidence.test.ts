@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditReport, verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { computeEventHash } from '../../infra/postgres/event-hash.js';
+import type { EventTableRow } from '../../infra/postgres/event-rows.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import { computeSealDigest, encodeSealEntries, SealKeyError } from '../../infra/postgres/seal-digest.js';
@@ -18,20 +19,6 @@ const SEAL_KEY = 'test-seal-key-0123456789abcdef';
  * Each test tampers inside a transaction on one connection, verifies there, and rolls back.
  */
 const ORDER = ['a', 'b', 'a', 'c', 'b', 'a', 'c', 'b', 'a', 'b', 'c', 'a'];
-
-interface Row {
-  global_position: string;
-  stream_id: string;
-  stream_version: number;
-  event_id: string;
-  type: string;
-  schema_version: number;
-  data: unknown;
-  metadata: unknown;
-  recorded_at: Date;
-  hash: string;
-  prev_hash: string | null;
-}
 
 describe('tamper evidence: verifyAudit names the first broken event', () => {
   let database: TestDatabase;
@@ -76,13 +63,13 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
   const sql = (text: string, values: unknown[] = []) => client.query(text, values);
   const verify = () => verifyAudit(client, { sealKey: SEAL_KEY, batchSize: 3 });
   const eventAt = async (position: number) =>
-    (await sql('SELECT * FROM events WHERE global_position = $1', [position])).rows[0] as Row;
+    (await sql('SELECT * FROM events WHERE global_position = $1', [position])).rows[0] as EventTableRow;
 
   /** What an attacker without the seal key can do: recompute a stream's chain from its rows. */
   async function rehashStream(streamId: string): Promise<void> {
     const { rows } = await sql('SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId]);
     let prev: string | null = null;
-    for (const row of rows as Row[]) {
+    for (const row of rows as EventTableRow[]) {
       const hash = computeEventHash(
         {
           streamId: row.stream_id,
