@@ -20,6 +20,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -81,6 +83,8 @@ def main() -> None:
     m = evaluate_model(model, split.images, split.labels, len(CLASS_NAMES))
     base, _ = SPLITS[args.split]
     report = {
+        "command": shlex.join(["/usr/bin/python3", *sys.argv]),
+        "weights_step": torch.load(args.weights, map_location="cpu").get("step"),
         "split": args.split,
         "seeds": [base, base + len(split.images) - 1],
         "images": len(split.images),

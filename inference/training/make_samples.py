@@ -54,6 +54,46 @@ def pick_seeds(count: int, search: int = 400) -> list[int]:
     return chosen
 
 
+def detect(model, path: Path | np.ndarray) -> np.ndarray:
+    """Detections [K, 6] in image pixels at the serving defaults (conf 0.25, IoU 0.7)."""
+    grey = read_grey8(path) if isinstance(path, Path) else path
+    h, w = grey.shape
+    canvas, lb = letterbox(grey, IMGSZ, IMGSZ)
+    det = decode(predict(model, canvas[None])[0], conf=0.25, iou=0.7, max_det=300)
+    # back to image pixels: remove the pad, undo the scale, clip
+    det[:, [0, 2]] = np.clip((det[:, [0, 2]] - lb.left) / lb.ratio, 0, w)
+    det[:, [1, 3]] = np.clip((det[:, [1, 3]] - lb.top) / lb.ratio, 0, h)
+    return det
+
+
+def best_hit(det: np.ndarray, cls: int, box: list[float]) -> dict | None:
+    if not len(det):
+        return None
+    iou = iou_matrix(np.array([box], np.float32), det[:, :4])[0]
+    hit = np.nonzero((det[:, 5] == cls) & (iou >= 0.5))[0]
+    if not len(hit):
+        return None
+    j = hit[np.argmax(det[hit, 4])]
+    return {"score": round(float(det[j, 4]), 3), "iou": round(float(iou[j]), 3)}
+
+
+def clear_seed(model, exclude: list[int], min_score: float = 0.7, search: int = 300) -> int | None:
+    """A seed with a single defect that the model finds with a high score."""
+    for i in range(search):
+        seed = SEED_BASE + 1000 + i
+        if seed in exclude:
+            continue
+        img, boxes = render(seed)
+        if len(boxes) != 1:
+            continue
+        grey = np.round(img * 255).astype(np.uint8)
+        b = boxes[0]
+        hit = best_hit(detect(model, grey), b.cls, [b.x1, b.y1, b.x2, b.y2])
+        if hit and hit["score"] >= min_score:
+            return seed
+    return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=8)
@@ -65,7 +105,10 @@ def main() -> None:
 
     SAMPLES_DIR.mkdir(parents=True, exist_ok=True)
     entries = []
-    seeds = pick_seeds(args.count)
+    seeds = pick_seeds(args.count - (1 if model is not None else 0))
+    planted = clear_seed(model, seeds) if model is not None else None
+    if planted is not None:
+        seeds = [planted, *seeds]
     for k, seed in enumerate(seeds):
         img, boxes = render(seed)
         h, w = img.shape
@@ -93,36 +136,25 @@ def main() -> None:
             "defects": defects,
         }
         if model is not None:
-            grey = read_grey8(path)
-            canvas, lb = letterbox(grey, IMGSZ, IMGSZ)
-            det = decode(predict(model, canvas[None])[0], conf=0.25, iou=0.7, max_det=300)
-            # back to image pixels: remove the pad, undo the scale, clip
-            det[:, [0, 2]] = np.clip((det[:, [0, 2]] - lb.left) / lb.ratio, 0, w)
-            det[:, [1, 3]] = np.clip((det[:, [1, 3]] - lb.top) / lb.ratio, 0, h)
+            det = detect(model, path)
             entry["detections"] = [
                 {"classId": int(d[5]), "class": CLASS_NAMES[int(d[5])], "score": round(float(d[4]), 3),
                  "box": [round(float(v), 1) for v in d[:4]]}
                 for d in det
             ]
-            if len(det) and defects:
-                gt = np.array([d["box"] for d in defects], np.float32)
-                iou = iou_matrix(gt, det[:, :4])
-                for i, d in enumerate(defects):
-                    same = det[:, 5] == d["classId"]
-                    hit = np.nonzero(same & (iou[i] >= 0.5))[0]
-                    d["foundBy"] = (
-                        {"score": round(float(det[hit, 4].max()), 3), "iou": round(float(iou[i, hit].max()), 3)}
-                        if len(hit)
-                        else None
-                    )
+            for d in defects:
+                d["foundBy"] = best_hit(det, d["classId"], d["box"])
+            entry["plantedDefect"] = seed == planted
         entries.append(entry)
         print(path.name, [d["class"] for d in defects])
     doc = {
         "description": "Synthetic weld radiographs from inference/training/generate.py (seeds 9000000+); "
         "boxes are x1, y1, x2, y2 in image pixels. 'detections' are the shipped model's output at "
-        "conf 0.25, class-wise NMS IoU 0.7; 'foundBy' is the best same-class detection with IoU >= 0.5.",
+        "conf 0.25, class-wise NMS IoU 0.7; 'foundBy' is the best same-class detection with IoU >= 0.5. "
+        "'plantedDefectSample' is an 8-bit PNG with one clearly visible defect the model finds with score >= 0.7.",
         "model": args.model_file,
         "classes": CLASS_NAMES,
+        "plantedDefectSample": f"weld-{planted}.png" if planted is not None else None,
         "samples": entries,
     }
     (SAMPLES_DIR / "samples.json").write_text(json.dumps(doc, indent=2) + "\n")
