@@ -1,22 +1,13 @@
 import type { Kafka } from 'kafkajs';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toKafkaMessage } from '../../infra/kafka/cloud-event.js';
-import { migrateKafkaIntegration } from '../../infra/kafka/migrate.js';
 import { KafkaRelay } from '../../infra/kafka/relay.js';
 import { PostgresRelayCheckpoints } from '../../infra/kafka/relay-checkpoints.js';
-import { PostgresEventStore } from '../../infra/postgres/event-store.js';
-import { migrate } from '../../infra/postgres/migrate.js';
+import type { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { allTopics, deadLetterTopic } from '../../schemas/topics/index.js';
-import {
-  detectionsRecorded,
-  eventually,
-  inspectionRequested,
-  testKafka,
-  uniquePrefix,
-} from '../../test/kafka/fixtures.js';
-import { sharedKafka } from '../../test/kafka/kafka-server.js';
-import { createTestDatabase, type TestDatabase } from '../../test/support/pg.js';
+import { detectionsRecorded, eventually, inspectionRequested, uniquePrefix } from '../../test/kafka/fixtures.js';
+import { openRelayTestStack, type RelayTestStack } from '../../test/kafka/relay-stack.js';
 import { startAnalyticsConsumer } from './consumer.js';
 import { defectClassesOf, defectRates, hourOf } from './defect-rates.js';
 
@@ -35,30 +26,18 @@ describe('defect-rate helpers', () => {
 // The analytics side sees nothing but the topic: events are written to the event store, the relay
 // publishes them, and the example consumer builds its own table from Kafka.
 describe('analytics consumer from the inspections topic', () => {
-  let db: TestDatabase;
+  let stack: RelayTestStack;
   let pool: pg.Pool;
   let store: PostgresEventStore;
   let kafka: Kafka;
   const prefix = uniquePrefix();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.url, max: 4 });
-    await migrate(pool);
-    await migrateKafkaIntegration(pool);
-    store = new PostgresEventStore(pool);
-    kafka = testKafka(await sharedKafka());
+    stack = await openRelayTestStack();
+    ({ pool, store, kafka } = stack);
   });
 
-  afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [...allTopics(prefix), deadLetterTopic(prefix)] }).catch(() => undefined);
-    await admin.disconnect();
-    await store.close();
-    await pool.end();
-    await db.drop();
-  });
+  afterAll(() => stack.close([...allTopics(prefix), deadLetterTopic(prefix)]));
 
   it('computes the defect rate per class per hour, once per event', async () => {
     const results: Record<string, string[]> = { a: ['crack', 'porosity'], b: ['porosity'], c: [], d: ['crack'] };

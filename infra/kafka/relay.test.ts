@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../schemas/events/index.js';
 import { allTopics, CloudEventEnvelope } from '../../schemas/topics/index.js';
@@ -7,15 +7,11 @@ import {
   detectionsRecorded,
   inspectionRequested,
   readTopics,
-  testKafka,
   topicMessageCount,
   uniquePrefix,
 } from '../../test/kafka/fixtures.js';
-import { sharedKafka } from '../../test/kafka/kafka-server.js';
-import { createTestDatabase, type TestDatabase } from '../../test/support/pg.js';
-import { PostgresEventStore } from '../postgres/event-store.js';
-import { migrate } from '../postgres/migrate.js';
-import { migrateKafkaIntegration } from './migrate.js';
+import { openRelayTestStack, type RelayTestStack } from '../../test/kafka/relay-stack.js';
+import type { PostgresEventStore } from '../postgres/event-store.js';
 import { KafkaRelay } from './relay.js';
 import { PostgresRelayCheckpoints } from './relay-checkpoints.js';
 
@@ -38,30 +34,18 @@ const fileUploaded = (fileId: string): NewEvent => ({
 });
 
 describe('KafkaRelay: Postgres global log to real Kafka', () => {
-  let db: TestDatabase;
+  let stack: RelayTestStack;
   let pool: pg.Pool;
   let store: PostgresEventStore;
   let kafka: Kafka;
   const prefix = uniquePrefix();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.url, max: 4 });
-    await migrate(pool);
-    await migrateKafkaIntegration(pool);
-    store = new PostgresEventStore(pool, { safetyPollMs: 500 });
-    kafka = testKafka(await sharedKafka());
+    stack = await openRelayTestStack({ safetyPollMs: 500 });
+    ({ pool, store, kafka } = stack);
   });
 
-  afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: allTopics(prefix) }).catch(() => undefined);
-    await admin.disconnect();
-    await store.close();
-    await pool.end();
-    await db.drop();
-  });
+  afterAll(() => stack.close(allTopics(prefix)));
 
   const newRelay = () =>
     new KafkaRelay({

@@ -1,17 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import type { Kafka } from 'kafkajs';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateKafkaIntegration } from '../../infra/kafka/migrate.js';
 import { KafkaRelay } from '../../infra/kafka/relay.js';
 import { PostgresRelayCheckpoints } from '../../infra/kafka/relay-checkpoints.js';
-import { PostgresEventStore } from '../../infra/postgres/event-store.js';
-import { migrate } from '../../infra/postgres/migrate.js';
+import type { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import type { EventType } from '../../schemas/events/index.js';
 import { allTopics, eventExamples, topicCatalogue, topicMessageSchema } from '../../schemas/topics/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { readTopics, testKafka, uniquePrefix } from './fixtures.js';
-import { sharedKafka } from './kafka-server.js';
+import { readTopics, uniquePrefix } from './fixtures.js';
+import { openRelayTestStack, type RelayTestStack } from './relay-stack.js';
 
 const repoRoot = new URL('../../', import.meta.url);
 
@@ -19,30 +16,18 @@ const repoRoot = new URL('../../', import.meta.url);
 // describe what the relay really puts on the broker: one event of every type goes through the
 // real event store, relay and Kafka, and each message read back is validated.
 describe('relayed messages match the published topic schemas', () => {
-  let db: TestDatabase;
+  let stack: RelayTestStack;
   let pool: pg.Pool;
   let store: PostgresEventStore;
   let kafka: Kafka;
   const prefix = uniquePrefix();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.url, max: 4 });
-    await migrate(pool);
-    await migrateKafkaIntegration(pool);
-    store = new PostgresEventStore(pool);
-    kafka = testKafka(await sharedKafka());
+    stack = await openRelayTestStack();
+    ({ pool, store, kafka } = stack);
   });
 
-  afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: allTopics(prefix) }).catch(() => undefined);
-    await admin.disconnect();
-    await store.close();
-    await pool.end();
-    await db.drop();
-  });
+  afterAll(() => stack.close(allTopics(prefix)));
 
   it('validates a real message of every event type', async () => {
     const eventTypes = Object.keys(eventExamples) as EventType[];

@@ -1,0 +1,40 @@
+import type { Kafka } from 'kafkajs';
+import pg from 'pg';
+import { migrateKafkaIntegration } from '../../infra/kafka/migrate.js';
+import { PostgresEventStore, type PostgresEventStoreOptions } from '../../infra/postgres/event-store.js';
+import { migrate } from '../../infra/postgres/migrate.js';
+import { createTestDatabase } from '../support/pg.js';
+import { testKafka } from './fixtures.js';
+import { sharedKafka } from './kafka-server.js';
+
+/** A fresh database with the event store and Kafka integration tables, and a client for the shared broker. */
+export interface RelayTestStack {
+  readonly pool: pg.Pool;
+  readonly store: PostgresEventStore;
+  readonly kafka: Kafka;
+  /** Deletes `topics` (best effort), closes the store and pool, drops the database. */
+  close(topics: string[]): Promise<void>;
+}
+
+export async function openRelayTestStack(storeOptions?: PostgresEventStoreOptions): Promise<RelayTestStack> {
+  const db = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  await migrate(pool);
+  await migrateKafkaIntegration(pool);
+  const store = new PostgresEventStore(pool, storeOptions);
+  const kafka = testKafka(await sharedKafka());
+  return {
+    pool,
+    store,
+    kafka,
+    async close(topics) {
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics }).catch(() => undefined);
+      await admin.disconnect();
+      await store.close();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
