@@ -1,7 +1,15 @@
 import type { Kafka, KafkaMessage, Message } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectionsRecorded, eventually, recorded, testKafka, uniquePrefix } from '../../test/kafka/fixtures.js';
+import {
+  createTopics,
+  deleteTopics,
+  detectionsRecorded,
+  eventually,
+  recorded,
+  testKafka,
+  uniquePrefix,
+} from '../../test/kafka/fixtures.js';
 import { sharedKafka } from '../../test/kafka/kafka-server.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/pg.js';
 import { type CloudEvent, toKafkaMessage } from './cloud-event.js';
@@ -25,23 +33,14 @@ describe('runConsumer against real Kafka and Postgres', () => {
     await migrateKafkaIntegration(pool);
     await pool.query('CREATE TABLE effects (event_id text NOT NULL, note text NOT NULL)');
     kafka = testKafka(await sharedKafka());
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        { topic, numPartitions: 2 },
-        { topic: dlq, numPartitions: 1 },
-      ],
-    });
-    await admin.disconnect();
+    await createTopics(kafka, [
+      { topic, numPartitions: 2 },
+      { topic: dlq, numPartitions: 1 },
+    ]);
   });
 
   afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic, dlq] }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTopics(kafka, [topic, dlq]);
     await pool.end();
     await db.drop();
   });

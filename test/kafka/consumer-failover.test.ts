@@ -9,7 +9,15 @@ import { runConsumer } from '../../infra/kafka/consumer.js';
 import { PostgresDedupeStore } from '../../infra/kafka/dedupe.js';
 import { migrateKafkaIntegration } from '../../infra/kafka/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { detectionsRecorded, eventually, recorded, testKafka, uniquePrefix } from './fixtures.js';
+import {
+  createTopics,
+  deleteTopics,
+  detectionsRecorded,
+  eventually,
+  recorded,
+  testKafka,
+  uniquePrefix,
+} from './fixtures.js';
 import { sharedKafka } from './kafka-server.js';
 
 const memberScript = fileURLToPath(new URL('./consumer-member.ts', import.meta.url));
@@ -36,24 +44,15 @@ describe('consumer killed mid-batch', () => {
     await pool.query('CREATE TABLE effects (event_id text NOT NULL, member text NOT NULL, partition int NOT NULL)');
     brokers = await sharedKafka();
     kafka = testKafka(brokers);
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        { topic, numPartitions: 4 },
-        { topic: dlq, numPartitions: 1 },
-      ],
-    });
-    await admin.disconnect();
+    await createTopics(kafka, [
+      { topic, numPartitions: 4 },
+      { topic: dlq, numPartitions: 1 },
+    ]);
   });
 
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic, dlq] }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTopics(kafka, [topic, dlq]);
     await pool.end();
     await db.drop();
   });

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { type ITopicConfig, Kafka, logLevel } from 'kafkajs';
 import type { RecordedEvent } from '../../schemas/events/index.js';
 
 export const SHA = 'a'.repeat(64);
@@ -16,6 +16,22 @@ export function testKafka(brokers: string[], clientId = 'chitti-test'): Kafka {
     logLevel: logLevel.NOTHING,
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
   });
+}
+
+/** Creates the topics and waits until each partition has a leader. */
+export async function createTopics(kafka: Kafka, topics: ITopicConfig[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics });
+  await admin.disconnect();
+}
+
+/** Deletes the topics, ignoring a failure (suite teardown on a shared broker). */
+export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics }).catch(() => undefined);
+  await admin.disconnect();
 }
 
 export function inspectionRequested(inspectionId: string) {

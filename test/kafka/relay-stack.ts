@@ -4,7 +4,7 @@ import { migrateKafkaIntegration } from '../../infra/kafka/migrate.js';
 import { PostgresEventStore, type PostgresEventStoreOptions } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import { createTestDatabase } from '../support/pg.js';
-import { testKafka } from './fixtures.js';
+import { deleteTopics, testKafka } from './fixtures.js';
 import { sharedKafka } from './kafka-server.js';
 
 /** A fresh database with the event store and Kafka integration tables, and a client for the shared broker. */
@@ -28,10 +28,7 @@ export async function openRelayTestStack(storeOptions?: PostgresEventStoreOption
     store,
     kafka,
     async close(topics) {
-      const admin = kafka.admin();
-      await admin.connect();
-      await admin.deleteTopics({ topics }).catch(() => undefined);
-      await admin.disconnect();
+      await deleteTopics(kafka, topics);
       await store.close();
       await pool.end();
       await db.drop();
