@@ -5,7 +5,7 @@ import { InMemoryRateLimiter } from '../../infra/rate-limit/in-memory.js';
 import {
   type Backend,
   bearer,
-  fullDependencies,
+  type FullApi,
   json,
   KEY_A,
   KEY_B,
@@ -13,34 +13,23 @@ import {
   ringOf,
   type ServerUnderTest,
   seedUser,
-  startBackend,
+  startFullApi,
   tokensFor,
 } from './support/harness.js';
 
+let api: FullApi;
 let backend: Backend;
-let stopProjectors: (() => Promise<void>) | undefined;
-
-async function startFull(limiter: RateLimiter) {
-  const full = await fullDependencies(backend, limiter);
-  stopProjectors = full.stop;
-  return full.deps;
-}
 let server: ServerUnderTest;
 let deps: ApiDependencies;
 let limiter: RateLimiter;
 
 beforeAll(async () => {
-  backend = await startBackend();
   limiter = new InMemoryRateLimiter();
-  deps = await startFull(limiter);
-  server = await listen(deps, { jwtKeys: [KEY_A], maxImagePixels: 10_000_000 });
+  api = await startFullApi({ jwtKeys: [KEY_A], maxImagePixels: 10_000_000 }, limiter);
+  ({ backend, deps, server } = api);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stopProjectors?.();
-  await backend?.close();
-});
+afterAll(() => api?.close());
 
 describe('problem details', () => {
   it('answers an unknown route with a 404 problem carrying the correlation id', async () => {

@@ -1,45 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiDependencies } from '../../api/dependencies.js';
-import type { RateLimiter } from '../../api/ports/rate-limiter.js';
-import { InMemoryRateLimiter } from '../../infra/rate-limit/in-memory.js';
 import {
   type Backend,
   bearer,
-  fullDependencies,
+  type FullApi,
   json,
   KEY_A,
   listen,
   type ServerUnderTest,
   seedUser,
-  startBackend,
+  startFullApi,
   tokensFor,
 } from './support/harness.js';
 
+let api: FullApi;
 let backend: Backend;
-let stopProjectors: (() => Promise<void>) | undefined;
-
-async function startFull(limiter: RateLimiter) {
-  const full = await fullDependencies(backend, limiter);
-  stopProjectors = full.stop;
-  return full.deps;
-}
 let deps: ApiDependencies;
 let server: ServerUnderTest;
 
 beforeAll(async () => {
-  backend = await startBackend();
-  deps = await startFull(new InMemoryRateLimiter());
-  server = await listen(deps, {
+  api = await startFullApi({
     jwtKeys: [KEY_A],
     rateLimit: { authenticated: 3, anonymous: 2, windowMs: 60_000 },
   });
+  ({ backend, deps, server } = api);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stopProjectors?.();
-  await backend?.close();
-});
+afterAll(() => api?.close());
 
 describe('rate limits', () => {
   it('limits anonymous callers per IP and answers 429 with Retry-After', async () => {

@@ -1,40 +1,31 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RateLimiter } from '../../api/ports/rate-limiter.js';
-import { InMemoryRateLimiter } from '../../infra/rate-limit/in-memory.js';
 import {
   type Backend,
   bearer,
-  fullDependencies,
+  type FullApi,
   json,
   KEY_A,
-  listen,
   type ServerUnderTest,
   seedUser,
-  startBackend,
+  startFullApi,
   tokensFor,
 } from './support/harness.js';
 
+let api: FullApi;
 let backend: Backend;
-let stopProjectors: (() => Promise<void>) | undefined;
-
-async function startFull(limiter: RateLimiter) {
-  const full = await fullDependencies(backend, limiter);
-  stopProjectors = full.stop;
-  return full.deps;
-}
 let server: ServerUnderTest;
 let token: string;
 let png: Buffer;
 
 beforeAll(async () => {
-  backend = await startBackend();
-  server = await listen(await startFull(new InMemoryRateLimiter()), {
+  api = await startFullApi({
     jwtKeys: [KEY_A],
     maxImagePixels: 10_000_000,
     maxUploadBytes: 200_000,
     jsonBodyLimitBytes: 1024,
   });
+  ({ backend, server } = api);
   const operator = await seedUser(backend, ['operator', 'reviewer']);
   token = (await tokensFor(server.url, operator.apiKey)).accessToken;
   png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 90, g: 90, b: 90 } } })
@@ -42,11 +33,7 @@ beforeAll(async () => {
     .toBuffer();
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stopProjectors?.();
-  await backend?.close();
-});
+afterAll(() => api?.close());
 
 const upload = (body: Buffer | string, contentType: string, name = 'weld.png') =>
   fetch(`${server.url}/v1/files?name=${encodeURIComponent(name)}`, {

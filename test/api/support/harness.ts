@@ -219,3 +219,34 @@ export async function fullDependencies(backend: Backend, rateLimiter: RateLimite
     },
   };
 }
+
+export interface FullApi {
+  readonly backend: Backend;
+  readonly deps: ApiDependencies;
+  readonly server: ServerUnderTest;
+  /** Stops the server, the projectors and the backend. */
+  close(): Promise<void>;
+}
+
+/** Starts a backend, every dependency real (`fullDependencies`), and an API server on them. */
+export async function startFullApi(
+  options: ApiOptions,
+  rateLimiter: RateLimiter = new InMemoryRateLimiter(),
+): Promise<FullApi> {
+  const backend = await startBackend();
+  let full: Awaited<ReturnType<typeof fullDependencies>> | undefined;
+  let server: ServerUnderTest | undefined;
+  const close = async () => {
+    await server?.close();
+    await full?.stop();
+    await backend.close();
+  };
+  try {
+    full = await fullDependencies(backend, rateLimiter);
+    server = await listen(full.deps, options);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { backend, deps: full.deps, server, close };
+}
