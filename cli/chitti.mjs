@@ -9,7 +9,9 @@ const SERVICES = new Set(['start', 'api', 'relay', 'projector', 'inference']);
 const command = process.argv[2];
 const traced = SERVICES.has(command) && !process.argv.includes('--help');
 
-if (traced) registerHook('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+// Only the instrumented modules are wrapped: wrapping every module trips over `export *` re-exports.
+const INSTRUMENTED = ['http', 'https', 'node:http', 'node:https', 'express', 'pg'];
+if (traced) registerHook('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: INSTRUMENTED } });
 register();
 if (traced) {
   const { startTelemetry } = await import('../infra/telemetry.ts');

@@ -1,5 +1,5 @@
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { constants, mkdir, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from './logging.js';
 
@@ -29,6 +29,24 @@ async function loadEmbeddedPostgres() {
 }
 
 /**
+ * As root the server runs as the `postgres` system user, which must be able to pass through every
+ * folder above the database: /root (mode 0700) is the usual trap. Say so instead of initdb's
+ * bare "Permission denied".
+ */
+async function checkReachableByPostgresUser(databaseDir: string): Promise<void> {
+  for (let dir = dirname(databaseDir); ; dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & constants.S_IXOTH) === 0) {
+      throw new Error(
+        `embedded PostgreSQL runs as the 'postgres' user, which cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}): ` +
+          `set CHITTI_DATA_DIR to a folder outside it (e.g. /var/lib/chitti) or run 'chmod o+x ${dir}'`,
+      );
+    }
+    if (dirname(dir) === dir) return;
+  }
+}
+
+/**
  * Real PostgreSQL from the npm-shipped binaries, kept under the data dir so data survives restarts.
  * As root it runs the server as a dedicated `postgres` system user (PostgreSQL refuses root).
  */
@@ -39,6 +57,7 @@ export async function startEmbeddedPostgres(options: {
 }): Promise<EmbeddedDatabase> {
   const databaseDir = resolve(options.dataDir, 'postgres');
   await mkdir(options.dataDir, { recursive: true });
+  if (process.getuid?.() === 0) await checkReachableByPostgresUser(databaseDir);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,

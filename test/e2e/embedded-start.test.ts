@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,7 @@ describe('npm start (chitti start, embedded defaults)', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'chitti-e2e-'));
+    await chmod(dataDir, 0o711); // the embedded server's own user must pass through it
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     env = isolatedEnv({
