@@ -5,22 +5,21 @@ import type { ProjectionRunner } from '../../projections/runner.js';
 import {
   type Backend,
   bearer,
-  fullDependencies,
+  type FullApi,
   json,
   KEY_A,
-  listen,
   type ServerUnderTest,
   seedUser,
-  startBackend,
+  startFullApi,
   tokensFor,
 } from './support/harness.js';
 
 const MODEL_FILE = new URL('../../inference/models/weld-defects-0.0.1-untrained.onnx', import.meta.url);
 
+let api: FullApi;
 let backend: Backend;
 let server: ServerUnderTest;
 let runner: ProjectionRunner;
-let stopProjectors: () => Promise<void>;
 const token: Record<'admin' | 'operator' | 'reviewer' | 'ml' | 'auditor' | 'viewer', string> = {
   admin: '',
   operator: '',
@@ -32,11 +31,8 @@ const token: Record<'admin' | 'operator' | 'reviewer' | 'ml' | 'auditor' | 'view
 let png: Buffer;
 
 beforeAll(async () => {
-  backend = await startBackend();
-  const full = await fullDependencies(backend);
-  runner = full.runner;
-  stopProjectors = full.stop;
-  server = await listen(full.deps, { jwtKeys: [KEY_A], defaultModelName: 'weld-defects' });
+  api = await startFullApi({ jwtKeys: [KEY_A], defaultModelName: 'weld-defects' });
+  ({ backend, server, runner } = api);
   const roles = {
     admin: 'admin',
     operator: 'operator',
@@ -54,11 +50,7 @@ beforeAll(async () => {
     .toBuffer();
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stopProjectors?.();
-  await backend?.close();
-});
+afterAll(() => api?.close());
 
 const call = (
   method: string,

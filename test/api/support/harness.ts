@@ -224,6 +224,8 @@ export interface FullApi {
   readonly backend: Backend;
   readonly deps: ApiDependencies;
   readonly server: ServerUnderTest;
+  /** The read-model projector (`caughtUp()` before reading what a command wrote). */
+  readonly runner: ProjectionRunner;
   /** Stops the server, the projectors and the backend. */
   close(): Promise<void>;
 }
@@ -248,5 +250,5 @@ export async function startFullApi(
     await close();
     throw error;
   }
-  return { backend, deps: full.deps, server, close };
+  return { backend, deps: full.deps, server, runner: full.runner, close };
 }
