@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import { computeEventHash } from './event-hash.js';
-import type { EventTableRow } from './event-rows.js';
+import { type EventTableRow, hashEventRow } from './event-rows.js';
 import { computeSealDigest, decodeSealEntries, digestsEqual, type SealEntry, sealKeyBytes } from './seal-digest.js';
 
 /** A pool, or one client (e.g. inside a REPEATABLE READ transaction, for one consistent snapshot). */
@@ -171,19 +170,7 @@ function where(row: AuditRow, position: number) {
 
 /** The keyless checks: the event's own hash, its place in its stream, its link to the previous hash. */
 function checkChain(row: AuditRow, position: number, tips: Map<string, StreamTip>, report: (p: AuditProblem) => void) {
-  const recomputed = computeEventHash(
-    {
-      streamId: row.stream_id,
-      streamVersion: row.stream_version,
-      eventId: row.event_id,
-      type: row.type,
-      schemaVersion: row.schema_version,
-      data: row.data,
-      metadata: row.metadata,
-      recordedAt: row.recorded_at,
-    },
-    row.prev_hash,
-  );
+  const recomputed = hashEventRow(row, row.prev_hash);
   if (recomputed !== row.hash || row.finer_than_ms) {
     report({ ...where(row, position), kind: 'altered', detail: 'the content no longer matches its hash' });
   }

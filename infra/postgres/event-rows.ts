@@ -1,4 +1,5 @@
 import type { EventMetadata, RecordedEvent } from '../../schemas/events/index.js';
+import { computeEventHash } from './event-hash.js';
 
 /**
  * The columns every event read selects, in the shape `toRecordedEvent` expects. The recorded time
@@ -34,6 +35,23 @@ export interface EventTableRow {
   recorded_at: Date;
   hash: string;
   prev_hash: string | null;
+}
+
+/** The hash a raw row's content should carry, chained to `prevHash`. */
+export function hashEventRow(row: EventTableRow, prevHash: string | null): string {
+  return computeEventHash(
+    {
+      streamId: row.stream_id,
+      streamVersion: row.stream_version,
+      eventId: row.event_id,
+      type: row.type,
+      schemaVersion: row.schema_version,
+      data: row.data,
+      metadata: row.metadata,
+      recordedAt: row.recorded_at,
+    },
+    prevHash,
+  );
 }
 
 export function toRecordedEvent(row: EventRow): RecordedEvent {

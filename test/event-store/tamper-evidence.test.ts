@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditReport, verifyAudit } from '../../infra/postgres/audit-verify.js';
-import { computeEventHash } from '../../infra/postgres/event-hash.js';
-import type { EventTableRow } from '../../infra/postgres/event-rows.js';
+import { type EventTableRow, hashEventRow } from '../../infra/postgres/event-rows.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import { computeSealDigest, encodeSealEntries, SealKeyError } from '../../infra/postgres/seal-digest.js';
@@ -70,19 +69,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
     const { rows } = await sql('SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId]);
     let prev: string | null = null;
     for (const row of rows as EventTableRow[]) {
-      const hash = computeEventHash(
-        {
-          streamId: row.stream_id,
-          streamVersion: row.stream_version,
-          eventId: row.event_id,
-          type: row.type,
-          schemaVersion: row.schema_version,
-          data: row.data,
-          metadata: row.metadata,
-          recordedAt: row.recorded_at,
-        },
-        prev,
-      );
+      const hash = hashEventRow(row, prev);
       await sql('UPDATE events SET hash = $1, prev_hash = $2 WHERE event_id = $3', [hash, prev, row.event_id]);
       prev = hash;
     }
