@@ -29,6 +29,15 @@ export async function createTestDatabase(prefix = 'chitti_t'): Promise<TestDatab
       const client = new pg.Client({ connectionString: TEST_SERVER_URL });
       await client.connect();
       try {
+        // A pool's end() resolves before its backends are gone; forcing them off then would raise an
+        // unhandled error in the closing client. Give them a moment to leave by themselves.
+        for (let waited = 0; waited < 3000; waited += 50) {
+          const { rows } = await client.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [
+            name,
+          ]);
+          if (rows[0].n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await client.end();
