@@ -22,7 +22,7 @@ export interface LoadedAggregate<S> {
  * The domain event in today's shape: stored payloads of older versions are upcast on read. A
  * version newer than this code knows (written by a newer release) is refused, never guessed at.
  */
-export function toDomainEvent(event: RecordedEvent): ChittiEvent {
+export function domainEventOfStored(event: RecordedEvent): ChittiEvent {
   return decodeStored(event);
 }
 
@@ -37,7 +37,7 @@ export async function readAggregate<S, E extends ChittiEvent>(
     ...(at.toGlobalPosition !== undefined ? { toGlobalPosition: at.toGlobalPosition } : {}),
   });
   let state = decider.initialState();
-  for (const event of recorded) state = decider.evolve(state, toDomainEvent(event) as E);
+  for (const event of recorded) state = decider.evolve(state, domainEventOfStored(event) as E);
   const last = recorded.at(-1);
   return {
     streamId,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toDomainEvent } from '../../commands/load-aggregate.js';
+import { domainEventOfStored } from '../../commands/load-aggregate.js';
 import { inspectionDecider } from '../../domain/inspection/index.js';
 import type { InspectionEvent } from '../../domain/inspection/state.js';
 import { InvalidEventPayloadError, type RecordedEvent, upcast, validateEventData } from './index.js';
@@ -27,7 +27,7 @@ const storedV1: RecordedEvent = {
 
 describe('InspectionRequested v1 -> v2 upcaster', () => {
   it('reads a stored v1 payload back in the v2 shape', () => {
-    const event = toDomainEvent(storedV1);
+    const event = domainEventOfStored(storedV1);
     expect(event).toEqual({
       type: 'InspectionRequested',
       data: {
@@ -46,7 +46,7 @@ describe('InspectionRequested v1 -> v2 upcaster', () => {
   });
 
   it('the inspection decider folds the upcast event and keeps deciding on it', () => {
-    const requested = toDomainEvent(storedV1) as InspectionEvent;
+    const requested = domainEventOfStored(storedV1) as InspectionEvent;
     const state = inspectionDecider.evolve(inspectionDecider.initialState(), requested);
     expect(state).toMatchObject({ status: 'pending', request: { model: { version: '0.9.0', sha256: null } } });
     // A v1 request recorded no model hash, so a result from that version with any hash is accepted.
@@ -73,7 +73,7 @@ describe('InspectionRequested v1 -> v2 upcaster', () => {
   });
 
   it('leaves a current-version payload as it is', () => {
-    const v2 = toDomainEvent(storedV1).data;
+    const v2 = domainEventOfStored(storedV1).data;
     expect(upcast('InspectionRequested', 2, v2)).toEqual({ type: 'InspectionRequested', data: v2 });
   });
 
@@ -84,9 +84,9 @@ describe('InspectionRequested v1 -> v2 upcaster', () => {
 
   it('refuses reading an unknown version (older than v1 or newer than this release)', () => {
     for (const schemaVersion of [0, 3, 1.5]) {
-      expect(() => toDomainEvent({ ...storedV1, schemaVersion })).toThrow(InvalidEventPayloadError);
+      expect(() => domainEventOfStored({ ...storedV1, schemaVersion })).toThrow(InvalidEventPayloadError);
     }
-    expect(() => toDomainEvent({ ...storedV1, type: 'InspectionTeleported' })).toThrow(/unknown event type/);
+    expect(() => domainEventOfStored({ ...storedV1, type: 'InspectionTeleported' })).toThrow(/unknown event type/);
   });
 
   it('refuses a v1 payload that was never valid v1', () => {
