@@ -12,16 +12,18 @@
  * one with the same architecture). BENCH_PHASE_MS bounds each timed phase (default 2500),
  * BENCH_THREADS sets intraOpNumThreads for both sides (default 1).
  */
+
 import { readdir, readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { Detector, type ServedModel } from '../inference/detector.js';
 import { inspectModel } from '../inference/model-store.js';
 import { prepareImage } from '../inference/preprocess.js';
 import { SessionPool } from '../inference/session-pool.js';
+import { runIfMain } from './support.js';
 
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 2_500);
 const THREADS = Number(process.env.BENCH_THREADS ?? 1);
@@ -233,9 +235,4 @@ export async function main(): Promise<InferenceBenchResult> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);

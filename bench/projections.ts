@@ -9,9 +9,9 @@
  * projections never look at hashes, so those are placeholders); the workload is the realistic
  * generated history the tests use (~8 events per inspection).
  */
+
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
 import { migrate } from '../infra/postgres/migrate.js';
@@ -19,6 +19,7 @@ import { readModelProjections } from '../projections/read-models/index.js';
 import { rebuildProjection, rebuildProjections } from '../projections/rebuild.js';
 import { generateWorkload } from '../test/projections/workload.js';
 import { createTestDatabase } from '../test/support/pg.js';
+import { runIfMain } from './support.js';
 
 let BATCH = 2000;
 
@@ -153,9 +154,4 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);

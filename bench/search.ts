@@ -8,14 +8,15 @@
  * BENCH_ELASTICSEARCH_URL (default http://127.0.0.1:9200). The events are built in memory, so the
  * figure is the index side alone (no event-store reads). Everything the bench creates is deleted.
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import type { Client } from '@elastic/elasticsearch';
 import { createElasticsearchClient } from '../infra/elasticsearch/client.js';
 import { ElasticsearchSearch } from '../infra/elasticsearch/elasticsearch-search.js';
 import { createGeneration, indicesOf } from '../infra/elasticsearch/indices.js';
 import { decodeEvents, planSearchBatch } from '../projections/search/documents.js';
 import type { RecordedEvent } from '../schemas/events/index.js';
+import { runIfMain } from './support.js';
 
 const URL = process.env.BENCH_ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200';
 const BATCH = 500;
@@ -180,6 +181,4 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Sear
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await main();
-}
+runIfMain(import.meta.url, main);

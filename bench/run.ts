@@ -1,0 +1,23 @@
+/**
+ * `npm run bench [name ...]`: runs the benchmarks one after another (default: those that need only
+ * PostgreSQL). Each prints its own ratios against a baseline measured in the same run.
+ * relay and search need Kafka / Elasticsearch: `npm run infra:up` first.
+ */
+const benches: Record<string, () => Promise<{ main: (argv?: string[]) => Promise<unknown> }>> = {
+  'event-store': () => import('./event-store.js'),
+  projections: () => import('./projections.js'),
+  inference: () => import('./inference.js'),
+  relay: () => import('./relay.js'),
+  search: () => import('./search.js'),
+};
+const chosen = process.argv.slice(2);
+const names = chosen.length > 0 ? chosen : ['event-store', 'projections', 'inference'];
+for (const name of names) {
+  const load = benches[name];
+  if (!load) {
+    console.error(`unknown bench '${name}'; one of: ${Object.keys(benches).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`\n=== bench ${name}`);
+  await (await load()).main([]);
+}
