@@ -35,6 +35,8 @@ export const ConfigSchema = z
     CHITTI_ENV: z.enum(['development', 'test', 'production']).default('development'),
     HOST: z.string().default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    /** /metrics of the processes without an API (relay, projector, inference). */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
     CHITTI_DATA_DIR: z.string().default('./data'),
     DATABASE_URL: z.string().url().optional(),
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),

@@ -4,7 +4,7 @@ import type { Runtime } from '../runtime.js';
 
 /** /metrics and /health/live for the processes that serve no API (relay, projector, inference). */
 export async function startMetricsServer(runtime: Runtime, registry: Registry): Promise<void> {
-  const port = Number(process.env.METRICS_PORT ?? 9464);
+  const port = runtime.config.METRICS_PORT;
   const server = createServer(async (req, res) => {
     if (req.url === '/metrics') {
       res.writeHead(200, { 'content-type': registry.contentType });
