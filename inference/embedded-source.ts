@@ -1,4 +1,5 @@
 import type { GlobalLog, LogSubscription } from '../projections/ports.js';
+import type { SourceCheckpoint } from './ports/source-checkpoint.js';
 import {
   type InspectionRequestHandler,
   type InspectionRequestSource,
@@ -6,8 +7,13 @@ import {
 } from './request-source.js';
 
 export interface EmbeddedSourceOptions {
-  /** Global position to start after. Processing is idempotent, so 0 (re-checking everything) is safe. */
+  /** Global position to start after; default: the checkpoint's, else 0 (safe: processing is idempotent). */
   readonly after?: number;
+  /**
+   * Saved after each batch whose requests were all handled, so a restart resumes there instead of
+   * re-checking every inspection ever requested.
+   */
+  readonly checkpoint?: SourceCheckpoint;
   readonly batchSize?: number;
   /** Failures of a batch; the subscription retries the batch after a backoff. */
   readonly onError?: (error: unknown) => void;
@@ -25,8 +31,9 @@ export class EmbeddedInspectionSource implements InspectionRequestSource {
   async start(handler: InspectionRequestHandler): Promise<void> {
     if (this.subscription) throw new Error('the source is already started');
     const onError = this.options.onError ?? (() => {});
+    const checkpoint = this.options.checkpoint;
     this.subscription = this.log.subscribe({
-      after: this.options.after ?? 0,
+      after: this.options.after ?? (await checkpoint?.load()) ?? 0,
       batchSize: this.options.batchSize ?? 64,
       handle: async (batch) => {
         const requests = batch.flatMap((event) => {
@@ -40,6 +47,8 @@ export class EmbeddedInspectionSource implements InspectionRequestSource {
           }
         });
         if (requests.length > 0) await handler(requests);
+        const last = batch.at(-1);
+        if (checkpoint && last) await checkpoint.save(last.globalPosition);
       },
       onError,
     });

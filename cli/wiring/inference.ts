@@ -8,6 +8,7 @@ import { InferenceService } from '../../inference/service.js';
 import { PostgresDedupeStore } from '../../infra/kafka/dedupe.js';
 import { KafkaInspectionSource } from '../../infra/kafka/inspection-source.js';
 import { LruPredictionCache } from '../../infra/memory-cache/lru-prediction-cache.js';
+import { PostgresCheckpoint } from '../../infra/postgres/checkpoint.js';
 import { createRedisClient } from '../../infra/redis/client.js';
 import { RedisPredictionCache } from '../../infra/redis/prediction-cache.js';
 import type { Runtime } from '../runtime.js';
@@ -36,7 +37,10 @@ function requestSource(runtime: Runtime): InspectionRequestSource {
       onError,
     });
   }
-  return new EmbeddedInspectionSource(runtime.store, { onError });
+  return new EmbeddedInspectionSource(runtime.store, {
+    onError,
+    checkpoint: new PostgresCheckpoint(runtime.pool, 'inference-embedded'),
+  });
 }
 
 /** Sessions, model store, detector and processor, fed by the configured source. */
