@@ -3,7 +3,7 @@
  * beside a raw baseline measured in the same run (one multi-row INSERT per batch of the audit
  * rows into a bare table, with no log reads, decoding or read-model logic).
  *
- *   node --import tsx bench/projections.ts [inspections=5000] [batch=2000]
+ *   node --import tsx bench/projections.ts [inspections=5000] [batch=5000]
  *
  * Uses its own throw-away database on the test server. The log is seeded by bulk SQL (the
  * projections never look at hashes, so those are placeholders); the workload is the realistic
@@ -21,7 +21,7 @@ import { generateWorkload } from '../test/projections/workload.js';
 import { createTestDatabase } from '../test/support/pg.js';
 import { runIfMain } from './support.js';
 
-let BATCH = 2000;
+let BATCH = 5000;
 
 async function seed(pool: pg.Pool, inspections: number): Promise<number> {
   const versions = new Map<string, number>();
@@ -97,7 +97,7 @@ async function rawBaseline(pool: pg.Pool): Promise<{ rows: number; seconds: numb
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const inspections = Number(argv[0] ?? 5000);
-  BATCH = Number(argv[1] ?? 2000);
+  BATCH = Number(argv[1] ?? 5000);
   if (!Number.isSafeInteger(BATCH) || BATCH < 1 || BATCH > 20_000)
     throw new Error('batch must be an integer in 1..20000');
   if (!Number.isSafeInteger(inspections) || inspections < 1 || inspections > 100_000) {
