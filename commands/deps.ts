@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { newApiKeyId, newApiKeySecret } from './api-keys.js';
 import type { HandlerDeps } from './handle-command.js';
 
 /** What the per-aggregate handlers need; everything but the store has a production default. */
@@ -15,6 +15,5 @@ export interface CommandDeps extends HandlerDeps {
 
 export const clockOf = (deps: CommandDeps): Date => (deps.clock ?? (() => new Date()))();
 export const rollOf = (deps: CommandDeps): number => (deps.random ?? Math.random)();
-export const newIdOf = (deps: CommandDeps): string => (deps.newId ?? randomUUID)();
-export const newSecretOf = (deps: CommandDeps): string =>
-  (deps.newSecret ?? (() => `chitti_${randomBytes(32).toString('base64url')}`))();
+export const newIdOf = (deps: CommandDeps): string => (deps.newId ?? newApiKeyId)();
+export const newSecretOf = (deps: CommandDeps): string => (deps.newSecret ?? newApiKeySecret)();

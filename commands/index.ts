@@ -1,5 +1,6 @@
 export * from './access.js';
 export * from './aggregates.js';
+export * from './api-keys.js';
 export * from './command-result.js';
 export * from './context.js';
 export * from './deps.js';

@@ -3,6 +3,7 @@ import { DomainRuleViolation } from '../domain/errors.js';
 import type { ModelState } from '../domain/model/index.js';
 import { accessStreamId, recordAccess } from './access.js';
 import { loadAggregateByStreamId } from './aggregates.js';
+import { sha256Hex } from './api-keys.js';
 import type { CommandContext } from './context.js';
 import type { CommandDeps } from './deps.js';
 import { InvalidCommandError } from './errors.js';
@@ -16,7 +17,7 @@ import {
   shiftTraffic,
 } from './models.js';
 import { startTestStore, uniqueId } from './testing/postgres-store.js';
-import { grantRole, issueApiKey, loadUser, registerUser, revokeApiKey, sha256Hex } from './users.js';
+import { grantRole, issueApiKey, loadUser, registerUser, revokeApiKey } from './users.js';
 
 let env: Awaited<ReturnType<typeof startTestStore>>;
 let deps: CommandDeps;

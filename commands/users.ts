@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { type UserCommand, type UserState, userDecider } from '../domain/user/index.js';
 import { GrantRole, IssueApiKey, RegisterUser, RevokeApiKey, RevokeRole } from '../schemas/commands/user.js';
 import { streamIdOf } from '../schemas/events/index.js';
+import { sha256Hex } from './api-keys.js';
 import type { CommandResult } from './command-result.js';
 import type { CommandContext } from './context.js';
 import { type CommandDeps, clockOf, newIdOf, newSecretOf } from './deps.js';
@@ -35,8 +35,6 @@ export interface IssuedApiKey extends CommandResult {
   /** The secret, shown this once; null for a duplicate (only its hash was ever stored). */
   readonly secret: string | null;
 }
-
-export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** Issues an api key: the id and secret are generated here, the events hold only the secret's sha256. */
 export async function issueApiKey(

@@ -1,7 +1,7 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { API_KEY_PATTERN, apiKeyToken, newApiKeyId, newApiKeySecret, sha256Hex } from '../../commands/api-keys.js';
 
-/** `chitti_<keyId>_<secret>`: keyId is 16 hex chars, the secret 64 hex chars (256 bits). */
-const API_KEY = /^chitti_([a-f0-9]{16})_([a-f0-9]{64})$/;
+export { sha256Hex };
 
 export interface GeneratedApiKey {
   readonly keyId: string;
@@ -13,16 +13,14 @@ export interface GeneratedApiKey {
   readonly secretSha256: string;
 }
 
-export const sha256Hex = (value: string): string => createHash('sha256').update(value, 'utf8').digest('hex');
-
 export function generateApiKey(): GeneratedApiKey {
-  const keyId = randomBytes(8).toString('hex');
-  const secret = randomBytes(32).toString('hex');
-  return { keyId, secret, token: `chitti_${keyId}_${secret}`, secretSha256: sha256Hex(secret) };
+  const keyId = newApiKeyId();
+  const secret = newApiKeySecret();
+  return { keyId, secret, token: apiKeyToken(keyId, secret), secretSha256: sha256Hex(secret) };
 }
 
 export function parseApiKey(token: string): { keyId: string; secret: string } | undefined {
-  const match = API_KEY.exec(token);
+  const match = API_KEY_PATTERN.exec(token);
   return match ? { keyId: match[1]!, secret: match[2]! } : undefined;
 }
 
