@@ -25,6 +25,7 @@ import { handleCommand } from './handle-command.js';
 import { type LoadedAggregate, loadAggregate, type PointInTime } from './load-aggregate.js';
 import { loadModel } from './models.js';
 import { parseInput } from './parse-input.js';
+import { simpleCommands } from './simple-commands.js';
 
 export const inspectionStreamId = (inspectionId: string): string => streamIdOf('inspection', inspectionId);
 
@@ -75,11 +76,9 @@ const schemas = {
   CloseInspection,
 } satisfies Record<SimpleType, z.ZodType>;
 
-async function run(type: SimpleType, deps: CommandDeps, input: unknown, ctx: CommandContext): Promise<CommandResult> {
-  const data = parseInput(type, schemas[type], input);
-  const command = { type, data, actor: ctx.actor } as InspectionCommand;
-  return handleCommand(deps, inspectionDecider, inspectionStreamId(data.inspectionId), command, ctx);
-}
+const run = simpleCommands(inspectionDecider, schemas, (data: { inspectionId: string }) =>
+  inspectionStreamId(data.inspectionId),
+);
 
 /** A processor took the request (a redelivered attempt records nothing). */
 export const startInference = (deps: CommandDeps, input: z.input<typeof StartInference>, ctx: CommandContext) =>

@@ -11,12 +11,10 @@ import {
   StopShadow,
 } from '../schemas/commands/model.js';
 import { streamIdOf } from '../schemas/events/index.js';
-import type { CommandResult } from './command-result.js';
 import type { CommandContext } from './context.js';
 import type { CommandDeps } from './deps.js';
-import { handleCommand } from './handle-command.js';
 import { type LoadedAggregate, loadAggregate, type PointInTime } from './load-aggregate.js';
-import { parseInput } from './parse-input.js';
+import { simpleCommands } from './simple-commands.js';
 
 export const modelStreamId = (name: string): string => streamIdOf('model', name);
 
@@ -30,16 +28,7 @@ const schemas = {
   StopShadow,
 } satisfies Record<ModelCommand['type'], z.ZodType>;
 
-async function run<T extends ModelCommand['type']>(
-  type: T,
-  deps: CommandDeps,
-  input: unknown,
-  ctx: CommandContext,
-): Promise<CommandResult> {
-  const data = parseInput(type, schemas[type], input) as Extract<ModelCommand, { type: T }>['data'];
-  const command = { type, data, actor: ctx.actor } as ModelCommand;
-  return handleCommand(deps, modelDecider, modelStreamId(data.name), command, ctx);
-}
+const run = simpleCommands(modelDecider, schemas, (data: { name: string }) => modelStreamId(data.name));
 
 export const registerModel = (deps: CommandDeps, input: z.input<typeof RegisterModel>, ctx: CommandContext) =>
   run('RegisterModel', deps, input, ctx);

@@ -9,17 +9,14 @@ import { type CommandDeps, clockOf, newIdOf, newSecretOf } from './deps.js';
 import { handleCommand } from './handle-command.js';
 import { type LoadedAggregate, loadAggregate, type PointInTime } from './load-aggregate.js';
 import { parseInput } from './parse-input.js';
+import { simpleCommands } from './simple-commands.js';
 
 export const userStreamId = (userId: string): string => streamIdOf('user', userId);
 
 type SimpleType = Exclude<UserCommand['type'], 'IssueApiKey'>;
 const schemas = { RegisterUser, GrantRole, RevokeRole, RevokeApiKey } satisfies Record<SimpleType, z.ZodType>;
 
-async function run(type: SimpleType, deps: CommandDeps, input: unknown, ctx: CommandContext): Promise<CommandResult> {
-  const data = parseInput(type, schemas[type], input);
-  const command = { type, data, actor: ctx.actor } as UserCommand;
-  return handleCommand(deps, userDecider, userStreamId(data.userId), command, ctx);
-}
+const run = simpleCommands(userDecider, schemas, (data: { userId: string }) => userStreamId(data.userId));
 
 export const registerUser = (deps: CommandDeps, input: z.input<typeof RegisterUser>, ctx: CommandContext) =>
   run('RegisterUser', deps, input, ctx);
