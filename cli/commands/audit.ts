@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { recordAccess } from '../../commands/access.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { Sealer } from '../../infra/postgres/sealer.js';
-import { decodeStored } from '../../schemas/events/index.js';
+import { currentVersionOf, decodeStored } from '../../schemas/events/index.js';
 import { cliActor, intOption, parseOptions } from '../args.js';
 import { type Subcommand, UsageError } from '../main.js';
 import { openRuntime } from '../runtime.js';
@@ -62,7 +62,7 @@ const command: Subcommand = {
           const line = JSON.stringify({
             ...event,
             data: current.data,
-            schemaVersion: values.raw ? event.schemaVersion : undefined,
+            schemaVersion: values.raw ? event.schemaVersion : currentVersionOf(event.type),
           });
           if (!process.stdout.write(`${line}\n`)) await once(process.stdout, 'drain');
         }
