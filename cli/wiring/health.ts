@@ -1,6 +1,6 @@
 import type { HealthCheck } from '../../api/ports/health.js';
-import { createRedisClient } from '../../infra/redis/client.js';
 import type { Runtime } from '../runtime.js';
+import { redisOf } from './redis.js';
 import type { Search } from './search.js';
 
 /** Readiness of what the API itself uses beyond PostgreSQL: the search index and Redis when configured. */
@@ -15,10 +15,7 @@ export function apiDependencyChecks(runtime: Runtime, search: Search): HealthChe
   ];
   const redisUrl = runtime.config.REDIS_URL;
   if (redisUrl) {
-    const redis = createRedisClient(redisUrl);
-    runtime.onClose(async () => {
-      await redis.quit();
-    });
+    const redis = redisOf(runtime, redisUrl);
     checks.push({
       name: 'redis',
       check: async () => {

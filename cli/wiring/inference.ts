@@ -9,19 +9,15 @@ import { PostgresDedupeStore } from '../../infra/kafka/dedupe.js';
 import { KafkaInspectionSource } from '../../infra/kafka/inspection-source.js';
 import { LruPredictionCache } from '../../infra/memory-cache/lru-prediction-cache.js';
 import { PostgresCheckpoint } from '../../infra/postgres/checkpoint.js';
-import { createRedisClient } from '../../infra/redis/client.js';
 import { RedisPredictionCache } from '../../infra/redis/prediction-cache.js';
 import type { Runtime } from '../runtime.js';
+import { redisOf } from './redis.js';
 import { kafkaOf } from './relay.js';
 
 function predictionCache(runtime: Runtime): PredictionCache<CachedPrediction> {
   const url = runtime.config.REDIS_URL;
   if (!url) return new LruPredictionCache<CachedPrediction>();
-  const redis = createRedisClient(url);
-  runtime.onClose(async () => {
-    await redis.quit();
-  });
-  return new RedisPredictionCache<CachedPrediction>(redis, {
+  return new RedisPredictionCache<CachedPrediction>(redisOf(runtime, url), {
     onError: (error) => runtime.logger.warn({ err: error }, 'prediction cache unavailable; computing instead'),
   });
 }
