@@ -43,7 +43,13 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     databaseUrl = embedded.url;
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: `chitti-${options.name}` });
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL client failed'));
+  let closing = false;
+  // While shutting down, idle clients being ended may see the server go first: not worth a warning.
+  pool.on('error', (error) =>
+    closing
+      ? logger.debug({ err: error }, 'idle client ended by shutdown')
+      : logger.warn({ err: error }, 'idle PostgreSQL client failed'),
+  );
   closers.push(() => pool.end());
   await migrateEverything(pool);
   const store = new PostgresEventStore(pool, {
@@ -59,6 +65,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     dataDir,
     onClose: (fn) => closers.push(fn),
     async close() {
+      closing = true;
       for (const close of closers.reverse()) {
         try {
           await close();

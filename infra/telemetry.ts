@@ -3,7 +3,7 @@ import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { NoopSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 let running: NodeSDK | undefined;
 
@@ -25,7 +25,9 @@ export async function startTelemetry(options: {
       : undefined);
   running = new NodeSDK({
     serviceName: options.serviceName,
-    ...(exporter ? { traceExporter: exporter } : {}),
+    // No exporter: spans still carry trace ids into logs and event metadata, but go nowhere
+    // (NodeSDK would otherwise default to OTLP on localhost and log failed exports).
+    ...(exporter ? { traceExporter: exporter } : { spanProcessors: [new NoopSpanProcessor()] }),
     instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation(), new PgInstrumentation()],
   });
   running.start();
