@@ -12,6 +12,7 @@ import {
   CloseInspection,
   FailInspection,
   RecordDetections,
+  RecordShadowFailure,
   RequestInspection,
   ReviewDetection,
   StartInference,
@@ -72,6 +73,7 @@ const schemas = {
   StartInference,
   RecordDetections,
   FailInspection,
+  RecordShadowFailure,
   ReviewDetection,
   CloseInspection,
 } satisfies Record<SimpleType, z.ZodType>;
@@ -89,6 +91,12 @@ export const recordDetections = (deps: CommandDeps, input: z.input<typeof Record
 /** A processor's failed attempt; final ends the inspection (a redelivery records nothing). */
 export const failInspection = (deps: CommandDeps, input: z.input<typeof FailInspection>, ctx: CommandContext) =>
   run('FailInspection', deps, input, ctx);
+/** A shadow model gave no detections; recorded once, the inspection is unaffected. */
+export const recordShadowFailure = (
+  deps: CommandDeps,
+  input: z.input<typeof RecordShadowFailure>,
+  ctx: CommandContext,
+) => run('RecordShadowFailure', deps, input, ctx);
 /** A reviewer's verdict on one live detection; the reviewer is `ctx.actor`. */
 export const reviewDetection = (deps: CommandDeps, input: z.input<typeof ReviewDetection>, ctx: CommandContext) =>
   run('ReviewDetection', deps, input, ctx);

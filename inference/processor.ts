@@ -7,11 +7,12 @@ import {
   loadInspection,
   loadModel,
   recordDetections,
+  recordShadowFailure,
   startInference,
 } from '../commands/index.js';
 import type { EventStore } from '../commands/ports/event-store.js';
 import { isDomainError } from '../domain/errors.js';
-import type { InspectionState } from '../domain/inspection/index.js';
+import { type InspectionState, modelKey } from '../domain/inspection/index.js';
 import type { Detection, EventData, ModelRef, Thresholds } from '../schemas/events/index.js';
 import { OutputShapeError } from './decode.js';
 import type { DetectionResult, Detector, Prepared, ServedModel } from './detector.js';
@@ -105,7 +106,8 @@ function classify(error: unknown): AttemptFailure {
  * current version and carry idempotency keys derived from inspection, attempt, model and role:
  * a redelivered request records nothing twice. Transient failures are retried with exponential
  * backoff up to maxAttempts; bad images, missing blobs and unknown models fail finally at once.
- * A shadow's failure is logged and never affects the inspection.
+ * A shadow's failure is recorded once (ShadowInferenceFailed, not retried) and never affects the
+ * inspection.
  */
 export class InspectionProcessor {
   private readonly commandDeps: CommandDeps;
@@ -163,8 +165,9 @@ export class InspectionProcessor {
     if (state.status === 'closed' || state.status === 'failed' || state.status === 'absent') {
       return { inspectionId, status: 'already-done' };
     }
-    const done = state.shadowResults;
-    if (state.live && request.data.shadows.every((s) => done.includes(`${s.name}@${s.version}`))) {
+    const settled = (s: InspectionState) => (shadow: ModelRef) =>
+      s.shadowResults.includes(modelKey(shadow)) || s.shadowFailures.includes(modelKey(shadow));
+    if (state.live && request.data.shadows.every(settled(state))) {
       return { inspectionId, status: 'already-done' };
     }
     const images = new ImageCache(
@@ -182,17 +185,14 @@ export class InspectionProcessor {
     const recorded: string[] = [];
     const failed: string[] = [];
     for (const shadow of request.data.shadows) {
-      const key = `${shadow.name}@${shadow.version}`;
-      if (state.shadowResults.includes(key)) continue;
+      if (settled(state)(shadow)) continue;
+      const key = modelKey(shadow);
       try {
         await this.runAndRecord(request, shadow, 'shadow', images);
         recorded.push(key);
       } catch (error) {
         failed.push(key);
-        this.deps.logger?.warn(
-          { inspectionId, shadow: key, err: error },
-          'shadow model failed; the inspection is unaffected',
-        );
+        await this.recordShadowFailure(request, shadow, error);
       }
     }
     return { inspectionId, status: 'recorded', cached, shadows: { recorded, failed } };
@@ -264,6 +264,28 @@ export class InspectionProcessor {
       throw error;
     }
     return { inspectionId, status: 'failed', code: failure.code, reason, attempt };
+  }
+
+  private async recordShadowFailure(request: InspectionRequest, shadow: ModelRef, error: unknown): Promise<void> {
+    const { inspectionId } = request.data;
+    const key = modelKey(shadow);
+    const failure = isDomainError(error) ? new AttemptFailure('internal', error.message, false) : classify(error);
+    const reason = failure.message.slice(0, 2000) || failure.code;
+    this.deps.logger?.warn(
+      { inspectionId, shadow: key, code: failure.code, err: error },
+      'shadow model failed; the inspection is unaffected',
+    );
+    try {
+      await recordShadowFailure(
+        this.commandDeps,
+        { inspectionId, model: shadow, code: failure.code, reason },
+        this.context(request, `shadow-failed:${key}`),
+      );
+    } catch (recordError) {
+      // The inspection may have been closed, or another delivery recorded the shadow meanwhile.
+      if (!isDomainError(recordError)) throw recordError;
+      this.deps.logger?.warn({ inspectionId, shadow: key, err: recordError }, 'shadow failure not recorded');
+    }
   }
 
   /** Runs one model on the request's image and records its detections; returns whether the cache served it. */

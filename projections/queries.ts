@@ -214,6 +214,8 @@ const agreementOut = (r: Row) => {
     pooledAgreement: boxes === 0 ? 1 : (2 * Number(r.matched)) / boxes,
     /** Mean of the per-inspection agreement rates. */
     meanAgreement: inspections === 0 ? null : Number(r.agreement_sum_micro) / 1e6 / inspections,
+    /** Inspections where the shadow gave no detections (not in the rates). */
+    failures: Number(r.failures),
   };
 };
 

@@ -2,6 +2,7 @@ import type {
   CloseInspection,
   FailInspection,
   RecordDetections,
+  RecordShadowFailure,
   RequestInspection,
   ReviewDetection,
   StartInference,
@@ -25,6 +26,7 @@ export type RequestInspectionCommand = Command<'RequestInspection', RequestInspe
 export type StartInferenceCommand = Command<'StartInference', StartInference>;
 export type RecordDetectionsCommand = Command<'RecordDetections', RecordDetections>;
 export type FailInspectionCommand = Command<'FailInspection', FailInspection>;
+export type RecordShadowFailureCommand = Command<'RecordShadowFailure', RecordShadowFailure>;
 export type ReviewDetectionCommand = Command<'ReviewDetection', ReviewDetection>;
 export type CloseInspectionCommand = Command<'CloseInspection', CloseInspection>;
 export type InspectionCommand =
@@ -32,5 +34,6 @@ export type InspectionCommand =
   | StartInferenceCommand
   | RecordDetectionsCommand
   | FailInspectionCommand
+  | RecordShadowFailureCommand
   | ReviewDetectionCommand
   | CloseInspectionCommand;

@@ -1,4 +1,4 @@
-import type { ModelRef } from '../../schemas/events/index.js';
+import type { EventData, ModelRef } from '../../schemas/events/index.js';
 import { DomainConflict, DomainRuleViolation, NotFound } from '../errors.js';
 import type {
   CloseInspectionCommand,
@@ -6,6 +6,7 @@ import type {
   FileFacts,
   InspectionCommand,
   RecordDetectionsCommand,
+  RecordShadowFailureCommand,
   RequestInspectionCommand,
   ReviewDetectionCommand,
   StartInferenceCommand,
@@ -22,6 +23,8 @@ export function decideInspection(command: InspectionCommand, state: InspectionSt
       return recordDetections(command, state);
     case 'FailInspection':
       return fail(command, state);
+    case 'RecordShadowFailure':
+      return recordShadowFailure(command, state);
     case 'ReviewDetection':
       return review(command, state);
     case 'CloseInspection':
@@ -83,15 +86,14 @@ function recordDetections({ data }: RecordDetectionsCommand, state: InspectionSt
     requireSameModel(request.model, data.model, data.inspectionId);
     if (state.live) return [];
   } else {
-    const shadow = request.shadows.find((s) => modelKey(s) === key);
-    if (!shadow) {
-      throw new DomainRuleViolation('inspection.not-a-shadow', `${key} is not a shadow of this inspection`, {
+    requireSameModel(requireShadow(request, data.model, data.inspectionId), data.model, data.inspectionId);
+    if (state.shadowResults.includes(key)) return [];
+    if (state.shadowFailures.includes(key)) {
+      throw new DomainConflict('inspection.shadow-failed', `shadow ${key} is already recorded as failed`, {
         inspectionId: data.inspectionId,
         model: key,
       });
     }
-    requireSameModel(shadow, data.model, data.inspectionId);
-    if (state.shadowResults.includes(key)) return [];
   }
   const ids = data.detections.map((d) => d.detectionId);
   const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
@@ -120,6 +122,21 @@ function fail({ data }: FailInspectionCommand, state: InspectionState): Inspecti
     );
   }
   return [{ type: 'InspectionFailed', data }];
+}
+
+/** A shadow's failure is recorded once the live model has its result; it never changes the inspection's status. */
+function recordShadowFailure({ data }: RecordShadowFailureCommand, state: InspectionState): InspectionEvent[] {
+  const request = requireOpen(state, data.inspectionId);
+  const key = modelKey(data.model);
+  requireSameModel(requireShadow(request, data.model, data.inspectionId), data.model, data.inspectionId);
+  if (state.shadowFailures.includes(key)) return [];
+  if (state.shadowResults.includes(key)) {
+    throw new DomainConflict('inspection.shadow-recorded', `shadow ${key} already recorded its detections`, {
+      inspectionId: data.inspectionId,
+      model: key,
+    });
+  }
+  return [{ type: 'ShadowInferenceFailed', data }];
 }
 
 function review({ data, actor }: ReviewDetectionCommand, state: InspectionState): InspectionEvent[] {
@@ -232,6 +249,18 @@ function requireOpen(state: InspectionState, inspectionId: string) {
   return request;
 }
 
+function requireShadow(request: InspectionRequest, model: ModelRef, inspectionId: string): ModelRef {
+  const key = modelKey(model);
+  const shadow = request.shadows.find((s) => modelKey(s) === key);
+  if (!shadow) {
+    throw new DomainRuleViolation('inspection.not-a-shadow', `${key} is not a shadow of this inspection`, {
+      inspectionId,
+      model: key,
+    });
+  }
+  return shadow;
+}
+
 function requireSameModel(expected: ModelRef, actual: ModelRef, inspectionId: string) {
   const sameSha = expected.sha256 === null || expected.sha256 === actual.sha256;
   if (modelKey(expected) !== modelKey(actual) || !sameSha) {
@@ -242,6 +271,8 @@ function requireSameModel(expected: ModelRef, actual: ModelRef, inspectionId: st
     );
   }
 }
+
+type InspectionRequest = EventData<'InspectionRequested'>;
 
 const closed = (inspectionId: string) =>
   new DomainRuleViolation('inspection.closed', `inspection '${inspectionId}' is closed`, { inspectionId });

@@ -248,6 +248,51 @@ describe('inspection decider', () => {
     });
   });
 
+  describe('RecordShadowFailure', () => {
+    const shadowFailure = (model = shadow) =>
+      cmd('RecordShadowFailure', { inspectionId: id, model, code: 'model-error', reason: 'output has 7 rows' });
+    const shadowFailed: InspectionEvent = { type: 'ShadowInferenceFailed', data: shadowFailure().data };
+    it('records the failure without touching the live result', () => {
+      inspection.given(withResult).when(shadowFailure()).then([shadowFailed]);
+      inspection
+        .given([...withResult, shadowFailed])
+        .when(cmd('ReviewDetection', { inspectionId: id, detectionId: 'd0', verdict: 'confirmed' }))
+        .thenState((s) => {
+          expect(s.status).toBe('detected');
+          expect(s.shadowFailures).toEqual(['weld@v3']);
+        });
+    });
+    it('a redelivered failure records nothing, and the shadow cannot record detections afterwards', () => {
+      inspection
+        .given([...withResult, shadowFailed])
+        .when(shadowFailure())
+        .thenNothing();
+      inspection
+        .given([...withResult, shadowFailed])
+        .when(cmd('RecordDetections', detectionsData('shadow', shadow)))
+        .thenThrows(DomainConflict, 'inspection.shadow-failed');
+    });
+    it('refuses a failure for a shadow that already recorded detections', () => {
+      inspection
+        .given([...withResult, detected('shadow', shadow)])
+        .when(shadowFailure())
+        .thenThrows(DomainConflict, 'inspection.shadow-recorded');
+    });
+    it('refuses a model that is not a shadow, or not the shadow the request named', () => {
+      inspection.given(withResult).when(shadowFailure(live)).thenThrows(DomainRuleViolation, 'inspection.not-a-shadow');
+      inspection
+        .given(withResult)
+        .when(shadowFailure({ ...shadow, sha256: 'f'.repeat(64) }))
+        .thenThrows(DomainRuleViolation, 'inspection.model-mismatch');
+    });
+    it('refuses a closed inspection', () => {
+      inspection
+        .given([...withResult, closedEvent])
+        .when(shadowFailure())
+        .thenThrows(DomainRuleViolation, 'inspection.closed');
+    });
+  });
+
   describe('ReviewDetection', () => {
     const review = (detectionId: string, verdict: 'confirmed' | 'rejected' | 'relabelled', newClassName?: string) =>
       cmd('ReviewDetection', { inspectionId: id, detectionId, verdict, newClassName });

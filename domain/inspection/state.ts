@@ -5,6 +5,7 @@ export type InspectionEvent = EventOfType<
   | 'InferenceStarted'
   | 'DetectionsRecorded'
   | 'InspectionFailed'
+  | 'ShadowInferenceFailed'
   | 'DetectionReviewed'
   | 'InspectionClosed'
 >;
@@ -32,6 +33,8 @@ export interface InspectionState {
   readonly live: { readonly model: ModelRef; readonly classes: Readonly<Record<string, string>> } | null;
   /** `name@version` of each shadow whose detections are recorded. */
   readonly shadowResults: readonly string[];
+  /** `name@version` of each shadow recorded as failed. */
+  readonly shadowFailures: readonly string[];
   /** Latest review per detection id. */
   readonly reviews: Readonly<Record<string, Review>>;
   /** Whether the inspection ended with detections or a final failure (before any close). */
@@ -46,6 +49,7 @@ export const initialInspectionState = (): InspectionState => ({
   lastFailure: null,
   live: null,
   shadowResults: [],
+  shadowFailures: [],
   reviews: {},
   ended: null,
   closure: null,
@@ -69,6 +73,8 @@ export function evolveInspection(state: InspectionState, event: InspectionEvent)
       return event.data.final
         ? { ...state, status: 'failed', ended: 'failed', lastFailure: event.data }
         : { ...state, status: 'pending', lastFailure: event.data };
+    case 'ShadowInferenceFailed':
+      return { ...state, shadowFailures: [...state.shadowFailures, modelKey(event.data.model)] };
     case 'DetectionReviewed': {
       const { detectionId, verdict, newClassName, comment, reviewer } = event.data;
       return { ...state, reviews: { ...state.reviews, [detectionId]: { verdict, newClassName, comment, reviewer } } };

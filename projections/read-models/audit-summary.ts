@@ -36,6 +36,10 @@ export function summarise(event: ChittiEvent): string {
       const d = event.data;
       return `inspection ${d.inspectionId} failed (${d.code}, attempt ${d.attempt}${d.final ? ', final' : ''}): ${d.reason}`;
     }
+    case 'ShadowInferenceFailed': {
+      const d = event.data;
+      return `shadow ${d.model.name}@${d.model.version} failed on inspection ${d.inspectionId} (${d.code}): ${d.reason}`;
+    }
     case 'DetectionReviewed': {
       const d = event.data;
       const relabel = d.verdict === 'relabelled' && d.newClassName ? ` as ${d.newClassName}` : '';

@@ -41,7 +41,8 @@ export const shadowComparisonsTable: TableSpec = {
 
 /**
  * Per shadow version over all its comparisons. Pooled rate = 2·matched / (live_boxes + shadow_boxes);
- * mean rate = agreement_sum_micro / 1e6 / inspections.
+ * mean rate = agreement_sum_micro / 1e6 / inspections. `failures` counts inspections where the
+ * shadow gave no detections (ShadowInferenceFailed); they are not in the rates.
  */
 export const shadowAgreementTable: TableSpec = {
   name: 'shadow_agreement',
@@ -54,6 +55,7 @@ export const shadowAgreementTable: TableSpec = {
     { name: 'matched', type: 'integer' },
     /** Σ per-inspection rate in millionths: integers add up the same in any batch split. */
     { name: 'agreement_sum_micro', type: 'bigint' },
+    { name: 'failures', type: 'integer' },
   ],
   primaryKey: ['shadow_name', 'shadow_version'],
 };
@@ -71,10 +73,36 @@ interface Run {
 const runKey = (r: Pick<Run, 'inspection_id' | 'role' | 'model_name' | 'model_version'>) =>
   `${r.inspection_id}\u0000${r.role}\u0000${r.model_name}\u0000${r.model_version}`;
 
+const versionKey = (r: { shadow_name: unknown; shadow_version: unknown }) =>
+  `${r.shadow_name}\u0000${r.shadow_version}`;
+
+const emptyTotal = (shadow_name: unknown, shadow_version: unknown): Row => ({
+  shadow_name,
+  shadow_version,
+  inspections: 0,
+  live_boxes: 0,
+  shadow_boxes: 0,
+  matched: 0,
+  agreement_sum_micro: 0,
+  failures: 0,
+});
+
 async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableNames): Promise<void> {
   const runs: Run[] = [];
+  const totals = new Map<string, Row>();
+  const totalOf = (shadow_name: unknown, shadow_version: unknown) => {
+    const key = versionKey({ shadow_name, shadow_version });
+    const total = totals.get(key) ?? emptyTotal(shadow_name, shadow_version);
+    totals.set(key, total);
+    return total;
+  };
   for (const event of events) {
     const { domain } = decode(event);
+    if (domain.type === 'ShadowInferenceFailed') {
+      const total = totalOf(domain.data.model.name, domain.data.model.version);
+      total.failures = Number(total.failures) + 1;
+      continue;
+    }
     if (domain.type !== 'DetectionsRecorded') continue;
     const d = domain.data;
     runs.push({
@@ -87,8 +115,23 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
       position: event.globalPosition,
     });
   }
-  if (runs.length === 0) return;
+  if (runs.length > 0) await compareRuns(tx, runs, tables, totalOf);
+  await addToCounters(
+    tx,
+    tables('shadow_agreement'),
+    shadowAgreementTable,
+    ['inspections', 'live_boxes', 'shadow_boxes', 'matched', 'agreement_sum_micro', 'failures'],
+    [...totals.values()],
+  );
+}
 
+/** Stores the runs and compares each with its counterparts, adding the comparisons to the totals. */
+async function compareRuns(
+  tx: Tx,
+  runs: readonly Run[],
+  tables: TableNames,
+  totalOf: (shadowName: unknown, shadowVersion: unknown) => Row,
+): Promise<void> {
   // Earlier runs of the same inspections, so a late live run meets its shadows and vice versa.
   const inspectionIds = [...new Set(runs.map((r) => r.inspection_id))];
   const { rows } = await tx.query(
@@ -150,22 +193,8 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
       [...comparisons.values()].map((c) => c.shadow_version),
     ],
   );
-  const totals = new Map<string, Row>();
   const add = (c: Row, sign: 1 | -1) => {
-    const key = `${c.shadow_name}\u0000${c.shadow_version}`;
-    let total = totals.get(key);
-    if (!total) {
-      total = {
-        shadow_name: c.shadow_name,
-        shadow_version: c.shadow_version,
-        inspections: 0,
-        live_boxes: 0,
-        shadow_boxes: 0,
-        matched: 0,
-        agreement_sum_micro: 0,
-      };
-      totals.set(key, total);
-    }
+    const total = totalOf(c.shadow_name, c.shadow_version);
     total.inspections = Number(total.inspections) + sign;
     for (const column of ['live_boxes', 'shadow_boxes', 'matched']) {
       total[column] = Number(total[column]) + sign * Number(c[column]);
@@ -175,19 +204,12 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
   for (const old of replaced.rows as Row[]) add(old, -1);
   for (const c of comparisons.values()) add(c, 1);
   await upsertRows(tx, tables('shadow_comparisons'), shadowComparisonsTable, [...comparisons.values()]);
-  await addToCounters(
-    tx,
-    tables('shadow_agreement'),
-    shadowAgreementTable,
-    ['inspections', 'live_boxes', 'shadow_boxes', 'matched', 'agreement_sum_micro'],
-    [...totals.values()],
-  );
 }
 
 export const shadowComparisonProjection: Projection = {
   name: 'shadow_comparison',
-  version: 1,
+  version: 2,
   tables: [modelRunsTable, shadowComparisonsTable, shadowAgreementTable],
-  handles: new Set(['DetectionsRecorded']),
+  handles: new Set(['DetectionsRecorded', 'ShadowInferenceFailed']),
   apply,
 };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Id, ModelName, ModelVersion, Thresholds } from '../events/common.js';
-import { DetectionsRecorded, InspectionFailed } from '../events/inspection.js';
+import { DetectionsRecorded, InspectionFailed, ShadowInferenceFailed } from '../events/inspection.js';
 
 /** Inspect a file with a model: the deployment's traffic split picks the version unless one is pinned. */
 export const RequestInspection = z.object({
@@ -28,6 +28,10 @@ export type RecordDetections = z.infer<typeof RecordDetections>;
 
 export const FailInspection = InspectionFailed.schema;
 export type FailInspection = z.infer<typeof FailInspection>;
+
+/** A shadow model's run gave no detections: recorded once, never retried. */
+export const RecordShadowFailure = ShadowInferenceFailed.schema;
+export type RecordShadowFailure = z.infer<typeof RecordShadowFailure>;
 
 export const ReviewDetection = z.object({
   inspectionId: Id,

@@ -101,24 +101,39 @@ export const DetectionsRecorded = defineEvent({
   }),
 });
 
+export const FailureCode = z.enum([
+  'corrupt-image',
+  'decompression-bomb',
+  'unsupported-media',
+  'blob-missing',
+  'model-unavailable',
+  'model-error',
+  'timeout',
+  'internal',
+]);
+
 export const InspectionFailed = defineEvent({
   type: 'InspectionFailed',
   description: 'An attempt failed. final=true ends the inspection (retries exhausted or not retryable).',
   schema: z.object({
     inspectionId: Id,
-    code: z.enum([
-      'corrupt-image',
-      'decompression-bomb',
-      'unsupported-media',
-      'blob-missing',
-      'model-unavailable',
-      'model-error',
-      'timeout',
-      'internal',
-    ]),
+    code: FailureCode,
     reason: z.string().min(1).max(2000),
     attempt: z.number().int().min(1),
     final: z.boolean(),
+  }),
+});
+
+export const ShadowInferenceFailed = defineEvent({
+  type: 'ShadowInferenceFailed',
+  description:
+    'A shadow model could not produce detections for the inspection; the live result is unaffected and the shadow is not retried.',
+  schema: z.object({
+    inspectionId: Id,
+    /** The shadow as the inspection request named it. */
+    model: ModelRef,
+    code: FailureCode,
+    reason: z.string().min(1).max(2000),
   }),
 });
 

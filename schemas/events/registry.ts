@@ -9,6 +9,7 @@ import {
   InspectionClosed,
   InspectionFailed,
   InspectionRequested,
+  ShadowInferenceFailed,
 } from './inspection.js';
 import {
   ModelDeployed,
@@ -29,6 +30,7 @@ export const eventDefinitions = {
   InferenceStarted,
   DetectionsRecorded,
   InspectionFailed,
+  ShadowInferenceFailed,
   DetectionReviewed,
   InspectionClosed,
   ModelRegistered,

@@ -33,6 +33,7 @@ export const topicCatalogue: readonly TopicDefinition[] = [
       'InferenceStarted',
       'DetectionsRecorded',
       'InspectionFailed',
+      'ShadowInferenceFailed',
       'DetectionReviewed',
       'InspectionClosed',
     ],

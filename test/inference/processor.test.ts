@@ -18,7 +18,7 @@ import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
 import { LruPredictionCache } from '../../infra/memory-cache/lru-prediction-cache.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
-import type { EventData, RecordedEvent } from '../../schemas/events/index.js';
+import type { EventData, ModelRef, RecordedEvent } from '../../schemas/events/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 import { syntheticDetector } from './support/onnx-builder.js';
 import { pngClaiming } from './support/poison.js';
@@ -129,7 +129,7 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
   }
 
   /** An InspectionRequested appended directly, for images the upload validation would refuse. */
-  async function rawRequest(bytes: Buffer, model = live): Promise<InspectionRequest> {
+  async function rawRequest(bytes: Buffer, model = live, shadows: ModelRef[] = []): Promise<InspectionRequest> {
     const { sha256 } = await blobs.put(bytes);
     const inspectionId = `i-${randomUUID()}`;
     const data: EventData<'InspectionRequested'> = {
@@ -138,7 +138,7 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
       fileSha256: sha256,
       model,
       selection: { reason: 'explicit', roll: null, weights: { [model.version]: 100 } },
-      shadows: [],
+      shadows,
       thresholds,
       requestedBy: 'tester',
     };
@@ -208,6 +208,33 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
     const exposition = await registry.metrics();
     expect(exposition).toContain('chitti_inference_batch_size_count{model="weld-synth@1.0.0"} 1');
     expect(exposition).toContain('chitti_inference_stage_seconds_count{model="weld-synth@1.0.0",stage="compute"} 1');
+  });
+
+  it('records a failing shadow once as ShadowInferenceFailed and leaves the live result alone', async () => {
+    const missing = { name: 'weld-synth', version: '3.0.0', sha256: 'e'.repeat(64) };
+    const req = await rawRequest(await plantedDefect(), live, [missing, shadow]);
+    const [outcome] = await processor.handle([req]);
+    expect(outcome).toMatchObject({
+      status: 'recorded',
+      shadows: { recorded: ['weld-synth@2.0.0-rc1'], failed: ['weld-synth@3.0.0'] },
+    });
+    const events = await streamOf(req);
+    expect(events.map((e) => e.type)).toEqual([
+      'InspectionRequested',
+      'InferenceStarted',
+      'DetectionsRecorded',
+      'ShadowInferenceFailed',
+      'DetectionsRecorded',
+    ]);
+    expect(events[3]!.data).toMatchObject({
+      inspectionId: req.data.inspectionId,
+      model: missing,
+      code: 'model-unavailable',
+    });
+    expect((events[3]!.data as EventData<'ShadowInferenceFailed'>).reason).toMatch(/3\.0\.0|e{64}/);
+    // The failed shadow is settled: a redelivery neither retries it nor appends anything.
+    expect(await processor.handle([req])).toEqual([{ inspectionId: req.data.inspectionId, status: 'already-done' }]);
+    expect(await streamOf(req)).toHaveLength(5);
   });
 
   it('records each result once when the same request is delivered twice at the same time', async () => {

@@ -63,6 +63,16 @@ describe('shadow comparison read model', () => {
     // i3: another shadow version disagrees completely
     await emit(fx, 'inspection-i3', 'DetectionsRecorded', recorded('i3', 'live', '1.0.0', [crack]));
     await emit(fx, 'inspection-i3', 'DetectionsRecorded', recorded('i3', 'shadow', '3.0.0', [pore]));
+    // i4: 2.0.0 fails on an inspection; 4.0.0 has only ever failed
+    await emit(fx, 'inspection-i4', 'DetectionsRecorded', recorded('i4', 'live', '1.0.0', [crack]));
+    for (const version of ['2.0.0', '4.0.0']) {
+      await emit(fx, 'inspection-i4', 'ShadowInferenceFailed', {
+        inspectionId: 'i4',
+        model: { name: 'weld', version, sha256: 'b'.repeat(64) },
+        code: 'timeout',
+        reason: 'inference took longer than 30000 ms',
+      });
+    }
     await projectToHead(fx, [shadowComparisonProjection], { batchSize: 1 });
 
     const comparisons = await rowsOf(
@@ -100,11 +110,20 @@ describe('shadow comparison read model', () => {
     ]);
     const aggregate = await rowsOf(
       fx,
-      'SELECT shadow_version, inspections, live_boxes, shadow_boxes, matched, agreement_sum_micro::int AS micro FROM read.shadow_agreement ORDER BY shadow_version',
+      'SELECT shadow_version, inspections, live_boxes, shadow_boxes, matched, agreement_sum_micro::int AS micro, failures FROM read.shadow_agreement ORDER BY shadow_version',
     );
     expect(aggregate).toEqual([
-      { shadow_version: '2.0.0', inspections: 2, live_boxes: 3, shadow_boxes: 2, matched: 2, micro: 1_666_667 },
-      { shadow_version: '3.0.0', inspections: 1, live_boxes: 1, shadow_boxes: 1, matched: 0, micro: 0 },
+      {
+        shadow_version: '2.0.0',
+        inspections: 2,
+        live_boxes: 3,
+        shadow_boxes: 2,
+        matched: 2,
+        micro: 1_666_667,
+        failures: 1,
+      },
+      { shadow_version: '3.0.0', inspections: 1, live_boxes: 1, shadow_boxes: 1, matched: 0, micro: 0, failures: 0 },
+      { shadow_version: '4.0.0', inspections: 0, live_boxes: 0, shadow_boxes: 0, matched: 0, micro: 0, failures: 1 },
     ]);
   });
 });
