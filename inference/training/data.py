@@ -2,7 +2,8 @@
 
 Letterbox (Ultralytics): r = min(H/h, W/w); resize to round(w*r) x round(h*r) bilinear;
 pad split evenly (top = round(dh/2 - 0.1), left = round(dw/2 - 0.1)) with grey 114.
-16-bit radiographs are scaled linearly to 8 bits (value / 257).
+16-bit radiographs are windowed to 8 bits by their 0.5/99.5 percentiles (nearest rank),
+as `inference/preprocess.ts` does at serving time.
 """
 
 from __future__ import annotations
@@ -21,9 +22,22 @@ def read_grey8(path: Path) -> np.ndarray:
     """Any PNG/TIFF (8- or 16-bit, grey or RGB) as an 8-bit greyscale array."""
     with Image.open(path) as im:
         if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-            arr = np.asarray(im, dtype=np.float64)
-            return np.clip(np.round(arr / 257.0), 0, 255).astype(np.uint8)
+            return percentile_window(np.asarray(im, dtype=np.float64))
         return np.asarray(im.convert("L"), dtype=np.uint8)
+
+
+def percentile_window(samples: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.5) -> np.ndarray:
+    """Maps the [low, high] percentile window linearly to 0..255, clamping outside."""
+    ordered = np.sort(samples, axis=None)
+    n = ordered.size
+
+    def at(p: float) -> float:
+        return float(ordered[min(n - 1, int(np.floor(p / 100 * (n - 1))))])
+
+    low, high = at(low_pct), at(high_pct)
+    if high <= low:
+        high = low + 1
+    return np.clip(np.floor((samples - low) * (255 / (high - low)) + 0.5), 0, 255).astype(np.uint8)
 
 
 @dataclass

@@ -28,7 +28,7 @@ CLASS_NAMES = ["porosity", "crack", "slag_inclusion", "lack_of_fusion", "undercu
 POROSITY, CRACK, SLAG, LACK_OF_FUSION, UNDERCUT = range(5)
 
 # Seeds of the splits are disjoint ranges, so no image appears in two splits.
-SPLITS = {"train": (1_000_000, 4000), "val": (2_000_000, 400), "test": (3_000_000, 500)}
+SPLITS = {"train": (1_000_000, 8000), "val": (2_000_000, 400), "test": (3_000_000, 500)}
 
 
 @dataclass
@@ -434,11 +434,11 @@ def yolo_lines(boxes: list[Box], w: int, h: int) -> list[str]:
     return lines
 
 
-def write_split(out: Path, split: str, base: int, count: int) -> None:
+def write_split(out: Path, split: str, base: int, count: int, first: int = 0) -> None:
     img_dir, lbl_dir = out / split / "images", out / split / "labels"
     img_dir.mkdir(parents=True, exist_ok=True)
     lbl_dir.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
+    for i in range(first, count):
         seed = base + i
         img, boxes = render(seed)
         bits, fmt = bit_depth_for(seed)
@@ -455,10 +455,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "data")
     ap.add_argument("--splits", nargs="*", default=list(SPLITS))
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of each split's size to generate")
+    ap.add_argument("--first", type=int, default=0, help="index in the split to start at (to extend a split or split the work)")
     args = ap.parse_args()
     for split in args.splits:
         base, count = SPLITS[split]
-        write_split(args.out, split, base, max(1, int(count * args.scale)))
+        write_split(args.out, split, base, max(1, int(count * args.scale)), args.first)
     (args.out / "data.yaml").write_text(
         "# Ultralytics-style dataset description\n"
         f"path: {args.out.resolve()}\ntrain: train/images\nval: val/images\ntest: test/images\n"

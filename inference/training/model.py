@@ -1,9 +1,12 @@
-"""A small anchor-free YOLO-style detector (strides 8/16/32).
+"""A small anchor-free YOLO-style detector (strides 4/8/16/32).
+
+The stride-4 level exists for pores a few pixels wide: on the stride-8 grid one cell
+covers a whole pore and its box cannot be placed to the pixel that IoU 0.5 needs.
 
 Training mode returns raw per-level maps for the loss. ``export=True`` returns the
 Ultralytics YOLOv8/YOLO11 detection layout: ``[B, 4 + nc, A]`` with rows cx, cy, w, h
 in input pixels followed by the class scores after sigmoid (no objectness), the
-anchors ordered stride 8 row-major, then 16, then 32.
+anchors ordered stride 4 row-major, then 8, 16 and 32.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-STRIDES = (8, 16, 32)
+STRIDES = (4, 8, 16, 32)
 
 
 class ConvBnAct(nn.Module):
@@ -87,7 +90,9 @@ class Head(nn.Module):
 
 
 class WeldDetector(nn.Module):
-    def __init__(self, nc: int = 5, width: tuple[int, ...] = (8, 16, 32, 64, 96), head_hidden: int = 32):
+    def __init__(
+        self, nc: int = 5, width: tuple[int, ...] = (8, 16, 32, 64, 96), head_hidden: int = 32, p2_width: int = 24
+    ):
         super().__init__()
         c1, c2, c3, c4, c5 = width
         self.nc = nc
@@ -100,23 +105,28 @@ class WeldDetector(nn.Module):
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
         self.td4 = C2f(c5 + c4, c4, 1)
         self.td3 = C2f(c4 + c3, c3, 1)
+        self.td2 = C2f(c3 + c2, p2_width, 1)
         self.down3 = ConvBnAct(c3, c3, 3, 2)
         self.bu4 = C2f(c3 + c4, c4, 1)
         self.down4 = ConvBnAct(c4, c4, 3, 2)
         self.bu5 = C2f(c4 + c5, c5, 1)
-        self.heads = nn.ModuleList(Head(c, nc, s, head_hidden) for c, s in zip((c3, c4, c5), STRIDES))
+        self.heads = nn.ModuleList(
+            Head(c, nc, s, hidden)
+            for c, s, hidden in zip((p2_width, c3, c4, c5), STRIDES, (p2_width, head_hidden, head_hidden, head_hidden))
+        )
         self.export = False
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = self.stage2(self.stem(x))
-        p3 = self.stage3(x)
+        p2 = self.stage2(self.stem(x))
+        p3 = self.stage3(p2)
         p4 = self.stage4(p3)
         p5 = self.stage5(p4)
         t4 = self.td4(torch.cat([self.up(p5), p4], 1))
         n3 = self.td3(torch.cat([self.up(t4), p3], 1))
+        n2 = self.td2(torch.cat([self.up(n3), p2], 1))
         n4 = self.bu4(torch.cat([self.down3(n3), t4], 1))
         n5 = self.bu5(torch.cat([self.down4(n4), p5], 1))
-        return [n3, n4, n5]
+        return [n2, n3, n4, n5]
 
     def forward(self, x: torch.Tensor):
         feats = self.features(x)
