@@ -69,17 +69,25 @@ export async function findBundledModel(name: string, dir = BUNDLED_MODELS_DIR) {
 
 /**
  * Registers the shipped model and gives it all traffic when no version of that name serves yet,
- * so `npm start` inspects out of the box. An ML engineer's later deployments are left alone.
+ * so `npm start` inspects out of the box. Once something serves, traffic is never moved here: a
+ * newer shipped version (after an upgrade of Chitti) is only registered, for an operator to
+ * deploy, canary or shadow.
  */
-export async function deployBundledModel(runtime: Runtime, models: ModelStore, name: string): Promise<void> {
-  const bundled = await findBundledModel(name);
+export async function deployBundledModel(
+  runtime: Pick<Runtime, 'store' | 'logger'>,
+  models: ModelStore,
+  name: string,
+  dir = BUNDLED_MODELS_DIR,
+): Promise<void> {
+  const bundled = await findBundledModel(name, dir);
   if (!bundled) {
     runtime.logger.warn({ model: name }, 'no bundled model found; deploy one through the API');
     return;
   }
   const deps = { store: runtime.store };
   const state = (await loadModel(deps, name)).state;
-  if (Object.values(state.weights).some((w) => w > 0)) return;
+  const serving = Object.values(state.weights).some((w) => w > 0);
+  if (serving && bundled.version in state.versions) return;
   const inspection = await models.register(await readFile(bundled.file));
   const registration = modelRegisteredData(inspection, {
     name,
@@ -89,6 +97,13 @@ export async function deployBundledModel(runtime: Runtime, models: ModelStore, n
   });
   const { registeredBy: _by, task: _task, format: _format, ...input } = registration;
   await registerModel(deps, input, BOOTSTRAP);
+  if (serving) {
+    runtime.logger.info(
+      { model: name, version: bundled.version, serving: state.weights },
+      'bundled model version registered, not deployed (another version serves): deploy it or run it as a shadow through the API',
+    );
+    return;
+  }
   await deployModel(deps, { name, version: bundled.version, percent: 100 }, BOOTSTRAP);
   runtime.logger.info({ model: name, version: bundled.version, sha256: inspection.sha256 }, 'bundled model deployed');
 }

@@ -1,0 +1,67 @@
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployBundledModel } from '../../cli/bootstrap.js';
+import { loadModel } from '../../commands/index.js';
+import { ModelStore } from '../../inference/model-store.js';
+import { SessionPool } from '../../inference/session-pool.js';
+import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
+import { createLogger } from '../../infra/logging.js';
+import { PostgresEventStore } from '../../infra/postgres/event-store.js';
+import { migrate } from '../../infra/postgres/migrate.js';
+import { shippedModelFiles } from '../inference/support/shipped.js';
+import { createTestDatabase, type TestDatabase } from '../support/pg.js';
+
+describe('the bundled model at start', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  let sessions: SessionPool;
+  let root: string;
+  let runtime: { store: PostgresEventStore; logger: ReturnType<typeof createLogger> };
+  let models: ModelStore;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    await migrate(pool);
+    root = await mkdtemp(join(tmpdir(), 'chitti-bootstrap-'));
+    sessions = new SessionPool();
+    models = new ModelStore(new FsBlobStore(join(root, 'blobs')), { pool: sessions });
+    runtime = { store: new PostgresEventStore(pool), logger: createLogger({ level: 'silent' }) };
+  });
+
+  afterAll(async () => {
+    await sessions?.close();
+    await pool?.end();
+    await db?.drop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('deploys the newest shipped version once, and after an upgrade only registers the new one', async () => {
+    const { trained, untrained } = await shippedModelFiles();
+    const bundled = join(root, 'bundled');
+    await mkdir(bundled);
+    await copyFile(untrained[0]!, join(bundled, 'weld-1.0.0.onnx'));
+
+    await deployBundledModel(runtime, models, 'weld', bundled);
+    const first = await loadModel(runtime, 'weld');
+    expect(Object.keys(first.state.versions)).toEqual(['1.0.0']);
+    expect(first.state.weights).toEqual({ '1.0.0': 100 });
+
+    // A restart with nothing new appends nothing.
+    await deployBundledModel(runtime, models, 'weld', bundled);
+    expect((await loadModel(runtime, 'weld')).version).toBe(first.version);
+
+    // Chitti upgraded: a newer file ships. It is registered; traffic stays where the operator has it.
+    await copyFile(trained.at(-1)!, join(bundled, 'weld-1.1.0.onnx'));
+    await deployBundledModel(runtime, models, 'weld', bundled);
+    const upgraded = await loadModel(runtime, 'weld');
+    expect(Object.keys(upgraded.state.versions).sort()).toEqual(['1.0.0', '1.1.0']);
+    expect(upgraded.state.weights).toEqual({ '1.0.0': 100 });
+
+    await deployBundledModel(runtime, models, 'weld', bundled);
+    expect((await loadModel(runtime, 'weld')).version).toBe(upgraded.version);
+  });
+});
