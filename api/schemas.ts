@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REVIEW_VERDICT_FILTERS } from '../projections/search/query.js';
 import { Actor, Id, ModelName, ModelVersion, Role, Tag, Thresholds, TrafficWeights } from '../schemas/events/index.js';
 
 /** Request and response shapes of the REST API; validation and `/openapi.json` both come from these. */
@@ -136,6 +137,10 @@ export const DetectionSearchQuery = z
     maxScore: z.coerce.number().min(0).max(1).optional(),
     model: ModelName.optional(),
     modelVersion: ModelVersion.optional(),
+    verdict: z
+      .enum(REVIEW_VERDICT_FILTERS)
+      .optional()
+      .describe("The latest review's verdict, or unreviewed for detections nobody has reviewed"),
     from: IsoTime.optional(),
     to: IsoTime.optional(),
     q: z.string().max(200).optional().describe('Free text over file names and tags'),

@@ -21,7 +21,7 @@ export async function openSearch(runtime: Runtime): Promise<OpenedSearch> {
   if (url) {
     const client = createElasticsearchClient(url);
     runtime.onClose(() => client.close());
-    const search = new ElasticsearchSearch(client, { headPosition });
+    const search = new ElasticsearchSearch(client, { headPosition, log: runtime.store });
     await search.prepare();
     return {
       search,
@@ -29,7 +29,7 @@ export async function openSearch(runtime: Runtime): Promise<OpenedSearch> {
       rebuild: () => rebuildElasticsearchSearch({ client, log: runtime.store }),
     };
   }
-  const search = new PostgresSearch(runtime.pool, { headPosition });
+  const search = new PostgresSearch(runtime.pool, { headPosition, log: runtime.store });
   await search.prepare();
   return { search, backend: 'postgres', rebuild: () => search.rebuild(runtime.store) };
 }

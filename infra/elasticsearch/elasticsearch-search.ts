@@ -11,8 +11,13 @@
  * so the exactly-once effect comes from idempotent ids plus "checkpoint after the data". Keeping it
  * beside the data means it can never claim more than the index holds: a lost or restored cluster,
  * or a rebuilt generation, brings its own checkpoint along and the projector replays from there.
+ *
+ * Upgrades: a generation's id names its mapping version. prepare() replaces a live generation of an
+ * older version (strict mappings would refuse the new fields, and its documents lack them) with a
+ * new one, rebuilt from the log when one is given.
  */
 import { type Client, errors } from '@elastic/elasticsearch';
+import type { GlobalLog } from '../../projections/ports.js';
 import {
   type AuditDocument,
   type DetectionDocument,
@@ -50,6 +55,8 @@ import {
   currentGeneration,
   type GenerationIndices,
   indicesOf,
+  MAPPING_VERSION,
+  mappingVersionOf,
   swapAliases,
 } from './indices.js';
 
@@ -62,6 +69,18 @@ export interface ElasticsearchSearchOptions {
   readonly generation?: string;
   /** Most operations per `_bulk` request. */
   readonly maxBulkOperations?: number;
+  /**
+   * The log prepare() rebuilds a generation of an older mapping version from. Without it prepare()
+   * swaps in an empty generation and the projector refills it.
+   */
+  readonly log?: GlobalLog;
+}
+
+export interface RebuildResult {
+  readonly generation: string;
+  /** The new generation's checkpoint when the aliases moved. */
+  readonly position: number;
+  readonly events: number;
 }
 
 /** One or more bulk items failed: nothing is checkpointed, the batch is retried as a whole. */
@@ -137,14 +156,49 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
     this.maxBulkOperations = options.maxBulkOperations ?? 5000;
   }
 
-  /** Creates the first generation and its aliases when none exists. */
+  /**
+   * Creates the first generation and its aliases when none exists, and replaces a live generation of
+   * an older mapping version. Processes starting together may each rebuild one; the last swap wins
+   * and projectors resume from its checkpoint.
+   */
   async prepare(): Promise<void> {
     if (this.options.generation) return;
     await guarded('prepare', async () => {
-      if ((await currentGeneration(this.client, this.prefix)) !== null) return;
+      const live = await currentGeneration(this.client, this.prefix);
+      if (live !== null && mappingVersionOf(live) >= MAPPING_VERSION) return;
+      if (live !== null && this.options.log) {
+        await this.rebuild(this.options.log);
+        return;
+      }
       const generation = await createGeneration(this.client, this.prefix);
       await swapAliases(this.client, this.prefix, generation);
     });
+  }
+
+  /**
+   * Replays the whole log into a fresh generation while queries keep using the live one, then moves
+   * all aliases to it in one atomic `_aliases` request.
+   */
+  async rebuild(log: GlobalLog, options: { batchSize?: number } = {}): Promise<RebuildResult> {
+    const generation = await createGeneration(this.client, this.prefix);
+    const target = new ElasticsearchSearch(this.client, {
+      prefix: this.prefix,
+      generation,
+      headPosition: () => log.headPosition(),
+      maxBulkOperations: this.maxBulkOperations,
+    });
+    let position = 0;
+    let events = 0;
+    for (;;) {
+      const batch = await log.readAll({ after: position, maxCount: options.batchSize ?? 1000 });
+      if (batch.length === 0) break;
+      const result = await target.indexBatch(batch, { after: position });
+      position = result.position;
+      events += result.applied;
+    }
+    await target.refresh();
+    await swapAliases(this.client, this.prefix, generation);
+    return { generation, position, events };
   }
 
   async checkpoint(): Promise<number> {
@@ -184,8 +238,13 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
       const inspections = new Map<string, InspectionFacts>();
       const files = new Map<string, FileFacts>();
       for (const doc of state) {
-        if (doc.kind === 'inspection')
-          inspections.set(doc.inspectionId, { inspectionId: doc.inspectionId, fileId: doc.fileId });
+        if (doc.kind === 'inspection') {
+          inspections.set(doc.inspectionId, {
+            inspectionId: doc.inspectionId,
+            fileId: doc.fileId,
+            liveDetectionsEventId: doc.liveDetectionsEventId ?? null,
+          });
+        }
         if (doc.kind === 'file') files.set(doc.fileId, fileFactsOf(doc));
       }
       const fetched = new Set(eventFileIds);
@@ -199,6 +258,9 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
         const partial = { fileName: retag.fileName, tags: retag.tags, searchText: retag.searchText };
         for (const id of retag.docIds)
           operations.push({ update: { _index: target.detections, _id: id } }, { doc: partial });
+      }
+      for (const { docId, review } of plan.reviews) {
+        operations.push({ update: { _index: target.detections, _id: docId } }, { doc: { review } });
       }
       for (const f of plan.files) {
         operations.push({ index: { _index: target.state, _id: `file:${f.fileId}` } }, { kind: 'file', ...f });
@@ -226,6 +288,8 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
       }
       if (query.model !== undefined) filter.push({ term: { modelName: query.model } });
       if (query.modelVersion !== undefined) filter.push({ term: { modelVersion: query.modelVersion } });
+      if (query.verdict === 'unreviewed') filter.push({ bool: { must_not: { exists: { field: 'review.verdict' } } } });
+      else if (query.verdict !== undefined) filter.push({ term: { 'review.verdict': query.verdict } });
       filter.push(...commonFilters(query));
       const indexedPosition = (await this.readCheckpoint()).position;
       const response = await this.client.search<DetectionDocument>({
@@ -237,7 +301,10 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
         track_total_hits: false,
         _source: { excludes: ['searchText'] },
       });
-      const items = (response.hits.hits as SourceHit<DetectionHit>[]).map((h) => h._source!);
+      const items = (response.hits.hits as SourceHit<DetectionHit>[]).map((h) => ({
+        ...h._source!,
+        review: h._source!.review ?? null,
+      }));
       return { items, nextCursor: nextCursorOf(items, query.limit), freshness: await this.freshness(indexedPosition) };
     });
   }

@@ -7,8 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { type Client, errors } from '@elastic/elasticsearch';
 
-/** Bump when a mapping changes: a rebuild then writes into indexes of the new version. */
-export const MAPPING_VERSION = 1;
+/**
+ * Bump when a mapping or what documents hold changes: a rebuild then writes into indexes of the new
+ * version, and prepare() replaces a live generation of an older one. 2: detections carry reviews.
+ */
+export const MAPPING_VERSION = 2;
 
 export const INDEX_KINDS = ['detections', 'audit', 'state'] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
@@ -37,6 +40,14 @@ const MAPPINGS: Record<IndexKind, object> = {
       score: { type: 'float' },
       box: { type: 'object', enabled: false },
       recordedAt: { type: 'date' },
+      review: {
+        properties: {
+          verdict: { type: 'keyword' },
+          newClassName: { type: 'keyword' },
+          reviewer: { type: 'keyword' },
+          reviewedAt: { type: 'date' },
+        },
+      },
       searchText: { type: 'text', analyzer: 'standard' },
     },
   },
@@ -77,6 +88,12 @@ export function newGenerationId(now = new Date()): string {
     .replace(/[-:T.Z]/g, '')
     .slice(0, 17);
   return `v${MAPPING_VERSION}-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The mapping version a generation's indexes were created with (0 when the id does not say). */
+export function mappingVersionOf(generation: string): number {
+  const match = /^v(\d+)-/.exec(generation);
+  return match ? Number(match[1]) : 0;
 }
 
 export const CHECKPOINT_ID = 'checkpoint';

@@ -2,6 +2,10 @@
  * The search port on PostgreSQL full-text search (embedded mode): tables in schema `search`,
  * a `tsvector` per document with a GIN index. Each batch, its facts and the checkpoint commit in
  * one transaction, so the effect is exactly once.
+ *
+ * Upgrades: columns added since the first release are added where missing, and the checkpoint row
+ * records the schema version its contents were built with. prepare() replaces contents of an older
+ * version (e.g. detections indexed before reviews were) by replaying the log.
  */
 import type pg from 'pg';
 import type { GlobalLog } from '../../projections/ports.js';
@@ -18,6 +22,7 @@ import {
 import {
   type AuditHit,
   type DetectionHit,
+  type DetectionReview,
   type Freshness,
   type IndexBatchResult,
   SearchCheckpointBehindError,
@@ -96,12 +101,38 @@ CREATE TABLE IF NOT EXISTS search.checkpoint (
   name text PRIMARY KEY,
   position bigint NOT NULL
 );
-INSERT INTO search.checkpoint (name, position) VALUES ('search', 0) ON CONFLICT (name) DO NOTHING;
+`;
+
+/** Bump when what the tables hold changes: prepare() then rebuilds contents of an older version. */
+const SCHEMA_VERSION = 1;
+
+/**
+ * Columns added after the tables were first created (version 0, before versions were recorded).
+ * ALTER TABLE locks the table exclusively even when the column exists, so only missing ones are added.
+ */
+const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
+  { table: 'checkpoint', column: 'schema_version', type: 'integer NOT NULL DEFAULT 0' },
+  { table: 'detections', column: 'review_verdict', type: 'text' },
+  { table: 'detections', column: 'review_new_class_name', type: 'text' },
+  { table: 'detections', column: 'reviewer', type: 'text' },
+  { table: 'detections', column: 'reviewed_at', type: 'timestamptz' },
+  { table: 'inspections', column: 'live_detections_event_id', type: 'text' },
+];
+
+const AFTER_COLUMNS_SQL = `
+CREATE INDEX IF NOT EXISTS detections_verdict ON search.detections (review_verdict, global_position DESC);
+INSERT INTO search.checkpoint (name, position, schema_version) VALUES ('search', 0, ${SCHEMA_VERSION})
+  ON CONFLICT (name) DO NOTHING;
 `;
 
 export interface PostgresSearchOptions {
   /** Highest position of the event log (GlobalLog.headPosition), for staleness reporting. */
   readonly headPosition: () => Promise<number>;
+  /**
+   * The log prepare() rebuilds contents of an older schema version from. Without it prepare()
+   * empties them and resets the checkpoint to 0, and the projector refills them.
+   */
+  readonly log?: GlobalLog;
 }
 
 /** Connection-level failures: the database is away, not the query wrong. */
@@ -129,7 +160,33 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
   ) {}
 
   async prepare(): Promise<void> {
-    await guarded('prepare', () => this.pool.query(SCHEMA_SQL));
+    await guarded('prepare', async () => {
+      await this.pool.query(SCHEMA_SQL);
+      const { rows } = await this.pool.query<{ table_name: string; column_name: string }>(
+        `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'search'`,
+      );
+      const present = new Set(rows.map((r) => `${r.table_name}.${r.column_name}`));
+      for (const { table, column, type } of ADDED_COLUMNS) {
+        if (present.has(`${table}.${column}`)) continue;
+        await this.pool.query(`ALTER TABLE search.${table} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
+      }
+      await this.pool.query(AFTER_COLUMNS_SQL);
+      const { rows: version } = await this.pool.query<{ schema_version: number }>(
+        `SELECT schema_version FROM search.checkpoint WHERE name = 'search'`,
+      );
+      if ((version[0]?.schema_version ?? SCHEMA_VERSION) < SCHEMA_VERSION) await this.upgrade();
+    });
+  }
+
+  /** Rebuilds contents of an older schema version; another process may have done so meanwhile. */
+  private async upgrade(): Promise<void> {
+    await this.inTransaction(async (client) => {
+      const { rows } = await client.query<{ schema_version: number }>(
+        `SELECT schema_version FROM search.checkpoint WHERE name = 'search' FOR UPDATE`,
+      );
+      if ((rows[0]?.schema_version ?? SCHEMA_VERSION) >= SCHEMA_VERSION) return;
+      await replaceContents(client, this.options.log ?? null);
+    });
   }
 
   async checkpoint(): Promise<number> {
@@ -167,19 +224,7 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
     return guarded('rebuild', () =>
       this.inTransaction(async (client) => {
         await lockCheckpoint(client);
-        for (const table of ['detections', 'audit', 'files', 'inspections']) {
-          await client.query(`DELETE FROM search.${table}`);
-        }
-        let result: IndexBatchResult = { position: 0, applied: 0 };
-        let applied = 0;
-        for (;;) {
-          const batch = await log.readAll({ after: result.position, maxCount: options.batchSize ?? 1000 });
-          if (batch.length === 0) break;
-          result = await applyBatch(client, result.position, batch);
-          applied += result.applied;
-        }
-        await client.query(`UPDATE search.checkpoint SET position = $1 WHERE name = 'search'`, [result.position]);
-        return { position: result.position, applied };
+        return replaceContents(client, log, options.batchSize);
       }),
     );
   }
@@ -208,11 +253,14 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
       if (query.maxScore !== undefined) where.add('score <= ?::real', query.maxScore);
       if (query.model !== undefined) where.add('model_name = ?', query.model);
       if (query.modelVersion !== undefined) where.add('model_version = ?', query.modelVersion);
+      if (query.verdict === 'unreviewed') where.add('review_verdict IS NULL');
+      else if (query.verdict !== undefined) where.add('review_verdict = ?', query.verdict);
       addCommon(where, query);
       const indexedPosition = await this.checkpoint();
       const { rows } = await this.pool.query<DetectionRow>(
         `SELECT id, event_id, global_position, inspection_id, file_id, file_name, tags, role, model_name,
-                model_version, detection_id, class_name, class_id, score, box, recorded_at
+                model_version, detection_id, class_name, class_id, score, box, recorded_at, review_verdict,
+                review_new_class_name, reviewer, reviewed_at
            FROM search.detections ${where.sql()}
           ORDER BY global_position DESC, id COLLATE "C" ASC
           LIMIT ${query.limit}`,
@@ -273,6 +321,34 @@ class Where {
   }
 }
 
+/**
+ * Replaces every table's contents by a replay of `log` (none: empty, for the projector to refill)
+ * inside the caller's transaction, which holds the checkpoint row. Readers keep the old contents
+ * until the commit (rows are deleted, not truncated).
+ */
+async function replaceContents(
+  client: pg.PoolClient,
+  log: GlobalLog | null,
+  batchSize = 1000,
+): Promise<IndexBatchResult> {
+  for (const table of ['detections', 'audit', 'files', 'inspections']) {
+    await client.query(`DELETE FROM search.${table}`);
+  }
+  let result: IndexBatchResult = { position: 0, applied: 0 };
+  let applied = 0;
+  for (;;) {
+    const batch = log ? await log.readAll({ after: result.position, maxCount: batchSize }) : [];
+    if (batch.length === 0) break;
+    result = await applyBatch(client, result.position, batch);
+    applied += result.applied;
+  }
+  await client.query(`UPDATE search.checkpoint SET position = $1, schema_version = $2 WHERE name = 'search'`, [
+    result.position,
+    SCHEMA_VERSION,
+  ]);
+  return { position: result.position, applied };
+}
+
 /** Locks the checkpoint row for the transaction: one writer at a time, in log order. */
 async function lockCheckpoint(client: pg.PoolClient): Promise<number> {
   const { rows } = await client.query<{ position: string }>(
@@ -313,6 +389,17 @@ async function applyBatch(
       ],
     );
   }
+  if (plan.reviews.length > 0) {
+    await client.query(
+      `UPDATE search.detections d
+          SET review_verdict = r.verdict, review_new_class_name = r."newClassName", reviewer = r.reviewer,
+              reviewed_at = r."reviewedAt"
+         FROM jsonb_to_recordset($1::jsonb) AS r(id text, verdict text, "newClassName" text, reviewer text,
+              "reviewedAt" timestamptz)
+        WHERE d.id = r.id`,
+      [JSON.stringify(plan.reviews.map((r) => ({ id: r.docId, ...r.review })))],
+    );
+  }
   await writeFacts(client, plan.files, plan.inspections);
   const position = Math.max(stored, plan.position);
   await client.query(`UPDATE search.checkpoint SET position = $1 WHERE name = 'search'`, [position]);
@@ -340,11 +427,22 @@ function addCommon(
 async function loadInspections(client: pg.PoolClient, ids: string[]): Promise<Map<string, InspectionFacts>> {
   const map = new Map<string, InspectionFacts>();
   if (ids.length === 0) return map;
-  const { rows } = await client.query<{ inspection_id: string; file_id: string }>(
-    'SELECT inspection_id, file_id FROM search.inspections WHERE inspection_id = ANY($1::text[])',
+  const { rows } = await client.query<{
+    inspection_id: string;
+    file_id: string;
+    live_detections_event_id: string | null;
+  }>(
+    `SELECT inspection_id, file_id, live_detections_event_id
+       FROM search.inspections WHERE inspection_id = ANY($1::text[])`,
     [ids],
   );
-  for (const r of rows) map.set(r.inspection_id, { inspectionId: r.inspection_id, fileId: r.file_id });
+  for (const r of rows) {
+    map.set(r.inspection_id, {
+      inspectionId: r.inspection_id,
+      fileId: r.file_id,
+      liveDetectionsEventId: r.live_detections_event_id,
+    });
+  }
   return map;
 }
 
@@ -367,16 +465,20 @@ async function writeDetections(client: pg.PoolClient, docs: readonly DetectionDo
   if (docs.length === 0) return;
   await client.query(
     `INSERT INTO search.detections (id, event_id, global_position, inspection_id, file_id, file_name, tags, role,
-            model_name, model_version, detection_id, class_name, class_id, score, box, recorded_at, search_text)
+            model_name, model_version, detection_id, class_name, class_id, score, box, recorded_at, search_text,
+            review_verdict, review_new_class_name, reviewer, reviewed_at)
      SELECT id, "eventId", "globalPosition", "inspectionId", "fileId", "fileName", tags, role, "modelName",
             "modelVersion", "detectionId", "className", "classId", score, box, "recordedAt",
-            to_tsvector('simple', "searchText")
+            to_tsvector('simple', "searchText"), review->>'verdict', review->>'newClassName', review->>'reviewer',
+            (review->>'reviewedAt')::timestamptz
        FROM jsonb_to_recordset($1::jsonb) AS d(id text, "eventId" text, "globalPosition" bigint, "inspectionId" text,
             "fileId" text, "fileName" text, tags text[], role text, "modelName" text, "modelVersion" text,
             "detectionId" text, "className" text, "classId" integer, score real, box jsonb,
-            "recordedAt" timestamptz, "searchText" text)
+            "recordedAt" timestamptz, "searchText" text, review jsonb)
      ON CONFLICT (id) DO UPDATE SET file_name = EXCLUDED.file_name, tags = EXCLUDED.tags,
-            search_text = EXCLUDED.search_text, file_id = EXCLUDED.file_id`,
+            search_text = EXCLUDED.search_text, file_id = EXCLUDED.file_id,
+            review_verdict = EXCLUDED.review_verdict, review_new_class_name = EXCLUDED.review_new_class_name,
+            reviewer = EXCLUDED.reviewer, reviewed_at = EXCLUDED.reviewed_at`,
     [JSON.stringify(docs)],
   );
 }
@@ -413,9 +515,11 @@ async function writeFacts(
   }
   if (inspections.length > 0) {
     await client.query(
-      `INSERT INTO search.inspections (inspection_id, file_id)
-       SELECT "inspectionId", "fileId" FROM jsonb_to_recordset($1::jsonb) AS i("inspectionId" text, "fileId" text)
-       ON CONFLICT (inspection_id) DO UPDATE SET file_id = EXCLUDED.file_id`,
+      `INSERT INTO search.inspections (inspection_id, file_id, live_detections_event_id)
+       SELECT "inspectionId", "fileId", "liveDetectionsEventId"
+         FROM jsonb_to_recordset($1::jsonb) AS i("inspectionId" text, "fileId" text, "liveDetectionsEventId" text)
+       ON CONFLICT (inspection_id) DO UPDATE SET file_id = EXCLUDED.file_id,
+              live_detections_event_id = EXCLUDED.live_detections_event_id`,
       [JSON.stringify(inspections)],
     );
   }
@@ -438,6 +542,10 @@ interface DetectionRow {
   score: number;
   box: DetectionHit['box'];
   recorded_at: Date;
+  review_verdict: DetectionReview['verdict'] | null;
+  review_new_class_name: string | null;
+  reviewer: string | null;
+  reviewed_at: Date | null;
 }
 
 function detectionHitOfRow(r: DetectionRow): DetectionHit {
@@ -458,6 +566,15 @@ function detectionHitOfRow(r: DetectionRow): DetectionHit {
     score: Number(r.score),
     box: r.box,
     recordedAt: r.recorded_at.toISOString(),
+    review:
+      r.review_verdict && r.reviewer && r.reviewed_at
+        ? {
+            verdict: r.review_verdict,
+            newClassName: r.review_new_class_name,
+            reviewer: r.reviewer,
+            reviewedAt: r.reviewed_at.toISOString(),
+          }
+        : null,
   };
 }
 

@@ -1,11 +1,12 @@
 /**
  * Pure planning of what a batch of events writes to a search index: detection documents with the
- * file's name and tags denormalised onto them, audit documents, tag updates of earlier detection
- * documents, and the small lookup ("facts") the projection keeps to do that. No I/O: both adapters
- * load the facts the batch needs, call planSearchBatch and store its plan.
+ * file's name and tags and the latest human review denormalised onto them, audit documents, tag and
+ * review updates of earlier detection documents, and the small lookup ("facts") the projection keeps
+ * to do that. No I/O: both adapters load the facts the batch needs, call planSearchBatch and store
+ * its plan.
  */
 import { type ChittiEvent, decodeStored, isEventType, type RecordedEvent } from '../../schemas/events/index.js';
-import type { AuditHit, DetectionHit } from './ports.js';
+import type { AuditHit, DetectionHit, DetectionReview } from './ports.js';
 import { searchWords } from './query.js';
 
 /** A stored detection: the hit plus the words its file name and tags are searched by. */
@@ -26,10 +27,11 @@ export interface FileFacts {
   readonly detectionDocIds: readonly string[];
 }
 
-/** Which file an inspection looked at. */
+/** Which file an inspection looked at, and which event holds its live detections (the ones reviewed). */
 export interface InspectionFacts {
   readonly inspectionId: string;
   readonly fileId: string;
+  readonly liveDetectionsEventId: string | null;
 }
 
 export interface SearchFacts {
@@ -46,12 +48,20 @@ export interface Retag {
   readonly docIds: readonly string[];
 }
 
+/** The latest review of a detection document written by an earlier batch. */
+export interface ReviewUpdate {
+  readonly docId: string;
+  readonly review: DetectionReview;
+}
+
 export interface SearchBatchPlan {
   /** Full documents, written whole (the same id always gets the same content). */
   readonly detections: readonly DetectionDocument[];
   readonly audit: readonly AuditDocument[];
   /** Partial updates of documents from earlier batches; apply after `detections`. */
   readonly retags: readonly Retag[];
+  /** Partial updates of documents from earlier batches, one per document; apply after `detections`. */
+  readonly reviews: readonly ReviewUpdate[];
   /** Facts changed by the batch, to store. */
   readonly files: readonly FileFacts[];
   readonly inspections: readonly InspectionFacts[];
@@ -83,7 +93,7 @@ export const detectionDocId = (eventId: string, detectionId: string): string => 
 export function inspectionIdsNeeded(decoded: readonly DecodedEvent[]): string[] {
   const ids = new Set<string>();
   for (const { event } of decoded) {
-    if (event?.type === 'DetectionsRecorded') ids.add(event.data.inspectionId);
+    if (event?.type === 'DetectionsRecorded' || event?.type === 'DetectionReviewed') ids.add(event.data.inspectionId);
   }
   return [...ids];
 }
@@ -121,7 +131,7 @@ export function fileSearchText(name: string | null, tags: readonly string[]): st
 }
 
 interface PendingDetection {
-  readonly doc: Omit<DetectionDocument, 'fileName' | 'tags' | 'searchText'>;
+  readonly doc: Omit<DetectionDocument, 'fileName' | 'tags' | 'searchText' | 'review'>;
 }
 
 export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchFacts): SearchBatchPlan {
@@ -131,6 +141,7 @@ export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchF
   const retagged = new Set<string>();
   const changedInspections = new Set<string>();
   const pending: PendingDetection[] = [];
+  const reviews = new Map<string, DetectionReview>();
   const audit: AuditDocument[] = [];
   const fileOf = (fileId: string): FileFacts =>
     files.get(fileId) ?? { fileId, name: null, tags: [], detectionDocIds: [] };
@@ -159,11 +170,18 @@ export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchF
         inspections.set(event.data.inspectionId, {
           inspectionId: event.data.inspectionId,
           fileId: event.data.fileId,
+          liveDetectionsEventId: inspections.get(event.data.inspectionId)?.liveDetectionsEventId ?? null,
         });
         changedInspections.add(event.data.inspectionId);
         break;
       case 'DetectionsRecorded': {
-        const fileId = inspections.get(event.data.inspectionId)?.fileId ?? null;
+        const inspection = inspections.get(event.data.inspectionId);
+        const fileId = inspection?.fileId ?? null;
+        // The stream opens with InspectionRequested, so the facts exist in any history the decider wrote.
+        if (inspection && event.data.role === 'live') {
+          inspections.set(inspection.inspectionId, { ...inspection, liveDetectionsEventId: recorded.eventId });
+          changedInspections.add(inspection.inspectionId);
+        }
         const ids: string[] = [];
         for (const d of event.data.detections) {
           const id = detectionDocId(recorded.eventId, d.detectionId);
@@ -194,6 +212,18 @@ export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchF
         }
         break;
       }
+      case 'DetectionReviewed': {
+        // The decider accepts reviews of live detections only.
+        const eventId = inspections.get(event.data.inspectionId)?.liveDetectionsEventId;
+        if (!eventId) break;
+        reviews.set(detectionDocId(eventId, event.data.detectionId), {
+          verdict: event.data.verdict,
+          newClassName: event.data.newClassName,
+          reviewer: event.data.reviewer,
+          reviewedAt: recorded.recordedAt.toISOString(),
+        });
+        break;
+      }
       default:
         break;
     }
@@ -206,7 +236,7 @@ export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchF
     const file = doc.fileId ? files.get(doc.fileId) : undefined;
     const fileName = file?.name ?? null;
     const tags = file?.tags ?? [];
-    return { ...doc, fileName, tags, searchText: fileSearchText(fileName, tags) };
+    return { ...doc, fileName, tags, review: reviews.get(doc.id) ?? null, searchText: fileSearchText(fileName, tags) };
   });
   const retags: Retag[] = [];
   for (const fileId of retagged) {
@@ -221,11 +251,15 @@ export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchF
       docIds,
     });
   }
+  const reviewUpdates = [...reviews]
+    .filter(([docId]) => !written.has(docId))
+    .map(([docId, review]): ReviewUpdate => ({ docId, review }));
   const last = decoded[decoded.length - 1];
   return {
     detections,
     audit,
     retags,
+    reviews: reviewUpdates,
     files: [...changedFiles].map((id) => files.get(id)!),
     inspections: [...changedInspections].map((id) => inspections.get(id)!),
     position: last ? last.recorded.globalPosition : 0,

@@ -20,7 +20,17 @@ export interface SearchPage<T> {
   readonly freshness: Freshness;
 }
 
-/** One box of a DetectionsRecorded event, with the file's name and tags denormalised onto it. */
+/** The latest human review of a live detection (DetectionReviewed). */
+export interface DetectionReview {
+  readonly verdict: 'confirmed' | 'rejected' | 'relabelled';
+  /** The class the reviewer gave it; set only when relabelled. */
+  readonly newClassName: string | null;
+  readonly reviewer: string;
+  /** ISO 8601, when the review was recorded. */
+  readonly reviewedAt: string;
+}
+
+/** One box of a DetectionsRecorded event, with the file's name and tags and its latest review denormalised onto it. */
 export interface DetectionHit {
   /** `<event id>:<detection id>`: the same box always has the same id. */
   readonly id: string;
@@ -40,6 +50,8 @@ export interface DetectionHit {
   readonly box: { readonly x1: number; readonly y1: number; readonly x2: number; readonly y2: number };
   /** ISO 8601, when the event was recorded. */
   readonly recordedAt: string;
+  /** Null until reviewed; shadow detections are never reviewed. */
+  readonly review: DetectionReview | null;
 }
 
 /** One event of the audit trail. */

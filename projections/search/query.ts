@@ -50,6 +50,9 @@ const common = {
   cursor: z.string().max(1000).optional(),
 };
 
+export const REVIEW_VERDICT_FILTERS = ['unreviewed', 'confirmed', 'rejected', 'relabelled'] as const;
+export type ReviewVerdictFilter = (typeof REVIEW_VERDICT_FILTERS)[number];
+
 const DetectionQuerySchema = z
   .object({
     className: z.string().min(1).max(100).optional(),
@@ -58,6 +61,8 @@ const DetectionQuerySchema = z
     /** Model name; `modelVersion` narrows to one version. */
     model: z.string().min(1).max(64).optional(),
     modelVersion: z.string().min(1).max(32).optional(),
+    /** The latest review's verdict, or `unreviewed` for detections nobody has reviewed. */
+    verdict: z.enum(REVIEW_VERDICT_FILTERS).optional(),
     ...common,
   })
   .strict();
@@ -89,6 +94,7 @@ export interface DetectionQuery extends CommonQuery {
   readonly maxScore?: number;
   readonly model?: string;
   readonly modelVersion?: string;
+  readonly verdict?: ReviewVerdictFilter;
 }
 
 export interface AuditQuery extends CommonQuery {
@@ -133,6 +139,7 @@ export function parseDetectionQuery(input: DetectionQueryInput): DetectionQuery 
     maxScore: parsed.maxScore,
     model: parsed.model,
     modelVersion: parsed.modelVersion,
+    verdict: parsed.verdict,
   };
 }
 

@@ -470,6 +470,10 @@ describe('audit', () => {
     const detections = await call('GET', '/v1/detections?className=crack&minScore=0.5', 'viewer');
     expect(detections.status).toBe(200);
     expect(await json(detections)).toMatchObject({ items: [], freshness: expect.any(Object) });
+    expect((await call('GET', '/v1/detections?verdict=unreviewed', 'viewer')).status).toBe(200);
+    const badVerdict = await call('GET', '/v1/detections?verdict=pending', 'viewer');
+    expect(badVerdict.status).toBe(400);
+    expect(badVerdict.headers.get('content-type')).toContain('application/problem+json');
   });
 });
 
@@ -507,5 +511,12 @@ describe('OpenAPI', () => {
       0,
     );
     expect(documented).toBeGreaterThanOrEqual(30);
+    const search = document.paths['/v1/detections'].get.parameters as { name: string; schema: { enum?: string[] } }[];
+    expect(search.find((p) => p.name === 'verdict')?.schema.enum).toEqual([
+      'unreviewed',
+      'confirmed',
+      'rejected',
+      'relabelled',
+    ]);
   });
 });

@@ -12,9 +12,10 @@ export const SCENARIO = {
   operator: 'olga',
   auditor: 'alice-auditor',
   inference: 'system:inference',
+  reviewer: 'rita-reviewer',
 } as const;
 
-const uploaded = (fileId: string, originalName: string, tags: string[]): NewEvent => ({
+export const uploaded = (fileId: string, originalName: string, tags: string[]): NewEvent => ({
   type: 'FileUploaded',
   data: {
     fileId,
@@ -32,7 +33,7 @@ const uploaded = (fileId: string, originalName: string, tags: string[]): NewEven
   metadata: { actor: SCENARIO.operator },
 });
 
-const requested = (inspectionId: string, fileId: string, version: string): NewEvent => ({
+export const requested = (inspectionId: string, fileId: string, version: string): NewEvent => ({
   type: 'InspectionRequested',
   data: {
     inspectionId,
@@ -137,3 +138,14 @@ export async function appendScenario(store: EventStore): Promise<void> {
     any,
   );
 }
+
+export const reviewed = (
+  inspectionId: string,
+  detectionId: string,
+  verdict: 'confirmed' | 'rejected' | 'relabelled',
+  newClassName: string | null = null,
+): NewEvent => ({
+  type: 'DetectionReviewed',
+  data: { inspectionId, detectionId, verdict, newClassName, comment: null, reviewer: SCENARIO.reviewer },
+  metadata: { actor: SCENARIO.reviewer },
+});

@@ -16,7 +16,7 @@ import {
 import { InvalidSearchQueryError } from '../../projections/search/query.js';
 import { SearchProjector } from '../../projections/search/search-projector.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { appendScenario, detectionsRecorded, SCENARIO } from './scenario.js';
+import { appendScenario, detectionsRecorded, requested, reviewed, SCENARIO, uploaded } from './scenario.js';
 
 export type SearchAdapter = SearchIndex & SearchQueries;
 
@@ -39,6 +39,11 @@ export function searchConformance(name: string, factory: SearchAdapterFactory): 
     const catchUp = async () => {
       // Small batches, so the retag of the first file lands in a later batch than its detections.
       await new SearchProjector({ log: store, index: search, batchSize: 3 }).catchUp();
+      await search.refresh();
+    };
+    /** Indexes everything appended since the last catch-up as one batch. */
+    const indexAsOneBatch = async () => {
+      await new SearchProjector({ log: store, index: search, batchSize: 1000 }).catchUp();
       await search.refresh();
     };
 
@@ -184,10 +189,128 @@ export function searchConformance(name: string, factory: SearchAdapterFactory): 
       );
       await expect(search.searchAudit({ limit: 0 })).rejects.toBeInstanceOf(InvalidSearchQueryError);
       await expect(
+        search.searchDetections({ verdict: 'pending', limit: 1 } as unknown as Parameters<
+          SearchQueries['searchDetections']
+        >[0]),
+      ).rejects.toBeInstanceOf(InvalidSearchQueryError);
+      await expect(
         search.searchAudit({ actor: 'x', unknown: true, limit: 1 } as unknown as Parameters<
           SearchQueries['searchAudit']
         >[0]),
       ).rejects.toBeInstanceOf(InvalidSearchQueryError);
+    });
+
+    // Reviews: a file tagged line-3 whose live detections d0 crack, d1 crack, d2 porosity get reviewed.
+    const onLine3 = async (query: Omit<Parameters<SearchQueries['searchDetections']>[0], 'text' | 'limit'> = {}) =>
+      (await search.searchDetections({ ...query, text: 'line-3', limit: 10 })).items;
+    const reviewTimes = async () =>
+      (await store.readAll({ after: 0, maxCount: 1000 }))
+        .filter((e) => e.type === 'DetectionReviewed')
+        .map((e) => e.recordedAt.toISOString());
+
+    it('applies a review to a detection indexed in the same batch and filters by verdict', async () => {
+      const any = { expectedVersion: 'any' as const };
+      await store.append('file-f-line3', [uploaded('f-line3', 'plate_07.png', ['line-3'])], any);
+      await store.append(
+        'inspection-i-review',
+        [
+          requested('i-review', 'f-line3', '1.0.0'),
+          detectionsRecorded('i-review', '1.0.0', [
+            { className: 'crack', score: 0.8 },
+            { className: 'crack', score: 0.6 },
+            { className: 'porosity', score: 0.5 },
+          ]),
+          reviewed('i-review', 'd0', 'confirmed'),
+        ],
+        any,
+      );
+      await indexAsOneBatch();
+      const [confirmedAt] = await reviewTimes();
+      const confirmedCracks = await search.searchDetections({
+        verdict: 'confirmed',
+        className: 'crack',
+        text: 'line-3',
+        limit: 10,
+      });
+      expect(confirmedCracks.items).toHaveLength(1);
+      expect(confirmedCracks.items[0]).toMatchObject({
+        inspectionId: 'i-review',
+        detectionId: 'd0',
+        review: { verdict: 'confirmed', newClassName: null, reviewer: SCENARIO.reviewer, reviewedAt: confirmedAt },
+      });
+      expect((await onLine3({ verdict: 'unreviewed' })).map((h) => h.detectionId)).toEqual(['d1', 'd2']);
+      expect((await onLine3({ verdict: 'unreviewed' })).every((h) => h.review === null)).toBe(true);
+      // Nothing of the earlier history was reviewed.
+      const unreviewed = await search.searchDetections({ verdict: 'unreviewed', limit: 100 });
+      const all = await search.searchDetections({ limit: 100 });
+      expect(unreviewed.items).toHaveLength(all.items.length - 1);
+    });
+
+    it('applies reviews to detections of earlier batches; the latest review wins, also within a batch', async () => {
+      const any = { expectedVersion: 'any' as const };
+      await store.append(
+        'inspection-i-review',
+        [
+          reviewed('i-review', 'd1', 'relabelled', 'undercut'),
+          reviewed('i-review', 'd2', 'confirmed'),
+          reviewed('i-review', 'd2', 'rejected'),
+        ],
+        any,
+      );
+      await indexAsOneBatch();
+      const times = await reviewTimes();
+      const byDetection = async () => new Map((await onLine3()).map((h) => [h.detectionId, h.review]));
+      expect(await byDetection()).toEqual(
+        new Map([
+          ['d0', { verdict: 'confirmed', newClassName: null, reviewer: SCENARIO.reviewer, reviewedAt: times[0] }],
+          [
+            'd1',
+            { verdict: 'relabelled', newClassName: 'undercut', reviewer: SCENARIO.reviewer, reviewedAt: times[1] },
+          ],
+          ['d2', { verdict: 'rejected', newClassName: null, reviewer: SCENARIO.reviewer, reviewedAt: times[3] }],
+        ]),
+      );
+      expect((await onLine3({ verdict: 'relabelled' })).map((h) => [h.detectionId, h.className])).toEqual([
+        ['d1', 'crack'],
+      ]);
+
+      // A second review of each, in a later batch: the relabel's new class goes with it.
+      await store.append(
+        'inspection-i-review',
+        [reviewed('i-review', 'd0', 'rejected'), reviewed('i-review', 'd1', 'confirmed')],
+        any,
+      );
+      await indexAsOneBatch();
+      const later = await reviewTimes();
+      const reviews = await byDetection();
+      expect(reviews.get('d0')).toEqual({
+        verdict: 'rejected',
+        newClassName: null,
+        reviewer: SCENARIO.reviewer,
+        reviewedAt: later[4],
+      });
+      expect(reviews.get('d1')).toEqual({
+        verdict: 'confirmed',
+        newClassName: null,
+        reviewer: SCENARIO.reviewer,
+        reviewedAt: later[5],
+      });
+      const verdicts = async (verdict: 'unreviewed' | 'confirmed' | 'rejected' | 'relabelled') =>
+        (await onLine3({ verdict })).map((h) => h.detectionId);
+      expect(await verdicts('confirmed')).toEqual(['d1']);
+      expect(await verdicts('rejected')).toEqual(['d0', 'd2']);
+      expect(await verdicts('relabelled')).toEqual([]);
+      expect(await verdicts('unreviewed')).toEqual([]);
+      expect((await search.searchDetections({ verdict: 'confirmed', limit: 100 })).items).toHaveLength(1);
+    });
+
+    it('re-indexing events with reviews changes nothing', async () => {
+      const before = await search.searchDetections({ limit: 100 });
+      const events = await store.readAll({ after: 0, maxCount: 1000 });
+      expect((await search.indexBatch(events)).applied).toBe(0);
+      expect((await search.indexBatch(events.slice(-3))).applied).toBe(0);
+      await search.refresh();
+      expect((await search.searchDetections({ limit: 100 })).items).toEqual(before.items);
     });
   });
 }
