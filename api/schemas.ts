@@ -140,7 +140,7 @@ export const DetectionSearchQuery = z
     verdict: z
       .enum(REVIEW_VERDICT_FILTERS)
       .optional()
-      .describe("The latest review's verdict, or unreviewed for detections nobody has reviewed"),
+      .describe("The latest review's verdict, or unreviewed for live detections nobody has reviewed"),
     from: IsoTime.optional(),
     to: IsoTime.optional(),
     q: z.string().max(200).optional().describe('Free text over file names and tags'),

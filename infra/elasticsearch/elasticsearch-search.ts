@@ -288,8 +288,9 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
       }
       if (query.model !== undefined) filter.push({ term: { modelName: query.model } });
       if (query.modelVersion !== undefined) filter.push({ term: { modelVersion: query.modelVersion } });
-      if (query.verdict === 'unreviewed') filter.push({ bool: { must_not: { exists: { field: 'review.verdict' } } } });
-      else if (query.verdict !== undefined) filter.push({ term: { 'review.verdict': query.verdict } });
+      if (query.verdict === 'unreviewed') {
+        filter.push({ term: { role: 'live' } }, { bool: { must_not: { exists: { field: 'review.verdict' } } } });
+      } else if (query.verdict !== undefined) filter.push({ term: { 'review.verdict': query.verdict } });
       filter.push(...commonFilters(query));
       const indexedPosition = (await this.readCheckpoint()).position;
       const response = await this.client.search<DetectionDocument>({

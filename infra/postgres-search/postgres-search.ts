@@ -253,7 +253,7 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
       if (query.maxScore !== undefined) where.add('score <= ?::real', query.maxScore);
       if (query.model !== undefined) where.add('model_name = ?', query.model);
       if (query.modelVersion !== undefined) where.add('model_version = ?', query.modelVersion);
-      if (query.verdict === 'unreviewed') where.add('review_verdict IS NULL');
+      if (query.verdict === 'unreviewed') where.add(`role = 'live' AND review_verdict IS NULL`);
       else if (query.verdict !== undefined) where.add('review_verdict = ?', query.verdict);
       addCommon(where, query);
       const indexedPosition = await this.checkpoint();

@@ -61,7 +61,7 @@ const DetectionQuerySchema = z
     /** Model name; `modelVersion` narrows to one version. */
     model: z.string().min(1).max(64).optional(),
     modelVersion: z.string().min(1).max(32).optional(),
-    /** The latest review's verdict, or `unreviewed` for detections nobody has reviewed. */
+    /** The latest review's verdict, or `unreviewed` for live detections nobody has reviewed (shadow boxes are never reviewed). */
     verdict: z.enum(REVIEW_VERDICT_FILTERS).optional(),
     ...common,
   })

@@ -52,11 +52,12 @@ export const detectionsRecorded = (
   inspectionId: string,
   version: string,
   detections: { className: string; score: number }[],
+  role: 'live' | 'shadow' = 'live',
 ): NewEvent => ({
   type: 'DetectionsRecorded',
   data: {
     inspectionId,
-    role: 'live',
+    role,
     model: { name: 'weld-defects', version, sha256: sha('c') },
     detections: detections.map((d, i) => ({
       detectionId: `d${i}`,
