@@ -7,7 +7,7 @@ defaults), so tests can pick a sample whose planted defect the shipped model det
 
 Usage:
     /usr/bin/python3 inference/training/make_samples.py --weights inference/training/runs/train/best.pt \
-        --model-file weld-defects-1.0.0.onnx
+        --model-file weld-defects-1.1.0.onnx
 """
 
 from __future__ import annotations
