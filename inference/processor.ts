@@ -12,7 +12,7 @@ import {
 } from '../commands/index.js';
 import type { EventStore } from '../commands/ports/event-store.js';
 import { isDomainError } from '../domain/errors.js';
-import { type InspectionState, modelKey } from '../domain/inspection/index.js';
+import { type InspectionState, isShadowSettled, modelKey } from '../domain/inspection/index.js';
 import type { Detection, EventData, ModelRef, Thresholds } from '../schemas/events/index.js';
 import { OutputShapeError } from './decode.js';
 import type { DetectionResult, Detector, Prepared, ServedModel } from './detector.js';
@@ -165,9 +165,7 @@ export class InspectionProcessor {
     if (state.status === 'closed' || state.status === 'failed' || state.status === 'absent') {
       return { inspectionId, status: 'already-done' };
     }
-    const settled = (s: InspectionState) => (shadow: ModelRef) =>
-      s.shadowResults.includes(modelKey(shadow)) || s.shadowFailures.includes(modelKey(shadow));
-    if (state.live && request.data.shadows.every(settled(state))) {
+    if (state.live && request.data.shadows.every((shadow) => isShadowSettled(state, shadow))) {
       return { inspectionId, status: 'already-done' };
     }
     const images = new ImageCache(
@@ -185,7 +183,7 @@ export class InspectionProcessor {
     const recorded: string[] = [];
     const failed: string[] = [];
     for (const shadow of request.data.shadows) {
-      if (settled(state)(shadow)) continue;
+      if (isShadowSettled(state, shadow)) continue;
       const key = modelKey(shadow);
       try {
         await this.runAndRecord(request, shadow, 'shadow', images);

@@ -12,4 +12,4 @@ export const inspectionDecider: Decider<InspectionCommand, InspectionState, Insp
 export type * from './commands.js';
 export { requireInspectableFile } from './decide.js';
 export type { InspectionEvent, InspectionState, InspectionStatus, Review } from './state.js';
-export { modelKey } from './state.js';
+export { isShadowSettled, modelKey } from './state.js';

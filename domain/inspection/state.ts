@@ -57,6 +57,10 @@ export const initialInspectionState = (): InspectionState => ({
 
 export const modelKey = (model: Pick<ModelRef, 'name' | 'version'>): string => `${model.name}@${model.version}`;
 
+/** Whether a shadow has its outcome: detections recorded, or a failure recorded instead. */
+export const isShadowSettled = (state: InspectionState, shadow: Pick<ModelRef, 'name' | 'version'>): boolean =>
+  state.shadowResults.includes(modelKey(shadow)) || state.shadowFailures.includes(modelKey(shadow));
+
 export function evolveInspection(state: InspectionState, event: InspectionEvent): InspectionState {
   switch (event.type) {
     case 'InspectionRequested':
