@@ -5,9 +5,8 @@ import pg from 'pg';
 import { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployModel, registerModel, requestInspection, uploadFile } from '../../commands/index.js';
+import { requestInspection, uploadFile } from '../../commands/index.js';
 import { EmbeddedInspectionSource } from '../../inference/embedded-source.js';
-import { modelRegisteredData } from '../../inference/model-store.js';
 import { InferenceService } from '../../inference/service.js';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
 import { LruPredictionCache } from '../../infra/memory-cache/lru-prediction-cache.js';
@@ -15,6 +14,7 @@ import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import type { EventData } from '../../schemas/events/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
+import { registerAndDeploy } from './support/deploy.js';
 import { anyShippedModel } from './support/shipped.js';
 
 const ctx = { actor: 'tester' };
@@ -47,14 +47,7 @@ describe('InferenceService (embedded, the shipped model layout)', () => {
       { detector: { maxBatch: 4, maxWaitMs: 2 }, processor: { worker: 'service-test' } },
     );
     const inspection = await service.models.register(await readFile(await anyShippedModel()));
-    const version = inspection.metadata.version ?? '0.0.0';
-    const { registeredBy: _by, ...registration } = modelRegisteredData(inspection, {
-      name: 'weld-defects',
-      version,
-      registeredBy: 'tester',
-    });
-    await registerModel({ store }, registration, ctx);
-    await deployModel({ store }, { name: 'weld-defects', version }, ctx);
+    const version = await registerAndDeploy(store, inspection, 'weld-defects', ctx);
 
     const source = new EmbeddedInspectionSource(store);
     await service.start(source);

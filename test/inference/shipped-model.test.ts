@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployModel, registerModel, requestInspection, uploadFile } from '../../commands/index.js';
+import { requestInspection, uploadFile } from '../../commands/index.js';
 import { Detector } from '../../inference/detector.js';
 import { EmbeddedInspectionSource } from '../../inference/embedded-source.js';
-import { inspectModel, type ModelInspection, modelRegisteredData } from '../../inference/model-store.js';
+import { inspectModel, type ModelInspection } from '../../inference/model-store.js';
 import { InferenceService } from '../../inference/service.js';
 import { SessionPool } from '../../inference/session-pool.js';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
@@ -15,6 +15,7 @@ import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import type { EventData } from '../../schemas/events/index.js';
 import { createTestDatabase } from '../support/pg.js';
+import { registerAndDeploy } from './support/deploy.js';
 import { SAMPLES_DIR, shippedModelFiles } from './support/shipped.js';
 
 interface Sample {
@@ -117,14 +118,7 @@ describe('the shipped weld-defect model', () => {
       service = new InferenceService({ store, blobs });
       const ctx = { actor: 'tester' };
       const inspection = await service.models.register(await readFile(modelFile));
-      const version = inspection.metadata.version ?? '1.0.0';
-      const { registeredBy: _by, ...registration } = modelRegisteredData(inspection, {
-        name: 'weld-defects',
-        version,
-        registeredBy: 'tester',
-      });
-      await registerModel({ store }, registration, ctx);
-      await deployModel({ store }, { name: 'weld-defects', version }, ctx);
+      await registerAndDeploy(store, inspection, 'weld-defects', ctx, '1.0.0');
       const source = new EmbeddedInspectionSource(store);
       await service.start(source);
 
