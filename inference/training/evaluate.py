@@ -1,14 +1,18 @@
-"""Evaluate a checkpoint (or an exported ONNX file's torch twin) on a held-out split.
+"""Evaluate an exported ONNX file, or a torch checkpoint, on a held-out split.
 
-Images are letterboxed to 320x320 as the serving pipeline does; the model runs in
-export mode, so the metric is computed on exactly the tensor layout the ONNX file
-emits, decoded with conf 0.001 and class-wise NMS at IoU 0.7 (max 300 detections).
-Boxes are compared in letterboxed pixels: IoU does not change under the uniform
-scale and shift that maps them back to the original image.
+Images are letterboxed to 320x320 as the serving pipeline does. ``--onnx`` runs the
+file itself in onnxruntime-node (the runtime Chitti serves it with); ``--weights`` runs
+a checkpoint in export mode, the same tensor layout the ONNX file emits. Outputs are
+decoded with conf 0.001 and class-wise NMS at the IoU the bundled model is deployed
+with (``inference/models/weld-defects.deployment.json``; ``--nms-iou`` overrides it),
+max 300 detections. Boxes are compared in letterboxed pixels: IoU does not change
+under the uniform scale and shift that maps them back to the original image.
 
 Usage:
-    /usr/bin/python3 inference/training/evaluate.py --weights inference/training/runs/train/best.pt \
+    /usr/bin/python3 inference/training/evaluate.py --onnx inference/models/weld-defects-1.1.0.onnx \
         --data inference/training/data --split test --json inference/models/weld-defects.metrics.json
+    /usr/bin/python3 inference/training/evaluate.py --weights inference/training/runs/train/best.pt \
+        --data inference/training/data --split val
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
+import hashlib
 import json
 import shlex
 import sys
@@ -29,9 +34,11 @@ import numpy as np
 import torch
 
 from data import load_split
+from deployment import serving_thresholds
 from generate import CLASS_NAMES, SPLITS
 from metrics import decode, mean_average_precision
 from model import WeldDetector
+from onnx_node import OnnxNodeModel
 
 EVAL_SIZE = 320
 
@@ -51,12 +58,23 @@ def predict(model: WeldDetector, images: np.ndarray, batch: int = 16) -> np.ndar
     return np.concatenate(outs)
 
 
+def raw_output(model: WeldDetector | OnnxNodeModel, images: np.ndarray) -> np.ndarray:
+    """Letterboxed uint8 greyscale [N, H, W] -> raw output [N, 4+nc, A], from either runtime."""
+    return model.predict(images) if isinstance(model, OnnxNodeModel) else predict(model, images)
+
+
 def evaluate_model(
-    model: WeldDetector, images: np.ndarray, labels: list[np.ndarray], nc: int, max_candidates: int = 30000
+    model: WeldDetector | OnnxNodeModel,
+    images: np.ndarray,
+    labels: list[np.ndarray],
+    nc: int,
+    nms_iou: float | None = None,
+    max_candidates: int = 30000,
 ) -> dict:
-    """max_candidates below 30000 (the Ultralytics cap) trades the low-score tail for speed."""
-    raw = predict(model, images)
-    dets = [decode(r, conf=0.001, iou=0.7, max_det=300, max_candidates=max_candidates) for r in raw]
+    """NMS at the deployed IoU unless given; max_candidates below 30000 (the Ultralytics cap) trades the low-score tail for speed."""
+    iou = serving_thresholds().iou if nms_iou is None else nms_iou
+    raw = raw_output(model, images)
+    dets = [decode(r, conf=0.001, iou=iou, max_det=300, max_candidates=max_candidates) for r in raw]
     return mean_average_precision(dets, labels, nc)
 
 
@@ -69,7 +87,10 @@ def load_checkpoint(path: Path) -> WeldDetector:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--weights", type=Path, required=True)
+    source = ap.add_mutually_exclusive_group(required=True)
+    source.add_argument("--onnx", type=Path, help="an exported model file, run in onnxruntime-node")
+    source.add_argument("--weights", type=Path, help="a torch checkpoint from train.py")
+    ap.add_argument("--nms-iou", type=float, help="default: the deployed IoU (weld-defects.deployment.json)")
     ap.add_argument("--data", type=Path, default=Path(__file__).parent / "data")
     ap.add_argument("--split", default="test", choices=list(SPLITS))
     ap.add_argument("--json", type=Path, help="write the metrics here")
@@ -78,19 +99,25 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     split = load_split(args.data / args.split, EVAL_SIZE, EVAL_SIZE)
-    model = load_checkpoint(args.weights)
+    model = OnnxNodeModel(args.onnx) if args.onnx else load_checkpoint(args.weights)
+    nms_iou = serving_thresholds().iou if args.nms_iou is None else args.nms_iou
     t = time.time()
-    m = evaluate_model(model, split.images, split.labels, len(CLASS_NAMES))
+    m = evaluate_model(model, split.images, split.labels, len(CLASS_NAMES), nms_iou=nms_iou)
     base, _ = SPLITS[args.split]
+    source = (
+        {"model_file": args.onnx.name, "model_sha256": hashlib.sha256(args.onnx.read_bytes()).hexdigest()}
+        if args.onnx
+        else {"weights_step": torch.load(args.weights, map_location="cpu").get("step")}
+    )
     report = {
         "command": shlex.join(["/usr/bin/python3", *sys.argv]),
-        "weights_step": torch.load(args.weights, map_location="cpu").get("step"),
+        **source,
         "split": args.split,
         "seeds": [base, base + len(split.images) - 1],
         "images": len(split.images),
         "imgsz": [EVAL_SIZE, EVAL_SIZE],
         "conf": 0.001,
-        "nms_iou": 0.7,
+        "nms_iou": nms_iou,
         "mAP50": round(m["mAP50"], 4),
         "mAP50_95": round(m["mAP50_95"], 4),
         "per_class": {
