@@ -1,9 +1,11 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { generateApiKey } from '../api/auth/api-key.js';
 import { deployModel, issueApiKey, loadModel, loadUser, registerModel, registerUser } from '../commands/index.js';
 import { type ModelStore, modelRegisteredData } from '../inference/model-store.js';
+import { Thresholds } from '../schemas/events/index.js';
 import type { Runtime } from './runtime.js';
 
 const ADMIN_ID = 'admin';
@@ -47,7 +49,33 @@ export async function ensureAdmin(runtime: Runtime): Promise<string> {
 
 export const BUNDLED_MODELS_DIR = fileURLToPath(new URL('../inference/models/', import.meta.url));
 
-/** The newest shipped `<name>-<version>.onnx` (untrained layout fixtures excluded). */
+const BundledDeployment = z.object({ thresholds: Thresholds });
+
+/**
+ * `<name>.deployment.json`: the thresholds the shipped model was measured at and is deployed
+ * with. Optional (the global defaults apply without it), but a file that is there must be valid:
+ * silently serving other thresholds than the measured ones would be worse than not starting.
+ */
+async function readBundledThresholds(path: string): Promise<Thresholds | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = BundledDeployment.safeParse(json);
+  if (!parsed.success) throw new Error(`${path} is not a valid deployment file:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data.thresholds;
+}
+
+/** The newest shipped `<name>-<version>.onnx` (untrained layout fixtures excluded), its metrics and deployment thresholds. */
 export async function findBundledModel(name: string, dir = BUNDLED_MODELS_DIR) {
   const pattern = new RegExp(`^${name}-(\\d+\\.\\d+\\.\\d+)\\.onnx$`);
   const versions = (await readdir(dir))
@@ -64,12 +92,13 @@ export async function findBundledModel(name: string, dir = BUNDLED_MODELS_DIR) {
   } catch {
     // Metrics are informative; a model without them still registers.
   }
-  return { ...newest, metrics };
+  const thresholds = await readBundledThresholds(join(dir, `${name}.deployment.json`));
+  return { ...newest, metrics, thresholds };
 }
 
 /**
- * Registers the shipped model and gives it all traffic when no version of that name serves yet,
- * so `npm start` inspects out of the box. Once something serves, traffic is never moved here: a
+ * Registers the shipped model and gives it all traffic, at its shipped thresholds, when no version
+ * of that name serves yet, so `npm start` inspects out of the box. Once something serves, traffic is never moved here: a
  * newer shipped version (after an upgrade of Chitti) is only registered, for an operator to
  * deploy, canary or shadow.
  */
@@ -104,6 +133,14 @@ export async function deployBundledModel(
     );
     return;
   }
-  await deployModel(deps, { name, version: bundled.version, percent: 100 }, BOOTSTRAP);
-  runtime.logger.info({ model: name, version: bundled.version, sha256: inspection.sha256 }, 'bundled model deployed');
+  const { thresholds } = bundled;
+  await deployModel(
+    deps,
+    { name, version: bundled.version, percent: 100, ...(thresholds ? { thresholds } : {}) },
+    BOOTSTRAP,
+  );
+  runtime.logger.info(
+    { model: name, version: bundled.version, sha256: inspection.sha256, thresholds },
+    'bundled model deployed',
+  );
 }

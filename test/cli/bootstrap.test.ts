@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -44,11 +44,14 @@ describe('the bundled model at start', () => {
     const bundled = join(root, 'bundled');
     await mkdir(bundled);
     await copyFile(untrained[0]!, join(bundled, 'weld-1.0.0.onnx'));
+    const shipped = { confidence: 0.3, iou: 0.45, maxDetections: 200 };
+    await writeFile(join(bundled, 'weld.deployment.json'), JSON.stringify({ thresholds: shipped }));
 
     await deployBundledModel(runtime, models, 'weld', bundled);
     const first = await loadModel(runtime, 'weld');
     expect(Object.keys(first.state.versions)).toEqual(['1.0.0']);
     expect(first.state.weights).toEqual({ '1.0.0': 100 });
+    expect(first.state.versions['1.0.0']!.thresholds).toEqual(shipped);
 
     // A restart with nothing new appends nothing.
     await deployBundledModel(runtime, models, 'weld', bundled);
@@ -63,5 +66,22 @@ describe('the bundled model at start', () => {
 
     await deployBundledModel(runtime, models, 'weld', bundled);
     expect((await loadModel(runtime, 'weld')).version).toBe(upgraded.version);
+  });
+
+  it('refuses an invalid deployment file with its path and the field at fault, and records nothing', async () => {
+    const { untrained } = await shippedModelFiles();
+    const bundled = join(root, 'bad-deployment');
+    await mkdir(bundled);
+    await copyFile(untrained[0]!, join(bundled, 'faulty-1.0.0.onnx'));
+    const file = join(bundled, 'faulty.deployment.json');
+    await writeFile(file, JSON.stringify({ thresholds: { confidence: 0.25, iou: 7, maxDetections: 300 } }));
+
+    const failure = deployBundledModel(runtime, models, 'faulty', bundled);
+    await expect(failure).rejects.toThrow(file);
+    await expect(failure).rejects.toThrow(/thresholds\.iou/);
+    expect((await loadModel(runtime, 'faulty')).version).toBe(0);
+
+    await writeFile(file, '{ thresholds: ');
+    await expect(deployBundledModel(runtime, models, 'faulty', bundled)).rejects.toThrow(`${file} is not JSON`);
   });
 });
