@@ -2,12 +2,14 @@
 
 Samples come from their own seed range (9_000_000 + i), disjoint from train/val/test.
 Each gets a YOLO label file; ``samples.json`` lists every defect as a pixel box, and,
-when ``--weights`` is given, what the model finds at conf 0.25 / IoU 0.7 (the serving
-defaults), so tests can pick a sample whose planted defect the shipped model detects.
+when a model is given (``--onnx`` file or ``--weights`` checkpoint), what it finds at
+the thresholds the bundled model is deployed with (``weld-defects.deployment.json``),
+so tests can pick a sample whose planted defect the shipped model detects.
 
 Usage:
+    /usr/bin/python3 inference/training/make_samples.py --onnx inference/models/weld-defects-1.1.0.onnx
     /usr/bin/python3 inference/training/make_samples.py --weights inference/training/runs/train/best.pt \
-        --model-file weld-defects-1.1.0.onnx
+        --model-file weld-defects-1.2.0.onnx
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ import numpy as np
 import torch
 
 from data import letterbox, read_grey8
-from evaluate import load_checkpoint, predict
+from deployment import serving_thresholds
+from evaluate import load_checkpoint, raw_output
 from generate import CLASS_NAMES, render, save_image, yolo_lines
 from metrics import decode, iou_matrix
+from onnx_node import OnnxNodeModel
 
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
 SEED_BASE = 9_000_000
@@ -54,16 +58,21 @@ def pick_seeds(count: int, search: int = 400) -> list[int]:
     return chosen
 
 
-def detect(model, path: Path | np.ndarray) -> np.ndarray:
-    """Detections [K, 6] in image pixels at the serving defaults (conf 0.25, IoU 0.7)."""
-    grey = read_grey8(path) if isinstance(path, Path) else path
-    h, w = grey.shape
-    canvas, lb = letterbox(grey, IMGSZ, IMGSZ)
-    det = decode(predict(model, canvas[None])[0], conf=0.25, iou=0.7, max_det=300)
-    # back to image pixels: remove the pad, undo the scale, clip
-    det[:, [0, 2]] = np.clip((det[:, [0, 2]] - lb.left) / lb.ratio, 0, w)
-    det[:, [1, 3]] = np.clip((det[:, [1, 3]] - lb.top) / lb.ratio, 0, h)
-    return det
+def detect_many(model, images: list[Path | np.ndarray]) -> list[np.ndarray]:
+    """Detections [K, 6] per image, in image pixels, at the deployed thresholds; one model run for all."""
+    greys = [read_grey8(im) if isinstance(im, Path) else im for im in images]
+    boxed = [letterbox(grey, IMGSZ, IMGSZ) for grey in greys]
+    raw = raw_output(model, np.stack([canvas for canvas, _ in boxed]))
+    t = serving_thresholds()
+    out = []
+    for grey, (_, lb), r in zip(greys, boxed, raw):
+        h, w = grey.shape
+        det = decode(r, conf=t.confidence, iou=t.iou, max_det=t.max_detections)
+        # back to image pixels: remove the pad, undo the scale, clip
+        det[:, [0, 2]] = np.clip((det[:, [0, 2]] - lb.left) / lb.ratio, 0, w)
+        det[:, [1, 3]] = np.clip((det[:, [1, 3]] - lb.top) / lb.ratio, 0, h)
+        out.append(det)
+    return out
 
 
 def best_hit(det: np.ndarray, cls: int, box: list[float]) -> dict | None:
@@ -78,17 +87,18 @@ def best_hit(det: np.ndarray, cls: int, box: list[float]) -> dict | None:
 
 
 def clear_seed(model, exclude: list[int], min_score: float = 0.7, search: int = 300) -> int | None:
-    """A seed with a single defect that the model finds with a high score."""
+    """The first seed with a single defect that the model finds with a high score."""
+    candidates = []
     for i in range(search):
         seed = SEED_BASE + 1000 + i
         if seed in exclude:
             continue
         img, boxes = render(seed)
-        if len(boxes) != 1:
-            continue
-        grey = np.round(img * 255).astype(np.uint8)
-        b = boxes[0]
-        hit = best_hit(detect(model, grey), b.cls, [b.x1, b.y1, b.x2, b.y2])
+        if len(boxes) == 1:
+            candidates.append((seed, np.round(img * 255).astype(np.uint8), boxes[0]))
+    dets = detect_many(model, [grey for _, grey, _ in candidates])
+    for (seed, _, b), det in zip(candidates, dets):
+        hit = best_hit(det, b.cls, [b.x1, b.y1, b.x2, b.y2])
         if hit and hit["score"] >= min_score:
             return seed
     return None
@@ -97,11 +107,15 @@ def clear_seed(model, exclude: list[int], min_score: float = 0.7, search: int = 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=8)
-    ap.add_argument("--weights", type=Path, help="checkpoint whose detections are recorded in samples.json")
-    ap.add_argument("--model-file", default=None, help="the .onnx file name the detections belong to")
+    source = ap.add_mutually_exclusive_group()
+    source.add_argument("--onnx", type=Path, help="exported model whose detections are recorded in samples.json")
+    source.add_argument("--weights", type=Path, help="checkpoint whose detections are recorded in samples.json")
+    ap.add_argument("--model-file", default=None, help="the .onnx file name the detections belong to (default: --onnx's)")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    model = load_checkpoint(args.weights) if args.weights else None
+    model = OnnxNodeModel(args.onnx) if args.onnx else load_checkpoint(args.weights) if args.weights else None
+    model_file = args.model_file or (args.onnx.name if args.onnx else None)
+    thresholds = serving_thresholds()
 
     SAMPLES_DIR.mkdir(parents=True, exist_ok=True)
     entries = []
@@ -136,7 +150,7 @@ def main() -> None:
             "defects": defects,
         }
         if model is not None:
-            det = detect(model, path)
+            det = detect_many(model, [path])[0]
             entry["detections"] = [
                 {"classId": int(d[5]), "class": CLASS_NAMES[int(d[5])], "score": round(float(d[4]), 3),
                  "box": [round(float(v), 1) for v in d[:4]]}
@@ -150,9 +164,11 @@ def main() -> None:
     doc = {
         "description": "Synthetic weld radiographs from inference/training/generate.py (seeds 9000000+); "
         "boxes are x1, y1, x2, y2 in image pixels. 'detections' are the shipped model's output at "
-        "conf 0.25, class-wise NMS IoU 0.7; 'foundBy' is the best same-class detection with IoU >= 0.5. "
+        f"conf {thresholds.confidence}, class-wise NMS IoU {thresholds.iou} (the deployed thresholds); "
+        "'foundBy' is the best same-class detection with IoU >= 0.5. "
         "'plantedDefectSample' is an 8-bit PNG with one clearly visible defect the model finds with score >= 0.7.",
-        "model": args.model_file,
+        "model": model_file,
+        "thresholds": {"confidence": thresholds.confidence, "iou": thresholds.iou, "maxDetections": thresholds.max_detections},
         "classes": CLASS_NAMES,
         "plantedDefectSample": f"weld-{planted}.png" if planted is not None else None,
         "samples": entries,
