@@ -158,6 +158,25 @@ export const ModelVersionParams = z.object({ name: ModelName, version: ModelVers
 export const RegisterModelQuery = z.object({
   version: ModelVersion,
   description: z.string().max(2000).optional().describe('Default: the ONNX metadata description'),
+  confidence: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('Confidence threshold of this version’s deployments that name none; default 0.25'),
+  iou: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('NMS IoU of this version’s deployments that name none; default 0.7 (lower for thin, elongated objects)'),
+  maxDetections: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe('Detections kept per image by this version’s deployments that name none; default 300'),
 });
 export const ModelMetrics = z.record(z.string().max(100), z.number()).refine((m) => Object.keys(m).length <= 50, {
   message: 'at most 50 metrics',
@@ -181,7 +200,11 @@ export const DeployBody = z.object({
     .default(100)
     .describe('Share of traffic for this version; the other live versions keep their proportions of the rest'),
   canary: z.boolean().optional().describe('Default: percent < 100'),
-  thresholds: Thresholds.partial().optional().describe('Default: the version’s last deployment, else global defaults'),
+  thresholds: Thresholds.partial()
+    .optional()
+    .describe(
+      'Default: the version’s last deployment, else the thresholds it was registered with, else global defaults',
+    ),
 });
 export const ShiftBody = z.object({
   weights: TrafficWeights.describe('The whole new split: version -> percent, summing to exactly 100'),

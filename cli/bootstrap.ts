@@ -97,7 +97,7 @@ export async function findBundledModel(name: string, dir = BUNDLED_MODELS_DIR) {
 }
 
 /**
- * Registers the shipped model and gives it all traffic, at its shipped thresholds, when no version
+ * Registers the shipped model with its shipped thresholds and gives it all traffic when no version
  * of that name serves yet, so `npm start` inspects out of the box. Once something serves, traffic is never moved here: a
  * newer shipped version (after an upgrade of Chitti) is only registered, for an operator to
  * deploy, canary or shadow.
@@ -125,7 +125,9 @@ export async function deployBundledModel(
     metrics: bundled.metrics,
   });
   const { registeredBy: _by, task: _task, format: _format, ...input } = registration;
-  await registerModel(deps, input, BOOTSTRAP);
+  const { thresholds } = bundled;
+  // Registered with its thresholds, so any deployment of it, here or later by an operator, uses them.
+  await registerModel(deps, { ...input, ...(thresholds ? { thresholds } : {}) }, BOOTSTRAP);
   if (serving) {
     runtime.logger.info(
       { model: name, version: bundled.version, serving: state.weights },
@@ -133,12 +135,7 @@ export async function deployBundledModel(
     );
     return;
   }
-  const { thresholds } = bundled;
-  await deployModel(
-    deps,
-    { name, version: bundled.version, percent: 100, ...(thresholds ? { thresholds } : {}) },
-    BOOTSTRAP,
-  );
+  await deployModel(deps, { name, version: bundled.version, percent: 100 }, BOOTSTRAP);
   runtime.logger.info(
     { model: name, version: bundled.version, sha256: inspection.sha256, thresholds },
     'bundled model deployed',

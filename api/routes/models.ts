@@ -79,7 +79,13 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
         inputSize: { ...inspection.model.inputSize },
       };
       const description = input.query.description ?? inspection.model.description.slice(0, 2000);
-      const result = await deps.commands.registerModel({ ...registered, metrics, description }, commandContext(input));
+      const { confidence, iou, maxDetections } = input.query;
+      const given = Object.entries({ confidence, iou, maxDetections }).filter(([, v]) => v !== undefined);
+      const thresholds = given.length > 0 ? { thresholds: Object.fromEntries(given) } : {};
+      const result = await deps.commands.registerModel(
+        { ...registered, metrics, description, ...thresholds },
+        commandContext(input),
+      );
       return {
         status: 201,
         headers: {

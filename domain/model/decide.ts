@@ -11,7 +11,7 @@ import type {
   StopShadowCommand,
 } from './commands.js';
 import { type ModelEvent, type ModelState, type ModelVersionState, weightOf } from './state.js';
-import { mergeThresholds, sameThresholds } from './thresholds.js';
+import { mergeThresholds, sameThresholds, versionThresholds } from './thresholds.js';
 import { byVersion, normaliseSplit, sameWeights, splitWithShare } from './weights.js';
 
 /** Shadows recorded per inspection are capped by the InspectionRequested schema. */
@@ -46,13 +46,23 @@ function register({ data, actor }: RegisterModelCommand, state: ModelState): Mod
       { name: data.name, version: data.version, sha256: existing.registration.sha256 },
     );
   }
-  return [{ type: 'ModelRegistered', data: { ...data, registeredBy: actor } }];
+  const { thresholds, ...registration } = data;
+  return [
+    {
+      type: 'ModelRegistered',
+      data: {
+        ...registration,
+        ...(thresholds ? { thresholds: mergeThresholds(DEFAULT_THRESHOLDS, thresholds) } : {}),
+        registeredBy: actor,
+      },
+    },
+  ];
 }
 
 function deploy({ data, actor }: DeployModelCommand, state: ModelState): ModelEvent[] {
   const version = usableVersion(state, data.name, data.version);
   const weights = splitWithShare(state.weights, data.version, data.percent);
-  const thresholds = mergeThresholds(version.thresholds ?? DEFAULT_THRESHOLDS, data.thresholds);
+  const thresholds = mergeThresholds(versionThresholds(version), data.thresholds);
   const isShadow = state.shadows.includes(data.version);
   // Deploying again with the same split and thresholds (a retry) is already satisfied.
   const unchanged =

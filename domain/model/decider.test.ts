@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_THRESHOLDS } from '../../schemas/events/index.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../../schemas/events/index.js';
 import { spec } from '../../test/support/decider-spec.js';
 import { DomainConflict, DomainRuleViolation, NotFound } from '../errors.js';
 import type { ModelCommand } from './commands.js';
@@ -7,7 +7,7 @@ import { type ModelEvent, modelDecider } from './index.js';
 
 const name = 'weld-defects';
 const sha = (c: string) => c.repeat(64);
-const registered = (version: string, hash = sha('a')): ModelEvent => ({
+const registered = (version: string, hash = sha('a'), thresholds?: Thresholds): ModelEvent => ({
   type: 'ModelRegistered',
   data: {
     name,
@@ -21,9 +21,11 @@ const registered = (version: string, hash = sha('a')): ModelEvent => ({
     inputSize: { width: 640, height: 640 },
     metrics: { mAP50: 0.71 },
     description: '',
+    ...(thresholds ? { thresholds } : {}),
     registeredBy: 'ml',
   },
 });
+const measuredAt = { confidence: 0.25, iou: 0.45, maxDetections: 300 };
 const deployed = (version: string, weights: Record<string, number>, canary = false, thresholds = DEFAULT_THRESHOLDS) =>
   ({
     type: 'ModelDeployed',
@@ -47,7 +49,7 @@ const v1Live = [registered('v1'), deployed('v1', { v1: 100 })];
 
 describe('model decider', () => {
   describe('RegisterModel', () => {
-    const register = (version: string, hash: string) =>
+    const register = (version: string, hash: string, extra: object = {}) =>
       cmd('RegisterModel', {
         name,
         version,
@@ -60,12 +62,19 @@ describe('model decider', () => {
         inputSize: { width: 640, height: 640 },
         metrics: { mAP50: 0.71 },
         description: '',
+        ...extra,
       });
     it('registers a version', () => {
       model
         .given([])
         .when(register('v1', sha('a')))
         .then([registered('v1', sha('a'))]);
+    });
+    it('records the thresholds it is to be deployed with, unset fields at the global defaults', () => {
+      model
+        .given([])
+        .when(register('v1', sha('a'), { thresholds: { iou: 0.45 } }))
+        .then([registered('v1', sha('a'), { ...DEFAULT_THRESHOLDS, iou: 0.45 })]);
     });
     it('is a no-op for the same version and sha256', () => {
       model
@@ -148,6 +157,32 @@ describe('model decider', () => {
         .given([...v1Live, deployed('v1', { v1: 100 }, false, custom), registered('v2'), deployed('v2', { v2: 100 })])
         .when(deploy('v1'))
         .then([deployed('v1', { v1: 100 }, false, custom)]);
+    });
+    it('deploys with the thresholds the version was registered with when the deployment names none', () => {
+      model
+        .given([registered('v1', sha('a'), measuredAt)])
+        .when(deploy('v1'))
+        .then([deployed('v1', { v1: 100 }, false, measuredAt)]);
+      model
+        .given([registered('v1', sha('a'), measuredAt)])
+        .when(deploy('v1', 100, { thresholds: { confidence: 0.5 } }))
+        .then([deployed('v1', { v1: 100 }, false, { ...measuredAt, confidence: 0.5 })]);
+    });
+    it('a later deployment of a version keeps its last deployed thresholds over its registered ones', () => {
+      const chosen = { ...measuredAt, iou: 0.6 };
+      model
+        .given([registered('v1', sha('a'), measuredAt), deployed('v1', { v1: 100 }, false, chosen), registered('v2')])
+        .when(deploy('v2'))
+        .then([deployed('v2', { v2: 100 })]);
+      model
+        .given([
+          registered('v1', sha('a'), measuredAt),
+          deployed('v1', { v1: 100 }, false, chosen),
+          registered('v2'),
+          deployed('v2', { v2: 100 }),
+        ])
+        .when(deploy('v1'))
+        .then([deployed('v1', { v1: 100 }, false, chosen)]);
     });
     it('is a no-op when the split and thresholds already hold', () => {
       model.given(v1Live).when(deploy('v1')).thenNothing();

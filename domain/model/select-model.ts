@@ -1,8 +1,8 @@
-import { DEFAULT_THRESHOLDS, type ModelRef, type ModelSelection, type Thresholds } from '../../schemas/events/index.js';
+import type { ModelRef, ModelSelection, Thresholds } from '../../schemas/events/index.js';
 import { NotFound } from '../errors.js';
 import { usableVersion } from './decide.js';
 import type { ModelState } from './state.js';
-import { mergeThresholds } from './thresholds.js';
+import { mergeThresholds, versionThresholds } from './thresholds.js';
 import { chooseVersion } from './traffic-split.js';
 
 export interface ModelSelectionRequest {
@@ -47,6 +47,6 @@ export function selectModel(state: ModelState, request: ModelSelectionRequest): 
     model: ref(chosen),
     selection,
     shadows: state.shadows.filter((v) => v !== chosen && !state.versions[v]?.retired).map(ref),
-    thresholds: mergeThresholds(version.thresholds ?? DEFAULT_THRESHOLDS, request.thresholds),
+    thresholds: mergeThresholds(versionThresholds(version), request.thresholds),
   };
 }

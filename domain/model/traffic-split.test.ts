@@ -106,6 +106,17 @@ describe('selectModel', () => {
     expect(selected.shadows).toEqual([]);
     expect(selected.thresholds).toEqual({ ...DEFAULT_THRESHOLDS, iou: 0.5 });
   });
+  it('serves a version never deployed (a shadow, or pinned) at the thresholds it was registered with', () => {
+    const measuredAt = { confidence: 0.3, iou: 0.45, maxDetections: 100 };
+    const base = reg('v4', 'd');
+    const v4 = { ...base, data: { ...base.data, thresholds: measuredAt } } as ModelEvent;
+    const withV4 = modelDecider.evolve(state, v4);
+    expect(selectModel(withV4, { name, version: 'v4', roll: 0 }).thresholds).toEqual(measuredAt);
+    expect(selectModel(withV4, { name, version: 'v4', roll: 0, thresholds: { iou: 0.6 } }).thresholds).toEqual({
+      ...measuredAt,
+      iou: 0.6,
+    });
+  });
   it('refuses an unknown model or version', () => {
     expect(() => selectModel(modelDecider.initialState(), { name: 'nope', roll: 0 })).toThrow(NotFound);
     expect(() => selectModel(state, { name, version: 'v9', roll: 0 })).toThrow(NotFound);

@@ -200,7 +200,8 @@ function applyOne(batch: ModelBatch, { event, domain }: Decoded): void {
         weight: (model.weights as Record<string, number>)[d.version] ?? 0,
         canary: false,
         shadow: false,
-        thresholds: null,
+        // what it serves with until a deployment sets its own (null: the global defaults)
+        thresholds: d.thresholds ?? null,
         deployed_at: null,
         retired_at: null,
         retire_reason: null,

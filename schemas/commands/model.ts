@@ -14,13 +14,15 @@ export const RegisterModel = z.object({
   inputSize: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
   metrics: z.record(z.string(), z.number()).default({}),
   description: z.string().max(2000).default(''),
+  /** Default thresholds of this version's deployments; unset fields take the global defaults. */
+  thresholds: Thresholds.partial().optional(),
 });
 export type RegisterModel = z.infer<typeof RegisterModel>;
 
 /**
  * Sends `percent` of the traffic to a version; the other live versions keep their proportions of
  * the rest. 100 (the default) replaces the whole split. Thresholds default to the version's last
- * deployment, else the global defaults.
+ * deployment, else those it was registered with, else the global defaults.
  */
 export const DeployModel = z.object({
   name: ModelName,

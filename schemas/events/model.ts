@@ -18,6 +18,11 @@ export const ModelRegistered = defineEvent({
     inputSize: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
     metrics: z.record(z.string(), z.number()),
     description: z.string().max(2000),
+    /**
+     * The thresholds this version is deployed with when a deployment names none, typically
+     * those its metrics were measured at. Absent: the global defaults.
+     */
+    thresholds: Thresholds.optional(),
     registeredBy: Actor,
   }),
 });

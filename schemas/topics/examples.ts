@@ -132,6 +132,7 @@ export const eventExamples: { readonly [T in EventType]: EventExample<T> } = {
       inputSize: { width: 640, height: 640 },
       metrics: { mAP50: 0.81, 'mAP50-95': 0.56 },
       description: 'YOLO detector for radiographic weld defects',
+      thresholds: THRESHOLDS,
       registeredBy: 'ml-3',
     },
   },

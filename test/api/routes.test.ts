@@ -337,6 +337,28 @@ describe('model lifecycle', () => {
     const listed = await json(await call('GET', '/v1/models', 'viewer'));
     expect(listed.items.map((m: { name: string }) => m.name)).toEqual(['weld-defects']);
   });
+
+  it('registers a version with the thresholds its deployments default to, and refuses bad ones', async () => {
+    const bytes = await readFile(MODEL_FILE);
+    const path = '/v1/models/thin-defects';
+    const bad = await call('POST', `${path}/versions?version=1.0.0&iou=1.5`, 'ml', { raw: bytes });
+    expect(bad.status).toBe(400);
+    const problem = await json(bad);
+    expect(problem).toMatchObject({ type: 'https://chitti.dev/problems/validation-failed' });
+    expect(JSON.stringify(problem.errors)).toContain('iou');
+    expect(await backend.store.readStream('model-thin-defects')).toHaveLength(0);
+
+    const registered = await call('POST', `${path}/versions?version=1.0.0&iou=0.45`, 'ml', { raw: bytes });
+    expect(registered.status).toBe(201);
+    const measuredAt = { confidence: 0.25, iou: 0.45, maxDetections: 300 };
+    await runner.caughtUp();
+    const before = await json(await call('GET', path, 'viewer'));
+    expect(before.versions[0]).toMatchObject({ version: '1.0.0', status: 'registered', thresholds: measuredAt });
+
+    expect((await call('POST', `${path}/deployments`, 'ml', { body: { version: '1.0.0' } })).status).toBe(200);
+    const [, deployed] = await backend.store.readStream('model-thin-defects');
+    expect(deployed).toMatchObject({ type: 'ModelDeployed', data: { thresholds: measuredAt } });
+  });
 });
 
 describe('statistics', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployBundledModel } from '../../cli/bootstrap.js';
-import { loadModel } from '../../commands/index.js';
+import { deployModel, loadModel } from '../../commands/index.js';
 import { ModelStore } from '../../inference/model-store.js';
 import { SessionPool } from '../../inference/session-pool.js';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
@@ -66,6 +66,13 @@ describe('the bundled model at start', () => {
 
     await deployBundledModel(runtime, models, 'weld', bundled);
     expect((await loadModel(runtime, 'weld')).version).toBe(upgraded.version);
+
+    // The operator deploys the new version later and names no thresholds: it serves at the shipped ones.
+    expect(upgraded.state.versions['1.1.0']!.registration.thresholds).toEqual(shipped);
+    await deployModel(runtime, { name: 'weld', version: '1.1.0' }, { actor: 'operator' });
+    const promoted = await loadModel(runtime, 'weld');
+    expect(promoted.state.weights).toEqual({ '1.1.0': 100 });
+    expect(promoted.state.versions['1.1.0']!.thresholds).toEqual(shipped);
   });
 
   it('refuses an invalid deployment file with its path and the field at fault, and records nothing', async () => {
