@@ -95,10 +95,17 @@ def load_split(root: Path, out_h: int, out_w: int, limit: int | None = None) -> 
 
 
 def load_split_cached(root: Path, out_h: int, out_w: int, cache: Path, limit: int | None = None) -> Split:
-    """load_split, memoised in an .npz so repeated runs skip decoding and resizing."""
+    """load_split, memoised in an .npz so repeated runs skip decoding and resizing.
+
+    The cache is used only while it holds the same images as the folder (a regenerated or
+    extended split is loaded afresh)."""
     if cache.exists():
         z = np.load(cache, allow_pickle=True)
-        return Split(z["images"], list(z["labels"]), list(z["names"]))
+        names = sorted(p.name for p in (root / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if limit is not None:
+            names = names[:limit]
+        if list(z["names"]) == names:
+            return Split(z["images"], list(z["labels"]), list(z["names"]))
     split = load_split(root, out_h, out_w, limit)
     cache.parent.mkdir(parents=True, exist_ok=True)
     labels = np.empty(len(split.labels), dtype=object)

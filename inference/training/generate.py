@@ -28,7 +28,7 @@ CLASS_NAMES = ["porosity", "crack", "slag_inclusion", "lack_of_fusion", "undercu
 POROSITY, CRACK, SLAG, LACK_OF_FUSION, UNDERCUT = range(5)
 
 # Seeds of the splits are disjoint ranges, so no image appears in two splits.
-SPLITS = {"train": (1_000_000, 8000), "val": (2_000_000, 400), "test": (3_000_000, 500)}
+SPLITS = {"train": (1_000_000, 16000), "val": (2_000_000, 400), "test": (3_000_000, 500)}
 
 
 @dataclass
@@ -456,10 +456,12 @@ def main() -> None:
     ap.add_argument("--splits", nargs="*", default=list(SPLITS))
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of each split's size to generate")
     ap.add_argument("--first", type=int, default=0, help="index in the split to start at (to extend a split or split the work)")
+    ap.add_argument("--stop", type=int, help="index in the split to stop before (default: its size)")
     args = ap.parse_args()
     for split in args.splits:
         base, count = SPLITS[split]
-        write_split(args.out, split, base, max(1, int(count * args.scale)), args.first)
+        end = max(1, int(count * args.scale))
+        write_split(args.out, split, base, end if args.stop is None else min(end, args.stop), args.first)
     (args.out / "data.yaml").write_text(
         "# Ultralytics-style dataset description\n"
         f"path: {args.out.resolve()}\ntrain: train/images\nval: val/images\ntest: test/images\n"

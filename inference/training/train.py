@@ -5,9 +5,15 @@ whatever the machine's speed. After every epoch the EMA weights are scored (mAP5
 part of the validation split) and the best are saved to ``<run>/best.pt``; ``last.pt``
 is saved too, so a run can be stopped and exported at any point.
 
+Validation decodes with the NMS IoU the bundled model is deployed with, so the best
+checkpoint is the best as served. ``--init-onnx FILE`` starts from an exported model
+(the shipped one, say) with its BatchNorms frozen; see ``from_onnx.py``.
+
 Usage:
     /usr/bin/python3 inference/training/train.py --data inference/training/data \
         --run inference/training/runs/train --minutes 60
+    /usr/bin/python3 inference/training/train.py --init-onnx inference/models/weld-defects-1.1.0.onnx \
+        --lr 5e-4 --run inference/training/runs/finetune --minutes 90
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import torch
 
 from data import load_split_cached
 from evaluate import evaluate_model
+from from_onnx import freeze_batchnorm, load_onnx_weights
 from generate import CLASS_NAMES
 from loss import DetectionLoss
 from model import STRIDES, WeldDetector, count_parameters
@@ -122,6 +129,7 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=4000, help="training images between validations")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init-onnx", type=Path, help="start from this exported model's weights, BatchNorm frozen")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -137,6 +145,14 @@ def main() -> None:
 
     model = WeldDetector(nc=len(CLASS_NAMES))
     print(f"params {count_parameters(model)}", flush=True)
+    if args.init_onnx:
+        print(f"loaded {load_onnx_weights(model, args.init_onnx)} convolutions from {args.init_onnx}", flush=True)
+
+    def train_mode() -> None:
+        model.train()
+        if args.init_onnx:
+            freeze_batchnorm(model)
+
     ema = EMA(model)
     decay, no_decay = [], []
     for name, p in model.named_parameters():
@@ -151,11 +167,40 @@ def main() -> None:
     warmup_iters = 200
     step, epoch, best = 0, 0, -1.0
     done = False
+
+    def validate(losses: np.ndarray) -> None:
+        """Scores the EMA weights, logs them, saves last.pt, and best.pt when they beat the best so far."""
+        nonlocal best
+        metrics = evaluate_model(
+            ema.model, val.images[: args.val_images], val.labels[: args.val_images], len(CLASS_NAMES), max_candidates=1000
+        )
+        record = {
+            "epoch": epoch,
+            "step": step,
+            "elapsed_s": round(time.time() - start),
+            "loss": losses.round(4).tolist(),
+            "val_mAP50": round(metrics["mAP50"], 4),
+            "val_mAP50_95": round(metrics["mAP50_95"], 4),
+            "val_ap50_per_class": [round(v, 4) for v in metrics["ap50_per_class"]],
+        }
+        print(json.dumps(record), flush=True)
+        log.write(json.dumps(record) + "\n")
+        log.flush()
+        state = {"model": ema.model.state_dict(), "epoch": epoch, "step": step, "val": record, "names": CLASS_NAMES}
+        torch.save(state, args.run / "last.pt")
+        if metrics["mAP50"] > best:
+            best = metrics["mAP50"]
+            torch.save(state, args.run / "best.pt")
+            print(f"new best val mAP50 {best:.4f}", flush=True)
+
+    if args.init_onnx:
+        validate(np.zeros(3))  # epoch 0: the starting model is the one to beat
+
     while not done:
         epoch += 1
         # an "epoch" here is a validation period of --eval-every images
         order = rng.permutation(len(train.images))[: args.eval_every]
-        model.train()
+        train_mode()
         sums = np.zeros(3)
         n_batches = 0
         for bi in range(0, len(order) - args.batch + 1, args.batch):
@@ -190,27 +235,7 @@ def main() -> None:
                     f"loss {m[0]:.3f} box {m[1]:.3f} cls {m[2]:.3f}",
                     flush=True,
                 )
-        metrics = evaluate_model(
-            ema.model, val.images[: args.val_images], val.labels[: args.val_images], len(CLASS_NAMES), max_candidates=1000
-        )
-        record = {
-            "epoch": epoch,
-            "step": step,
-            "elapsed_s": round(time.time() - start),
-            "loss": (sums / max(n_batches, 1)).round(4).tolist(),
-            "val_mAP50": round(metrics["mAP50"], 4),
-            "val_mAP50_95": round(metrics["mAP50_95"], 4),
-            "val_ap50_per_class": [round(v, 4) for v in metrics["ap50_per_class"]],
-        }
-        print(json.dumps(record), flush=True)
-        log.write(json.dumps(record) + "\n")
-        log.flush()
-        state = {"model": ema.model.state_dict(), "epoch": epoch, "step": step, "val": record, "names": CLASS_NAMES}
-        torch.save(state, args.run / "last.pt")
-        if metrics["mAP50"] > best:
-            best = metrics["mAP50"]
-            torch.save(state, args.run / "best.pt")
-            print(f"new best val mAP50 {best:.4f}", flush=True)
+        validate(sums / max(n_batches, 1))
     print(f"done after {time.time() - start:.0f}s, best val mAP50 {best:.4f}", flush=True)
 
 
