@@ -2,6 +2,8 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findBundledModel } from '../../cli/bootstrap.js';
+import { DEFAULT_THRESHOLDS } from '../../schemas/events/index.js';
 import { type ChittiProcess, freePort, isolatedEnv, REPO, runChitti, startChitti, waitUntilReady } from './support.js';
 
 interface PlantedDefect {
@@ -67,6 +69,7 @@ describe('npm start (chitti start, embedded defaults)', () => {
       inspectionId: string;
       status: string;
       model: { name: string; sha256: string };
+      thresholds: { confidence: number; iou: number; maxDetections: number };
       detections: {
         role: string;
         className: string;
@@ -76,6 +79,9 @@ describe('npm start (chitti start, embedded defaults)', () => {
     };
     expect(inspection.status).toBe('detected');
     expect(inspection.model.name).toBe('weld-defects');
+    // ran at the thresholds the model ships with, not the global defaults
+    expect(inspection.thresholds).toEqual((await findBundledModel('weld-defects'))?.thresholds);
+    expect(inspection.thresholds).not.toEqual(DEFAULT_THRESHOLDS);
     const found = inspection.detections.filter(
       (d) =>
         d.role === 'live' &&
