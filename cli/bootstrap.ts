@@ -98,9 +98,9 @@ export async function findBundledModel(name: string, dir = BUNDLED_MODELS_DIR) {
 
 /**
  * Registers the shipped model with its shipped thresholds and gives it all traffic when no version
- * of that name serves yet, so `npm start` inspects out of the box. Once something serves, traffic is never moved here: a
- * newer shipped version (after an upgrade of Chitti) is only registered, for an operator to
- * deploy, canary or shadow.
+ * of that name serves yet, so `npm start` inspects out of the box. Once something serves, traffic
+ * is never moved here: a newer shipped version (after an upgrade of Chitti) is only registered,
+ * for an operator to deploy, canary or shadow.
  */
 export async function deployBundledModel(
   runtime: Pick<Runtime, 'store' | 'logger'>,
