@@ -82,6 +82,12 @@ describe('model decider', () => {
         .when(register('v1', sha('a')))
         .thenNothing();
     });
+    it('keeps the first registration when the same bytes come again with other thresholds (deploy to change them)', () => {
+      model
+        .given([registered('v1', sha('a'), measuredAt)])
+        .when(register('v1', sha('a'), { thresholds: { iou: 0.6 } }))
+        .thenNothing();
+    });
     it('refuses the same version with another sha256', () => {
       model
         .given([registered('v1', sha('a'))])

@@ -14,7 +14,10 @@ export const RegisterModel = z.object({
   inputSize: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
   metrics: z.record(z.string(), z.number()).default({}),
   description: z.string().max(2000).default(''),
-  /** Default thresholds of this version's deployments; unset fields take the global defaults. */
+  /**
+   * Default thresholds of this version's deployments; unset fields take the global defaults. Set
+   * once: registering the same bytes again changes nothing; a deployment's thresholds override them.
+   */
   thresholds: Thresholds.partial().optional(),
 });
 export type RegisterModel = z.infer<typeof RegisterModel>;
