@@ -71,11 +71,13 @@ def evaluate_model(
     nms_iou: float | None = None,
     max_candidates: int = 30000,
 ) -> dict:
-    """NMS at the deployed IoU unless given; max_candidates below 30000 (the Ultralytics cap) trades the low-score tail for speed."""
+    """mean_average_precision plus the NMS IoU used: the deployed one unless given.
+
+    max_candidates below 30000 (the Ultralytics cap) trades the low-score tail for speed."""
     iou = serving_thresholds().iou if nms_iou is None else nms_iou
     raw = raw_output(model, images)
     dets = [decode(r, conf=0.001, iou=iou, max_det=300, max_candidates=max_candidates) for r in raw]
-    return mean_average_precision(dets, labels, nc)
+    return {**mean_average_precision(dets, labels, nc), "nms_iou": iou}
 
 
 def load_checkpoint(path: Path) -> WeldDetector:
@@ -100,9 +102,8 @@ def main() -> None:
 
     split = load_split(args.data / args.split, EVAL_SIZE, EVAL_SIZE)
     model = OnnxNodeModel(args.onnx) if args.onnx else load_checkpoint(args.weights)
-    nms_iou = serving_thresholds().iou if args.nms_iou is None else args.nms_iou
     t = time.time()
-    m = evaluate_model(model, split.images, split.labels, len(CLASS_NAMES), nms_iou=nms_iou)
+    m = evaluate_model(model, split.images, split.labels, len(CLASS_NAMES), nms_iou=args.nms_iou)
     base, _ = SPLITS[args.split]
     source = (
         {"model_file": args.onnx.name, "model_sha256": hashlib.sha256(args.onnx.read_bytes()).hexdigest()}
@@ -117,7 +118,7 @@ def main() -> None:
         "images": len(split.images),
         "imgsz": [EVAL_SIZE, EVAL_SIZE],
         "conf": 0.001,
-        "nms_iou": nms_iou,
+        "nms_iou": m["nms_iou"],
         "mAP50": round(m["mAP50"], 4),
         "mAP50_95": round(m["mAP50_95"], 4),
         "per_class": {

@@ -26,8 +26,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse
 import datetime
 import json
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -35,36 +33,14 @@ import onnx
 import torch
 
 from data import letterbox
-from evaluate import load_checkpoint
+from evaluate import load_checkpoint, predict
 from generate import CLASS_NAMES, render
 from model import STRIDES, WeldDetector
+from onnx_node import OnnxNodeModel
 
 IMGSZ = 320
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = REPO_ROOT / "inference" / "models"
-
-NODE_CHECK = r"""
-const ort = require('onnxruntime-node');
-const fs = require('fs');
-(async () => {
-  const [model, imagePath, outPath, size] = process.argv.slice(1);
-  const n = Number(size);
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1 });
-  const zeros = new ort.Tensor('float32', new Float32Array(3 * n * n), [1, 3, n, n]);
-  const z = await session.run({ images: zeros });
-  const pair = new ort.Tensor('float32', new Float32Array(2 * 3 * n * n), [2, 3, n, n]);
-  const p = await session.run({ images: pair });
-  const buf = fs.readFileSync(imagePath);
-  const img = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-  const r = await session.run({ images: new ort.Tensor('float32', img, [1, 3, n, n]) });
-  fs.writeFileSync(outPath, Buffer.from(r.output0.data.buffer));
-  console.log(JSON.stringify({
-    inputNames: session.inputNames, outputNames: session.outputNames,
-    zeroDims: z.output0.dims, batch2Dims: p.output0.dims, imageDims: r.output0.dims,
-  }));
-})().catch((e) => { console.error(e); process.exit(1); });
-"""
-
 
 def python_repr_metadata(version: str, description: str, nc_names: list[str]) -> dict[str, str]:
     names = dict(enumerate(nc_names))
@@ -113,37 +89,32 @@ def export(model: WeldDetector, path: Path, metadata: dict[str, str]) -> None:
     onnx.save(proto, str(path))
 
 
-def sample_tensor(seed: int = 3_000_000) -> np.ndarray:
+def sample_canvas(seed: int = 3_000_000) -> np.ndarray:
+    """A generated radiograph, letterboxed: uint8 [IMGSZ, IMGSZ]."""
     img, _ = render(seed)
-    grey = np.round(img * 255).astype(np.uint8)
-    canvas, _ = letterbox(grey, IMGSZ, IMGSZ)
-    x = canvas.astype(np.float32) / 255.0
-    return np.ascontiguousarray(np.broadcast_to(x, (1, 3, IMGSZ, IMGSZ)))
+    canvas, _ = letterbox(np.round(img * 255).astype(np.uint8), IMGSZ, IMGSZ)
+    return canvas
 
 
 def verify_with_node(model: WeldDetector, path: Path) -> dict:
-    nc = model.nc
+    """The file in onnxruntime-node: names, [1|2, 4+nc, A] outputs, and torch's output on a radiograph."""
     anchors = sum((IMGSZ // s) ** 2 for s in STRIDES)
-    x = sample_tensor()
-    with torch.no_grad():
-        model.eval()
-        model.export = True
-        expected = model(torch.from_numpy(x)).numpy()
-    with tempfile.TemporaryDirectory() as tmp:
-        inp, out = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
-        inp.write_bytes(x.tobytes())
-        res = subprocess.run(
-            ["node", "-e", NODE_CHECK, str(path), str(inp), str(out), str(IMGSZ)],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        info = json.loads(res.stdout.strip().splitlines()[-1])
-        got = np.frombuffer(out.read_bytes(), np.float32).reshape(expected.shape)
+    canvas = sample_canvas()
+    expected = predict(model, canvas[None])
+    blank = np.zeros((1, IMGSZ, IMGSZ), np.uint8)
+    _, single = OnnxNodeModel(path, batch=1).run(blank)
+    # a batch of two: a blank image beside the radiograph, whose output is compared with torch's
+    pair, double = OnnxNodeModel(path, batch=2).run(np.concatenate([blank, canvas[None]]))
+    got = pair[1:]
+    info = {
+        "inputNames": single["inputNames"],
+        "outputNames": single["outputNames"],
+        "zeroDims": single["dims"],
+        "batch2Dims": double["dims"],
+    }
     assert info["inputNames"] == ["images"] and info["outputNames"] == ["output0"], info
-    assert info["zeroDims"] == [1, 4 + nc, anchors], info
-    assert info["batch2Dims"] == [2, 4 + nc, anchors], info
+    assert info["zeroDims"] == [1, 4 + model.nc, anchors], info
+    assert info["batch2Dims"] == [2, 4 + model.nc, anchors], info
     diff_boxes = float(np.abs(got[:, :4] - expected[:, :4]).max())
     diff_scores = float(np.abs(got[:, 4:] - expected[:, 4:]).max())
     info.update(max_abs_diff_boxes_px=diff_boxes, max_abs_diff_scores=diff_scores)

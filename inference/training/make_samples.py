@@ -149,18 +149,19 @@ def main() -> None:
             "format": fmt,
             "defects": defects,
         }
-        if model is not None:
-            det = detect_many(model, [path])[0]
+        entries.append(entry)
+        print(path.name, [d["class"] for d in defects])
+    if model is not None:
+        # one model run for all samples, read back from the files as written (16-bit windowing included)
+        for entry, det in zip(entries, detect_many(model, [SAMPLES_DIR / e["file"] for e in entries])):
             entry["detections"] = [
                 {"classId": int(d[5]), "class": CLASS_NAMES[int(d[5])], "score": round(float(d[4]), 3),
                  "box": [round(float(v), 1) for v in d[:4]]}
                 for d in det
             ]
-            for d in defects:
+            for d in entry["defects"]:
                 d["foundBy"] = best_hit(det, d["classId"], d["box"])
-            entry["plantedDefect"] = seed == planted
-        entries.append(entry)
-        print(path.name, [d["class"] for d in defects])
+            entry["plantedDefect"] = entry["seed"] == planted
     doc = {
         "description": "Synthetic weld radiographs from inference/training/generate.py (seeds 9000000+); "
         "boxes are x1, y1, x2, y2 in image pixels. 'detections' are the shipped model's output at "

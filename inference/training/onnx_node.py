@@ -43,7 +43,7 @@ const fs = require('fs');
     fs.writeSync(out, Buffer.from(y.data.buffer, y.data.byteOffset, y.data.byteLength));
   }
   fs.closeSync(out);
-  console.log(JSON.stringify({ dims }));
+  console.log(JSON.stringify({ dims, inputNames: session.inputNames, outputNames: session.outputNames }));
 })().catch((e) => { console.error(e); process.exit(1); });
 """
 
@@ -55,6 +55,10 @@ class OnnxNodeModel:
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Letterboxed uint8 greyscale [N, H, W] -> raw output [N, 4+nc, A]."""
+        return self.run(images)[0]
+
+    def run(self, images: np.ndarray) -> tuple[np.ndarray, dict]:
+        """predict, plus what the session reported: its input and output names and the output dims."""
         n, h, w = images.shape
         with tempfile.TemporaryDirectory() as tmp:
             inp, out = Path(tmp) / "in.u8", Path(tmp) / "out.f32"
@@ -67,5 +71,6 @@ class OnnxNodeModel:
             )
             if res.returncode != 0:
                 raise RuntimeError(f"onnxruntime-node failed on {self.path}: {res.stderr.strip()}")
-            dims = json.loads(res.stdout.strip().splitlines()[-1])["dims"]
-            return np.fromfile(out, np.float32).reshape(n, dims[1], dims[2])
+            info = json.loads(res.stdout.strip().splitlines()[-1])
+            dims = info["dims"]
+            return np.fromfile(out, np.float32).reshape(n, dims[1], dims[2]), info
