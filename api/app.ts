@@ -56,7 +56,7 @@ export function createApp(deps: ApiDependencies, options: ApiOptions): Applicati
   const api = express.Router();
   mountRoutes(api, routes, {
     idempotency: deps.idempotency,
-    commands: deps.commands,
+    accessLog: deps.accessLog,
     logger: deps.logger,
     jsonBodyLimitBytes: resolved.jsonBodyLimitBytes,
   });

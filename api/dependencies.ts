@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { BlobStore } from '../inference/ports/blob-store.js';
 import type { GlobalLog } from '../projections/ports.js';
+import type { AccessLog } from './ports/access-log.js';
 import type { ApiCommands } from './ports/commands.js';
 import type { HealthCheck } from './ports/health.js';
 import type { IdempotencyStore } from './ports/idempotency.js';
@@ -14,6 +15,8 @@ import type { RefreshTokenStore } from './ports/refresh-tokens.js';
 /** Everything the API calls, wired by the composition root (`cli/`). */
 export interface ApiDependencies {
   readonly commands: ApiCommands;
+  /** Where sensitive reads go on the record (denials coalesced); flushed by the composition root on shutdown. */
+  readonly accessLog: AccessLog;
   readonly queries: ApiQueries;
   readonly history: AggregateHistory;
   readonly search: ApiSearch;

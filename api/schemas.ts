@@ -262,6 +262,10 @@ export const ExportQuery = z
   .object({
     after: z.coerce.number().int().min(0).default(0).describe('Export events after this global position'),
     to: z.coerce.number().int().min(1).optional().describe('…up to and including this position'),
+    raw: z
+      .stringbool()
+      .default(false)
+      .describe('Every event exactly as stored, secret hashes included (needs audit:export-raw)'),
   })
   .refine((q) => q.to === undefined || q.to > q.after, { message: 'to must exceed after', path: ['to'] });
 export const StreamParams = z.object({

@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { Reader } from '../api/disclosure.js';
 import { UsageError } from './main.js';
 
 /** node:util parseArgs with usage errors that name the bad option. */
@@ -18,4 +19,11 @@ export function intOption(value: string | undefined, name: string, fallback: num
 }
 
 /** The operator running a CLI command is the actor recorded for it. */
+/**
+ * How the API's disclosure rules see a CLI user: someone on the host with the database's
+ * credentials can read every category already, so they read as an admin; secret fields still
+ * need the explicit raw export.
+ */
+export const hostReader = (raw: boolean): Reader => ({ roles: ['admin'], raw });
+
 export const cliActor = (): string => `cli:${process.env.CHITTI_ACTOR ?? process.env.USER ?? 'operator'}`;

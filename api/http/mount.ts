@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { z } from 'zod';
-import type { ApiCommands } from '../ports/commands.js';
+import type { AccessLog } from '../ports/access-log.js';
 import type { IdempotencyStore, StoredResponse } from '../ports/idempotency.js';
 import type { ApiLogger } from '../ports/logger.js';
 import { can, type Permission } from '../rbac.js';
@@ -20,7 +20,7 @@ import type { Reply, RouteSpec, SensitiveRead } from './route.js';
 
 export interface MountDependencies {
   readonly idempotency: IdempotencyStore;
-  readonly commands: Pick<ApiCommands, 'recordAccess'>;
+  readonly accessLog: AccessLog;
   readonly logger: ApiLogger;
   readonly jsonBodyLimitBytes: number;
 }
@@ -143,8 +143,10 @@ export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: 
         if (spec.sensitive && spec.permission !== 'public') {
           const roles = context.principal?.roles ?? [];
           const read = spec.sensitive({ params, query });
-          if (read) await recordSensitiveRead(deps, context, actor, read, [spec.permission, read.permission]);
-          else if (!can(roles, spec.permission)) throw lacking(spec.permission, roles);
+          if (read) {
+            const required = [spec.permission, read.permission, ...(read.also ?? [])];
+            await recordSensitiveRead(deps, context, actor, read, required, `${method.toUpperCase()} ${spec.path}`);
+          } else if (!can(roles, spec.permission)) throw lacking(spec.permission, roles);
         }
 
         const idempotencyKey = req.get('idempotency-key');
@@ -221,6 +223,7 @@ async function recordSensitiveRead(
   actor: string,
   read: SensitiveRead,
   required: readonly Permission[],
+  route: string,
 ): Promise<void> {
   const roles = context.principal?.roles ?? [];
   const missing = required.find((permission) => !can(roles, permission));
@@ -230,12 +233,14 @@ async function recordSensitiveRead(
     ...(context.traceparent ? { traceparent: context.traceparent } : {}),
   };
   try {
-    await deps.commands.recordAccess(
+    // Denials may be coalesced with their repeats (AccessLog); allowed reads are written before they happen.
+    await deps.accessLog.record(
       {
         action: read.action,
         resource: read.resource,
         decision: missing ? 'denied' : 'allowed',
         reason: missing ? `lacks ${missing}` : null,
+        route,
       },
       ctx,
     );

@@ -41,6 +41,8 @@ export interface SensitiveRead {
   readonly action: AccessAction;
   readonly resource: string;
   readonly permission: Permission;
+  /** Further permissions the read needs (the category of the stream it replays). */
+  readonly also?: readonly Permission[];
 }
 
 export interface HandlerInput<P, Q, B> {

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Response } from 'express';
-import type { RecordedEvent } from '../../schemas/events/index.js';
 import type { ApiDependencies } from '../dependencies.js';
+import { maySeeSummaryOf, outwardEvent, type Reader, streamPermission } from '../disclosure.js';
 import { badRequest } from '../http/problem.js';
 import { route } from '../http/route.js';
 import {
@@ -14,23 +14,20 @@ import {
   StreamParams,
   VerifyResult,
 } from '../schemas.js';
-import { asOfReply, describeAsOf } from './helpers.js';
+import { asOfReply, describeAsOf, readerOf } from './helpers.js';
+
+/**
+ * Audit entries (trail and search hits) whose event this reader may see whole. Filtering a fetched
+ * page keeps its cursor right (it was taken from the last row read), so a page may hold fewer items.
+ */
+function visibleEntries<T extends { items: readonly object[] }>(page: T, reader: Reader, typeKey: string): T {
+  return {
+    ...page,
+    items: page.items.filter((item) => maySeeSummaryOf(reader, String((item as Record<string, unknown>)[typeKey]))),
+  };
+}
 
 const EXPORT_BATCH = 1000;
-
-/** The stored event as exported and streamed: positions, content, metadata and hash. */
-export const eventJson = (event: RecordedEvent) => ({
-  globalPosition: event.globalPosition,
-  streamId: event.streamId,
-  streamVersion: event.streamVersion,
-  eventId: event.eventId,
-  type: event.type,
-  schemaVersion: event.schemaVersion,
-  data: event.data,
-  metadata: event.metadata,
-  recordedAt: event.recordedAt.toISOString(),
-  hash: event.hash,
-});
 
 /** Writes honouring backpressure: waits for 'drain' when the socket buffer is full. */
 export async function writeChunk(res: Response, chunk: string): Promise<boolean> {
@@ -51,7 +48,10 @@ export const auditRoutes = (deps: ApiDependencies) => [
     permission: 'audit:read',
     query: AuditTrailQuery,
     responses: { 200: { description: 'A page of audit entries', schema: ReadModelPage } },
-    handle: async ({ query }) => ({ status: 200, body: await deps.queries.auditTrail(query) }),
+    handle: async (input) => ({
+      status: 200,
+      body: visibleEntries(await deps.queries.auditTrail(input.query), readerOf(input), 'type'),
+    }),
   }),
   route({
     method: 'get',
@@ -62,9 +62,10 @@ export const auditRoutes = (deps: ApiDependencies) => [
     permission: 'audit:read',
     query: AuditSearchQuery,
     responses: { 200: { description: 'A page of audit entries', schema: ReadModelPage } },
-    handle: async ({ query }) => {
-      const { q, ...rest } = query;
-      return { status: 200, body: await deps.search.searchAudit({ ...rest, ...(q ? { text: q } : {}) }) };
+    handle: async (input) => {
+      const { q, ...rest } = input.query;
+      const page = await deps.search.searchAudit({ ...rest, ...(q ? { text: q } : {}) });
+      return { status: 200, body: visibleEntries(page, readerOf(input), 'eventType') };
     },
   }),
   route({
@@ -82,17 +83,23 @@ export const auditRoutes = (deps: ApiDependencies) => [
     method: 'get',
     path: '/v1/audit/export',
     operationId: 'exportEvents',
-    summary: 'Every stored event in global order as NDJSON (with hashes, for offline verification)',
+    summary: 'The stored events you may read, in global order, as NDJSON (with hashes)',
+    description:
+      'Only events of the categories your permissions allow; secret fields (API-key hashes) are removed and ' +
+      'named in `redacted` (their hash cannot be recomputed). `?raw=true` (audit:export-raw, admin only) ' +
+      'exports every event exactly as stored, for offline hash verification.',
     tag: 'audit',
     permission: 'audit:read',
     query: ExportQuery,
     sensitive: ({ query }) => ({
       action: 'audit.export',
-      resource: `events?after=${query.after}${query.to ? `&to=${query.to}` : ''}`,
-      permission: 'audit:export',
+      resource: `events?after=${query.after}${query.to ? `&to=${query.to}` : ''}${query.raw ? '&raw=true' : ''}`,
+      permission: query.raw ? 'audit:export-raw' : 'audit:export',
     }),
     responses: { 200: { description: 'One JSON event per line', contentType: 'application/x-ndjson' } },
-    handle: async ({ query, res }) => {
+    handle: async (input) => {
+      const { query, res } = input;
+      const reader: Reader = { ...readerOf(input), raw: query.raw };
       res.status(200).type('application/x-ndjson');
       res.setHeader('Content-Disposition', 'attachment; filename="chitti-events.ndjson"');
       let after = query.after;
@@ -103,7 +110,8 @@ export const auditRoutes = (deps: ApiDependencies) => [
         let chunk = '';
         for (const event of batch) {
           if (event.globalPosition > end) break;
-          chunk += `${JSON.stringify(eventJson(event))}\n`;
+          const shown = outwardEvent(reader, event);
+          if (shown) chunk += `${JSON.stringify(shown)}\n`;
         }
         if (chunk && !(await writeChunk(res, chunk))) return undefined;
         after = batch.at(-1)!.globalPosition;
@@ -125,15 +133,18 @@ export const auditRoutes = (deps: ApiDependencies) => [
       action: 'audit.replay',
       resource: query.asOf ? `${params.streamId}?${describeAsOf(query.asOf)}` : params.streamId,
       permission: 'history:as-of',
+      // The stream's own category permission, so a refusal is recorded as one.
+      ...(streamPermission(params.streamId) ? { also: [streamPermission(params.streamId)!] } : {}),
     }),
     responses: {
       200: { description: 'The folded state', schema: AsOfState },
       404: { description: 'No such stream then' },
     },
-    handle: async ({ params, query }) => {
+    handle: async (input) => {
+      const { params, query } = input;
       if (params.streamId.startsWith('access-'))
         throw badRequest('access streams have no aggregate state; export them');
-      return asOfReply(deps.history, params.streamId, query.asOf ?? { asOf: new Date() });
+      return asOfReply(deps.history, readerOf(input), params.streamId, query.asOf ?? { asOf: new Date() });
     },
   }),
 ];

@@ -1,9 +1,11 @@
 import { categoryOf } from '../../schemas/events/index.js';
 import type { ApiDependencies, ResolvedApiOptions } from '../dependencies.js';
+import { outwardEvent } from '../disclosure.js';
 import { badRequest } from '../http/problem.js';
 import { route } from '../http/route.js';
 import { EventStreamQuery } from '../schemas.js';
-import { eventJson, writeChunk } from './audit.js';
+import { writeChunk } from './audit.js';
+import { readerOf } from './helpers.js';
 
 const LAST_EVENT_ID = /^\d{1,15}$/;
 
@@ -15,7 +17,10 @@ export const eventRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
     summary: 'Server-sent events: every new event as it is committed (id = global position)',
     description:
       'Resume with the Last-Event-ID header (or ?after=); without either the stream starts at the current head. ' +
-      'Filter with ?types= and ?category=. A comment line is sent as a heartbeat.',
+      'Filter with ?types= and ?category=. Only events of the categories your permissions allow arrive, with ' +
+      'secret fields removed (listed in `redacted`); ids are global positions, so they have gaps. When the last ' +
+      'events of a batch are not for you, a bare `id:` line (no data, no event dispatched) moves your resume ' +
+      'position past them. A comment line is sent as a heartbeat.',
     tag: 'events',
     permission: 'events:stream',
     query: EventStreamQuery,
@@ -26,7 +31,9 @@ export const eventRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
       permission: 'events:stream',
     }),
     responses: { 200: { description: 'text/event-stream of events', contentType: 'text/event-stream' } },
-    handle: async ({ query, req, res }) => {
+    handle: async (input) => {
+      const { query, req, res } = input;
+      const reader = readerOf(input);
       const lastEventId = req.get('last-event-id');
       if (lastEventId !== undefined && !LAST_EVENT_ID.test(lastEventId)) {
         throw badRequest('Last-Event-ID must be a global position');
@@ -46,11 +53,19 @@ export const eventRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
         batchSize: 200,
         handle: async (batch) => {
           let chunk = '';
+          let skippedTail = false;
           for (const event of batch) {
-            if (types && !types.has(event.type)) continue;
-            if (query.category && categoryOf(event.streamId) !== query.category) continue;
-            chunk += `id: ${event.globalPosition}\nevent: ${event.type}\ndata: ${JSON.stringify(eventJson(event))}\n\n`;
+            const shown =
+              (!types || types.has(event.type)) &&
+              (!query.category || categoryOf(event.streamId) === query.category) &&
+              outwardEvent(reader, event);
+            skippedTail = !shown;
+            if (shown) chunk += `id: ${event.globalPosition}\nevent: ${event.type}\ndata: ${JSON.stringify(shown)}\n\n`;
           }
+          // A bare id sets the client's Last-Event-ID without dispatching an event: a reconnect resumes after
+          // what was filtered instead of scanning it again.
+          const last = batch.at(-1);
+          if (skippedTail && last) chunk += `id: ${last.globalPosition}\n\n`;
           if (chunk) await writeChunk(res, chunk);
         },
         onError: (error) => {

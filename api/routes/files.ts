@@ -18,7 +18,7 @@ import {
 } from '../schemas.js';
 import { sanitizeFileName } from '../uploads/file-name.js';
 import { validateImage } from '../uploads/validate-image.js';
-import { asOfReply, commandContext, commandReply, describeAsOf, etag, readModelReply } from './helpers.js';
+import { asOfReply, commandContext, commandReply, describeAsOf, etag, readerOf, readModelReply } from './helpers.js';
 
 export const IMAGE_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'application/octet-stream'];
 
@@ -104,15 +104,17 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
       200: { description: 'The file (ETag = stream version)', schema: ReadModelObject.or(AsOfState) },
       404: { description: 'No such file' },
     },
-    handle: async ({ params, query }) =>
-      query.asOf
-        ? asOfReply(deps.history, streamIdOf('file', params.fileId), query.asOf)
+    handle: async (input) => {
+      const { params, query } = input;
+      return query.asOf
+        ? asOfReply(deps.history, readerOf(input), streamIdOf('file', params.fileId), query.asOf)
         : readModelReply(
             deps.history,
             streamIdOf('file', params.fileId),
             await deps.queries.getFile(params.fileId),
             `file ${params.fileId}`,
-          ),
+          );
+    },
   }),
   route({
     method: 'get',

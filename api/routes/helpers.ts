@@ -1,8 +1,14 @@
-import { notFound } from '../http/problem.js';
+import { mayReadStream, outwardState, type Reader } from '../disclosure.js';
+import { forbidden, notFound } from '../http/problem.js';
 import type { HandlerInput, Reply } from '../http/route.js';
 import type { CommandContext, CommandResult } from '../ports/commands.js';
 import type { AggregateHistory, ReadModel } from '../ports/queries.js';
 import type { AsOf } from '../schemas.js';
+
+/** The caller as the disclosure rules see them: the roles of the access token. */
+export const readerOf = (input: Pick<HandlerInput<unknown, unknown, unknown>, 'context'>): Reader => ({
+  roles: input.context.principal?.roles ?? [],
+});
 
 export const etag = (streamVersion: number): string => `"${streamVersion}"`;
 
@@ -54,8 +60,17 @@ export async function readModelReply(
   return { status: 200, ...(version !== undefined ? { headers: { ETag: etag(version) } } : {}), body: row };
 }
 
-/** Time travel: the aggregate folded from its events up to the position or time asked for. */
-export async function asOfReply(history: AggregateHistory, streamId: string, at: NonNullable<AsOf>): Promise<Reply> {
+/**
+ * Time travel: the aggregate folded from its events up to the position or time asked for, if the
+ * reader may read that stream's events, without the fields they may not see.
+ */
+export async function asOfReply(
+  history: AggregateHistory,
+  reader: Reader,
+  streamId: string,
+  at: NonNullable<AsOf>,
+): Promise<Reply> {
+  if (!mayReadStream(reader, streamId)) throw forbidden(`your roles may not read the events of ${streamId}`);
   const folded = await history.load(streamId, at);
   if (!folded) throw notFound(`${streamId} had no events at that point`);
   return {
@@ -65,7 +80,7 @@ export async function asOfReply(history: AggregateHistory, streamId: string, at:
       streamId,
       streamVersion: folded.streamVersion,
       globalPosition: folded.lastGlobalPosition,
-      state: folded.state,
+      state: outwardState(reader, streamId, folded.state),
     },
   };
 }

@@ -1,6 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { streamIdOf } from '../../schemas/events/index.js';
 import type { ApiDependencies, ResolvedApiOptions } from '../dependencies.js';
+import { outwardRow } from '../disclosure.js';
 import { route } from '../http/route.js';
 import {
   AsOfState,
@@ -16,7 +17,7 @@ import {
   ReviewBody,
   ReviewParams,
 } from '../schemas.js';
-import { asOfReply, commandContext, commandReply, describeAsOf, readModelReply } from './helpers.js';
+import { asOfReply, commandContext, commandReply, describeAsOf, readerOf, readModelReply } from './helpers.js';
 
 export const inspectionRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) => [
   route({
@@ -61,7 +62,11 @@ export const inspectionRoutes = (deps: ApiDependencies, options: ResolvedApiOpti
     permission: 'inspections:read',
     query: ListInspectionsQuery,
     responses: { 200: { description: 'A page of inspections', schema: ReadModelPage } },
-    handle: async ({ query }) => ({ status: 200, body: await deps.queries.listInspections(query) }),
+    handle: async (input) => {
+      const page = await deps.queries.listInspections(input.query);
+      const reader = readerOf(input);
+      return { status: 200, body: { ...page, items: page.items.map((row) => outwardRow(reader, 'inspection', row)) } };
+    },
   }),
   route({
     method: 'get',
@@ -84,15 +89,17 @@ export const inspectionRoutes = (deps: ApiDependencies, options: ResolvedApiOpti
       200: { description: 'The inspection (ETag = stream version)', schema: ReadModelObject.or(AsOfState) },
       404: { description: 'No such inspection' },
     },
-    handle: async ({ params, query }) =>
-      query.asOf
-        ? asOfReply(deps.history, streamIdOf('inspection', params.inspectionId), query.asOf)
+    handle: async (input) => {
+      const { params, query } = input;
+      return query.asOf
+        ? asOfReply(deps.history, readerOf(input), streamIdOf('inspection', params.inspectionId), query.asOf)
         : readModelReply(
             deps.history,
             streamIdOf('inspection', params.inspectionId),
-            await deps.queries.getInspection(params.inspectionId),
+            outwardRow(readerOf(input), 'inspection', await deps.queries.getInspection(params.inspectionId)),
             `inspection ${params.inspectionId}`,
-          ),
+          );
+    },
   }),
   route({
     method: 'post',

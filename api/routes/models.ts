@@ -21,7 +21,7 @@ import {
   ShiftBody,
 } from '../schemas.js';
 import { looksLikeOnnx } from '../uploads/sniff.js';
-import { asOfReply, commandContext, commandReply, describeAsOf, readModelReply } from './helpers.js';
+import { asOfReply, commandContext, commandReply, describeAsOf, readerOf, readModelReply } from './helpers.js';
 
 function parseMetricsHeader(header: string | undefined): Record<string, number> {
   if (!header) return {};
@@ -127,15 +127,17 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
       200: { description: 'The model (ETag = stream version)', schema: ReadModelObject.or(AsOfState) },
       404: { description: 'No such model' },
     },
-    handle: async ({ params, query }) =>
-      query.asOf
-        ? asOfReply(deps.history, streamIdOf('model', params.name), query.asOf)
+    handle: async (input) => {
+      const { params, query } = input;
+      return query.asOf
+        ? asOfReply(deps.history, readerOf(input), streamIdOf('model', params.name), query.asOf)
         : readModelReply(
             deps.history,
             streamIdOf('model', params.name),
             await deps.queries.getModel(params.name),
             `model ${params.name}`,
-          ),
+          );
+    },
   }),
   route({
     method: 'post',

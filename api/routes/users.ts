@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { streamIdOf } from '../../schemas/events/index.js';
 import { generateApiKey } from '../auth/api-key.js';
 import type { ApiDependencies } from '../dependencies.js';
+import { outwardState } from '../disclosure.js';
 import { notFound } from '../http/problem.js';
 import { route } from '../http/route.js';
 import {
@@ -15,7 +16,7 @@ import {
   UserParams,
   UserRoleParams,
 } from '../schemas.js';
-import { commandContext, commandReply, etag } from './helpers.js';
+import { commandContext, commandReply, etag, readerOf } from './helpers.js';
 
 export const userRoutes = (deps: ApiDependencies) => [
   route({
@@ -48,15 +49,17 @@ export const userRoutes = (deps: ApiDependencies) => [
     permission: 'users:read',
     params: UserParams,
     responses: { 200: { description: 'The user', schema: ReadModelObject }, 404: { description: 'No such user' } },
-    handle: async ({ params }) => {
-      const user = await deps.history.load(streamIdOf('user', params.userId));
-      const state = user?.state as { status: string; apiKeys?: Record<string, Record<string, unknown>> } | undefined;
-      if (!user || !state || state.status === 'absent') throw notFound(`user ${params.userId} not found`);
-      // Key ids, labels and expiry only: even the secrets' hashes stay out of responses.
-      const apiKeys = Object.fromEntries(
-        Object.entries(state.apiKeys ?? {}).map(([keyId, { secretSha256: _hash, ...key }]) => [keyId, key]),
-      );
-      return { status: 200, headers: { ETag: etag(user.streamVersion) }, body: { ...state, apiKeys } };
+    handle: async (input) => {
+      const streamId = streamIdOf('user', input.params.userId);
+      const user = await deps.history.load(streamId);
+      const state = user?.state as { status: string } | undefined;
+      if (!user || !state || state.status === 'absent') throw notFound(`user ${input.params.userId} not found`);
+      // Key ids, labels and expiry: the secrets' hashes are restricted fields (rbac.ts) and stay out.
+      return {
+        status: 200,
+        headers: { ETag: etag(user.streamVersion) },
+        body: outwardState(readerOf(input), streamId, state),
+      };
     },
   }),
   route({

@@ -1,9 +1,10 @@
 import { once } from 'node:events';
+import { outwardEvent } from '../../api/disclosure.js';
 import { recordAccess } from '../../commands/access.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { Sealer } from '../../infra/postgres/sealer.js';
 import { currentVersionOf, decodeStored } from '../../schemas/events/index.js';
-import { cliActor, intOption, parseOptions } from '../args.js';
+import { cliActor, hostReader, intOption, parseOptions } from '../args.js';
 import { type Subcommand, UsageError } from '../main.js';
 import { openRuntime } from '../runtime.js';
 
@@ -13,7 +14,9 @@ const usage = `chitti audit verify [--seal]
 
 chitti audit export [--from POS] [--to POS] [--raw]
   Writes the log as NDJSON (one event per line, with hash) to stdout, upcast to current
-  schema versions unless --raw. The export itself is recorded as an access event.`;
+  schema versions and without secret fields (API-key hashes, named in "redacted"), the same
+  redaction the API applies; --raw writes every event exactly as stored, secrets included,
+  for offline hash verification. The export itself is recorded as an access event.`;
 
 const command: Subcommand = {
   summary: 'verify tamper evidence (hash chains + seals) or export the log',
@@ -47,7 +50,7 @@ const command: Subcommand = {
         { store: runtime.store },
         {
           action: 'audit.export',
-          resource: `events:${from}..${values.to ?? 'head'}`,
+          resource: `events:${from}..${values.to ?? 'head'}${values.raw ? ' raw' : ''}`,
           decision: 'allowed',
           reason: null,
         },
@@ -58,12 +61,12 @@ const command: Subcommand = {
         const batch = await runtime.store.readAll({ after, maxCount: 1000 });
         const inRange = batch.filter((e) => e.globalPosition <= to);
         for (const event of inRange) {
-          const current = values.raw ? { data: event.data } : decodeStored(event);
-          const line = JSON.stringify({
-            ...event,
-            data: current.data,
-            schemaVersion: values.raw ? event.schemaVersion : currentVersionOf(event.type),
-          });
+          const current = values.raw
+            ? event
+            : { ...event, data: decodeStored(event).data, schemaVersion: currentVersionOf(event.type) };
+          const shown = outwardEvent(hostReader(values.raw === true), current);
+          if (!shown) continue;
+          const line = JSON.stringify(shown);
           if (!process.stdout.write(`${line}\n`)) await once(process.stdout, 'drain');
         }
         if (batch.length === 0 || inRange.length < batch.length) break;

@@ -1,12 +1,14 @@
 import { once } from 'node:events';
+import { outwardEvent } from '../../api/disclosure.js';
 import { recordAccess } from '../../commands/access.js';
 import { decodeStored } from '../../schemas/events/index.js';
-import { cliActor, intOption, parseOptions } from '../args.js';
+import { cliActor, hostReader, intOption, parseOptions } from '../args.js';
 import { type Subcommand, UsageError } from '../main.js';
 import { openRuntime, untilSignal } from '../runtime.js';
 
 const usage = `chitti events tail [--from POS] [--type TYPE] [--stream PREFIX]
-  Prints events as JSON lines as they are committed, in global order, from POS (default: now).`;
+  Prints events as JSON lines as they are committed, in global order, from POS (default: now),
+  without secret fields (the API's redaction).`;
 
 const command: Subcommand = {
   summary: 'follow the global event log',
@@ -35,7 +37,9 @@ const command: Subcommand = {
             if (types && !types.has(event.type)) continue;
             if (values.stream && !event.streamId.startsWith(values.stream)) continue;
             const { data } = decodeStored(event);
-            const line = JSON.stringify({ ...event, data });
+            const shown = outwardEvent(hostReader(false), { ...event, data });
+            if (!shown) continue;
+            const line = JSON.stringify(shown);
             if (!process.stdout.write(`${line}\n`)) await once(process.stdout, 'drain');
           }
         },

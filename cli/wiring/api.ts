@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { CoalescingAccessLog } from '../../api/access/coalescing-access-log.js';
 import { aggregateHistory } from '../../api/adapters/aggregate-history.js';
 import { bindCommands } from '../../api/adapters/bind-commands.js';
 import { onnxModelInspector } from '../../api/adapters/model-inspector.js';
@@ -28,8 +29,13 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
   const identity = new LogIdentityDirectory(store);
   identity.start();
   runtime.onClose(() => identity.stop());
+  const commands = bindCommands({ store });
+  const accessLog = new CoalescingAccessLog(commands.recordAccess, logger);
+  // Closers run in reverse: this one after the server has stopped, before the store closes.
+  runtime.onClose(() => accessLog.flush());
   const deps: ApiDependencies = {
-    commands: bindCommands({ store }),
+    commands,
+    accessLog,
     queries: new ReadModelQueries(pool, store),
     history: aggregateHistory(store),
     search: wiring.search,

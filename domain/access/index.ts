@@ -7,7 +7,7 @@ export type RecordAccessCommand = Command<'RecordAccess', RecordAccess>;
 export type AccessCommand = RecordAccessCommand;
 export type AccessEvent = EventOfType<'AccessRecorded'>;
 
-/** One access log per day: append-only, so its only state is how much it holds. */
+/** One access log per day: append-only, so its only state is how many reads it records. */
 export interface AccessLogState {
   readonly allowed: number;
   readonly denied: number;
@@ -19,6 +19,17 @@ export function decideAccess({ data, actor }: AccessCommand, _state: AccessLogSt
       action: data.action,
     });
   }
+  // Only refusals are coalesced (an allowed read is always its own record), and a count says when.
+  if (data.decision === 'allowed' && (data.count !== 1 || data.window !== null)) {
+    throw new DomainRuleViolation('access.only-denials-coalesce', 'only denials are recorded with a count', {
+      action: data.action,
+    });
+  }
+  if (data.count > 1 && data.window === null) {
+    throw new DomainRuleViolation('access.count-needs-window', 'a coalesced record must say when it happened', {
+      action: data.action,
+    });
+  }
   return [{ type: 'AccessRecorded', data: { ...data, actor } }];
 }
 
@@ -26,7 +37,7 @@ export function evolveAccess(state: AccessLogState, event: AccessEvent): AccessL
   if (event.type !== 'AccessRecorded') return state;
   return event.data.decision === 'allowed'
     ? { ...state, allowed: state.allowed + 1 }
-    : { ...state, denied: state.denied + 1 };
+    : { ...state, denied: state.denied + event.data.count };
 }
 
 export const accessDecider: Decider<AccessCommand, AccessLogState, AccessEvent> = {

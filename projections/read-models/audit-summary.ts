@@ -79,7 +79,8 @@ export function summarise(event: ChittiEvent): string {
       return `${event.data.revokedBy} revoked API key ${event.data.keyId} of user ${event.data.userId}`;
     case 'AccessRecorded': {
       const d = event.data;
-      return `${d.actor} ${d.decision === 'allowed' ? 'was allowed' : 'was denied'} ${d.action} on ${d.resource}${d.reason ? `: ${d.reason}` : ''}`;
+      const times = d.window ? ` ${d.count} time(s) between ${d.window.from} and ${d.window.to}` : '';
+      return `${d.actor} ${d.decision === 'allowed' ? 'was allowed' : 'was denied'} ${d.action} on ${d.resource}${times}${d.reason ? `: ${d.reason}` : ''}`;
     }
   }
 }

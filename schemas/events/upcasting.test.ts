@@ -119,3 +119,24 @@ describe('decodeStored: payloads read back from the store', () => {
     );
   });
 });
+
+describe('AccessRecorded v1 -> v2 upcaster', () => {
+  const v1Access = {
+    actor: 'viewer-9',
+    action: 'audit.export',
+    resource: 'events?after=0',
+    decision: 'denied',
+    reason: 'lacks audit:read',
+  };
+
+  it('reads a stored v1 record as one read without a window, valid in v2', () => {
+    const lifted = upcast('AccessRecorded', 1, v1Access);
+    expect(lifted).toEqual({ type: 'AccessRecorded', data: { ...v1Access, count: 1, window: null } });
+    expect(() => validateEventData('AccessRecorded', 2, lifted.data)).not.toThrow();
+  });
+
+  it('refuses writing v1, and a v1 payload that was never valid', () => {
+    expect(() => validateEventData('AccessRecorded', 1, v1Access)).toThrow(InvalidEventPayloadError);
+    expect(() => upcast('AccessRecorded', 1, { ...v1Access, decision: 'maybe' })).toThrow();
+  });
+});

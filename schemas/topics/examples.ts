@@ -195,11 +195,13 @@ export const eventExamples: { readonly [T in EventType]: EventExample<T> } = {
   AccessRecorded: {
     streamId: 'access-2026-11-23',
     data: {
-      actor: 'auditor-2',
-      action: 'audit.export',
-      resource: 'inspection-01JDX8M7VB',
-      decision: 'allowed',
-      reason: null,
+      actor: 'viewer-9',
+      action: 'aggregate.as-of',
+      resource: 'GET /v1/files/:fileId',
+      decision: 'denied',
+      reason: 'lacks history:as-of',
+      count: 41,
+      window: { from: '2026-11-23T09:14:02.113Z', to: '2026-11-23T09:15:01.870Z' },
     },
   },
 };

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { CoalescingAccessLog, type CoalescingOptions } from '../../../api/access/coalescing-access-log.js';
 import { aggregateHistory } from '../../../api/adapters/aggregate-history.js';
 import { bindCommands } from '../../../api/adapters/bind-commands.js';
 import { onnxModelInspector } from '../../../api/adapters/model-inspector.js';
@@ -188,7 +189,11 @@ export const json = (response: Response): Promise<Json> => response.json() as Pr
 export const SEAL_KEY = 'api-test-seal-key-0123456789';
 
 /** Every dependency real: command handlers, read models kept up by a running projector, Postgres search. */
-export async function fullDependencies(backend: Backend, rateLimiter: RateLimiter = new InMemoryRateLimiter()) {
+export async function fullDependencies(
+  backend: Backend,
+  rateLimiter: RateLimiter = new InMemoryRateLimiter(),
+  options: CoalescingOptions = {},
+) {
   const base = backendDependencies(backend, rateLimiter);
   const runner = new ProjectionRunner({
     pool: backend.pool,
@@ -201,9 +206,12 @@ export async function fullDependencies(backend: Backend, rateLimiter: RateLimite
   await search.prepare();
   const searchProjector = new SearchProjector({ log: backend.store, index: search, idleMs: 50 });
   searchProjector.start();
+  const commands = bindCommands({ store: backend.store });
+  const accessLog = new CoalescingAccessLog(commands.recordAccess, base.logger, options);
   const deps: ApiDependencies = {
     ...base,
-    commands: bindCommands({ store: backend.store }),
+    commands,
+    accessLog,
     queries: new ReadModelQueries(backend.pool, backend.store),
     history: aggregateHistory(backend.store),
     search,
@@ -214,6 +222,7 @@ export async function fullDependencies(backend: Backend, rateLimiter: RateLimite
     deps,
     runner,
     async stop() {
+      await accessLog.flush();
       await searchProjector.stop();
       await runner.stop();
     },
