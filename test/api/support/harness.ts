@@ -243,6 +243,7 @@ export interface FullApi {
 export async function startFullApi(
   options: ApiOptions,
   rateLimiter: RateLimiter = new InMemoryRateLimiter(),
+  accessLog: CoalescingOptions = {},
 ): Promise<FullApi> {
   const backend = await startBackend();
   let full: Awaited<ReturnType<typeof fullDependencies>> | undefined;
@@ -253,7 +254,7 @@ export async function startFullApi(
     await backend.close();
   };
   try {
-    full = await fullDependencies(backend, rateLimiter);
+    full = await fullDependencies(backend, rateLimiter, accessLog);
     server = await listen(full.deps, options);
   } catch (error) {
     await close();
