@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
@@ -68,6 +69,39 @@ describe('chitti (CLI)', () => {
     );
     expect(access.rows).toHaveLength(1);
     expect(access.rows[0].data.actor).toMatch(/^cli:/);
+  });
+
+  it('exports without API-key hashes (named in redacted) unless --raw', async () => {
+    const secretSha256 = randomBytes(32).toString('hex');
+    const store = new PostgresEventStore(pool);
+    await store.append(
+      'user-u1',
+      [
+        {
+          type: 'UserRegistered',
+          data: { userId: 'u1', email: 'u1@example.com', displayName: 'U1', registeredBy: 'op' },
+          metadata: { actor: 'op' },
+        },
+        {
+          type: 'ApiKeyIssued',
+          data: { userId: 'u1', keyId: 'k1', secretSha256, label: 'l', expiresAt: null, issuedBy: 'op' },
+          metadata: { actor: 'op' },
+        },
+      ],
+      { expectedVersion: 'no_stream' },
+    );
+    await store.close();
+    const issuedLine = (output: string) =>
+      output
+        .split('\n')
+        .filter((l) => l.startsWith('{"globalPosition"'))
+        .map((l) => JSON.parse(l) as { type: string; data: object; redacted?: string[] })
+        .find((l) => l.type === 'ApiKeyIssued');
+    const redacted = await runChitti(['audit', 'export'], env);
+    expect(redacted.output).not.toContain(secretSha256);
+    expect(issuedLine(redacted.output)).toMatchObject({ data: { keyId: 'k1' }, redacted: ['data.secretSha256'] });
+    const raw = await runChitti(['audit', 'export', '--raw'], env);
+    expect(issuedLine(raw.output)?.data).toMatchObject({ secretSha256 });
   });
 
   it('audit verify exits 0 on an intact log and 1 naming the first altered event', async () => {
