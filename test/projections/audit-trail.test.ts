@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summarise } from '../../projections/read-models/audit-summary.js';
 import { auditTrailProjection } from '../../projections/read-models/audit-trail.js';
 import { requested } from './events.js';
 import { createLogFixture, emit, type LogFixture, projectToHead, rowsOf } from './support.js';
@@ -19,7 +20,15 @@ describe('audit trail read model', () => {
       fx,
       'access-2026-11-23',
       'AccessRecorded',
-      { actor: 'audrey', action: 'audit.export', resource: 'inspection-i9', decision: 'denied', reason: 'no role' },
+      {
+        actor: 'audrey',
+        action: 'audit.export',
+        resource: 'inspection-i9',
+        decision: 'denied',
+        reason: 'no role',
+        count: 1,
+        window: null,
+      },
       'audrey',
       'corr-2',
     );
@@ -54,5 +63,25 @@ describe('audit trail read model', () => {
         summary: 'audrey was denied audit.export on inspection-i9: no role',
       },
     ]);
+  });
+});
+
+describe('audit summary of coalesced denials', () => {
+  it('says how many refusals one record stands for and when', () => {
+    const line = summarise({
+      type: 'AccessRecorded',
+      data: {
+        actor: 'viewer-9',
+        action: 'aggregate.as-of',
+        resource: 'GET /v1/files/:fileId',
+        decision: 'denied',
+        reason: 'lacks history:as-of',
+        count: 41,
+        window: { from: '2026-11-23T09:14:02.113Z', to: '2026-11-23T09:15:01.870Z' },
+      },
+    });
+    expect(line).toBe(
+      'viewer-9 was denied aggregate.as-of on GET /v1/files/:fileId 41 time(s) between 2026-11-23T09:14:02.113Z and 2026-11-23T09:15:01.870Z: lacks history:as-of',
+    );
   });
 });

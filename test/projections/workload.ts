@@ -337,7 +337,15 @@ export function generateWorkload(options: { inspections: number; seed?: number }
     events: [
       event(
         'AccessRecorded',
-        { actor: 'audrey', action: 'audit.export', resource: 'inspection-i0', decision: 'allowed', reason: null },
+        {
+          actor: 'audrey',
+          action: 'audit.export',
+          resource: 'inspection-i0',
+          decision: 'allowed',
+          reason: null,
+          count: 1,
+          window: null,
+        },
         'audrey',
       ),
     ],

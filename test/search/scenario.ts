@@ -132,6 +132,8 @@ export async function appendScenario(store: EventStore): Promise<void> {
           resource: 'inspections/all',
           decision: 'allowed',
           reason: null,
+          count: 1,
+          window: null,
         },
         metadata: { actor: SCENARIO.auditor },
       },
