@@ -1,4 +1,5 @@
 /** What the composition root (`cli/`) needs to serve the REST API. */
+export { CoalescingAccessLog } from './access/coalescing-access-log.js';
 export { aggregateHistory } from './adapters/aggregate-history.js';
 export { bindCommands } from './adapters/bind-commands.js';
 export { onnxModelInspector } from './adapters/model-inspector.js';
@@ -6,6 +7,7 @@ export { API_VERSION, createApp, openApiDocument } from './app.js';
 export { generateApiKey, parseApiKey, sha256Hex } from './auth/api-key.js';
 export { KeyRing } from './auth/key-ring.js';
 export type { ApiDependencies, ApiOptions, JwtKey } from './dependencies.js';
+export type { AccessLog } from './ports/access-log.js';
 export type { ApiCommands } from './ports/commands.js';
 export type { HealthCheck } from './ports/health.js';
 export type { IdempotencyStore } from './ports/idempotency.js';
@@ -14,7 +16,7 @@ export type { ApiLogger } from './ports/logger.js';
 export type { ModelInspector } from './ports/model-inspector.js';
 export type { AggregateHistory, ApiQueries, ApiSearch, AuditVerifier } from './ports/queries.js';
 export type { RefreshTokenStore } from './ports/refresh-tokens.js';
-export { permissions, rolePermissions } from './rbac.js';
+export { eventCategories, permissions, restrictedFields, rolePermissions } from './rbac.js';
 export { LogIdentityDirectory } from './stores/log-identity-directory.js';
 export { PgIdempotencyStore } from './stores/pg-idempotency-store.js';
 export { PgRefreshTokenStore } from './stores/pg-refresh-token-store.js';
