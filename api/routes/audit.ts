@@ -129,13 +129,16 @@ export const auditRoutes = (deps: ApiDependencies) => [
     permission: 'audit:read',
     params: StreamParams,
     query: ReplayQuery,
-    sensitive: ({ params, query }) => ({
-      action: 'audit.replay',
-      resource: query.asOf ? `${params.streamId}?${describeAsOf(query.asOf)}` : params.streamId,
-      permission: 'history:as-of',
-      // The stream's own category permission, so a refusal is recorded as one.
-      ...(streamPermission(params.streamId) ? { also: [streamPermission(params.streamId)!] } : {}),
-    }),
+    sensitive: ({ params, query }) => {
+      // The permission of the stream's event category too, so that refusal is recorded as one.
+      const category = streamPermission(params.streamId);
+      return {
+        action: 'audit.replay',
+        resource: query.asOf ? `${params.streamId}?${describeAsOf(query.asOf)}` : params.streamId,
+        permission: 'history:as-of',
+        ...(category ? { also: [category] } : {}),
+      };
+    },
     responses: {
       200: { description: 'The folded state', schema: AsOfState },
       404: { description: 'No such stream then' },
