@@ -35,6 +35,29 @@ async function clearestSample(): Promise<{ path: string; defect: PlantedDefect }
   return { path: join(REPO, 'inference/samples', best.s.file), defect: best.defect };
 }
 
+/** A viewer registered through the API with the admin key `chitti start` wrote into the data folder. */
+async function viewerToken(url: string, dataDir: string) {
+  const exchange = async (apiKey: string) => {
+    const response = await fetch(`${url}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey }),
+    });
+    return { authorization: `Bearer ${((await response.json()) as { accessToken: string }).accessToken}` };
+  };
+  const admin = await exchange((await readFile(join(dataDir, 'admin-api-key'), 'utf8')).trim());
+  const post = (path: string, body: object) =>
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const userId = 'e2e-viewer';
+  await post('/v1/users', { userId, email: 'viewer@example.com', displayName: 'Viewer', roles: ['viewer'] });
+  const issued = (await (await post(`/v1/users/${userId}/api-keys`, { label: 'e2e' })).json()) as { apiKey: string };
+  return { userId, headers: await exchange(issued.apiKey) };
+}
+
 describe('npm start (chitti start, embedded defaults)', () => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
@@ -90,6 +113,15 @@ describe('npm start (chitti start, embedded defaults)', () => {
     );
     expect(found.length, JSON.stringify(inspection.detections)).toBeGreaterThan(0);
 
+    // Refused time travel by a viewer: the repeats are only counted, and a clean stop writes the count.
+    const viewer = await viewerToken(url, dataDir);
+    for (let i = 0; i < 3; i++) {
+      const refused = await fetch(`${url}/v1/inspections/${inspection.inspectionId}?asOf=1`, {
+        headers: viewer.headers,
+      });
+      expect(refused.status).toBe(403);
+    }
+
     expect(await chitti.stop('SIGTERM')).toBe(0);
 
     chitti = startChitti(['start'], env);
@@ -118,6 +150,13 @@ describe('npm start (chitti start, embedded defaults)', () => {
       .map((line) => JSON.parse(line) as { streamId: string; type: string; metadata: { traceparent?: string } })
       .filter((e) => e.streamId === `inspection-${inspection.inspectionId}`);
     const traceOf = (type: string) => stream.find((e) => e.type === type)?.metadata.traceparent?.split('-')[1];
+    const denials = exported
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; metadata: { actor: string }; data: { count: number } })
+      .filter((e) => e.type === 'AccessRecorded' && e.metadata.actor === viewer.userId);
+    expect(denials.length).toBeLessThanOrEqual(2);
+    expect(denials.reduce((n, e) => n + e.data.count, 0)).toBe(3);
     expect(traceOf('InspectionRequested')).toMatch(/^[a-f0-9]{32}$/);
     expect(traceOf('DetectionsRecorded')).toBe(traceOf('InspectionRequested'));
     expect(await chitti.stop('SIGTERM')).toBe(0);
