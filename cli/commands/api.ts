@@ -14,7 +14,7 @@ const command: Subcommand = {
   limits in Redis when REDIS_URL is set; search in Elasticsearch when ELASTICSEARCH_URL is set.
   Blobs under CHITTI_DATA_DIR/blobs (share that volume with the inference processes).`,
   async run() {
-    const runtime = await openRuntime({ name: 'api', allowEmbedded: false, traced: true });
+    const runtime = await openRuntime({ name: 'api', allowEmbedded: false, traced: true, jwtKeys: 'explicit' });
     const registry = new Registry();
     const { search } = await openSearch(runtime);
     const blobs = new FsBlobStore(join(runtime.dataDir, 'blobs'));

@@ -23,7 +23,12 @@ const command: Subcommand = {
   to Kafka and takes inspection requests from it; ELASTICSEARCH_URL and REDIS_URL switch search,
   rate limits and the prediction cache to those servers.`,
   async run() {
-    const runtime = await openRuntime({ name: 'start', allowEmbedded: true, traced: true });
+    const runtime = await openRuntime({
+      name: 'start',
+      allowEmbedded: true,
+      traced: true,
+      jwtKeys: 'generate-on-loopback',
+    });
     const { config, logger } = runtime;
     try {
       const registry = new Registry();

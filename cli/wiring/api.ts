@@ -10,6 +10,7 @@ import { LogIdentityDirectory } from '../../api/stores/log-identity-directory.js
 import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
+import { StartupError } from '../../infra/config.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { ReadModelQueries } from '../../projections/queries.js';
 import type { Runtime } from '../runtime.js';
@@ -54,7 +55,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     logger,
   };
   const app = createApp(deps, {
-    jwtKeys: config.JWT_KEYS,
+    jwtKeys: runtime.jwtKeys,
     maxUploadBytes: config.MAX_UPLOAD_BYTES,
     maxImagePixels: config.MAX_IMAGE_PIXELS,
     rateLimit: { authenticated: config.RATE_LIMIT_PER_MINUTE, anonymous: 60, windowMs: 60_000 },
@@ -62,7 +63,13 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.PORT, config.HOST, () => resolve(listening));
-    listening.once('error', reject);
+    listening.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new StartupError(`port ${config.PORT} on ${config.HOST} is in use by another process: stop it or set PORT`)
+          : error,
+      ),
+    );
   });
   runtime.onClose(
     () =>
