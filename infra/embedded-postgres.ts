@@ -43,7 +43,7 @@ async function checkReachableByPostgresUser(databaseDir: string): Promise<void> 
   for (let dir = dirname(databaseDir); ; dir = dirname(dir)) {
     const { mode } = await stat(dir);
     if ((mode & constants.S_IXOTH) === 0) {
-      throw new Error(
+      throw new StartupError(
         `embedded PostgreSQL runs as the 'postgres' user, which cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}): ` +
           `set CHITTI_DATA_DIR to a folder outside it (e.g. /var/lib/chitti) or run 'chmod o+x ${dir}'`,
       );

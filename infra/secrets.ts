@@ -76,8 +76,14 @@ export async function readOrCreateSecretFile(
   path: string,
   generate: () => string,
 ): Promise<{ value: string; created: boolean }> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await chmod(dirname(path), 0o700);
+  const dir = dirname(path);
+  // Only the secrets folder is private: the data folder above it keeps its mode (as root, the
+  // embedded server's own user must pass through it).
+  await mkdir(dirname(dir), { recursive: true });
+  await mkdir(dir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+  await chmod(dir, 0o700);
   try {
     return { value: await readSecretFile(path), created: false };
   } catch (error) {

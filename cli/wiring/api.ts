@@ -62,14 +62,12 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     defaultModelName: config.DEFAULT_MODEL,
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.PORT, config.HOST, () => resolve(listening));
-    listening.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new StartupError(`port ${config.PORT} on ${config.HOST} is in use by another process: stop it or set PORT`)
-          : error,
-      ),
-    );
+    // Express 5 calls this back with the listen error too (a taken port once passed for success).
+    const listening = app.listen(config.PORT, config.HOST, (error?: NodeJS.ErrnoException) => {
+      if (!error) resolve(listening);
+      else if (error.code !== 'EADDRINUSE') reject(error);
+      else reject(new StartupError(`port ${config.PORT} on ${config.HOST} is in use by another process: stop it or set PORT`));
+    });
   });
   runtime.onClose(
     () =>
