@@ -66,7 +66,10 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     const listening = app.listen(config.PORT, config.HOST, (error?: NodeJS.ErrnoException) => {
       if (!error) resolve(listening);
       else if (error.code !== 'EADDRINUSE') reject(error);
-      else reject(new StartupError(`port ${config.PORT} on ${config.HOST} is in use by another process: stop it or set PORT`));
+      else
+        reject(
+          new StartupError(`port ${config.PORT} on ${config.HOST} is in use by another process: stop it or set PORT`),
+        );
     });
   });
   runtime.onClose(
