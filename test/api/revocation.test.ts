@@ -1,12 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REVOCATION_STALENESS_MS } from '../../api/auth/access-guard.js';
+import { LogIdentityDirectory } from '../../api/stores/log-identity-directory.js';
+import { PostgresEventStore } from '../../infra/postgres/event-store.js';
+import { freePort } from '../e2e/support.js';
 import {
   type Backend,
   bearer,
   type FullApi,
   json,
   KEY_A,
+  listen,
   ringOf,
   type ServerUnderTest,
   seedUser,
@@ -141,6 +146,30 @@ describe('tokens that never matched the directory', () => {
     const operator = await seedUser(backend, ['operator']);
     const borrowed = ring.sign('access', viewer.userId, { roles: ['viewer'], akid: operator.keyId }, 600);
     expect((await read(borrowed.token)).status).toBe(401);
+  });
+});
+
+describe('when the revocation state cannot be read', () => {
+  it('fails closed with 503 and Retry-After, never letting the token through unchecked', async () => {
+    // A directory following a database nobody listens on.
+    const pool = new pg.Pool({ host: '127.0.0.1', port: await freePort(), user: 'postgres', max: 1 });
+    pool.on('error', () => undefined);
+    const store = new PostgresEventStore(pool, { onListenError: () => undefined });
+    const identity = new LogIdentityDirectory(store);
+    identity.start();
+    const cut = await listen({ ...api.deps, identity }, { jwtKeys: [KEY_A] });
+    try {
+      const user = await seedUser(backend, ['viewer']);
+      const token = ringOf([KEY_A]).sign('access', user.userId, { roles: ['viewer'], akid: user.keyId }, 600);
+      const response = await fetch(`${cut.url}/v1/files?limit=1`, { headers: bearer(token.token) });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('5');
+    } finally {
+      await cut.close();
+      await identity.stop().catch(() => undefined);
+      await store.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+    }
   });
 });
 
