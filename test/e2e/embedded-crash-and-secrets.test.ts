@@ -1,43 +1,27 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChittiProcess, freePort, isolatedEnv, runChitti, startChitti, waitUntilReady } from './support.js';
+import {
+  type ChittiProcess,
+  freePort,
+  isolatedEnv,
+  isRunning,
+  postmasterPid,
+  runChitti,
+  startChitti,
+  stopLeftoverPostgres,
+  waitUntilReady,
+} from './support.js';
 
 const run = promisify(execFile);
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  return !/^\S+ \(.*\) Z/.test(readStatSync(pid));
-};
-function readStatSync(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return '';
-  }
-}
 const require_ = createRequire(import.meta.url);
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('npm start: secrets of its own, a database only it can log in to, recovery from kill -9', () => {
   let dataDir: string;
@@ -45,8 +29,11 @@ describe('npm start: secrets of its own, a database only it can log in to, recov
   let url: string;
   let pgPort: number;
   let chitti: ChittiProcess | undefined;
-  const postmasterPid = async () =>
-    Number.parseInt((await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]!, 10);
+  const serverPid = async () => {
+    const pid = await postmasterPid(dataDir);
+    if (pid === undefined) throw new Error(`no embedded PostgreSQL runs for ${dataDir}`);
+    return pid;
+  };
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'chitti-e2e-crash-'));
@@ -59,12 +46,7 @@ describe('npm start: secrets of its own, a database only it can log in to, recov
 
   afterAll(async () => {
     await chitti?.stop('SIGTERM');
-    // Whatever a failed assertion left running: no server of this folder outlives the suite.
-    const pid = await postmasterPid().catch(() => undefined);
-    if (pid && alive(pid)) {
-      process.kill(pid, 'SIGINT');
-      await waitFor(() => !alive(pid), 'the test server to stop').catch(() => process.kill(pid, 'SIGKILL'));
-    }
+    await stopLeftoverPostgres(dataDir);
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -134,19 +116,19 @@ describe('npm start: secrets of its own, a database only it can log in to, recov
       body: JSON.stringify({ apiKey: adminKey }),
     });
     const { accessToken } = (await tokenResponse.json()) as { accessToken: string };
-    const orphan = await postmasterPid();
-    expect(alive(orphan)).toBe(true);
+    const orphan = await serverPid();
+    expect(isRunning(orphan)).toBe(true);
 
     chitti!.child.kill('SIGKILL');
     await once(chitti!.child, 'exit');
-    expect(alive(orphan)).toBe(true); // nobody stopped the server: it is orphaned now
+    expect(isRunning(orphan)).toBe(true); // nobody stopped the server: it is orphaned now
 
     chitti = startChitti(['start'], env);
     await waitUntilReady(url, chitti);
     expect(chitti.output()).toMatch(/found an orphaned embedded PostgreSQL of this data folder.*stopping it/);
     expect(chitti.output()).toMatch(/orphaned embedded PostgreSQL stopped/);
-    expect(alive(orphan)).toBe(false);
-    expect(await postmasterPid()).not.toBe(orphan);
+    expect(isRunning(orphan)).toBe(false);
+    expect(await serverPid()).not.toBe(orphan);
     // Same generated key ring after the restart: the token issued before the crash still verifies.
     const after = await fetch(`${url}/v1/files?limit=1`, { headers: { authorization: `Bearer ${accessToken}` } });
     expect(after.status).toBe(200);
