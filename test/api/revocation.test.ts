@@ -128,6 +128,36 @@ describe('revocation bites within a second', () => {
   });
 });
 
+describe('responses that stay open', () => {
+  it('an event stream opened with a token is cut once the token is revoked', async () => {
+    const user = await seedUser(backend, ['auditor']);
+    const { accessToken } = await tokensFor(server.url, user.apiKey);
+    const stream = await fetch(`${server.url}/v1/events/stream`, {
+      headers: bearer(accessToken),
+      signal: AbortSignal.timeout(30_000),
+    });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    await reader.read(); // the stream's opening lines: it is running
+    const revoked = await fetch(`${server.url}/v1/users/${user.userId}/api-keys/${user.keyId}`, {
+      method: 'DELETE',
+      headers: bearer(adminToken),
+    });
+    expect(revoked.status).toBe(200);
+    // Read until the server ends it; only the 30 s safety timeout would surface as TimeoutError.
+    const ended = await (async () => {
+      try {
+        while (!(await reader.read()).done);
+        return 'ended';
+      } catch (error) {
+        return (error as Error).name === 'TimeoutError' ? 'still open' : 'cut';
+      }
+    })();
+    expect(ended).not.toBe('still open');
+    expect((await read(accessToken)).status).toBe(401);
+  });
+});
+
 describe('tokens that never matched the directory', () => {
   it('refuses a correctly signed token for a user that does not exist or a role the user lacks', async () => {
     const ring = ringOf([KEY_A]);
