@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { type Config, type JwtKey, loadConfig } from '../infra/config.js';
+import { type Config, type JwtKey, loadConfig, StartupError } from '../infra/config.js';
 import { startEmbeddedPostgres } from '../infra/embedded-postgres.js';
 import { createLogger, type Logger } from '../infra/logging.js';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
@@ -45,7 +45,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     : [];
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
-    if (!options.allowEmbedded) throw new Error(`chitti ${options.name} needs DATABASE_URL (distributed mode)`);
+    if (!options.allowEmbedded) throw new StartupError(`chitti ${options.name} needs DATABASE_URL (distributed mode)`);
     const embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT, logger });
     closers.push(() => embedded.stop());
     databaseUrl = embedded.url;
