@@ -1,4 +1,5 @@
 import express, { type Application } from 'express';
+import { AccessGuard } from './auth/access-guard.js';
 import { authenticate } from './auth/authenticate.js';
 import { KeyRing } from './auth/key-ring.js';
 import { TokenService } from './auth/token-service.js';
@@ -51,7 +52,7 @@ export function createApp(deps: ApiDependencies, options: ApiOptions): Applicati
   });
   app.use(system);
 
-  app.use(authenticate(ring));
+  app.use(authenticate(ring, new AccessGuard(deps.identity, deps.refreshTokens, resolved.accessTokenTtlSeconds)));
   app.use(rateLimit(deps.rateLimiter, resolved.rateLimit));
   const api = express.Router();
   mountRoutes(api, routes, {

@@ -34,6 +34,7 @@ const csvList = (item: z.ZodString) =>
 // --- auth ---
 export const TokenRequest = z.object({ apiKey: z.string().min(1).max(200) });
 export const RefreshRequest = z.object({ refreshToken: z.string().min(1).max(4096) });
+export const SessionEnded = z.object({ sessionEnded: z.literal(true) });
 export const TokenPair = z.object({
   tokenType: z.literal('Bearer'),
   accessToken: z.string(),

@@ -1,4 +1,4 @@
-import { ConfigError } from '../infra/config.js';
+import { ConfigError, StartupError } from '../infra/config.js';
 
 export interface Subcommand {
   readonly summary: string;
@@ -54,6 +54,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError || error instanceof UsageError) {
       process.stderr.write(`chitti ${name}: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof StartupError) {
+      process.stderr.write(`chitti ${name}: ${error.message}\n`);
+      return 1;
     }
     throw error;
   }

@@ -1,10 +1,11 @@
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { type Config, loadConfig } from '../infra/config.js';
+import { type Config, type JwtKey, loadConfig, StartupError } from '../infra/config.js';
 import { startEmbeddedPostgres } from '../infra/embedded-postgres.js';
 import { createLogger, type Logger } from '../infra/logging.js';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
 import { stopTelemetry } from '../infra/telemetry.js';
+import { type JwtKeySource, resolveJwtKeys } from './jwt-keys.js';
 import { migrateEverything } from './migrations.js';
 
 /** What every process shares: configuration, logs, one pool, the event store. */
@@ -15,6 +16,8 @@ export interface Runtime {
   readonly databaseUrl: string;
   readonly store: PostgresEventStore;
   readonly dataDir: string;
+  /** The JWT key ring of API-serving processes (`RuntimeOptions.jwtKeys`); empty for the others. */
+  readonly jwtKeys: readonly JwtKey[];
   /** Closes everything opened here, last opened first. */
   close(): Promise<void>;
   onClose(fn: () => Promise<void> | void): void;
@@ -27,6 +30,8 @@ export interface RuntimeOptions {
   /** Long-running services: the launcher started tracing for them; flush it at close. */
   readonly traced?: boolean;
   readonly env?: NodeJS.ProcessEnv;
+  /** Serves the API: resolve its JWT key ring before anything starts (`cli/jwt-keys.ts`). */
+  readonly jwtKeys?: JwtKeySource;
 }
 
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -35,9 +40,12 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const closers: (() => Promise<void> | void)[] = [];
   if (options.traced) closers.push(stopTelemetry);
   const dataDir = resolve(config.CHITTI_DATA_DIR);
+  const jwtKeys = options.jwtKeys
+    ? await resolveJwtKeys({ config, dataDir, logger, source: options.jwtKeys, command: options.name })
+    : [];
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
-    if (!options.allowEmbedded) throw new Error(`chitti ${options.name} needs DATABASE_URL (distributed mode)`);
+    if (!options.allowEmbedded) throw new StartupError(`chitti ${options.name} needs DATABASE_URL (distributed mode)`);
     const embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT, logger });
     closers.push(() => embedded.stop());
     databaseUrl = embedded.url;
@@ -63,6 +71,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     databaseUrl,
     store,
     dataDir,
+    jwtKeys,
     onClose: (fn) => closers.push(fn),
     async close() {
       closing = true;

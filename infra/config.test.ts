@@ -1,14 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_JWT_SECRET, loadConfig, modeOf } from './config.js';
+import { ConfigError, loadConfig, modeOf } from './config.js';
+import { isLoopbackHost, randomSecret, secretWeakness } from './secrets.js';
 
-const strongSecret = 'k'.repeat(40);
+const strongSecret = randomSecret();
 
 describe('configuration', () => {
   it('starts embedded with defaults when nothing is configured', () => {
     const config = loadConfig({});
     expect(modeOf(config)).toBe('embedded');
     expect(config.PORT).toBe(8080);
-    expect(config.JWT_KEYS).toEqual([{ kid: 'dev', secret: DEV_JWT_SECRET }]);
+    // No built-in JWT secret: `chitti start` generates one per install (cli/jwt-keys.ts).
+    expect(config.JWT_KEYS).toBeUndefined();
   });
 
   it('runs distributed when a database and brokers are given', () => {
@@ -18,12 +21,45 @@ describe('configuration', () => {
   });
 
   it('parses a JWT key ring for rotation by kid', () => {
-    const config = loadConfig({ JWT_KEYS: `2026-11:${strongSecret},2026-10:${'o'.repeat(32)}` });
-    expect(config.JWT_KEYS.map((k) => k.kid)).toEqual(['2026-11', '2026-10']);
+    const config = loadConfig({ JWT_KEYS: `2026-11:${strongSecret},2026-10:${randomSecret()}` });
+    expect(config.JWT_KEYS?.map((k) => k.kid)).toEqual(['2026-11', '2026-10']);
   });
 
-  it('refuses to start in production with a development secret', () => {
-    expect(() => loadConfig({ CHITTI_ENV: 'production', SEAL_KEY: 's'.repeat(32) })).toThrow(/JWT_KEYS/);
+  it('refuses weak or publicly known JWT secrets in every mode, naming the kid and never the secret', () => {
+    const weak = {
+      short: randomBytes(12).toString('hex').slice(0, 31),
+      repeated: 'a'.repeat(48),
+      pattern: 'ab'.repeat(24),
+      // The development secret earlier versions shipped in this file.
+      published: ['chitti', 'development', 'jwt', 'secret', 'change', 'me'].join('-'),
+    };
+    for (const env of ['development', 'test', 'production'] as const) {
+      for (const [kid, secret] of Object.entries(weak)) {
+        try {
+          loadConfig({ CHITTI_ENV: env, SEAL_KEY: randomSecret(), JWT_KEYS: `${kid}:${secret}` });
+          expect.unreachable(`${kid} accepted in ${env}`);
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConfigError);
+          expect((error as Error).message).toMatch(new RegExp(`JWT_KEYS.*'${kid}'`));
+          expect((error as Error).message).not.toContain(secret);
+        }
+      }
+    }
+    expect(secretWeakness(weak.published)).toBe('a publicly known value');
+    // 128 random bits as 32 hex digits is the weakest accepted form.
+    expect(secretWeakness(randomBytes(16).toString('hex'))).toBeUndefined();
+  });
+
+  it('tells loopback hosts from the others', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) {
+      expect(isLoopbackHost(host), host).toBe(true);
+    }
+    for (const host of ['0.0.0.0', '::', '192.168.1.10', 'example.com', '128.0.0.1']) {
+      expect(isLoopbackHost(host), host).toBe(false);
+    }
+  });
+
+  it('refuses to start in production with a development seal key', () => {
     expect(() => loadConfig({ CHITTI_ENV: 'production', JWT_KEYS: `k1:${strongSecret}` })).toThrow(/SEAL_KEY/);
     expect(
       loadConfig({ CHITTI_ENV: 'production', JWT_KEYS: `k1:${strongSecret}`, SEAL_KEY: 's'.repeat(32) }).CHITTI_ENV,

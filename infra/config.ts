@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { secretWeakness } from './secrets.js';
 
 /** The development defaults below are public knowledge: production refuses to start with them. */
-export const DEV_JWT_SECRET = 'chitti-development-jwt-secret-change-me';
 export const DEV_SEAL_KEY = 'chitti-dev-seal-key-change-me';
 
 const csv = z
@@ -14,20 +14,40 @@ const csv = z
   )
   .pipe(z.array(z.string().min(1)).min(1));
 
-const jwtKeyRing = z.string().transform((s, ctx) => {
-  const keys = s
-    .split(',')
+export interface JwtKey {
+  readonly kid: string;
+  readonly secret: string;
+}
+
+/**
+ * `kid:secret` entries separated by commas or newlines (JWT_KEYS, or the file JWT_KEYS_FILE names).
+ * Every secret must pass `secretWeakness`, in every mode. Errors name the kid, never the secret.
+ */
+export function parseJwtKeyRing(text: string): { keys: JwtKey[] } | { error: string } {
+  const entries = text
+    .split(/[,\n]/)
     .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const colon = entry.indexOf(':');
-      return colon > 0 ? { kid: entry.slice(0, colon), secret: entry.slice(colon + 1) } : null;
-    });
-  if (keys.length === 0 || keys.some((k) => k === null || k.secret.length < 32)) {
-    ctx.addIssue({ code: 'custom', message: 'JWT_KEYS must be kid:secret[,kid:secret...], secrets ≥ 32 chars' });
+    .filter(Boolean);
+  if (entries.length === 0) return { error: 'no key: expected kid:secret[,kid:secret...]' };
+  const keys: JwtKey[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const colon = entry.indexOf(':');
+    if (colon <= 0) return { error: `entry ${index + 1} is not kid:secret` };
+    const key = { kid: entry.slice(0, colon), secret: entry.slice(colon + 1) };
+    const weakness = secretWeakness(key.secret);
+    if (weakness) return { error: `the secret of kid '${key.kid}' is refused: ${weakness}` };
+    keys.push(key);
+  }
+  return { keys };
+}
+
+const jwtKeyRing = z.string().transform((s, ctx) => {
+  const parsed = parseJwtKeyRing(s);
+  if ('error' in parsed) {
+    ctx.addIssue({ code: 'custom', message: `JWT_KEYS must be kid:secret[,kid:secret...]: ${parsed.error}` });
     return z.NEVER;
   }
-  return keys as { kid: string; secret: string }[];
+  return parsed.keys;
 });
 
 export const ConfigSchema = z
@@ -44,8 +64,13 @@ export const ConfigSchema = z
     KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(256).default(6),
     ELASTICSEARCH_URL: z.string().url().optional(),
     REDIS_URL: z.string().url().optional(),
-    /** First key signs; every listed key verifies (rotation by kid). */
-    JWT_KEYS: jwtKeyRing.default([{ kid: 'dev', secret: DEV_JWT_SECRET }]),
+    /**
+     * First key signs; every listed key verifies (rotation by kid). Unset: JWT_KEYS_FILE, else
+     * `chitti start` on a loopback HOST generates its own (`cli/jwt-keys.ts`); nothing else may.
+     */
+    JWT_KEYS: jwtKeyRing.optional(),
+    /** A file holding the key ring in the JWT_KEYS format (one entry a line), mode 0600. */
+    JWT_KEYS_FILE: z.string().min(1).optional(),
     SEAL_KEY: z.string().min(16).default(DEV_SEAL_KEY),
     SEAL_EVERY: z.coerce.number().int().min(1).default(1000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -64,14 +89,10 @@ export const ConfigSchema = z
     DEFAULT_MODEL: z.string().default('weld-defects'),
   })
   .superRefine((c, ctx) => {
-    if (c.CHITTI_ENV !== 'production') return;
-    if (c.JWT_KEYS.some((k) => k.secret === DEV_JWT_SECRET)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['JWT_KEYS'],
-        message: 'the development JWT secret is refused in production',
-      });
+    if (c.JWT_KEYS && c.JWT_KEYS_FILE) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_KEYS_FILE'], message: 'set JWT_KEYS or JWT_KEYS_FILE, not both' });
     }
+    if (c.CHITTI_ENV !== 'production') return;
     if (c.SEAL_KEY === DEV_SEAL_KEY) {
       ctx.addIssue({
         code: 'custom',
@@ -88,6 +109,9 @@ export class ConfigError extends Error {
     super(`invalid configuration:\n  ${issues.join('\n  ')}`);
   }
 }
+
+/** The environment is valid but does not allow this process to start (port in use, secrets missing). */
+export class StartupError extends Error {}
 
 /** Parses the environment once at start; the error names every bad variable, never its value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -1,30 +1,64 @@
 import type { NextFunction, Request, Response } from 'express';
 import { contextOf } from '../http/context.js';
 import { unauthenticated } from '../http/problem.js';
-import { type KeyRing, TokenRejectedError } from './key-ring.js';
+import type { AccessGuard } from './access-guard.js';
+import { type AccessClaims, type KeyRing, TokenRejectedError } from './key-ring.js';
 
-const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
+/** The auth scheme is case-insensitive (RFC 7235 §2.1): `bearer`, `BEARER` and `Bearer` are one. */
+const BEARER = /^bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*) *$/i;
+
+/** How often a response still open (event stream, export) re-checks the token that opened it. */
+export const OPEN_RESPONSE_RECHECK_MS = 500;
+
+/**
+ * A response can outlive its token's revocation or expiry (an event stream runs for hours): while
+ * it is open, check again every OPEN_RESPONSE_RECHECK_MS and cut it when the token no longer holds.
+ * Cut, not ended: a half export must not look complete, and a stream's client reconnects and meets
+ * the 401.
+ */
+function recheckWhileOpen(res: Response, claims: AccessClaims, guard: AccessGuard): void {
+  const timer = setInterval(async () => {
+    if (res.destroyed || res.writableEnded) {
+      clearInterval(timer);
+      return;
+    }
+    const refused =
+      claims.exp * 1000 <= Date.now() || (await guard.refusal(claims).catch(() => 'unavailable')) !== undefined;
+    if (refused && !res.destroyed) res.destroy();
+  }, OPEN_RESPONSE_RECHECK_MS);
+  timer.unref();
+  res.once('close', () => clearInterval(timer));
+}
 
 /**
  * Reads `Authorization: Bearer <access token>` into the request's principal. No header = anonymous
- * (routes then demand a permission); a header that does not verify is always 401.
+ * (routes then demand a permission); a header that does not verify, or whose token was revoked
+ * since it was issued (`AccessGuard`), is always 401; a response it opened is cut once it is.
  */
-export function authenticate(ring: KeyRing) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+export function authenticate(ring: KeyRing, guard: AccessGuard) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const header = req.get('authorization');
-    const match = header ? BEARER.exec(header) : null;
     if (!header) {
       next();
-    } else if (!match) {
+      return;
+    }
+    const match = BEARER.exec(header);
+    if (!match) {
       next(unauthenticated('the Authorization header must be "Bearer <access token>"', 'invalid_request'));
-    } else {
-      try {
-        const claims = ring.verify(match[1]!, 'access');
-        contextOf(res).principal = { userId: claims.sub, roles: claims.roles, tokenId: claims.jti };
-        next();
-      } catch (error) {
-        next(error instanceof TokenRejectedError ? unauthenticated(error.message) : error);
+      return;
+    }
+    try {
+      const claims = ring.verify(match[1]!, 'access');
+      const refusal = await guard.refusal(claims);
+      if (refusal) {
+        next(unauthenticated(refusal));
+        return;
       }
+      contextOf(res).principal = { userId: claims.sub, roles: claims.roles, tokenId: claims.jti };
+      recheckWhileOpen(res, claims, guard);
+      next();
+    } catch (error) {
+      next(error instanceof TokenRejectedError ? unauthenticated(error.message) : error);
     }
   };
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Role } from '../../schemas/events/index.js';
 import type { JwtKey } from '../dependencies.js';
@@ -11,6 +11,8 @@ export interface AccessClaims {
   readonly jti: string;
   /** The API key the session was opened with: refreshes stop once it is revoked. */
   readonly akid: string;
+  /** The session (refresh-token family); absent in tokens issued before sessions were checked. */
+  readonly fam?: string;
   readonly exp: number;
 }
 
@@ -36,13 +38,19 @@ export class TokenRejectedError extends Error {
 const ALGORITHM = 'HS256';
 
 /**
+ * Secrets become KeyObjects once, here: given a string, jsonwebtoken 9 first tries to parse it as a
+ * public key (~0.7 ms per verification) before treating it as an HMAC secret.
+ */
+const hmacKey = (secret: string): KeyObject => createSecretKey(Buffer.from(secret, 'utf8'));
+
+/**
  * JWT signing with key rotation: the first key signs (its id in the `kid` header), any listed key
  * verifies. Retiring a key = removing it from the list; its tokens then fail with `unknown-kid`.
  * Only HS256 is accepted, so an `alg: none` or algorithm-confusion token never verifies.
  */
 export class KeyRing {
-  private readonly keys: ReadonlyMap<string, string>;
-  private readonly signingKey: JwtKey;
+  private readonly keys: ReadonlyMap<string, KeyObject>;
+  private readonly signingKey: { kid: string; key: KeyObject };
 
   constructor(
     keys: readonly JwtKey[],
@@ -50,8 +58,8 @@ export class KeyRing {
     private readonly audience: string,
   ) {
     if (keys.length === 0) throw new Error('the key ring needs at least one key');
-    this.signingKey = keys[0]!;
-    this.keys = new Map(keys.map((k) => [k.kid, k.secret]));
+    this.signingKey = { kid: keys[0]!.kid, key: hmacKey(keys[0]!.secret) };
+    this.keys = new Map(keys.map((k) => [k.kid, hmacKey(k.secret)]));
   }
 
   sign(
@@ -63,7 +71,7 @@ export class KeyRing {
     const jti = randomUUID();
     const nowSeconds = Math.floor(Date.now() / 1000);
     const exp = nowSeconds + ttlSeconds;
-    const token = jwt.sign({ ...claims, use, jti, iat: nowSeconds, exp }, this.signingKey.secret, {
+    const token = jwt.sign({ ...claims, use, jti, iat: nowSeconds, exp }, this.signingKey.key, {
       algorithm: ALGORITHM,
       keyid: this.signingKey.kid,
       issuer: this.issuer,
@@ -100,7 +108,14 @@ export class KeyRing {
     }
     if (use === 'access') {
       if (!Array.isArray(payload.roles)) throw new TokenRejectedError('invalid', 'the token lacks roles');
-      return { sub: payload.sub, roles: payload.roles, jti: payload.jti, akid: String(payload.akid), exp: payload.exp };
+      return {
+        sub: payload.sub,
+        roles: payload.roles,
+        jti: payload.jti,
+        akid: String(payload.akid),
+        ...(typeof payload.fam === 'string' ? { fam: payload.fam } : {}),
+        exp: payload.exp,
+      };
     }
     if (typeof payload.fam !== 'string') throw new TokenRejectedError('invalid', 'the token lacks a family');
     return { sub: payload.sub, jti: payload.jti, fam: payload.fam, akid: String(payload.akid), exp: payload.exp };

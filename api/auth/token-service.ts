@@ -35,12 +35,7 @@ export class TokenService {
   }
 
   async refresh(refreshToken: string): Promise<TokenPair> {
-    let claims: ReturnType<KeyRing['verify']> & { fam: string };
-    try {
-      claims = this.ring.verify(refreshToken, 'refresh');
-    } catch (error) {
-      throw error instanceof TokenRejectedError ? unauthenticated(error.message) : error;
-    }
+    const claims = this.verifyRefresh(refreshToken);
     const outcome = await this.refreshTokens.consume(claims.jti);
     if (outcome.kind === 'reused') {
       throw unauthenticated('the refresh token was already used; its session is revoked, sign in again');
@@ -48,6 +43,21 @@ export class TokenService {
     if (outcome.kind !== 'rotated') throw unauthenticated('the refresh token is not valid');
     await this.assertKeyUsable(claims.akid, claims.sub);
     return this.issue(claims.sub, claims.akid, claims.fam);
+  }
+
+  /** Logout: ends the whole session (refresh-token family) the token belongs to. Idempotent. */
+  async endSession(refreshToken: string): Promise<{ sessionEnded: true }> {
+    const claims = this.verifyRefresh(refreshToken);
+    await this.refreshTokens.revokeFamily(claims.fam);
+    return { sessionEnded: true };
+  }
+
+  private verifyRefresh(refreshToken: string) {
+    try {
+      return this.ring.verify(refreshToken, 'refresh');
+    } catch (error) {
+      throw error instanceof TokenRejectedError ? unauthenticated(error.message) : error;
+    }
   }
 
   private async assertKeyUsable(keyId: string, userId: string): Promise<void> {
@@ -59,7 +69,7 @@ export class TokenService {
   private async issue(userId: string, keyId: string, familyId: string): Promise<TokenPair> {
     const user = await this.identity.findUser(userId);
     if (!user) throw unauthenticated(BAD_KEY);
-    const access = this.ring.sign('access', userId, { roles: user.roles, akid: keyId }, this.ttl.access);
+    const access = this.ring.sign('access', userId, { roles: user.roles, akid: keyId, fam: familyId }, this.ttl.access);
     const refresh = this.ring.sign('refresh', userId, { fam: familyId, akid: keyId }, this.ttl.refresh);
     await this.refreshTokens.register({ jti: refresh.jti, familyId, userId, expiresAt: refresh.expiresAt });
     return {

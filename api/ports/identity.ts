@@ -14,8 +14,16 @@ export interface UserRecord {
   readonly roles: readonly Role[];
 }
 
+/**
+ * How current an answer must be. Default (0): everything committed before the call is reflected.
+ * A per-request check accepts a few hundred ms, so that it costs one round trip per window.
+ */
+export interface Freshness {
+  readonly maxStalenessMs?: number;
+}
+
 /** Who holds which API key and which roles, as recorded by the user events. */
 export interface IdentityDirectory {
-  findApiKey(keyId: string): Promise<ApiKeyRecord | undefined>;
-  findUser(userId: string): Promise<UserRecord | undefined>;
+  findApiKey(keyId: string, freshness?: Freshness): Promise<ApiKeyRecord | undefined>;
+  findUser(userId: string, freshness?: Freshness): Promise<UserRecord | undefined>;
 }

@@ -10,4 +10,11 @@ export interface RefreshTokenStore {
   register(token: { jti: string; familyId: string; userId: string; expiresAt: Date }): Promise<void>;
   /** Atomically marks the token used; a second call for the same jti reports `reused` and revokes its family. */
   consume(jti: string): Promise<RefreshOutcome>;
+  /** Ends a session: its family's refresh tokens stop working and `isSessionRevoked` reports it. */
+  revokeFamily(familyId: string): Promise<void>;
+  /**
+   * Whether the session was revoked, as of at most `maxStalenessMs` ago. Only revocations younger
+   * than `horizonMs` (the access-token lifetime) are kept: older sessions' access tokens have expired.
+   */
+  isSessionRevoked(familyId: string, options: { maxStalenessMs: number; horizonMs: number }): Promise<boolean>;
 }

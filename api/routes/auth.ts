@@ -1,6 +1,6 @@
 import type { TokenService } from '../auth/token-service.js';
 import { route } from '../http/route.js';
-import { RefreshRequest, TokenPair, TokenRequest } from '../schemas.js';
+import { RefreshRequest, SessionEnded, TokenPair, TokenRequest } from '../schemas.js';
 
 export const authRoutes = (tokens: TokenService) => [
   route({
@@ -32,5 +32,20 @@ export const authRoutes = (tokens: TokenService) => [
       401: { description: 'Expired, unknown-key, reused or revoked refresh token' },
     },
     handle: async ({ body }) => ({ status: 200, body: await tokens.refresh(body.refreshToken) }),
+  }),
+  route({
+    method: 'post',
+    path: '/auth/logout',
+    operationId: 'endSession',
+    summary: "End the refresh token's session: its refresh tokens and, within a second, its access tokens stop working",
+    tag: 'auth',
+    permission: 'public',
+    idempotent: false,
+    body: { kind: 'json', schema: RefreshRequest },
+    responses: {
+      200: { description: 'Session ended (also when it had ended already)', schema: SessionEnded },
+      401: { description: 'Not a valid refresh token' },
+    },
+    handle: async ({ body }) => ({ status: 200, body: await tokens.endSession(body.refreshToken) }),
   }),
 ];

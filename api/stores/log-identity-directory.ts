@@ -1,6 +1,7 @@
 import type { GlobalLog, LogSubscription } from '../../projections/ports.js';
 import { categoryOf, decodeStored, type RecordedEvent, type Role } from '../../schemas/events/index.js';
-import type { ApiKeyRecord, IdentityDirectory, UserRecord } from '../ports/identity.js';
+import type { ApiKeyRecord, Freshness, IdentityDirectory, UserRecord } from '../ports/identity.js';
+import { BoundedStaleness } from './bounded-staleness.js';
 
 interface MutableKey {
   keyId: string;
@@ -20,6 +21,7 @@ export class LogIdentityDirectory implements IdentityDirectory {
   private readonly users = new Map<string, Set<Role>>();
   private subscription: LogSubscription | undefined;
   private position = 0;
+  private readonly freshness = new BoundedStaleness(() => this.catchUpToHead());
 
   constructor(private readonly log: GlobalLog) {}
 
@@ -40,21 +42,21 @@ export class LogIdentityDirectory implements IdentityDirectory {
     this.subscription = undefined;
   }
 
-  async findApiKey(keyId: string): Promise<ApiKeyRecord | undefined> {
-    // Always up to the head: a key revoked a moment ago must not open a session.
-    await this.catchUp();
+  async findApiKey(keyId: string, freshness: Freshness = {}): Promise<ApiKeyRecord | undefined> {
+    // By default up to the head: a key revoked a moment ago must not open a session.
+    await this.freshness.ensure(freshness.maxStalenessMs ?? 0);
     const key = this.keys.get(keyId);
     return key ? { ...key } : undefined;
   }
 
-  async findUser(userId: string): Promise<UserRecord | undefined> {
-    await this.catchUp();
+  async findUser(userId: string, freshness: Freshness = {}): Promise<UserRecord | undefined> {
+    await this.freshness.ensure(freshness.maxStalenessMs ?? 0);
     const roles = this.users.get(userId);
     return roles ? { userId, roles: [...roles].sort() } : undefined;
   }
 
   /** Waits until every event committed before this call has been applied. */
-  private async catchUp(): Promise<void> {
+  private async catchUpToHead(): Promise<void> {
     if (!this.subscription) throw new Error('LogIdentityDirectory is not started');
     const head = await this.log.headPosition();
     if (head > this.position) await this.subscription.caughtUpTo(head);

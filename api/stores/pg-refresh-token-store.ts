@@ -1,9 +1,38 @@
 import type pg from 'pg';
 import type { RefreshOutcome, RefreshTokenStore } from '../ports/refresh-tokens.js';
+import { BoundedStaleness } from './bounded-staleness.js';
 
-/** Refresh tokens by jti in Postgres; `consume` is one atomic UPDATE, so two racing refreshes cannot both win. */
+/**
+ * Refresh tokens by jti in Postgres; `consume` is one atomic UPDATE, so two racing refreshes cannot both win.
+ * Revoked sessions are also kept in memory (those of the last access-token lifetime, a handful),
+ * reloaded at most once per staleness window, for the per-request check.
+ */
 export class PgRefreshTokenStore implements RefreshTokenStore {
+  private revoked: ReadonlySet<string> = new Set();
+  private horizonMs = 0;
+  private readonly freshness = new BoundedStaleness(async () => {
+    const rows = await this.pool.query<{ family_id: string }>(
+      `SELECT DISTINCT family_id FROM api.refresh_tokens
+        WHERE revoked_at IS NOT NULL AND revoked_at > now() - make_interval(secs => $1)`,
+      [this.horizonMs / 1000],
+    );
+    this.revoked = new Set(rows.rows.map((r) => r.family_id));
+  });
+
   constructor(private readonly pool: pg.Pool) {}
+
+  async isSessionRevoked(familyId: string, options: { maxStalenessMs: number; horizonMs: number }): Promise<boolean> {
+    this.horizonMs = Math.max(this.horizonMs, options.horizonMs);
+    await this.freshness.ensure(options.maxStalenessMs);
+    return this.revoked.has(familyId);
+  }
+
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE api.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL',
+      [familyId],
+    );
+  }
 
   async register(token: { jti: string; familyId: string; userId: string; expiresAt: Date }): Promise<void> {
     await this.pool.query(
@@ -28,10 +57,7 @@ export class PgRefreshTokenStore implements RefreshTokenStore {
     if (!token) return { kind: 'unknown' };
     if (token.used_at) {
       // Reuse means the token leaked: end every session descended from the same exchange.
-      await this.pool.query(
-        'UPDATE api.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL',
-        [token.family_id],
-      );
+      await this.revokeFamily(token.family_id);
       return { kind: 'reused' };
     }
     return { kind: 'revoked' };

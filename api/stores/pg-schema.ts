@@ -16,6 +16,8 @@ export async function migrateApiTables(pool: pg.Pool): Promise<void> {
       revoked_at timestamptz
     );
     CREATE INDEX IF NOT EXISTS refresh_tokens_family ON api.refresh_tokens (family_id);
+    -- The per-request session check reloads recent revocations several times a second.
+    CREATE INDEX IF NOT EXISTS refresh_tokens_revoked ON api.refresh_tokens (revoked_at) WHERE revoked_at IS NOT NULL;
     CREATE TABLE IF NOT EXISTS api.idempotent_requests (
       scope text NOT NULL,
       key text NOT NULL,

@@ -21,9 +21,16 @@ const command: Subcommand = {
   API, projector, search, inference and sealer in one process. With no DATABASE_URL it runs
   embedded PostgreSQL under CHITTI_DATA_DIR (default ./data); with KAFKA_BROKERS it also relays
   to Kafka and takes inspection requests from it; ELASTICSEARCH_URL and REDIS_URL switch search,
-  rate limits and the prediction cache to those servers.`,
+  rate limits and the prediction cache to those servers. Without JWT_KEYS / JWT_KEYS_FILE it
+  generates its JWT key ring into CHITTI_DATA_DIR/secrets (loopback HOST only), as it does the
+  embedded database's password; after a crash it stops the PostgreSQL the dead run left behind.`,
   async run() {
-    const runtime = await openRuntime({ name: 'start', allowEmbedded: true, traced: true });
+    const runtime = await openRuntime({
+      name: 'start',
+      allowEmbedded: true,
+      traced: true,
+      jwtKeys: 'generate-on-loopback',
+    });
     const { config, logger } = runtime;
     try {
       const registry = new Registry();

@@ -11,6 +11,7 @@ import { LogIdentityDirectory } from '../../api/stores/log-identity-directory.js
 import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
+import { StartupError } from '../../infra/config.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { ReadModelQueries } from '../../projections/queries.js';
 import type { Runtime } from '../runtime.js';
@@ -60,15 +61,22 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     logger,
   };
   const app = createApp(deps, {
-    jwtKeys: config.JWT_KEYS,
+    jwtKeys: runtime.jwtKeys,
     maxUploadBytes: config.MAX_UPLOAD_BYTES,
     maxImagePixels: config.MAX_IMAGE_PIXELS,
     rateLimit: { authenticated: config.RATE_LIMIT_PER_MINUTE, anonymous: 60, windowMs: 60_000 },
     defaultModelName: config.DEFAULT_MODEL,
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.PORT, config.HOST, () => resolve(listening));
-    listening.once('error', reject);
+    // Express 5 calls this back with the listen error too (a taken port once passed for success).
+    const listening = app.listen(config.PORT, config.HOST, (error?: NodeJS.ErrnoException) => {
+      if (!error) resolve(listening);
+      else if (error.code !== 'EADDRINUSE') reject(error);
+      else
+        reject(
+          new StartupError(`port ${config.PORT} on ${config.HOST} is in use by another process: stop it or set PORT`),
+        );
+    });
   });
   runtime.onClose(
     () =>

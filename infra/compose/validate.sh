@@ -23,7 +23,7 @@ fi
 
 secrets=(
   POSTGRES_PASSWORD=validate-only
-  JWT_KEYS=validate:0123456789abcdef0123456789abcdef
+  "JWT_KEYS=validate:$(od -An -N32 -tx1 /dev/urandom | tr -d " \n")"
   SEAL_KEY=validate-only-seal-key
   GRAFANA_ADMIN_PASSWORD=validate-only
 )

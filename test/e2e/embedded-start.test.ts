@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findBundledModel } from '../../cli/bootstrap.js';
 import { DEFAULT_THRESHOLDS } from '../../schemas/events/index.js';
-import { type ChittiProcess, freePort, isolatedEnv, REPO, runChitti, startChitti, waitUntilReady } from './support.js';
+import {
+  type ChittiProcess,
+  freePort,
+  isolatedEnv,
+  REPO,
+  runChitti,
+  startChitti,
+  stopLeftoverPostgres,
+  waitUntilReady,
+} from './support.js';
 
 interface PlantedDefect {
   class: string;
@@ -78,10 +87,14 @@ describe('npm start (chitti start, embedded defaults)', () => {
 
   afterAll(async () => {
     await chitti?.stop('SIGKILL');
+    await stopLeftoverPostgres(dataDir);
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('inspects a shipped radiograph with the bundled model, and keeps the data across a restart', async () => {
+  // Two full starts and two inferences: over a minute on a busy 2-core machine.
+  it('inspects a shipped radiograph with the bundled model, and keeps the data across a restart', {
+    timeout: 240_000,
+  }, async () => {
     chitti = startChitti(['start'], env);
     await waitUntilReady(url, chitti);
 

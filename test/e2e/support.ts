@@ -1,6 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const CHITTI = fileURLToPath(new URL('../../cli/chitti.mjs', import.meta.url));
@@ -69,4 +73,48 @@ export async function waitUntilReady(url: string, chitti: ChittiProcess, timeout
     await new Promise((r) => setTimeout(r, 300));
   }
   throw new Error(`chitti did not become ready:\n${chitti.output()}`);
+}
+
+/** Whether a process runs (a zombie, exited but not yet collected by its parent, does not). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  return !/^\d+ \(.*\) Z/.test(readProcStat(pid));
+}
+
+function readProcStat(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The pid of the embedded PostgreSQL of a data folder, from its lock file. */
+export async function postmasterPid(dataDir: string): Promise<number | undefined> {
+  try {
+    const pid = Number.parseInt(
+      (await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]!,
+      10,
+    );
+    return Number.isSafeInteger(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * After a suite that may have killed Chitti with SIGKILL (or failed half-way): stop the embedded
+ * server its data folder still runs, so no PostgreSQL outlives the suite.
+ */
+export async function stopLeftoverPostgres(dataDir: string): Promise<void> {
+  const pid = await postmasterPid(dataDir);
+  if (pid === undefined || !isRunning(pid)) return;
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + 60_000;
+  while (isRunning(pid) && Date.now() < deadline) await sleep(100);
+  if (isRunning(pid)) process.kill(pid, 'SIGKILL');
 }

@@ -25,6 +25,7 @@ import { PostgresEventStore } from '../../../infra/postgres/event-store.js';
 import { migrate } from '../../../infra/postgres/migrate.js';
 import { PostgresSearch } from '../../../infra/postgres-search/postgres-search.js';
 import { InMemoryRateLimiter } from '../../../infra/rate-limit/in-memory.js';
+import { randomSecret } from '../../../infra/secrets.js';
 import { ReadModelQueries } from '../../../projections/queries.js';
 import { readModelProjections } from '../../../projections/read-models/index.js';
 import { ProjectionRunner } from '../../../projections/runner.js';
@@ -32,8 +33,9 @@ import { SearchProjector } from '../../../projections/search/search-projector.js
 import type { Role } from '../../../schemas/events/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/pg.js';
 
-export const KEY_A: JwtKey = { kid: 'k-2026-a', secret: 'a'.repeat(40) };
-export const KEY_B: JwtKey = { kid: 'k-2026-b', secret: 'b'.repeat(40) };
+/** Made per test run: no signing secret is a constant, in tests either. */
+export const KEY_A: JwtKey = { kid: 'k-2026-a', secret: randomSecret() };
+export const KEY_B: JwtKey = { kid: 'k-2026-b', secret: randomSecret() };
 
 /** The pieces of the real stack every API suite runs on: PostgreSQL, the event store, blobs, stores. */
 export interface Backend {
