@@ -1,22 +1,13 @@
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { z } from 'zod';
 import type { ApiCommands } from '../ports/commands.js';
 import type { IdempotencyStore, StoredResponse } from '../ports/idempotency.js';
 import type { ApiLogger } from '../ports/logger.js';
 import { can, type Permission } from '../rbac.js';
 import { contextOf, type RequestContext } from './context.js';
-import {
-  badRequest,
-  conflict,
-  forbidden,
-  unauthenticated,
-  unprocessable,
-  unsupportedMediaType,
-  validationFailed,
-} from './problem.js';
-import { zodIssues } from './problem-mapping.js';
+import { badRequest, conflict, forbidden, unauthenticated, unprocessable, unsupportedMediaType } from './problem.js';
 import type { Reply, RouteSpec, SensitiveRead } from './route.js';
+import { validateInput } from './validate.js';
 
 export interface MountDependencies {
   readonly idempotency: IdempotencyStore;
@@ -34,13 +25,6 @@ const mediaTypeOf = (req: Request): string | undefined =>
   req.get('content-type')?.split(';')[0]?.trim().toLowerCase() || undefined;
 
 const isJsonType = (type: string): boolean => type === 'application/json' || type.endsWith('+json');
-
-function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, where: string, status: 400 | 422) {
-  if (!schema) return value;
-  const result = schema.safeParse(value);
-  if (!result.success) throw validationFailed(status, zodIssues(result.error, where));
-  return result.data;
-}
 
 const lacking = (permission: Permission, roles: readonly string[]) =>
   forbidden(`this needs the permission ${permission}, which your roles (${roles.join(', ') || 'none'}) do not grant`);
@@ -119,11 +103,11 @@ export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: 
       async (req: Request, res: Response) => {
         const context = contextOf(res);
         const actor = principalOf(context, spec);
-        const params = parse(spec.params, req.params, 'path', 400) as Record<string, unknown>;
-        const query = parse(spec.query, req.query, 'query', 400) as Record<string, unknown>;
+        const params = validateInput(spec.params, req.params, 'path', 400) as Record<string, unknown>;
+        const query = validateInput(spec.query, req.query, 'query', 400) as Record<string, unknown>;
         const body =
           spec.body?.kind === 'json'
-            ? parse(spec.body.schema, req.body, 'body', 422)
+            ? validateInput(spec.body.schema, req.body, 'body', 422)
             : spec.body?.kind === 'binary'
               ? (req.body as Buffer)
               : undefined;
