@@ -282,7 +282,9 @@ export const StreamParams = z.object({
     .string()
     .min(3)
     .max(200)
-    .regex(/^(file|inspection|model|user|access)-[A-Za-z0-9_.:-]+$/, 'a stream id such as inspection-<id>'),
+    .regex(/^(file|inspection|model|user|access)-[A-Za-z0-9_.:-]+$/, 'a stream id such as inspection-<id>')
+    // Refused here, before the replay is recorded: a 400 writes nothing.
+    .refine((id) => !id.startsWith('access-'), 'access streams have no aggregate state; export them'),
 });
 export const ReplayQuery = z.object({ asOf: AsOf });
 export const VerifyResult = z.object({
@@ -323,3 +325,4 @@ export const EventStreamQuery = z.object({
   types: csvList(z.string().max(100)).optional().describe('Only these event types'),
   category: z.enum(['file', 'inspection', 'model', 'user', 'access']).optional(),
 });
+export const LastEventId = z.string().regex(/^\d{1,15}$/, 'a global position');

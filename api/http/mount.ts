@@ -105,6 +105,12 @@ export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: 
         const actor = principalOf(context, spec);
         const params = validateInput(spec.params, req.params, 'path', 400) as Record<string, unknown>;
         const query = validateInput(spec.query, req.query, 'query', 400) as Record<string, unknown>;
+        for (const header of spec.headers ?? []) {
+          const value = req.get(header.name);
+          if (header.schema && value !== undefined) {
+            validateInput(header.schema, value, `header/${header.name.toLowerCase()}`, 400);
+          }
+        }
         const body =
           spec.body?.kind === 'json'
             ? validateInput(spec.body.schema, req.body, 'body', 422)

@@ -143,3 +143,11 @@ describe('dates out of range', () => {
     expect(ok.status).toBe(200);
   });
 });
+
+describe('numbers at the edge of their column types', () => {
+  it('answers a score bound below float4 range like zero instead of failing the search', async () => {
+    const response = await fetch(`${url}/v1/detections?minScore=1e-300&maxScore=3.5e-299`, { headers: auth });
+    expect(response.status).toBe(200);
+    expect((await json(response)).items).toEqual([]);
+  });
+});
