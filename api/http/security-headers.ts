@@ -62,8 +62,9 @@ const EXPOSED_HEADERS = [
 
 /**
  * CORS for exactly the listed origins; with none (the default) no CORS header is ever sent, so
- * browsers keep the same-origin policy. Requests from other origins pass through untouched (a
- * preflight from them meets 405), and no credentials mode: the API takes bearer tokens, not cookies.
+ * browsers keep the same-origin policy. Requests from other origins pass through untouched (their
+ * preflight gets the router's plain `Allow` answer, which no browser accepts as CORS), and no
+ * credentials mode: the API takes bearer tokens, not cookies.
  */
 export function corsAllowList(origins: readonly string[]): RequestHandler[] {
   if (origins.length === 0) return [];
