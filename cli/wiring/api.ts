@@ -5,6 +5,7 @@ import { bindCommands } from '../../api/adapters/bind-commands.js';
 import { onnxModelInspector } from '../../api/adapters/model-inspector.js';
 import { createApp } from '../../api/app.js';
 import type { ApiDependencies, ApiOptions } from '../../api/dependencies.js';
+import { answerMalformedRequests } from '../../api/http/client-error.js';
 import type { HealthCheck } from '../../api/ports/health.js';
 import { LogIdentityDirectory } from '../../api/stores/log-identity-directory.js';
 import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
@@ -77,6 +78,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
   await startMetricsServer(runtime, wiring.registry);
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.PORT, config.HOST, () => resolve(listening));
+    answerMalformedRequests(listening);
     listening.once('error', reject);
   });
   runtime.onClose(

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type FullApi, json, KEY_A, seedUser, startFullApi, tokensFor } from './support/harness.js';
@@ -149,5 +150,32 @@ describe('numbers at the edge of their column types', () => {
     const response = await fetch(`${url}/v1/detections?minScore=1e-300&maxScore=3.5e-299`, { headers: auth });
     expect(response.status).toBe(200);
     expect((await json(response)).items).toEqual([]);
+  });
+});
+
+describe('requests the HTTP parser refuses', () => {
+  /** Writes raw bytes and reads the whole answer (the server closes the connection after it). */
+  const raw = (bytes: string) =>
+    new Promise<string>((resolve, reject) => {
+      const { port } = new URL(url);
+      const socket = connect(Number(port), '127.0.0.1', () => socket.end(bytes));
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      socket.on('error', reject);
+    });
+
+  it('answers oversized headers and broken request lines with problem JSON, not an empty 400', async () => {
+    for (const [request, status] of [
+      [`GET /v1/files HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      ['GARBAGE\r\n\r\n', 400],
+      ['GET /v1/files HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', 400],
+    ] as const) {
+      const answer = await raw(request);
+      expect(answer.startsWith(`HTTP/1.1 ${status} `), answer).toBe(true);
+      expect(answer).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/);
+      const problem = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+      expect(problem).toMatchObject({ status, type: expect.stringMatching(/^https:\/\/chitti\.dev\/problems\//) });
+    }
   });
 });
