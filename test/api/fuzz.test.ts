@@ -101,47 +101,53 @@ it('answers every generated request without 5xx, with problem JSON for errors an
   let sent = 0;
   let cutShort = false;
 
-  for (const caller of callers) {
-    for (const [index, op] of operations.entries()) {
-      const samples = fc.sample(fc.tuple(requestOf(op, known), caller.auth), {
-        seed: SEED + index,
-        numRuns: caller.runs,
-      });
-      for (const [request, auth] of samples) {
-        if (Date.now() - started > BUDGET_MS) {
-          cutShort = true;
-          break;
-        }
-        const head = await store.headPosition();
-        const response = await send(url, request, auth);
-        sent++;
-        const route = `${op.method} ${op.template}`;
-        const byStatus = counts.get(route) ?? new Map<number, number>();
-        byStatus.set(response.status, (byStatus.get(response.status) ?? 0) + 1);
-        counts.set(route, byStatus);
-        const fail = (problem: string) =>
-          violations.push({ who: caller.who, request: describeRequest(request), status: response.status, problem });
-        if (response.status >= 500) fail(`5xx: ${response.body.slice(0, 300)}`);
-        if (response.status < 400) continue;
-        if (!response.contentType.startsWith('application/problem+json')) {
-          fail(`error without problem JSON (${response.contentType})`);
-        } else {
-          const problem = JSON.parse(response.body) as { type?: unknown; title?: unknown; status?: unknown };
-          if (typeof problem.type !== 'string' || typeof problem.title !== 'string') fail('problem lacks type/title');
-          if (problem.status !== response.status) fail(`problem status ${String(problem.status)}`);
-        }
-        const after = await store.headPosition();
-        if (after !== head) {
-          const written = await store.readAll({ after: head, maxCount: 100 });
-          // The documented exceptions: a refused sensitive read records its denial; a permitted one is
-          // recorded before anything is read, so it stays on record when the thing read does not exist.
-          const recordOfRead = (decision: string | undefined) =>
-            decision === 'denied' || (decision === 'allowed' && response.status === 404);
-          const undocumented = written.filter(
-            (e) => !(e.type === 'AccessRecorded' && recordOfRead((e.data as { decision?: string }).decision)),
-          );
-          if (undocumented.length > 0) fail(`4xx wrote ${undocumented.map((e) => e.type).join(', ')}`);
-        }
+  // Round-robin over operations and callers, so a run cut short by the time budget still reached every operation.
+  const queues = callers.flatMap((caller) =>
+    operations.map((op, index) => ({
+      caller,
+      op,
+      samples: fc.sample(fc.tuple(requestOf(op, known), caller.auth), { seed: SEED + index, numRuns: caller.runs }),
+    })),
+  );
+  const rounds = Math.max(...callers.map((c) => c.runs));
+  for (let round = 0; round < rounds && !cutShort; round++) {
+    for (const { caller, op, samples } of queues) {
+      const sample = samples[round];
+      if (!sample) continue;
+      const [request, auth] = sample;
+      if (Date.now() - started > BUDGET_MS) {
+        cutShort = true;
+        break;
+      }
+      const head = await store.headPosition();
+      const response = await send(url, request, auth);
+      sent++;
+      const route = `${op.method} ${op.template}`;
+      const byStatus = counts.get(route) ?? new Map<number, number>();
+      byStatus.set(response.status, (byStatus.get(response.status) ?? 0) + 1);
+      counts.set(route, byStatus);
+      const fail = (problem: string) =>
+        violations.push({ who: caller.who, request: describeRequest(request), status: response.status, problem });
+      if (response.status >= 500) fail(`5xx: ${response.body.slice(0, 300)}`);
+      if (response.status < 400) continue;
+      if (!response.contentType.startsWith('application/problem+json')) {
+        fail(`error without problem JSON (${response.contentType})`);
+      } else {
+        const problem = JSON.parse(response.body) as { type?: unknown; title?: unknown; status?: unknown };
+        if (typeof problem.type !== 'string' || typeof problem.title !== 'string') fail('problem lacks type/title');
+        if (problem.status !== response.status) fail(`problem status ${String(problem.status)}`);
+      }
+      const after = await store.headPosition();
+      if (after !== head) {
+        const written = await store.readAll({ after: head, maxCount: 100 });
+        // The documented exceptions: a refused sensitive read records its denial; a permitted one is
+        // recorded before anything is read, so it stays on record when the thing read does not exist.
+        const recordOfRead = (decision: string | undefined) =>
+          decision === 'denied' || (decision === 'allowed' && response.status === 404);
+        const undocumented = written.filter(
+          (e) => !(e.type === 'AccessRecorded' && recordOfRead((e.data as { decision?: string }).decision)),
+        );
+        if (undocumented.length > 0) fail(`4xx wrote ${undocumented.map((e) => e.type).join(', ')}`);
       }
     }
   }
