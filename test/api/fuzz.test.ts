@@ -56,6 +56,16 @@ beforeAll(async () => {
     detectionId: ['d0', 'd1'],
     streamId: [`file-${fileId}`, `user-${victim.userId}`],
     name: ['weld-defects'],
+    // Cursors are opaque base64url JSON: forged ones carry out-of-range keys and unstorable text past the text check.
+    cursor: [
+      [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+      [2 ** 31],
+      [-1, -1],
+      [Number.MAX_SAFE_INTEGER, 'a'],
+      [1, 'x\u0000'],
+      [1, '\ud800'],
+      [1e300, 'a'],
+    ].map((key) => Buffer.from(JSON.stringify(key)).toString('base64url')),
     after: ['0'],
   };
   const document = await json(await fetch(`${url}/openapi.json`));

@@ -145,6 +145,16 @@ describe('dates out of range', () => {
   });
 });
 
+describe('forged cursors', () => {
+  it('answers a search cursor carrying NUL with 400, not a failed query', async () => {
+    const cursor = Buffer.from(JSON.stringify([1, 'x\u0000'])).toString('base64url');
+    for (const path of ['/v1/detections', '/v1/audit/search']) {
+      const problem = await refused(`${path}?cursor=${cursor}`, {}, 400);
+      expect(problem.detail).toMatch(/cursor/);
+    }
+  });
+});
+
 describe('numbers at the edge of their column types', () => {
   it('answers a score bound below float4 range like zero instead of failing the search', async () => {
     const response = await fetch(`${url}/v1/detections?minScore=1e-300&maxScore=3.5e-299`, { headers: auth });
