@@ -55,6 +55,13 @@ const corsOrigins = z.string().transform((s, ctx) => {
   return origins;
 });
 
+/** The limiters refuse more than RATE_LIMIT_BOUNDS.maxLimit per window: so does the configuration, at start. */
+const perMinute = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(RATE_LIMIT_BOUNDS.maxLimit, `at most ${RATE_LIMIT_BOUNDS.maxLimit} per minute (what the rate limiter takes)`);
+
 const trustProxy = z.string().transform((s, ctx): number | string => {
   const value = s.trim();
   if (/^\d{1,2}$/.test(value)) return Number(value);
@@ -86,10 +93,10 @@ export const ConfigSchema = z
     SEAL_EVERY: z.coerce.number().int().min(1).default(1000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
-    /** Per principal; the limiter takes at most RATE_LIMIT_BOUNDS.maxLimit, so more is refused here. */
-    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(RATE_LIMIT_BOUNDS.maxLimit).default(600),
+    /** Per principal. */
+    RATE_LIMIT_PER_MINUTE: perMinute.default(600),
     /** Per client address: anonymous calls, failed authentication, readiness probes (a bucket of their own). */
-    RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(1).max(RATE_LIMIT_BOUNDS.maxLimit).default(60),
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute.default(60),
     /** Browser origins allowed to call the API (CORS); empty = no CORS headers at all. */
     CORS_ORIGINS: corsOrigins.default([]),
     /** Proxies whose X-Forwarded-For/-Proto are believed: hop count or addresses/subnets; unset = none. */
