@@ -1,4 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, request } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app.js';
 import type { ApiDependencies, ApiOptions } from '../../api/dependencies.js';
 import { InMemoryRateLimiter } from '../../infra/rate-limit/in-memory.js';
 import {
@@ -65,6 +72,58 @@ describe('security headers', () => {
     expect(overTls.headers.get('strict-transport-security')).toMatch(/^max-age=\d{8,}; includeSubDomains$/);
     const overHttp = await fetch(`${proxied}/health/live`, { headers: { 'x-forwarded-proto': 'http' } });
     expect(overHttp.headers.get('strict-transport-security')).toBeNull();
+  });
+});
+
+describe('HSTS over TLS', () => {
+  it('sends HSTS on a request that arrived over TLS itself', async () => {
+    // A throwaway self-signed certificate, made for this run.
+    const dir = await mkdtemp(join(tmpdir(), 'chitti-tls-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
+      const app = createApp({ ...deps, rateLimiter: new InMemoryRateLimiter() }, { jwtKeys: [KEY_A] });
+      const server = createServer(
+        { key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) },
+        app,
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = server.address() as AddressInfo;
+        const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port, path: '/health/live', rejectUnauthorized: false }, (res) => {
+            res.resume();
+            resolve(res.headers);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        expect(headers['strict-transport-security']).toMatch(/^max-age=\d{8,}; includeSubDomains$/);
+        expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
