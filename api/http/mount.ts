@@ -130,6 +130,14 @@ export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: 
           ifMatch = Number(match[1]);
         }
 
+        const idempotencyKey = req.get('idempotency-key');
+        if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+          throw badRequest('Idempotency-Key must be 1-200 visible ASCII characters', [
+            { pointer: 'header/idempotency-key', message: 'invalid' },
+          ]);
+        }
+
+        // Every check of the request is above: a sensitive read is recorded only for a valid request.
         if (spec.sensitive && spec.permission !== 'public') {
           const roles = context.principal?.roles ?? [];
           const read = spec.sensitive({ params, query });
@@ -137,12 +145,6 @@ export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: 
           else if (!can(roles, spec.permission)) throw lacking(spec.permission, roles);
         }
 
-        const idempotencyKey = req.get('idempotency-key');
-        if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-          throw badRequest('Idempotency-Key must be 1-200 visible ASCII characters', [
-            { pointer: 'header/idempotency-key', message: 'invalid' },
-          ]);
-        }
         const run = (commandKey: string | undefined) =>
           spec.handle({ params, query, body, context, actor, idempotencyKey: commandKey, ifMatch, req, res });
 

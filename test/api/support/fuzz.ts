@@ -251,6 +251,18 @@ const HEADER_VALUES: Record<string, readonly string[]> = {
   'last-event-id': ['5', '0', '-1', '99999999999999999999', 'abc', ''],
 };
 
+/** Headers every request passes through the pipeline with (correlation, tracing, conditional, idempotency). */
+const PIPELINE_HEADERS: Record<string, string>[] = [
+  { 'x-correlation-id': 'x'.repeat(500) },
+  { 'x-correlation-id': 'a b\u00ff' },
+  { traceparent: `00-${'0'.repeat(32)}-${'0'.repeat(16)}-01` },
+  { traceparent: '00-zz-yy-xx' },
+  { 'if-match': '"99999999999999999999"' },
+  { 'idempotency-key': '\u00e9\u00e9' },
+  { accept: 'text/html;q=x, */*;q=-1' },
+  { 'content-type': 'application/json; charset="\u00ff"' },
+];
+
 type Encode = (body: Buffer) => [string | undefined, Buffer];
 const PLAIN_ENCODINGS = fc.constantFrom<Encode>(
   (b) => [undefined, b],
@@ -324,6 +336,11 @@ function requestDrawn(
       }),
     )
     .map((pairs) => Object.fromEntries(pairs.filter(([, v]) => v !== null)) as Record<string, string>);
+  const withPipelineHeaders = hostile
+    ? fc
+        .tuple(headers, fc.option(fc.constantFrom(...PIPELINE_HEADERS), { freq: 2 }))
+        .map(([h, extra]) => ({ ...h, ...(extra ?? {}) }))
+    : headers;
   const content = op.requestBody?.content ?? {};
   const mediaTypes = Object.keys(content);
   const jsonSchema = content['application/json']?.schema;
@@ -357,7 +374,7 @@ function requestDrawn(
             ),
           );
   return fc
-    .tuple(path, query, headers, body, hostile ? CONTENT_ENCODINGS : PLAIN_ENCODINGS)
+    .tuple(path, query, withPipelineHeaders, body, hostile ? CONTENT_ENCODINGS : PLAIN_ENCODINGS)
     .map(([p, q, h, [contentType, bytes], encode]) => {
       const all: Record<string, string> = { ...h };
       let payload = bytes;
