@@ -8,8 +8,9 @@ import { requestContext } from './http/context.js';
 import { errorHandler, unknownRoute } from './http/error-handler.js';
 import { methodNotAllowed } from './http/method-not-allowed.js';
 import { mountRoutes } from './http/mount.js';
-import { rateLimit } from './http/rate-limit.js';
+import { rateLimits } from './http/rate-limit.js';
 import { requestLogging } from './http/request-log.js';
+import { corsAllowList, securityHeaders } from './http/security-headers.js';
 import { buildOpenApiDocument } from './openapi/document.js';
 import { apiRoutes } from './routes/index.js';
 import { mountSystemRoutes } from './routes/system.js';
@@ -39,21 +40,27 @@ export function createApp(deps: ApiDependencies, options: ApiOptions): Applicati
   app.set('trust proxy', resolved.trustProxy);
   app.use(requestContext);
   app.use(requestLogging(deps.logger, deps.metrics));
+  app.use(...securityHeaders(), ...corsAllowList(resolved.corsOrigins));
   app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
 
+  const limits = rateLimits(deps.rateLimiter, resolved.rateLimit);
   const system = express.Router();
-  mountSystemRoutes(system, deps);
+  mountSystemRoutes(system, deps, { guard: limits.perAddress('ready'), cacheMs: resolved.readinessCacheMs });
   system.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });
   app.use(system);
 
-  app.use(authenticate(ring, new AccessGuard(deps.identity, deps.refreshTokens, resolved.accessTokenTtlSeconds)));
-  app.use(rateLimit(deps.rateLimiter, resolved.rateLimit));
+  // A token that fails (forged, expired, revoked) costs its address the anonymous budget before
+  // the 401 (see rate-limit.ts).
+  const guard = new AccessGuard(deps.identity, deps.refreshTokens, resolved.accessTokenTtlSeconds);
+  const authentication = express.Router();
+  authentication.use(authenticate(ring, guard), limits.failedAuthentication);
+  app.use(authentication);
+  app.use(limits.byCaller);
   const api = express.Router();
   mountRoutes(api, routes, {
     idempotency: deps.idempotency,

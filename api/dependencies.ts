@@ -9,7 +9,7 @@ import type { IdentityDirectory } from './ports/identity.js';
 import type { ApiLogger } from './ports/logger.js';
 import type { ModelInspector } from './ports/model-inspector.js';
 import type { AggregateHistory, ApiQueries, ApiSearch, AuditVerifier } from './ports/queries.js';
-import type { RateLimiter } from './ports/rate-limiter.js';
+import { type RateLimiter, rateLimitProblem } from './ports/rate-limiter.js';
 import type { RefreshTokenStore } from './ports/refresh-tokens.js';
 
 /** Everything the API calls, wired by the composition root (`cli/`). */
@@ -55,8 +55,16 @@ export interface ApiOptions {
   readonly maxImagePixels?: number;
   /** Requests per window per principal (or per IP when anonymous). */
   readonly rateLimit?: { readonly authenticated: number; readonly anonymous: number; readonly windowMs: number };
-  /** Express `trust proxy` setting, for client IPs behind a load balancer. */
-  readonly trustProxy?: boolean | number | string;
+  /**
+   * Express `trust proxy` setting, for client IPs (rate limits) and `X-Forwarded-Proto` (HSTS)
+   * behind a load balancer: hop count or addresses/subnets, never `true` (any client could then
+   * choose its own address and escape its rate limit).
+   */
+  readonly trustProxy?: false | number | string;
+  /** Origins (`https://app.example.com`) browsers may call the API from; none = no CORS headers. */
+  readonly corsOrigins?: readonly string[];
+  /** How long one round of readiness checks answers `/health/ready`. */
+  readonly readinessCacheMs?: number;
   readonly sseHeartbeatMs?: number;
   /** The model an inspection request without one goes to. */
   readonly defaultModelName?: string;
@@ -72,7 +80,9 @@ export const DEFAULT_OPTIONS = {
   maxModelBytes: 512 * 1024 * 1024,
   maxImagePixels: 100_000_000,
   rateLimit: { authenticated: 600, anonymous: 60, windowMs: 60_000 },
-  trustProxy: false as boolean | number | string,
+  trustProxy: false as false | number | string,
+  corsOrigins: [] as readonly string[],
+  readinessCacheMs: 1_000,
   sseHeartbeatMs: 15_000,
   defaultModelName: 'weld-defects',
 } as const;
@@ -84,6 +94,11 @@ export function resolveOptions(options: ApiOptions): ResolvedApiOptions {
   for (const key of options.jwtKeys) {
     if (key.secret.length < 32) throw new Error(`JWT key ${key.kid}: secret must be at least 32 characters`);
   }
+  // Refused here, at start: a limit the limiter would refuse would answer every request with 500.
+  const limits = options.rateLimit;
+  const problem =
+    limits && rateLimitProblem({ authenticated: limits.authenticated, anonymous: limits.anonymous }, limits.windowMs);
+  if (problem) throw new Error(`rate limit: ${problem}`);
   return { ...DEFAULT_OPTIONS, ...stripUndefined(options) } as ResolvedApiOptions;
 }
 

@@ -6,7 +6,16 @@ import { Actor, Id, ModelName, ModelVersion, Role, Tag, Thresholds, TrafficWeigh
 
 export const Limit = z.coerce.number().int().min(1).max(500).default(50).describe('Page size (1-500)');
 export const Cursor = z.string().max(500).optional().describe('Opaque cursor from the previous page’s nextCursor');
-const IsoTime = z.iso.datetime({ offset: true });
+/**
+ * Years 1-9999 (UTC), where ISO-8601 without an era, JavaScript, PostgreSQL and Elasticsearch all
+ * agree: PostgreSQL has no year 0, and a time zone offset can push 0001-01-01 into it.
+ */
+const EARLIEST = Date.parse('0001-01-01T00:00:00Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+const OUT_OF_RANGE = 'must lie between 0001-01-01 and 9999-12-31 (UTC)';
+const storableTime = (ms: number): boolean => ms >= EARLIEST && ms <= LATEST;
+const IsoTime = z.iso.datetime({ offset: true }).refine((v) => storableTime(Date.parse(v)), OUT_OF_RANGE);
+const IsoDate = z.iso.date().refine((v) => storableTime(Date.parse(`${v}T00:00:00Z`)), OUT_OF_RANGE);
 
 /** `?asOf=` is a global position (digits) or an ISO-8601 time. */
 export const AsOf = z
@@ -17,6 +26,10 @@ export const AsOf = z
     const at = new Date(value);
     if (Number.isNaN(at.getTime())) {
       ctx.addIssue({ code: 'custom', message: 'not a valid time' });
+      return z.NEVER;
+    }
+    if (!storableTime(at.getTime())) {
+      ctx.addIssue({ code: 'custom', message: OUT_OF_RANGE });
       return z.NEVER;
     }
     return { asOf: at };
@@ -274,7 +287,9 @@ export const StreamParams = z.object({
     .string()
     .min(3)
     .max(200)
-    .regex(/^(file|inspection|model|user|access)-[A-Za-z0-9_.:-]+$/, 'a stream id such as inspection-<id>'),
+    .regex(/^(file|inspection|model|user|access)-[A-Za-z0-9_.:-]+$/, 'a stream id such as inspection-<id>')
+    // Refused here, before the replay is recorded: a 400 writes nothing.
+    .refine((id) => !id.startsWith('access-'), 'access streams have no aggregate state; export them'),
 });
 export const ReplayQuery = z.object({ asOf: AsOf });
 export const VerifyResult = z.object({
@@ -298,8 +313,8 @@ export const VerifyResult = z.object({
 
 // --- stats ---
 export const DailyDefectsQuery = z.object({
-  from: z.iso.date().optional(),
-  to: z.iso.date().optional(),
+  from: IsoDate.optional(),
+  to: IsoDate.optional(),
   className: z.string().max(100).optional(),
 });
 export const Rows = z.object({ items: z.array(ReadModelObject) });
@@ -315,3 +330,4 @@ export const EventStreamQuery = z.object({
   types: csvList(z.string().max(100)).optional().describe('Only these event types'),
   category: z.enum(['file', 'inspection', 'model', 'user', 'access']).optional(),
 });
+export const LastEventId = z.string().regex(/^\d{1,15}$/, 'a global position');

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { rateLimitProblem } from '../api/ports/rate-limiter.js';
 import { ConfigError, loadConfig, modeOf } from './config.js';
 import { isLoopbackHost, randomSecret, secretWeakness } from './secrets.js';
 
@@ -77,5 +78,45 @@ describe('configuration', () => {
       expect(message).toMatch(/JWT_KEYS/);
       expect(message).not.toContain('short-secret');
     }
+  });
+});
+
+describe('limits, CORS and proxies in the configuration', () => {
+  it('refuses a rate limit the limiter cannot take, naming the variable and the bound', () => {
+    expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: '100000000' })).toThrow(/RATE_LIMIT_PER_MINUTE: .*1000000/);
+    expect(() => loadConfig({ RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0' })).toThrow(/RATE_LIMIT_ANONYMOUS_PER_MINUTE/);
+    const largest = loadConfig({ RATE_LIMIT_PER_MINUTE: '1000000', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000' });
+    expect(
+      rateLimitProblem({ a: largest.RATE_LIMIT_PER_MINUTE, b: largest.RATE_LIMIT_ANONYMOUS_PER_MINUTE }, 60_000),
+    ).toBeUndefined();
+    expect(loadConfig({}).RATE_LIMIT_ANONYMOUS_PER_MINUTE).toBe(60);
+  });
+
+  it('takes CORS origins exactly, and refuses wildcards, paths and other schemes', () => {
+    expect(loadConfig({}).CORS_ORIGINS).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com, http://localhost:5173' }).CORS_ORIGINS).toEqual([
+      'https://a.example.com',
+      'http://localhost:5173',
+    ]);
+    for (const bad of [
+      '*',
+      'https://a.example.com/',
+      'https://a.example.com/app',
+      'a.example.com',
+      'ftp://a.example.com',
+    ]) {
+      expect(() => loadConfig({ CORS_ORIGINS: bad }), bad).toThrow(/CORS_ORIGINS/);
+    }
+  });
+
+  it('trusts named proxies only, never every client', () => {
+    expect(loadConfig({}).TRUST_PROXY).toBeUndefined();
+    expect(loadConfig({ TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).TRUST_PROXY).toBe('loopback, 10.0.0.0/8');
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
+  });
+
+  it('caps the upload size at what one Buffer can hold', () => {
+    expect(() => loadConfig({ MAX_UPLOAD_BYTES: String(8 * 1024 ** 3) })).toThrow(/MAX_UPLOAD_BYTES/);
   });
 });

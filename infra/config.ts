@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RATE_LIMIT_BOUNDS } from '../api/ports/rate-limiter.js';
 import { secretWeakness } from './secrets.js';
 
 /** The development defaults below are public knowledge: production refuses to start with them. */
@@ -50,12 +51,54 @@ const jwtKeyRing = z.string().transform((s, ctx) => {
   return parsed.keys;
 });
 
+const corsOrigins = z.string().transform((s, ctx) => {
+  const origins = s
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    // An origin is scheme://host[:port] exactly: no path, no wildcard, no trailing slash.
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${origin}" is not an origin such as https://app.example.com (no wildcard, path or trailing slash)`,
+      });
+      return z.NEVER;
+    }
+  }
+  return origins;
+});
+
+/** The limiters refuse more than RATE_LIMIT_BOUNDS.maxLimit per window: so does the configuration, at start. */
+const perMinute = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(RATE_LIMIT_BOUNDS.maxLimit, `at most ${RATE_LIMIT_BOUNDS.maxLimit} per minute (what the rate limiter takes)`);
+
+const trustProxy = z.string().transform((s, ctx): number | string => {
+  const value = s.trim();
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  // `true` would believe any client's X-Forwarded-For, letting it pick its own rate-limit key.
+  if (/^(true|\*)$/i.test(value) || value === '') {
+    ctx.addIssue({ code: 'custom', message: 'name the proxies (hop count, or addresses/subnets), not "true"' });
+    return z.NEVER;
+  }
+  return value;
+});
+
 export const ConfigSchema = z
   .object({
     CHITTI_ENV: z.enum(['development', 'test', 'production']).default('development'),
     HOST: z.string().default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-    /** /metrics of the processes without an API (relay, projector, inference). */
+    /** /metrics of every process; the API serves it here, not on PORT. */
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
     CHITTI_DATA_DIR: z.string().default('./data'),
     DATABASE_URL: z.string().url().optional(),
@@ -75,11 +118,20 @@ export const ConfigSchema = z
     SEAL_EVERY: z.coerce.number().int().min(1).default(1000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
-    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+    /** Per principal. */
+    RATE_LIMIT_PER_MINUTE: perMinute.default(600),
+    /** Per client address: anonymous calls, failed authentication, readiness probes (a bucket of their own). */
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute.default(60),
+    /** Browser origins allowed to call the API (CORS); empty = no CORS headers at all. */
+    CORS_ORIGINS: corsOrigins.default([]),
+    /** Proxies whose X-Forwarded-For/-Proto are believed: hop count or addresses/subnets; unset = none. */
+    TRUST_PROXY: trustProxy.optional(),
+    /** A body is held in one Buffer while it is checked, so at most 2 GiB. */
     MAX_UPLOAD_BYTES: z.coerce
       .number()
       .int()
       .min(1024)
+      .max(2 * 1024 ** 3)
       .default(64 * 1024 * 1024),
     MAX_IMAGE_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
     INFERENCE_THREADS: z.coerce.number().int().min(1).max(64).default(1),

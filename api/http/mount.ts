@@ -6,17 +6,9 @@ import type { IdempotencyStore, StoredResponse } from '../ports/idempotency.js';
 import type { ApiLogger } from '../ports/logger.js';
 import { can, type Permission } from '../rbac.js';
 import { contextOf, type RequestContext } from './context.js';
-import {
-  badRequest,
-  conflict,
-  forbidden,
-  unauthenticated,
-  unprocessable,
-  unsupportedMediaType,
-  validationFailed,
-} from './problem.js';
-import { zodIssues } from './problem-mapping.js';
+import { badRequest, conflict, forbidden, unauthenticated, unprocessable, unsupportedMediaType } from './problem.js';
 import type { Reply, RouteSpec, SensitiveRead } from './route.js';
+import { validateInput } from './validate.js';
 
 export interface MountDependencies {
   readonly idempotency: IdempotencyStore;
@@ -34,13 +26,6 @@ const mediaTypeOf = (req: Request): string | undefined =>
   req.get('content-type')?.split(';')[0]?.trim().toLowerCase() || undefined;
 
 const isJsonType = (type: string): boolean => type === 'application/json' || type.endsWith('+json');
-
-function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, where: string, status: 400 | 422) {
-  if (!schema) return value;
-  const result = schema.safeParse(value);
-  if (!result.success) throw validationFailed(status, zodIssues(result.error, where));
-  return result.data;
-}
 
 const lacking = (permission: Permission, roles: readonly string[]) =>
   forbidden(`this needs the permission ${permission}, which your roles (${roles.join(', ') || 'none'}) do not grant`);
@@ -119,11 +104,17 @@ export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: 
       async (req: Request, res: Response) => {
         const context = contextOf(res);
         const actor = principalOf(context, spec);
-        const params = parse(spec.params, req.params, 'path', 400) as Record<string, unknown>;
-        const query = parse(spec.query, req.query, 'query', 400) as Record<string, unknown>;
+        const params = validateInput(spec.params, req.params, 'path', 400) as Record<string, unknown>;
+        const query = validateInput(spec.query, req.query, 'query', 400) as Record<string, unknown>;
+        for (const header of spec.headers ?? []) {
+          const value = req.get(header.name);
+          if (header.schema && value !== undefined) {
+            validateInput(header.schema, value, `header/${header.name.toLowerCase()}`, 400);
+          }
+        }
         const body =
           spec.body?.kind === 'json'
-            ? parse(spec.body.schema, req.body, 'body', 422)
+            ? validateInput(spec.body.schema, req.body, 'body', 422)
             : spec.body?.kind === 'binary'
               ? (req.body as Buffer)
               : undefined;
@@ -140,6 +131,14 @@ export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: 
           ifMatch = Number(match[1]);
         }
 
+        const idempotencyKey = req.get('idempotency-key');
+        if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+          throw badRequest('Idempotency-Key must be 1-200 visible ASCII characters', [
+            { pointer: 'header/idempotency-key', message: 'invalid' },
+          ]);
+        }
+
+        // Every check of the request is above: a sensitive read is recorded only for a valid request.
         if (spec.sensitive && spec.permission !== 'public') {
           const roles = context.principal?.roles ?? [];
           const read = spec.sensitive({ params, query });
@@ -149,12 +148,6 @@ export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: 
           } else if (!can(roles, spec.permission)) throw lacking(spec.permission, roles);
         }
 
-        const idempotencyKey = req.get('idempotency-key');
-        if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-          throw badRequest('Idempotency-Key must be 1-200 visible ASCII characters', [
-            { pointer: 'header/idempotency-key', message: 'invalid' },
-          ]);
-        }
         const run = (commandKey: string | undefined) =>
           spec.handle({ params, query, body, context, actor, idempotencyKey: commandKey, ifMatch, req, res });
 

@@ -92,6 +92,8 @@ export function toProblem(error: unknown, request: { ifMatch: boolean }): HttpPr
   }
   if (isDomainError(error)) return domainProblem(error);
   if (isParserError(error)) return parserProblem(error);
+  const transport = transportProblem(error);
+  if (transport) return transport;
   return new HttpProblem({ status: 500, slug: 'internal', title: 'Internal server error' });
 }
 
@@ -131,6 +133,34 @@ function parserProblem(error: ParserError): HttpProblem {
         : new HttpProblem({ status: 500, slug: 'internal', title: 'Internal server error' });
     }
   }
+}
+
+/**
+ * What express and body-parser raise about the bytes on the wire, untyped: a path segment that is
+ * no valid percent-encoded UTF-8 (the router's URIError), and a body that does not decode in its
+ * Content-Encoding (body-parser gives zlib's error a 400 but no `type`).
+ */
+function transportProblem(error: unknown): HttpProblem | undefined {
+  if (error instanceof URIError) {
+    return new HttpProblem({
+      status: 400,
+      slug: 'malformed-uri',
+      title: 'Malformed URI',
+      detail: 'a path segment is not valid percent-encoded UTF-8',
+    });
+  }
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  const status = typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
+  // zlib names its failures Z_DATA_ERROR, Z_BUF_ERROR, ...; brotli ERR__ERROR_FORMAT_*, ...
+  if (typeof code === 'string' && /^(Z_|ERR__)/.test(code) && status === 400) {
+    return new HttpProblem({
+      status: 400,
+      slug: 'malformed-content-encoding',
+      title: 'Body does not decode',
+      detail: 'the body is not valid in the Content-Encoding it declares',
+    });
+  }
+  return undefined;
 }
 
 /** Domain errors keep their stable `code` as the problem type's slug. */

@@ -34,6 +34,8 @@ export interface HeaderSpec {
   readonly name: string;
   readonly description: string;
   readonly required?: boolean;
+  /** Checked with the path and query (400), before a sensitive read is recorded. */
+  readonly schema?: z.ZodType;
 }
 
 /** A sensitive read: recorded as AccessRecorded (allowed or denied) and guarded by an extra permission. */

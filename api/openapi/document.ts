@@ -65,7 +65,7 @@ function operationOf(spec: RouteSpec): JsonSchema {
       in: 'header',
       required: h.required ?? false,
       description: h.description,
-      schema: { type: 'string' },
+      schema: h.schema ? jsonSchemaOf(h.schema) : { type: 'string' },
     })),
   ];
   if (spec.method === 'post' && spec.idempotent !== false) {

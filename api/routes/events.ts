@@ -1,13 +1,10 @@
 import { categoryOf } from '../../schemas/events/index.js';
 import type { ApiDependencies, ResolvedApiOptions } from '../dependencies.js';
 import { outwardEvent } from '../disclosure.js';
-import { badRequest } from '../http/problem.js';
 import { route } from '../http/route.js';
-import { EventStreamQuery } from '../schemas.js';
+import { EventStreamQuery, LastEventId } from '../schemas.js';
 import { writeChunk } from './audit.js';
 import { readerOf } from './helpers.js';
-
-const LAST_EVENT_ID = /^\d{1,15}$/;
 
 export const eventRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) => [
   route({
@@ -24,7 +21,9 @@ export const eventRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
     tag: 'events',
     permission: 'events:stream',
     query: EventStreamQuery,
-    headers: [{ name: 'Last-Event-ID', description: 'Global position of the last event received' }],
+    headers: [
+      { name: 'Last-Event-ID', description: 'Global position of the last event received', schema: LastEventId },
+    ],
     sensitive: ({ query }) => ({
       action: 'events.tail',
       resource: `events${query.category ? `?category=${query.category}` : ''}`,
@@ -35,9 +34,6 @@ export const eventRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
       const { query, req, res } = input;
       const reader = readerOf(input);
       const lastEventId = req.get('last-event-id');
-      if (lastEventId !== undefined && !LAST_EVENT_ID.test(lastEventId)) {
-        throw badRequest('Last-Event-ID must be a global position');
-      }
       const after = query.after ?? (lastEventId !== undefined ? Number(lastEventId) : await deps.log.headPosition());
       const types = query.types ? new Set(query.types) : undefined;
 

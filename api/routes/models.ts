@@ -1,8 +1,8 @@
 import { streamIdOf } from '../../schemas/events/index.js';
 import type { ApiDependencies, ResolvedApiOptions } from '../dependencies.js';
 import { unprocessable, validationFailed } from '../http/problem.js';
-import { zodIssues } from '../http/problem-mapping.js';
 import { route } from '../http/route.js';
+import { validateInput } from '../http/validate.js';
 import {
   AsOfState,
   CommandAccepted,
@@ -31,9 +31,7 @@ function parseMetricsHeader(header: string | undefined): Record<string, number> 
   } catch {
     throw validationFailed(400, [{ pointer: 'header/x-model-metrics', message: 'not JSON' }]);
   }
-  const result = ModelMetrics.safeParse(parsed);
-  if (!result.success) throw validationFailed(400, zodIssues(result.error, 'header/x-model-metrics'));
-  return result.data;
+  return validateInput(ModelMetrics, parsed, 'header/x-model-metrics', 400) as Record<string, number>;
 }
 
 export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) => [

@@ -1,5 +1,4 @@
-import type { Request, Response, Router } from 'express';
-import type { Registry } from 'prom-client';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { HealthCheck } from '../ports/health.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -23,20 +22,31 @@ async function runCheck(check: HealthCheck): Promise<{ name: string; ok: boolean
   }
 }
 
-/** Liveness, readiness (each dependency checked) and Prometheus metrics: unauthenticated, not rate limited. */
+/**
+ * Liveness (unauthenticated, unlimited: orchestrators probe it) and readiness. Readiness runs every
+ * dependency check, so it is limited per address by `guard` and answered from one shared result for
+ * `cacheMs`: concurrent and repeated probes cost the dependencies one round of checks at most per
+ * period. Prometheus metrics are not here: they are served on the metrics port (`cli/wiring`).
+ */
 export function mountSystemRoutes(
   router: Router,
-  deps: { healthChecks: readonly HealthCheck[]; metrics: Registry },
+  deps: { healthChecks: readonly HealthCheck[] },
+  readiness: { guard: RequestHandler; cacheMs: number },
 ): void {
+  let latest: { at: number; result: Promise<Awaited<ReturnType<typeof runCheck>>[]> } | undefined;
+  const checkAll = () => {
+    const now = performance.now();
+    if (!latest || now - latest.at >= readiness.cacheMs) {
+      latest = { at: now, result: Promise.all(deps.healthChecks.map(runCheck)) };
+    }
+    return latest.result;
+  };
   router.get('/health/live', (_req: Request, res: Response) => {
     res.json({ status: 'ok' });
   });
-  router.get('/health/ready', async (_req: Request, res: Response) => {
-    const checks = await Promise.all(deps.healthChecks.map(runCheck));
+  router.get('/health/ready', readiness.guard, async (_req: Request, res: Response) => {
+    const checks = await checkAll();
     const ready = checks.every((c) => c.ok);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
-  });
-  router.get('/metrics', async (_req: Request, res: Response) => {
-    res.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 }

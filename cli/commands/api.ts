@@ -10,8 +10,9 @@ import { openSearch } from '../wiring/search.js';
 const command: Subcommand = {
   summary: 'serve the REST API only (distributed mode)',
   usage: `chitti api
-  Needs DATABASE_URL and JWT_KEYS (or JWT_KEYS_FILE), the same in every API process. Serves /v1, /auth, /openapi.json, /metrics, /health on HOST:PORT; rate
-  limits in Redis when REDIS_URL is set; search in Elasticsearch when ELASTICSEARCH_URL is set.
+  Needs DATABASE_URL and JWT_KEYS (or JWT_KEYS_FILE), the same in every API process. Serves /v1,
+  /auth, /openapi.json, /health on HOST:PORT and /metrics on METRICS_PORT; rate limits in Redis
+  when REDIS_URL is set; search in Elasticsearch when ELASTICSEARCH_URL is set.
   Blobs under CHITTI_DATA_DIR/blobs (share that volume with the inference processes).`,
   async run() {
     const runtime = await openRuntime({ name: 'api', allowEmbedded: false, traced: true, jwtKeys: 'explicit' });

@@ -5,16 +5,18 @@ import { aggregateHistory } from '../../api/adapters/aggregate-history.js';
 import { bindCommands } from '../../api/adapters/bind-commands.js';
 import { onnxModelInspector } from '../../api/adapters/model-inspector.js';
 import { createApp } from '../../api/app.js';
-import type { ApiDependencies } from '../../api/dependencies.js';
+import type { ApiDependencies, ApiOptions } from '../../api/dependencies.js';
+import { answerMalformedRequests } from '../../api/http/client-error.js';
 import type { HealthCheck } from '../../api/ports/health.js';
 import { LogIdentityDirectory } from '../../api/stores/log-identity-directory.js';
 import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
-import { StartupError } from '../../infra/config.js';
+import { type Config, StartupError } from '../../infra/config.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { ReadModelQueries } from '../../projections/queries.js';
 import type { Runtime } from '../runtime.js';
+import { startMetricsServer } from './metrics-server.js';
 import { openRateLimiter } from './rate-limiter.js';
 import type { Search } from './search.js';
 
@@ -23,6 +25,23 @@ export interface ApiWiring {
   readonly search: Search;
   readonly registry: Registry;
   readonly healthChecks: readonly HealthCheck[];
+}
+
+/** The API's options from the configuration: every value a loaded config holds is one the API accepts. */
+export function apiOptions(config: Config, jwtKeys: ApiOptions['jwtKeys']): ApiOptions {
+  return {
+    jwtKeys,
+    maxUploadBytes: config.MAX_UPLOAD_BYTES,
+    maxImagePixels: config.MAX_IMAGE_PIXELS,
+    rateLimit: {
+      authenticated: config.RATE_LIMIT_PER_MINUTE,
+      anonymous: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      windowMs: 60_000,
+    },
+    corsOrigins: config.CORS_ORIGINS,
+    ...(config.TRUST_PROXY !== undefined ? { trustProxy: config.TRUST_PROXY } : {}),
+    defaultModelName: config.DEFAULT_MODEL,
+  };
 }
 
 export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Server> {
@@ -60,13 +79,9 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     metrics: wiring.registry,
     logger,
   };
-  const app = createApp(deps, {
-    jwtKeys: runtime.jwtKeys,
-    maxUploadBytes: config.MAX_UPLOAD_BYTES,
-    maxImagePixels: config.MAX_IMAGE_PIXELS,
-    rateLimit: { authenticated: config.RATE_LIMIT_PER_MINUTE, anonymous: 60, windowMs: 60_000 },
-    defaultModelName: config.DEFAULT_MODEL,
-  });
+  const app = createApp(deps, apiOptions(config, runtime.jwtKeys));
+  // /metrics is not on the API's port: Prometheus scrapes METRICS_PORT, which need not face the public.
+  await startMetricsServer(runtime, wiring.registry);
   const server = await new Promise<Server>((resolve, reject) => {
     // Express 5 calls this back with the listen error too (a taken port once passed for success).
     const listening = app.listen(config.PORT, config.HOST, (error?: NodeJS.ErrnoException) => {
@@ -77,6 +92,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
           new StartupError(`port ${config.PORT} on ${config.HOST} is in use by another process: stop it or set PORT`),
         );
     });
+    answerMalformedRequests(listening);
   });
   runtime.onClose(
     () =>

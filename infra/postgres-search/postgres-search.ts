@@ -249,8 +249,9 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
     return guarded('searchDetections', async () => {
       const where = new Where();
       if (query.className !== undefined) where.add('class_name = ?', query.className);
-      if (query.minScore !== undefined) where.add('score >= ?::real', query.minScore);
-      if (query.maxScore !== undefined) where.add('score <= ?::real', query.maxScore);
+      // Scores are float4; a bound below its range (1e-300) would fail the cast, so it is rounded to float4 first.
+      if (query.minScore !== undefined) where.add('score >= ?::real', Math.fround(query.minScore));
+      if (query.maxScore !== undefined) where.add('score <= ?::real', Math.fround(query.maxScore));
       if (query.model !== undefined) where.add('model_name = ?', query.model);
       if (query.modelVersion !== undefined) where.add('model_version = ?', query.modelVersion);
       if (query.verdict === 'unreviewed') where.add(`role = 'live' AND review_verdict IS NULL`);

@@ -21,7 +21,15 @@ export function searchWords(text: string): string[] {
   return [...new Set(words.filter((w) => w.length > 0))];
 }
 
-const cursorShape = z.tuple([z.number().int().min(0), z.string().min(1).max(300)]);
+/** Hit ids are event ids and document ids, visible ASCII: anything else (NUL above all) is a forged cursor. */
+const cursorShape = z.tuple([
+  z.number().int().min(0),
+  z
+    .string()
+    .min(1)
+    .max(300)
+    .regex(/^[\x21-\x7e]+$/),
+]);
 
 /** Keyset position after the last hit of a page: (global position, id), newest first. */
 export interface SearchCursor {

@@ -1,12 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app.js';
 import type { ApiDependencies } from '../../api/dependencies.js';
+import { RATE_LIMIT_BOUNDS } from '../../api/ports/rate-limiter.js';
+import { apiOptions } from '../../cli/wiring/api.js';
+import { loadConfig } from '../../infra/config.js';
+import { InMemoryRateLimiter } from '../../infra/rate-limit/in-memory.js';
 import {
   type Backend,
   bearer,
   type FullApi,
   json,
   KEY_A,
+  KEY_B,
   listen,
+  ringOf,
   type ServerUnderTest,
   seedUser,
   startFullApi,
@@ -60,6 +67,77 @@ describe('rate limits', () => {
   });
 });
 
+describe('rate limits before authentication', () => {
+  const limitedServer = () =>
+    listen(
+      { ...deps, rateLimiter: new InMemoryRateLimiter() },
+      { jwtKeys: [KEY_A], rateLimit: { authenticated: 5, anonymous: 2, windowMs: 60_000 } },
+    );
+
+  it('limits requests with a forged, expired or malformed token per address, like anonymous ones', async () => {
+    const user = await seedUser(backend, ['viewer']);
+    const open = await listen(deps, { jwtKeys: [KEY_A] });
+    const token = (await tokensFor(open.url, user.apiKey)).accessToken;
+    await open.close();
+    const limited = await limitedServer();
+    try {
+      const forged = ringOf([KEY_B]).sign('access', user.userId, { roles: ['admin'] }, 600).token;
+      const expired = ringOf([KEY_A]).sign('access', user.userId, { roles: ['viewer'] }, -60).token;
+      const statuses: number[] = [];
+      for (const authorization of [`Bearer ${forged}`, `Bearer ${expired}`, 'Basic dXNlcjpwYXNz', `Bearer ${forged}`]) {
+        statuses.push((await fetch(`${limited.url}/v1/files`, { headers: { authorization } })).status);
+      }
+      expect(statuses).toEqual([401, 401, 429, 429]);
+      const refused = await fetch(`${limited.url}/v1/files`, { headers: { authorization: `Bearer ${expired}` } });
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await json(refused)).toMatchObject({ status: 429, type: 'https://chitti.dev/problems/rate-limited' });
+      // A verified token is limited per principal, not by its address's spent anonymous budget.
+      expect((await fetch(`${limited.url}/v1/files?limit=0`, { headers: bearer(token) })).status).toBe(400);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('limits /health/ready per address in a bucket of its own; /health/live never', async () => {
+    const limited = await limitedServer();
+    try {
+      const ready: number[] = [];
+      for (let i = 0; i < 3; i++) ready.push((await fetch(`${limited.url}/health/ready`)).status);
+      expect(ready).toEqual([200, 200, 429]);
+      expect((await fetch(`${limited.url}/v1/files`)).status).toBe(401);
+      for (let i = 0; i < 4; i++) expect((await fetch(`${limited.url}/health/live`)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('refuses at start a limit the limiter cannot take, instead of answering every request with 500', () => {
+    expect(() =>
+      createApp(deps, { jwtKeys: [KEY_A], rateLimit: { authenticated: 100_000_000, anonymous: 60, windowMs: 60_000 } }),
+    ).toThrow(/authenticated must be an integer in 1\.\.1000000/);
+  });
+
+  it('serves every request under the largest limits a configuration can load', async () => {
+    const config = loadConfig({
+      RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT_BOUNDS.maxLimit),
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: String(RATE_LIMIT_BOUNDS.maxLimit),
+    });
+    const user = await seedUser(backend, ['viewer']);
+    const largest = await listen(
+      { ...deps, rateLimiter: new InMemoryRateLimiter() },
+      {
+        ...apiOptions(config, [KEY_A]),
+      },
+    );
+    try {
+      const token = (await tokensFor(largest.url, user.apiKey)).accessToken;
+      expect((await fetch(`${largest.url}/v1/files`, { headers: bearer(token) })).status).toBe(200);
+    } finally {
+      await largest.close();
+    }
+  });
+});
+
 describe('health, metrics and OpenAPI', () => {
   it('reports readiness per dependency and 503 when one fails', async () => {
     const ready = await fetch(`${server.url}/health/ready`);
@@ -84,11 +162,47 @@ describe('health, metrics and OpenAPI', () => {
     }
   });
 
-  it('exposes request metrics in Prometheus format', async () => {
-    const response = await fetch(`${server.url}/metrics`);
-    expect(response.status).toBe(200);
-    const text = await response.text();
-    expect(text).toMatch(/chitti_http_requests_total\{method="GET",route="\/v1\/files",status="401"\} \d+/);
+  it('keeps /metrics off the API port; the registry behind the metrics port still counts requests', async () => {
+    const fresh = await listen({ ...deps, rateLimiter: new InMemoryRateLimiter() }, { jwtKeys: [KEY_A] });
+    try {
+      const response = await fetch(`${fresh.url}/metrics`);
+      expect(response.status).toBe(404);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    } finally {
+      await fresh.close();
+    }
+    expect(await deps.metrics.metrics()).toMatch(
+      /chitti_http_requests_total\{method="GET",route="\/v1\/files",status="401"\} \d+/,
+    );
+  });
+
+  it('answers /health/ready from one round of checks per period, however many probes arrive', async () => {
+    let runs = 0;
+    const counted = { name: 'counted', check: async () => void runs++ };
+    const probe = (cacheMs: number) =>
+      listen(
+        { ...deps, rateLimiter: new InMemoryRateLimiter(), healthChecks: [counted] },
+        { jwtKeys: [KEY_A], readinessCacheMs: cacheMs },
+      );
+    const cached = await probe(60_000);
+    try {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => fetch(`${cached.url}/health/ready`)));
+      for (let i = 0; i < 4; i++) answers.push(await fetch(`${cached.url}/health/ready`));
+      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+      expect(runs).toBe(1);
+    } finally {
+      await cached.close();
+    }
+    // Once the period is over the checks run again.
+    runs = 0;
+    const brief = await probe(1);
+    try {
+      const deadline = Date.now() + 10_000;
+      while (runs < 2 && Date.now() < deadline) expect((await fetch(`${brief.url}/health/ready`)).status).toBe(200);
+      expect(runs).toBeGreaterThanOrEqual(2);
+    } finally {
+      await brief.close();
+    }
   });
 
   it('serves an OpenAPI 3.1 document listing every route with its schemas', async () => {

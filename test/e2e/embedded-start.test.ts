@@ -71,6 +71,7 @@ describe('npm start (chitti start, embedded defaults)', () => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
   let url: string;
+  let metricsUrl: string;
   let chitti: ChittiProcess | undefined;
 
   beforeAll(async () => {
@@ -78,7 +79,10 @@ describe('npm start (chitti start, embedded defaults)', () => {
     await chmod(dataDir, 0o711); // the embedded server's own user must pass through it
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}`;
     env = isolatedEnv({
+      METRICS_PORT: String(metricsPort),
       CHITTI_DATA_DIR: dataDir,
       PORT: String(port),
       EMBEDDED_PG_PORT: String(await freePort()),
@@ -97,6 +101,11 @@ describe('npm start (chitti start, embedded defaults)', () => {
   }, async () => {
     chitti = startChitti(['start'], env);
     await waitUntilReady(url, chitti);
+    // Prometheus metrics on the metrics port only, not next to the API.
+    expect((await fetch(`${url}/metrics`)).status).toBe(404);
+    const metrics = await fetch(`${metricsUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/chitti_http_requests_total/);
 
     const sample = await clearestSample();
     const inspect = await runChitti(['inspect', sample.path, '--url', url, '--json', '--timeout', '120'], env);

@@ -14,6 +14,7 @@ import { createApp } from '../../../api/app.js';
 import { sha256Hex } from '../../../api/auth/api-key.js';
 import { KeyRing } from '../../../api/auth/key-ring.js';
 import type { ApiDependencies, ApiOptions, JwtKey } from '../../../api/dependencies.js';
+import { answerMalformedRequests } from '../../../api/http/client-error.js';
 import type { RateLimiter } from '../../../api/ports/rate-limiter.js';
 import { LogIdentityDirectory } from '../../../api/stores/log-identity-directory.js';
 import { PgIdempotencyStore } from '../../../api/stores/pg-idempotency-store.js';
@@ -95,6 +96,7 @@ export interface ServerUnderTest {
 export async function listen(deps: ApiDependencies, options: ApiOptions): Promise<ServerUnderTest> {
   const app = createApp(deps, options);
   const server = app.listen(0, '127.0.0.1');
+  answerMalformedRequests(server);
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   return {
