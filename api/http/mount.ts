@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { z } from 'zod';
 import type { AccessLog } from '../ports/access-log.js';
 import type { IdempotencyStore, StoredResponse } from '../ports/idempotency.js';
 import type { ApiLogger } from '../ports/logger.js';
