@@ -216,6 +216,8 @@ export interface GreyImageSpec {
   readonly pixelSpacing?: readonly [number, number];
   readonly imagerPixelSpacing?: readonly [number, number];
   readonly frames?: number;
+  /** Samples actually written (default rows × columns × frames): fewer makes a header that over-claims. */
+  readonly writtenSamples?: number;
   readonly sopClassUid?: string;
   readonly sopInstanceUid: string;
   readonly modality?: string;
@@ -239,7 +241,7 @@ export function dicomImage(spec: GreyImageSpec): DicomElement[] {
   const bitsStored = spec.bitsStored ?? spec.bitsAllocated;
   const highBit = spec.highBit ?? bitsStored - 1;
   const frames = spec.frames ?? 1;
-  const count = spec.rows * spec.columns * frames;
+  const count = spec.writtenSamples ?? spec.rows * spec.columns * frames;
   const bytesPer = spec.bitsAllocated / 8;
   const pixels = new Uint8Array(count * bytesPer);
   const mask = 2 ** bitsStored - 1;
