@@ -133,7 +133,7 @@ const variants: Record<string, Omit<GreyImageSpec, 'sopInstanceUid'>> = {
   },
 };
 
-const syntaxes = {
+const syntaxes: Record<string, { transferSyntaxUid: string; preamble?: boolean }> = {
   'implicit VR LE': { transferSyntaxUid: TRANSFER_SYNTAX.implicitLittle },
   'explicit VR LE': { transferSyntaxUid: TRANSFER_SYNTAX.explicitLittle },
   'explicit VR BE': { transferSyntaxUid: TRANSFER_SYNTAX.explicitBig },
