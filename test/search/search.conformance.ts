@@ -77,9 +77,12 @@ export function searchConformance(name: string, factory: SearchAdapterFactory): 
         role: 'live',
         detectionId: 'd0',
         box: { x1: 0, y1: 0, x2: 10, y2: 10 },
+        size: null, // that file's pixel spacing is unknown
       });
       expect([...first.tags].sort()).toEqual(['pipeline', 'urgent']);
       expect(first.id).toBe(`${first.eventId}:d0`);
+      // The second file's spacing is 0.5 mm (rows) × 0.25 mm (columns): its 10×10 px boxes are 5 × 2.5 mm.
+      expect(page.items[0]!.size).toEqual({ lengthMm: 5, widthMm: 2.5, areaMm2: 12.5 });
     });
 
     it('filters by score range (inclusive) and by model name and version', async () => {
