@@ -47,6 +47,8 @@ export const TRANSFER_SYNTAX = {
 } as const;
 
 const LONG_VRS = new Set<Vr>(['OB', 'OW']);
+/** Chitti's writer, under the 2.25 root (a UUID as a decimal integer: no registered root needed). */
+const IMPLEMENTATION_CLASS_UID = `2.25.${BigInt('0x5e0c4a2f9d8b47e1a3c6b0f2d4e8a915').toString()}`;
 const PIXEL_DATA = 0x7fe00010;
 
 export interface WriteOptions {
@@ -74,7 +76,7 @@ export function writeDicom(elements: readonly DicomElement[], options: WriteOpti
     },
     { tag: 0x00020003, vr: 'UI', value: options.mediaStorageSopInstanceUid ?? String(find(0x00080018) ?? '1.2.3') },
     { tag: 0x00020010, vr: 'UI', value: ts },
-    { tag: 0x00020012, vr: 'UI', value: '1.2.826.0.1.3680043.10.1597.1' },
+    { tag: 0x00020012, vr: 'UI', value: IMPLEMENTATION_CLASS_UID },
     { tag: 0x00020013, vr: 'SH', value: 'CHITTI' },
   ];
   const metaBody = concat(meta.map((e) => encodeElement(e, { explicit: true, bigEndian: false })));

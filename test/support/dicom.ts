@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +13,8 @@ import {
 
 export { dicomImage, TRANSFER_SYNTAX, writeDicom };
 
-let uidCounter = 0;
-/** A fresh SOP Instance UID under the test root, unique per call in this process. */
-export const testUid = (): string => `1.2.826.0.1.3680043.10.1597.${process.pid}.${Date.now() % 1e9}.${++uidCounter}`;
+/** A fresh SOP Instance UID: a random UUID under the 2.25 root. */
+export const testUid = (): string => `2.25.${BigInt(`0x${randomUUID().replaceAll('-', '')}`).toString()}`;
 
 /** A single-frame greyscale DICOM file in the given transfer syntax (explicit VR LE by default). */
 export function greyDicom(
