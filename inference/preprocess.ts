@@ -49,7 +49,7 @@ export interface DecodedImage {
   readonly pixels: Uint8Array;
   readonly channels: 1 | 3;
   readonly bitDepth: 8 | 16;
-  /** The window mapped to 0..255 for >8-bit images, in source units; null for 8-bit images. */
+  /** The window mapped to 0..255 for >8-bit images and DICOM, in source units (DICOM: after rescale); null for other 8-bit images. */
   readonly window: { readonly low: number; readonly high: number } | null;
 }
 
