@@ -170,6 +170,12 @@ export const DetectionSearchQuery = z
       .enum(REVIEW_VERDICT_FILTERS)
       .optional()
       .describe("The latest review's verdict, or unreviewed for live detections nobody has reviewed"),
+    minLengthMm: z.coerce
+      .number()
+      .min(0)
+      .max(100_000)
+      .optional()
+      .describe('Only boxes at least this long in mm (longer side); files without a pixel spacing never match'),
     from: IsoTime.optional(),
     to: IsoTime.optional(),
     q: z.string().max(200).optional().describe('Free text over file names and tags'),

@@ -255,6 +255,7 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
       if (query.maxScore !== undefined) where.add('score <= ?::real', query.maxScore);
       if (query.model !== undefined) where.add('model_name = ?', query.model);
       if (query.modelVersion !== undefined) where.add('model_version = ?', query.modelVersion);
+      if (query.minLengthMm !== undefined) where.add(`(size->>'lengthMm')::float8 >= ?::float8`, query.minLengthMm);
       if (query.verdict === 'unreviewed') where.add(`role = 'live' AND review_verdict IS NULL`);
       else if (query.verdict !== undefined) where.add('review_verdict = ?', query.verdict);
       addCommon(where, query);

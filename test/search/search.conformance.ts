@@ -93,6 +93,13 @@ export function searchConformance(name: string, factory: SearchAdapterFactory): 
       expect((await search.searchDetections({ model: 'other-model', limit: 10 })).items).toEqual([]);
     });
 
+    it('filters by length in mm; boxes without a pixel spacing never match', async () => {
+      const long = await search.searchDetections({ minLengthMm: 5, limit: 10 });
+      expect(summary(long.items)).toEqual(['i-second/inclusion/0.77', 'i-second/crack/0.42']);
+      expect((await search.searchDetections({ minLengthMm: 0, limit: 10 })).items).toHaveLength(2);
+      expect((await search.searchDetections({ minLengthMm: 5.001, limit: 10 })).items).toEqual([]);
+    });
+
     it('filters by time range: from inclusive, to exclusive', async () => {
       const all = (await search.searchDetections({ limit: 10 })).items;
       expect(all).toHaveLength(4);
