@@ -1,5 +1,9 @@
 import { inflateRawSync } from 'node:zlib';
-import dicomParser, { type DataSet, type Element } from 'dicom-parser';
+// dicom-parser (cornerstone): small, no dependencies, reads Part 10 in implicit and explicit VR
+// little endian, explicit VR big endian and (with an inflater) deflated syntaxes, and leaves pixel
+// decoding to the caller, which is what is needed here; dcmjs would bring a full data model and
+// writer that Chitti does not use.
+import dicomParser, { type DataSet, type Element, type ParseDicomOptions } from 'dicom-parser';
 import { type DicomHeader, PIXEL_SPACING_RANGE_MM, type PixelSpacingMm } from '../../schemas/events/file.js';
 import { headerText, readAcquired } from './header-text.js';
 import { isUncompressed, nonImageSopClass, transferSyntaxName } from './uids.js';
@@ -289,8 +293,10 @@ function parse(bytes: Uint8Array, maxInflatedBytes: number): DataSet {
     return full;
   };
   try {
-    // Parsing stops at the pixel data element: its length is checked against the file here, not by a read past the end.
-    return dicomParser.parseDicom(bytes, { untilTag: 'x7fe00010', inflater } as never);
+    // Parsing stops at the pixel data element: its length is checked against the file here, not by a
+    // read past the end. (dicom-parser's typings declare the inflater as returning void; it uses the
+    // returned bytes, hence the cast.)
+    return dicomParser.parseDicom(bytes, { untilTag: 'x7fe00010', inflater } as unknown as ParseDicomOptions);
   } catch (error) {
     const cause = (error as { exception?: unknown })?.exception ?? error;
     if (cause instanceof DicomError) throw cause;
