@@ -118,6 +118,17 @@ const MONOCHROME = new Set(['MONOCHROME1', 'MONOCHROME2']);
  * colour, and pixel data shorter than the header needs.
  */
 export function readDicom(bytes: Uint8Array, options: ReadDicomOptions): DicomImage {
+  try {
+    return read(bytes, options);
+  } catch (error) {
+    if (error instanceof DicomError) throw error;
+    // Whatever else a malformed header makes the parser or a value accessor throw is still bad input.
+    const message = error instanceof Error ? error.message : String(error);
+    throw new DicomError('corrupt', `the DICOM data set cannot be read (${message.replace(/^dicomParser\.?/, '')})`);
+  }
+}
+
+function read(bytes: Uint8Array, options: ReadDicomOptions): DicomImage {
   const signature = sniffDicom(bytes);
   if (signature === undefined) {
     throw new DicomError(

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DicomError, type DicomImage, type DicomRefusal, readDicom, sniffDicom } from '../../inference/dicom/index.js';
 import { SOP_CLASS } from '../../inference/dicom/uids.js';
@@ -409,5 +410,44 @@ describe('refusals name their reason', () => {
 
   it('keeps unique test UIDs', () => {
     expect(testUid()).not.toBe(testUid());
+  });
+});
+
+describe('any damaged file is refused with a DicomError, never another exception', () => {
+  const seeds = [
+    greyDicom({ rows: H, columns: W, bitsAllocated: 16, stored: ramp(N, 0, 65535), window: { center: 9, width: 3 } }),
+    greyDicom(
+      { rows: H, columns: W, bitsAllocated: 8, stored: ramp(N, 0, 255), pixelSpacing: [0.1, 0.1] },
+      { transferSyntaxUid: TRANSFER_SYNTAX.implicitLittle },
+    ),
+    greyDicom(
+      { rows: H, columns: W, bitsAllocated: 16, bitsStored: 12, signed: true, stored: ramp(N, -2048, 2047) },
+      { transferSyntaxUid: TRANSFER_SYNTAX.explicitBig },
+    ),
+    greyDicom(
+      { rows: H, columns: W, bitsAllocated: 16, stored: ramp(N, 0, 9) },
+      { transferSyntaxUid: TRANSFER_SYNTAX.deflatedExplicitLittle },
+    ),
+  ];
+  it('holds for random byte edits and truncations of valid files', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: seeds.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { minLength: 1, maxLength: 8 }),
+        fc.option(fc.nat(), { nil: undefined }),
+        (which, edits, cut) => {
+          const bytes = Buffer.from(seeds[which]!);
+          // Edits land after the preamble, mostly in the header where they do harm.
+          for (const [at, value] of edits) bytes[132 + (at % Math.min(400, bytes.length - 132))] = value;
+          const damaged = cut === undefined ? bytes : bytes.subarray(0, cut % bytes.length);
+          try {
+            read(damaged);
+          } catch (error) {
+            expect(error).toBeInstanceOf(DicomError);
+          }
+        },
+      ),
+      { numRuns: 1500, seed: 4242 },
+    );
   });
 });
