@@ -128,6 +128,16 @@ describe('DICOM uploads', () => {
     expect(problem.detail).toContain(`DICOM instance ${sopInstanceUid} was uploaded as file '${first.fileId}'`);
   });
 
+  it('records one file when the same instance arrives twice at once', async () => {
+    const bytes = diconde({ sopInstanceUid: testUid() });
+    const responses = await Promise.all([upload(bytes), upload(bytes), upload(bytes)]);
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 201]);
+    const bodies = await Promise.all(responses.map((r) => json(r)));
+    expect(new Set(bodies.map((b) => b.fileId)).size).toBe(1);
+    expect(await backend.store.readStream(`file-${bodies[0].fileId}`)).toHaveLength(1);
+  });
+
   it('takes every uncompressed transfer syntax, with or without the preamble', async () => {
     for (const options of [
       { transferSyntaxUid: TRANSFER_SYNTAX.implicitLittle },
