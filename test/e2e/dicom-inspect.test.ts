@@ -55,5 +55,5 @@ describe('chitti inspect on the DICONDE sample (README first use)', () => {
     expect(live.length).toBeGreaterThan(0);
     for (const d of live) expect(d.size).toEqual(boxSizeMm(d.box, { row: 0.1, column: 0.1 }));
     expect(await chitti.stop('SIGTERM')).toBe(0);
-  });
+  }, 240_000); // two inspections and a start of embedded PostgreSQL, on a busy machine
 });
