@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { REVIEW_VERDICT_FILTERS } from '../projections/search/query.js';
-import { Actor, Id, ModelName, ModelVersion, Role, Tag, Thresholds, TrafficWeights } from '../schemas/events/index.js';
+import {
+  Actor,
+  DicomHeader,
+  Id,
+  ModelName,
+  ModelVersion,
+  PixelSpacingMm,
+  Role,
+  Tag,
+  Thresholds,
+  TrafficWeights,
+} from '../schemas/events/index.js';
 
 /** Request and response shapes of the REST API; validation and `/openapi.json` both come from these. */
 
@@ -75,9 +86,21 @@ export const AsOfState = z.object({
 
 // --- files ---
 export const FileParams = z.object({ fileId: Id });
+/** `?pixelSpacingMm=0.1` (square pixels) or `0.1,0.12` (row spacing, column spacing: DICOM's order). */
+const PixelSpacingParam = z
+  .string()
+  .regex(/^\s*\d+(\.\d+)?\s*(,\s*\d+(\.\d+)?\s*)?$/, 'one spacing in mm, or two: row,column')
+  .transform((v) => {
+    const [row, column = row] = v.split(',').map(Number) as [number, number?];
+    return { row, column };
+  })
+  .pipe(PixelSpacingMm);
 export const UploadQuery = z.object({
   name: z.string().max(1024).optional().describe('Original file name (or send X-File-Name)'),
   tags: csvList(Tag).optional().describe('Comma-separated tags'),
+  pixelSpacingMm: PixelSpacingParam.optional().describe(
+    'Pixel spacing in mm (0.001–10): `0.1`, or `row,column` such as `0.1,0.12`. For images without one in their header; a DICOM file’s own spacing must agree',
+  ),
 });
 export const UploadedFile = z.object({
   fileId: z.string(),
@@ -90,6 +113,12 @@ export const UploadedFile = z.object({
   channels: z.number().int(),
   originalName: z.string(),
   tags: z.array(z.string()),
+  pixelSpacingMm: PixelSpacingMm.optional().describe('Absent when unknown'),
+  dicom: DicomHeader.optional().describe('Allow-listed DICOM header (DICOM uploads only)'),
+  existing: z
+    .boolean()
+    .optional()
+    .describe('True when this DICOM instance (same SOP Instance UID, same bytes) was uploaded before: its file'),
   streamVersion: z.number().int(),
 });
 export const ListFilesQuery = z.object({
@@ -155,6 +184,12 @@ export const DetectionSearchQuery = z
       .enum(REVIEW_VERDICT_FILTERS)
       .optional()
       .describe("The latest review's verdict, or unreviewed for live detections nobody has reviewed"),
+    minLengthMm: z.coerce
+      .number()
+      .min(0)
+      .max(100_000)
+      .optional()
+      .describe('Only boxes at least this long in mm (longer side); files without a pixel spacing never match'),
     from: IsoTime.optional(),
     to: IsoTime.optional(),
     q: z.string().max(200).optional().describe('Free text over file names and tags'),

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { type FileState, fileDecider } from '../domain/file/index.js';
 import { DeleteFile, TagFile, UploadFile } from '../schemas/commands/file.js';
-import { streamIdOf } from '../schemas/events/index.js';
+import { type PixelSpacingMm, streamIdOf } from '../schemas/events/index.js';
 import type { CommandContext } from './context.js';
 import type { CommandDeps } from './deps.js';
 import { type LoadedAggregate, loadAggregate, type PointInTime } from './load-aggregate.js';
@@ -22,4 +22,10 @@ export const deleteFile = (deps: CommandDeps, input: z.input<typeof DeleteFile>,
 
 export function loadFile(deps: CommandDeps, fileId: string, at: PointInTime = {}): Promise<LoadedAggregate<FileState>> {
   return loadAggregate(deps.store, fileDecider, fileStreamId(fileId), at);
+}
+
+/** The pixel spacing the file's upload recorded; undefined when unknown or when there is no such file. */
+export async function filePixelSpacing(deps: CommandDeps, fileId: string): Promise<PixelSpacingMm | undefined> {
+  const { state } = await loadFile(deps, fileId);
+  return state.status === 'absent' ? undefined : state.upload.pixelSpacingMm;
 }

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { DicomError, readDicom, sniffDicom } from './dicom/index.js';
 import { type LetterboxGeometry, letterboxGeometry, letterboxTensor } from './letterbox.js';
 
 export type ImageRejectionCode = 'corrupt-image' | 'decompression-bomb' | 'unsupported-media';
@@ -13,7 +14,7 @@ export class ImageRejectedError extends Error {
   }
 }
 
-export type ImageMediaType = 'image/png' | 'image/jpeg' | 'image/webp' | 'image/tiff';
+export type ImageMediaType = 'image/png' | 'image/jpeg' | 'image/webp' | 'image/tiff' | 'application/dicom';
 
 /** The media type by magic bytes; undefined for anything else (the file name is never trusted). */
 export function sniffMediaType(bytes: Uint8Array): ImageMediaType | undefined {
@@ -48,7 +49,7 @@ export interface DecodedImage {
   readonly pixels: Uint8Array;
   readonly channels: 1 | 3;
   readonly bitDepth: 8 | 16;
-  /** The window mapped to 0..255 for >8-bit images, in source units; null for 8-bit images. */
+  /** The window mapped to 0..255 for >8-bit images and DICOM, in source units (DICOM: after rescale); null for other 8-bit images. */
   readonly window: { readonly low: number; readonly high: number } | null;
 }
 
@@ -58,6 +59,7 @@ const DEFAULT_WINDOW: readonly [number, number] = [0.5, 99.5];
 /** Decodes PNG, JPEG, WebP or TIFF (8- or 16-bit) to 8-bit grey or RGB, windowing >8-bit data by percentiles. */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
   if (bytes.length === 0) throw new ImageRejectedError('corrupt-image', 'the file is empty');
+  if (sniffDicom(bytes)) return decodeDicom(bytes, options);
   const mediaType = sniffMediaType(bytes);
   if (!mediaType) throw new ImageRejectedError('unsupported-media', 'not a PNG, JPEG, WebP or TIFF image');
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
@@ -114,6 +116,26 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     };
   } catch (error) {
     throw rejection(error);
+  }
+}
+
+/** DICOM is read by `./dicom/`; its window (header's, else percentiles) is recorded in output units. */
+function decodeDicom(bytes: Uint8Array, options: DecodeOptions): DecodedImage {
+  try {
+    const dicom = readDicom(bytes, { maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS });
+    const [lowPercentile, highPercentile] = options.windowPercentiles ?? DEFAULT_WINDOW;
+    const window = dicom.window ?? percentileWindow(dicom.samples, lowPercentile, highPercentile);
+    return {
+      mediaType: 'application/dicom',
+      width: dicom.width,
+      height: dicom.height,
+      pixels: applyWindow(dicom.samples, window),
+      channels: 1,
+      bitDepth: dicom.bitDepth,
+      window: dicom.toOutputUnits(window),
+    };
+  } catch (error) {
+    throw error instanceof DicomError ? new ImageRejectedError(error.failureCode, error.message) : error;
   }
 }
 

@@ -3,6 +3,7 @@ import {
   type CommandContext,
   type CommandDeps,
   failInspection,
+  filePixelSpacing,
   loadFile,
   loadInspection,
   loadModel,
@@ -12,7 +13,7 @@ import {
 } from '../commands/index.js';
 import type { EventStore } from '../commands/ports/event-store.js';
 import { isDomainError } from '../domain/errors.js';
-import { type InspectionState, isShadowSettled, modelKey } from '../domain/inspection/index.js';
+import { type InspectionState, isShadowSettled, measureDetections, modelKey } from '../domain/inspection/index.js';
 import type { Detection, EventData, ModelRef, Thresholds } from '../schemas/events/index.js';
 import { OutputShapeError } from './decode.js';
 import type { DetectionResult, Detector, Prepared, ServedModel } from './detector.js';
@@ -313,7 +314,7 @@ export class InspectionProcessor {
         inspectionId,
         role,
         model: { name: ref.name, version: ref.version, sha256: model.sha256 },
-        detections: prediction.detections,
+        ...measureDetections(prediction.detections, await filePixelSpacing(this.commandDeps, request.data.fileId)),
         image: prediction.image,
         window: prediction.window,
         thresholds,

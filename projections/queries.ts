@@ -91,6 +91,11 @@ const fileOut = (r: Row) => ({
   uploadedBy: String(r.uploaded_by),
   uploadedAt: iso(r.uploaded_at),
   tags: r.tags as string[],
+  pixelSpacingMm:
+    r.pixel_spacing_row_mm == null
+      ? null
+      : { row: num(r.pixel_spacing_row_mm), column: num(r.pixel_spacing_column_mm) },
+  dicom: r.dicom ?? null,
   deleted: Boolean(r.deleted),
   deletedAt: iso(r.deleted_at),
   deletedBy: (r.deleted_by as string | null) ?? null,
@@ -158,6 +163,7 @@ const detectionOut = (r: Row) => ({
   className: String(r.class_name),
   score: num(r.score),
   box: { x1: num(r.x1), y1: num(r.y1), x2: num(r.x2), y2: num(r.y2) },
+  size: r.length_mm == null ? null : { lengthMm: num(r.length_mm), widthMm: num(r.width_mm), areaMm2: num(r.area_mm2) },
   recordedAt: iso(r.recorded_at),
   review: r.verdict
     ? {

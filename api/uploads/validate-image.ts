@@ -1,7 +1,9 @@
 import sharp, { type Metadata } from 'sharp';
-import type { MediaType } from '../../schemas/events/index.js';
+import { isDicomWithoutPrefix, sniffDicom } from '../../inference/dicom/index.js';
+import type { DicomHeader, MediaType, PixelSpacingMm } from '../../schemas/events/index.js';
 import { HttpProblem } from '../http/problem.js';
 import { sniffImageType } from './sniff.js';
+import { validateDicom } from './validate-dicom.js';
 
 export interface ValidatedImage {
   readonly mediaType: MediaType;
@@ -9,17 +11,24 @@ export interface ValidatedImage {
   readonly height: number;
   readonly bitDepth: 8 | 16;
   readonly channels: number;
+  /** DICOM only: the allow-listed header and the spacing it gives (null when none). */
+  readonly dicom?: DicomHeader;
+  readonly pixelSpacingMm?: PixelSpacingMm | null;
 }
 
 const rejected = (status: 413 | 415 | 422, slug: string, title: string, detail: string) =>
   new HttpProblem({ status, slug, title, detail });
 
-const FORMAT_OF: Record<MediaType, string> = {
+const FORMAT_OF: Record<Exclude<MediaType, 'application/dicom'>, string> = {
   'image/png': 'png',
   'image/jpeg': 'jpeg',
   'image/webp': 'webp',
   'image/tiff': 'tiff',
 };
+
+/** A declared image or DICOM type must be what the bytes are; octet-stream says nothing. */
+const declaresType = (declared: string | undefined): declared is string =>
+  declared !== undefined && (declared.startsWith('image/') || declared === 'application/dicom');
 
 /**
  * Accepts only what the bytes prove: the type by magic number (a declared image type must agree),
@@ -30,16 +39,19 @@ export async function validateImage(
   bytes: Buffer,
   options: { declaredType: string | undefined; maxPixels: number },
 ): Promise<ValidatedImage> {
-  const mediaType = sniffImageType(bytes);
+  // "DICM" first: a DICOM preamble may itself hold a TIFF header (dual-personality files).
+  const mediaType = sniffDicom(bytes)
+    ? 'application/dicom'
+    : (sniffImageType(bytes) ?? (isDicomWithoutPrefix(bytes) ? 'application/dicom' : undefined));
   if (!mediaType) {
     throw rejected(
       415,
       'not-an-image',
       'Not a supported image',
-      `the content is not a PNG, JPEG, WebP or TIFF image${options.declaredType ? ` (declared ${options.declaredType})` : ''}`,
+      `the content is not a PNG, JPEG, WebP, TIFF or DICOM image${options.declaredType ? ` (declared ${options.declaredType})` : ''}`,
     );
   }
-  if (options.declaredType?.startsWith('image/') && options.declaredType !== mediaType) {
+  if (declaresType(options.declaredType) && options.declaredType !== mediaType) {
     throw rejected(
       422,
       'media-type-mismatch',
@@ -47,6 +59,7 @@ export async function validateImage(
       `declared ${options.declaredType} but the content is ${mediaType}`,
     );
   }
+  if (mediaType === 'application/dicom') return validateDicom(bytes, options.maxPixels);
   let metadata: Metadata;
   try {
     metadata = await sharp(bytes, { limitInputPixels: options.maxPixels }).metadata();

@@ -7,10 +7,13 @@ import { parseOptions } from '../args.js';
 import { readAdminApiKey } from '../bootstrap.js';
 import { type Subcommand, UsageError } from '../main.js';
 
-const usage = `chitti inspect FILE [--url URL] [--api-key KEY] [--model NAME[@VERSION]] [--timeout SECONDS] [--json]
-  Uploads an image to a running Chitti, requests an inspection, waits for the detections with
-  progress on stderr, and prints them. The key comes from --api-key, CHITTI_API_KEY, or the admin
-  key that 'chitti start' wrote under the data directory.`;
+const usage = `chitti inspect FILE [--url URL] [--api-key KEY] [--model NAME[@VERSION]] [--pixel-spacing MM[,MM]]
+                     [--timeout SECONDS] [--json]
+  Uploads an image (PNG, JPEG, WebP, TIFF or DICOM) to a running Chitti, requests an inspection,
+  waits for the detections with progress on stderr, and prints them, with their size in mm when the
+  pixel spacing is known (a DICOM header's, or --pixel-spacing: row[,column] mm per pixel). The key
+  comes from --api-key, CHITTI_API_KEY, or the admin key that 'chitti start' wrote under the data
+  directory.`;
 
 interface Detection {
   detectionId: string;
@@ -18,6 +21,15 @@ interface Detection {
   className: string;
   score: number;
   box: { x1: number; y1: number; x2: number; y2: number };
+  size: { lengthMm: number; widthMm: number; areaMm2: number } | null;
+}
+interface UploadedFile {
+  fileId: string;
+  width: number;
+  height: number;
+  existing?: boolean;
+  pixelSpacingMm?: { row: number; column: number };
+  dicom?: { modality: string | null; component: { id: string | null; name: string | null } | null };
 }
 interface Inspection {
   status: string;
@@ -26,6 +38,28 @@ interface Inspection {
   failure: { code: string; reason: string } | null;
   detections: Detection[];
 }
+
+function describeFile(file: UploadedFile): string {
+  const parts = [`${file.width}×${file.height}`];
+  if (file.pixelSpacingMm) {
+    const { row, column } = file.pixelSpacingMm;
+    parts.push(row === column ? `${row} mm/pixel` : `${row}×${column} mm/pixel`);
+  } else parts.push('pixel spacing unknown: no sizes in mm');
+  if (file.dicom) {
+    const component = file.dicom.component;
+    parts.push(
+      ['DICOM', file.dicom.modality, component?.id && `component ${component.id}`, component?.name]
+        .filter(Boolean)
+        .join(' '),
+    );
+  }
+  if (file.existing) parts.push('uploaded before');
+  return parts.join(', ');
+}
+
+/** Length along the longer box side (the indication's length for cracks and lack of fusion), width, area. */
+const describeSize = (d: Detection): string =>
+  d.size ? `  ${d.size.lengthMm.toFixed(2)} × ${d.size.widthMm.toFixed(2)} mm, ${d.size.areaMm2.toFixed(2)} mm²` : '';
 
 const FINAL = new Set(['detected', 'failed', 'closed']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,6 +73,7 @@ const command: Subcommand = {
       'api-key': { type: 'string' },
       model: { type: 'string' },
       timeout: { type: 'string' },
+      'pixel-spacing': { type: 'string' },
       json: { type: 'boolean' },
     });
     const path = positionals[0];
@@ -52,7 +87,9 @@ const command: Subcommand = {
     const client = new ChittiClient(url, apiKey);
     const bytes = await readFile(path);
     try {
-      const file = await client.request<{ fileId: string; width: number; height: number }>('POST', '/v1/files', {
+      const spacing = values['pixel-spacing'];
+      const query = spacing ? `?pixelSpacingMm=${encodeURIComponent(spacing)}` : '';
+      const file = await client.request<UploadedFile>('POST', `/v1/files${query}`, {
         body: bytes,
         headers: {
           'content-type': 'application/octet-stream',
@@ -60,7 +97,7 @@ const command: Subcommand = {
           'idempotency-key': randomUUID(),
         },
       });
-      progress(`uploaded   ${basename(path)} → file ${file.fileId} (${file.width}×${file.height})`);
+      progress(`uploaded   ${basename(path)} → file ${file.fileId} (${describeFile(file)})`);
       const [name, version] = (values.model ?? '').split('@');
       const requested = await client.request<{ inspectionId: string }>('POST', '/v1/inspections', {
         body: JSON.stringify({
@@ -103,7 +140,7 @@ const command: Subcommand = {
           const { x1, y1, x2, y2 } = d.box;
           const box = [x1, y1, x2, y2].map((v) => Math.round(v)).join(', ');
           process.stdout.write(
-            `  ${d.detectionId.padEnd(4)} ${d.className.padEnd(18)} ${d.score.toFixed(3)}  [${box}]\n`,
+            `  ${d.detectionId.padEnd(4)} ${d.className.padEnd(18)} ${d.score.toFixed(3)}  [${box}]${describeSize(d)}\n`,
           );
         }
       }

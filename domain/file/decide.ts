@@ -18,14 +18,20 @@ export function decideFile(command: FileCommand, state: FileState): FileEvent[] 
 
 function upload({ data, actor }: UploadFileCommand, state: FileState): FileEvent[] {
   if (state.status !== 'absent') {
-    // The same bytes under the same id again (a client retry) is already satisfied.
+    // The same bytes under the same id again (a client retry, or a DICOM instance sent twice) is already satisfied.
     if (state.status === 'uploaded' && state.upload.sha256 === data.sha256) return [];
+    const deleted = state.status === 'deleted';
+    const instance = data.dicom?.sopInstanceUid;
+    // A DICOM file's id is derived from its SOP Instance UID: the id names the instance, not these bytes.
+    const what = instance
+      ? `DICOM instance ${instance} was uploaded as file '${data.fileId}'`
+      : `file '${data.fileId}'`;
     throw new DomainConflict(
-      state.status === 'deleted' ? 'file.deleted' : 'file.already-exists',
-      state.status === 'deleted'
-        ? `file '${data.fileId}' was deleted; its id cannot be reused`
-        : `file '${data.fileId}' already exists with different content`,
-      { fileId: data.fileId },
+      deleted ? 'file.deleted' : 'file.already-exists',
+      deleted
+        ? `${what}, which was deleted; its id cannot be reused`
+        : `${what} ${instance ? 'before, with other bytes' : 'already exists with different content'}`,
+      instance ? { fileId: data.fileId, sopInstanceUid: instance } : { fileId: data.fileId },
     );
   }
   const tags = [...new Set(data.tags)].sort();
@@ -44,6 +50,8 @@ function upload({ data, actor }: UploadFileCommand, state: FileState): FileEvent
         originalName: sanitizeFileName(data.originalName),
         uploadedBy: actor,
         tags,
+        ...(data.pixelSpacingMm ? { pixelSpacingMm: data.pixelSpacingMm } : {}),
+        ...(data.dicom ? { dicom: data.dicom } : {}),
       },
     },
   ];

@@ -66,6 +66,67 @@ describe('file decider', () => {
     });
   });
 
+  describe('UploadFile of a DICOM instance', () => {
+    const dicom: NonNullable<UploadFileCommand['data']['dicom']> = {
+      sopInstanceUid: '1.2.826.0.1.3680043.10.1597.7',
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.1.1',
+      transferSyntaxUid: '1.2.840.10008.1.2.1',
+      modality: 'DX',
+      manufacturer: null,
+      manufacturerModelName: null,
+      acquired: null,
+      rows: 480,
+      columns: 640,
+      bitsAllocated: 16,
+      bitsStored: 16,
+      signed: false,
+      photometricInterpretation: 'MONOCHROME2',
+      presentationLutShape: null,
+      rescale: { slope: 1, intercept: 0 },
+      voiWindow: null,
+      pixelSpacingTag: 'ImagerPixelSpacing',
+      component: { id: 'W-42', name: null },
+    };
+    const spacing = { row: 0.2, column: 0.2 };
+    const dicomUpload = (over: Partial<UploadFileCommand['data']> = {}) =>
+      upload({ mediaType: 'application/dicom', bitDepth: 16, channels: 1, dicom, pixelSpacingMm: spacing, ...over });
+    const dicomUploaded: FileEvent = {
+      type: 'FileUploaded',
+      data: {
+        ...uploaded.data,
+        mediaType: 'application/dicom',
+        bitDepth: 16,
+        channels: 1,
+        pixelSpacingMm: spacing,
+        dicom,
+      },
+    };
+    it('records the pixel spacing and the allow-listed header', () => {
+      file.given([]).when(dicomUpload()).then([dicomUploaded]);
+    });
+    it('records no spacing and no header for a plain image', () => {
+      file.given([]).when(upload()).then([uploaded]);
+    });
+    it('is satisfied by the same instance with the same bytes', () => {
+      file
+        .given([dicomUploaded])
+        .when(dicomUpload({ originalName: 'again.dcm' }))
+        .thenNothing();
+    });
+    it('refuses the same instance with other bytes, naming the file and the instance', () => {
+      file
+        .given([dicomUploaded])
+        .when(dicomUpload({ sha256: 'c'.repeat(64) }))
+        .thenThrows(DomainConflict, 'file.already-exists');
+      expect(() =>
+        fileDecider.decide(
+          dicomUpload({ sha256: 'c'.repeat(64) }),
+          fileDecider.evolve(fileDecider.initialState(), dicomUploaded),
+        ),
+      ).toThrow(`DICOM instance ${dicom.sopInstanceUid} was uploaded as file 'f1' before, with other bytes`);
+    });
+  });
+
   describe('TagFile', () => {
     const tag = (add: string[], remove: string[] = []) =>
       ({ type: 'TagFile', actor: 'op', data: { fileId: 'f1', add, remove } }) as const;

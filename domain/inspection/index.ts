@@ -11,5 +11,6 @@ export const inspectionDecider: Decider<InspectionCommand, InspectionState, Insp
 
 export type * from './commands.js';
 export { requireInspectableFile } from './decide.js';
+export { boxSizeMm, measureDetections } from './physical-size.js';
 export type { InspectionEvent, InspectionState, InspectionStatus, Review } from './state.js';
 export { isShadowSettled, modelKey } from './state.js';

@@ -288,6 +288,7 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
       }
       if (query.model !== undefined) filter.push({ term: { modelName: query.model } });
       if (query.modelVersion !== undefined) filter.push({ term: { modelVersion: query.modelVersion } });
+      if (query.minLengthMm !== undefined) filter.push({ range: { 'size.lengthMm': { gte: query.minLengthMm } } });
       if (query.verdict === 'unreviewed') {
         filter.push({ term: { role: 'live' } }, { bool: { must_not: { exists: { field: 'review.verdict' } } } });
       } else if (query.verdict !== undefined) filter.push({ term: { 'review.verdict': query.verdict } });

@@ -10,8 +10,9 @@ import { type Client, errors } from '@elastic/elasticsearch';
 /**
  * Bump when a mapping or what documents hold changes: a rebuild then writes into indexes of the new
  * version, and prepare() replaces a live generation of an older one. 2: detections carry reviews.
+ * 3: detections carry their size in mm.
  */
-export const MAPPING_VERSION = 2;
+export const MAPPING_VERSION = 3;
 
 export const INDEX_KINDS = ['detections', 'audit', 'state'] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
@@ -39,6 +40,7 @@ const MAPPINGS: Record<IndexKind, object> = {
       classId: { type: 'integer' },
       score: { type: 'float' },
       box: { type: 'object', enabled: false },
+      size: { properties: { lengthMm: { type: 'float' }, widthMm: { type: 'float' }, areaMm2: { type: 'float' } } },
       recordedAt: { type: 'date' },
       review: {
         properties: {

@@ -104,7 +104,7 @@ CREATE TABLE IF NOT EXISTS search.checkpoint (
 `;
 
 /** Bump when what the tables hold changes: prepare() then rebuilds contents of an older version. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 /**
  * Columns added after the tables were first created (version 0, before versions were recorded).
@@ -117,6 +117,8 @@ const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] 
   { table: 'detections', column: 'reviewer', type: 'text' },
   { table: 'detections', column: 'reviewed_at', type: 'timestamptz' },
   { table: 'inspections', column: 'live_detections_event_id', type: 'text' },
+  // schema version 2: detections carry their size in mm.
+  { table: 'detections', column: 'size', type: 'jsonb' },
 ];
 
 const AFTER_COLUMNS_SQL = `
@@ -254,13 +256,14 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
       if (query.maxScore !== undefined) where.add('score <= ?::real', Math.fround(query.maxScore));
       if (query.model !== undefined) where.add('model_name = ?', query.model);
       if (query.modelVersion !== undefined) where.add('model_version = ?', query.modelVersion);
+      if (query.minLengthMm !== undefined) where.add(`(size->>'lengthMm')::float8 >= ?::float8`, query.minLengthMm);
       if (query.verdict === 'unreviewed') where.add(`role = 'live' AND review_verdict IS NULL`);
       else if (query.verdict !== undefined) where.add('review_verdict = ?', query.verdict);
       addCommon(where, query);
       const indexedPosition = await this.checkpoint();
       const { rows } = await this.pool.query<DetectionRow>(
         `SELECT id, event_id, global_position, inspection_id, file_id, file_name, tags, role, model_name,
-                model_version, detection_id, class_name, class_id, score, box, recorded_at, review_verdict,
+                model_version, detection_id, class_name, class_id, score, box, size, recorded_at, review_verdict,
                 review_new_class_name, reviewer, reviewed_at
            FROM search.detections ${where.sql()}
           ORDER BY global_position DESC, id COLLATE "C" ASC
@@ -466,15 +469,15 @@ async function writeDetections(client: pg.PoolClient, docs: readonly DetectionDo
   if (docs.length === 0) return;
   await client.query(
     `INSERT INTO search.detections (id, event_id, global_position, inspection_id, file_id, file_name, tags, role,
-            model_name, model_version, detection_id, class_name, class_id, score, box, recorded_at, search_text,
+            model_name, model_version, detection_id, class_name, class_id, score, box, size, recorded_at, search_text,
             review_verdict, review_new_class_name, reviewer, reviewed_at)
      SELECT id, "eventId", "globalPosition", "inspectionId", "fileId", "fileName", tags, role, "modelName",
-            "modelVersion", "detectionId", "className", "classId", score, box, "recordedAt",
+            "modelVersion", "detectionId", "className", "classId", score, box, size, "recordedAt",
             to_tsvector('simple', "searchText"), review->>'verdict', review->>'newClassName', review->>'reviewer',
             (review->>'reviewedAt')::timestamptz
        FROM jsonb_to_recordset($1::jsonb) AS d(id text, "eventId" text, "globalPosition" bigint, "inspectionId" text,
             "fileId" text, "fileName" text, tags text[], role text, "modelName" text, "modelVersion" text,
-            "detectionId" text, "className" text, "classId" integer, score real, box jsonb,
+            "detectionId" text, "className" text, "classId" integer, score real, box jsonb, size jsonb,
             "recordedAt" timestamptz, "searchText" text, review jsonb)
      ON CONFLICT (id) DO UPDATE SET file_name = EXCLUDED.file_name, tags = EXCLUDED.tags,
             search_text = EXCLUDED.search_text, file_id = EXCLUDED.file_id,
@@ -542,6 +545,7 @@ interface DetectionRow {
   class_id: number;
   score: number;
   box: DetectionHit['box'];
+  size: DetectionHit['size'];
   recorded_at: Date;
   review_verdict: DetectionReview['verdict'] | null;
   review_new_class_name: string | null;
@@ -566,6 +570,7 @@ function detectionHitOfRow(r: DetectionRow): DetectionHit {
     classId: r.class_id,
     score: Number(r.score),
     box: r.box,
+    size: r.size ?? null,
     recordedAt: r.recorded_at.toISOString(),
     review:
       r.review_verdict && r.reviewer && r.reviewed_at

@@ -19,6 +19,11 @@ export const filesTable: TableSpec = {
     { name: 'uploaded_at', type: 'timestamptz' },
     { name: 'uploaded_position', type: 'bigint' },
     { name: 'tags', type: 'jsonb' },
+    /** Pixel spacing in mm (DICOM header or upload parameter); null when unknown. */
+    { name: 'pixel_spacing_row_mm', type: 'double precision', nullable: true },
+    { name: 'pixel_spacing_column_mm', type: 'double precision', nullable: true },
+    /** The allow-listed DICOM header; null for other formats. */
+    { name: 'dicom', type: 'jsonb', nullable: true },
     { name: 'deleted', type: 'boolean' },
     { name: 'deleted_at', type: 'timestamptz', nullable: true },
     { name: 'deleted_by', type: 'text', nullable: true },
@@ -72,6 +77,9 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
           uploaded_at: event.recordedAt,
           uploaded_position: event.globalPosition,
           tags: applyTagChange([], d.tags, []),
+          pixel_spacing_row_mm: d.pixelSpacingMm?.row ?? null,
+          pixel_spacing_column_mm: d.pixelSpacingMm?.column ?? null,
+          dicom: d.dicom ?? null,
           deleted: false,
           deleted_at: null,
           deleted_by: null,
@@ -115,7 +123,8 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
 
 export const filesProjection: Projection = {
   name: 'files',
-  version: 1,
+  // 2: pixel spacing and the DICOM header.
+  version: 2,
   tables: [filesTable],
   handles: FILE_EVENTS,
   apply,

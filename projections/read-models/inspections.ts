@@ -75,6 +75,10 @@ export const detectionsTable: TableSpec = {
     { name: 'y1', type: 'double precision' },
     { name: 'x2', type: 'double precision' },
     { name: 'y2', type: 'double precision' },
+    /** Size in mm (longer side, shorter side, area in mm²); null when the file's pixel spacing is unknown. */
+    { name: 'length_mm', type: 'double precision', nullable: true },
+    { name: 'width_mm', type: 'double precision', nullable: true },
+    { name: 'area_mm2', type: 'double precision', nullable: true },
     { name: 'recorded_at', type: 'timestamptz' },
     { name: 'recorded_position', type: 'bigint' },
     /** Latest human verdict on a live box: confirmed | rejected | relabelled, null while unreviewed. */
@@ -266,6 +270,9 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
           y1: box.box.y1,
           x2: box.box.x2,
           y2: box.box.y2,
+          length_mm: box.size?.lengthMm ?? null,
+          width_mm: box.size?.widthMm ?? null,
+          area_mm2: box.size?.areaMm2 ?? null,
           recorded_at: event.recordedAt,
           recorded_position: event.globalPosition,
           verdict: null,
@@ -452,7 +459,8 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
 
 export const inspectionsProjection: Projection = {
   name: 'inspections',
-  version: 1,
+  // 2: detections carry their size in mm.
+  version: 2,
   tables: [inspectionsTable, detectionsTable, reviewsTable, reviewStatsTable, dailyDefectStatsTable],
   handles: INSPECTION_EVENTS,
   apply,

@@ -201,6 +201,7 @@ export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchF
               classId: d.classId,
               score: d.score,
               box: d.box,
+              size: d.size ?? null,
               recordedAt: recorded.recordedAt.toISOString(),
             },
           });

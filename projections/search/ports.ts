@@ -48,6 +48,8 @@ export interface DetectionHit {
   readonly classId: number;
   readonly score: number;
   readonly box: { readonly x1: number; readonly y1: number; readonly x2: number; readonly y2: number };
+  /** The box in mm (longer side, shorter side, area in mm²); null when the file's pixel spacing is unknown. */
+  readonly size: { readonly lengthMm: number; readonly widthMm: number; readonly areaMm2: number } | null;
   /** ISO 8601, when the event was recorded. */
   readonly recordedAt: string;
   /** Null until reviewed; shadow detections are never reviewed. */

@@ -71,6 +71,8 @@ const DetectionQuerySchema = z
     modelVersion: z.string().min(1).max(32).optional(),
     /** The latest review's verdict, or `unreviewed` for live detections nobody has reviewed (shadow boxes are never reviewed). */
     verdict: z.enum(REVIEW_VERDICT_FILTERS).optional(),
+    /** Boxes at least this long in mm (the longer side); boxes of files without a pixel spacing never match. */
+    minLengthMm: z.number().min(0).max(100_000).optional(),
     ...common,
   })
   .strict();
@@ -103,6 +105,7 @@ export interface DetectionQuery extends CommonQuery {
   readonly model?: string;
   readonly modelVersion?: string;
   readonly verdict?: ReviewVerdictFilter;
+  readonly minLengthMm?: number;
 }
 
 export interface AuditQuery extends CommonQuery {
@@ -148,6 +151,7 @@ export function parseDetectionQuery(input: DetectionQueryInput): DetectionQuery 
     model: parsed.model,
     modelVersion: parsed.modelVersion,
     verdict: parsed.verdict,
+    minLengthMm: parsed.minLengthMm,
   };
 }
 

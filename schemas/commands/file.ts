@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Id, Sha256, Tag } from '../events/common.js';
-import { MediaType } from '../events/file.js';
+import { DicomHeader, MediaType, PixelSpacingMm } from '../events/file.js';
 
 const Tags = z.array(Tag).max(50);
 
@@ -17,6 +17,8 @@ export const UploadFile = z.object({
   /** The client's file name as sent; the decider sanitises it and never uses it as a path. */
   originalName: z.string().max(4096),
   tags: Tags.default([]),
+  pixelSpacingMm: PixelSpacingMm.optional(),
+  dicom: DicomHeader.optional(),
 });
 export type UploadFile = z.infer<typeof UploadFile>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Actor, Box, Id, ModelRef, Sha256, Thresholds, TrafficWeights } from './common.js';
 import { defineEvent } from './define.js';
+import { PixelSpacingMm } from './file.js';
 
 /** Why this model version served the request, so history can be replayed exactly. */
 export const ModelSelection = z.object({
@@ -73,33 +74,60 @@ export const Detection = z.object({
   score: z.number().min(0).max(1),
   /** Original-image pixels. */
   box: Box,
+  /**
+   * The box in millimetres, present only when the file's pixel spacing is known. `lengthMm` is the
+   * longer box side (for cracks and lack of fusion: the length along the indication, taken as the
+   * box's longer side), `widthMm` the shorter one, `areaMm2` the box's area.
+   */
+  size: z.object({ lengthMm: z.number().min(0), widthMm: z.number().min(0), areaMm2: z.number().min(0) }).optional(),
 });
 export type Detection = z.infer<typeof Detection>;
 
+const DetectionsRecordedV1Detection = Detection.omit({ size: true });
+
+const detectionsRecordedFields = {
+  inspectionId: Id,
+  role: z.enum(['live', 'shadow']),
+  model: ModelRef,
+  detections: z.array(Detection).max(1000),
+  image: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
+  /**
+   * Window applied to >8-bit images before the model, in source units (DICOM: after rescale), mapped
+   * to black..white; else null. For inverted DICOM (MONOCHROME1 / INVERSE) low > high.
+   */
+  window: z.object({ low: z.number(), high: z.number() }).nullable(),
+  thresholds: Thresholds,
+  timings: z.object({
+    queueMs: z.number().min(0),
+    preprocessMs: z.number().min(0),
+    inferenceMs: z.number().min(0),
+    postprocessMs: z.number().min(0),
+  }),
+  batchSize: z.number().int().min(1),
+  /** True when the result was reused from the prediction cache (same blob + same model sha256). */
+  cached: z.boolean(),
+};
+const DetectionsRecordedV1 = z.object({
+  ...detectionsRecordedFields,
+  detections: z.array(DetectionsRecordedV1Detection).max(1000),
+});
+
 export const DetectionsRecorded = defineEvent({
   type: 'DetectionsRecorded',
+  version: 2,
   description:
-    'A model ran on the inspection image. role=live decides the inspection; role=shadow only records for comparison.',
+    'A model ran on the inspection image. role=live decides the inspection; role=shadow only records for comparison. Boxes carry their size in mm when the pixel spacing is known.',
   schema: z.object({
-    inspectionId: Id,
-    role: z.enum(['live', 'shadow']),
-    model: ModelRef,
-    detections: z.array(Detection).max(1000),
-    image: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
-    /** Window applied to >8-bit images before the model (percentile window/level), else null. */
-    window: z.object({ low: z.number(), high: z.number() }).nullable(),
-    thresholds: Thresholds,
-    timings: z.object({
-      queueMs: z.number().min(0),
-      preprocessMs: z.number().min(0),
-      inferenceMs: z.number().min(0),
-      postprocessMs: z.number().min(0),
-    }),
-    batchSize: z.number().int().min(1),
-    /** True when the result was reused from the prediction cache (same blob + same model sha256). */
-    cached: z.boolean(),
+    ...detectionsRecordedFields,
+    /** The file's pixel spacing the sizes were computed with; absent (and no sizes) when unknown. */
+    pixelSpacingMm: PixelSpacingMm.optional(),
   }),
+  upcasters: {
+    // v1 recorded no pixel spacing and no sizes: both stay absent, which v2 reads as unknown.
+    1: (v1) => DetectionsRecordedV1.parse(v1),
+  },
 });
+export { DetectionsRecordedV1 };
 
 export const FailureCode = z.enum([
   'corrupt-image',

@@ -140,3 +140,53 @@ describe('AccessRecorded v1 -> v2 upcaster', () => {
     expect(() => upcast('AccessRecorded', 1, { ...v1Access, decision: 'maybe' })).toThrow();
   });
 });
+
+describe('FileUploaded v1 -> v2 and DetectionsRecorded v1 -> v2 upcasters', () => {
+  const fileV1 = {
+    fileId: 'f-old',
+    sha256: 'a'.repeat(64),
+    sizeBytes: 10,
+    mediaType: 'image/png',
+    width: 4,
+    height: 3,
+    bitDepth: 8,
+    channels: 1,
+    originalName: 'old.png',
+    uploadedBy: 'u',
+    tags: [],
+  };
+  it('reads a v1 upload as a v2 one with no pixel spacing and no DICOM header (unknown, not guessed)', () => {
+    const event = upcast('FileUploaded', 1, fileV1);
+    expect(event.data).toEqual(fileV1);
+    expect(event.data).not.toHaveProperty('pixelSpacingMm');
+    expect(event.data).not.toHaveProperty('dicom');
+    expect(() => validateEventData('FileUploaded', 2, event.data)).not.toThrow();
+  });
+  it('refuses a v1 upload that claims DICOM (v1 knew none) and refuses writing v1', () => {
+    expect(() => upcast('FileUploaded', 1, { ...fileV1, mediaType: 'application/dicom' })).toThrow();
+    expect(() => validateEventData('FileUploaded', 1, fileV1)).toThrow(InvalidEventPayloadError);
+  });
+  it('reads v1 detections with no sizes and no spacing', () => {
+    const v1 = {
+      inspectionId: 'i1',
+      role: 'live',
+      model: { name: 'weld-defects', version: '1.0.0', sha256: null },
+      detections: [
+        { detectionId: 'd0', classId: 0, className: 'crack', score: 0.5, box: { x1: 0, y1: 0, x2: 1, y2: 1 } },
+      ],
+      image: { width: 4, height: 3 },
+      window: null,
+      thresholds: { confidence: 0.25, iou: 0.7, maxDetections: 300 },
+      timings: { queueMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 },
+      batchSize: 1,
+      cached: false,
+    };
+    const event = upcast('DetectionsRecorded', 1, v1);
+    expect(event.data).toEqual(v1);
+    expect(event.data).not.toHaveProperty('pixelSpacingMm');
+    expect(() => validateEventData('DetectionsRecorded', 2, event.data)).not.toThrow();
+    // A v1 payload never carried sizes: one that does is not v1.
+    const sized = { ...v1, detections: [{ ...v1.detections[0], size: { lengthMm: 1, widthMm: 1, areaMm2: 1 } }] };
+    expect((upcast('DetectionsRecorded', 1, sized).data as typeof v1).detections[0]).not.toHaveProperty('size');
+  });
+});

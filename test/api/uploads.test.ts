@@ -57,7 +57,7 @@ describe('upload validation', () => {
     expect(response.status).toBe(415);
     const problem = await problemOf(response);
     expect(problem.type).toBe('https://chitti.dev/problems/not-an-image');
-    expect(problem.detail).toMatch(/not a PNG, JPEG, WebP or TIFF image \(declared image\/png\)/);
+    expect(problem.detail).toMatch(/not a PNG, JPEG, WebP, TIFF or DICOM image \(declared image\/png\)/);
   });
 
   it('refuses bytes that contradict the declared type (JPEG sent as PNG) with 422', async () => {

@@ -1,6 +1,7 @@
 /** A small, fixed history appended through the real event store, shared by the search suites. */
 import type { EventStore } from '../../commands/ports/event-store.js';
-import type { NewEvent } from '../../schemas/events/index.js';
+import { measureDetections } from '../../domain/inspection/physical-size.js';
+import type { NewEvent, PixelSpacingMm } from '../../schemas/events/index.js';
 
 const sha = (c: string) => c.repeat(64);
 const thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
@@ -53,19 +54,24 @@ export const detectionsRecorded = (
   version: string,
   detections: { className: string; score: number }[],
   role: 'live' | 'shadow' = 'live',
+  /** The file's pixel spacing: the boxes then carry their size in mm, as the processor records them. */
+  pixelSpacingMm?: PixelSpacingMm,
 ): NewEvent => ({
   type: 'DetectionsRecorded',
   data: {
     inspectionId,
     role,
     model: { name: 'weld-defects', version, sha256: sha('c') },
-    detections: detections.map((d, i) => ({
-      detectionId: `d${i}`,
-      classId: i,
-      className: d.className,
-      score: d.score,
-      box: { x1: i, y1: i, x2: i + 10, y2: i + 10 },
-    })),
+    ...measureDetections(
+      detections.map((d, i) => ({
+        detectionId: `d${i}`,
+        classId: i,
+        className: d.className,
+        score: d.score,
+        box: { x1: i, y1: i, x2: i + 10, y2: i + 10 },
+      })),
+      pixelSpacingMm,
+    ),
     image: { width: 64, height: 48 },
     window: null,
     thresholds,
@@ -102,10 +108,16 @@ export async function appendScenario(store: EventStore): Promise<void> {
   await store.append(
     `inspection-${inspections.second}`,
     [
-      detectionsRecorded(inspections.second, '2.0.0', [
-        { className: 'inclusion', score: 0.77 },
-        { className: 'crack', score: 0.42 },
-      ]),
+      detectionsRecorded(
+        inspections.second,
+        '2.0.0',
+        [
+          { className: 'inclusion', score: 0.77 },
+          { className: 'crack', score: 0.42 },
+        ],
+        'live',
+        { row: 0.5, column: 0.25 },
+      ),
     ],
     any,
   );

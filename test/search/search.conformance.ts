@@ -77,9 +77,12 @@ export function searchConformance(name: string, factory: SearchAdapterFactory): 
         role: 'live',
         detectionId: 'd0',
         box: { x1: 0, y1: 0, x2: 10, y2: 10 },
+        size: null, // that file's pixel spacing is unknown
       });
       expect([...first.tags].sort()).toEqual(['pipeline', 'urgent']);
       expect(first.id).toBe(`${first.eventId}:d0`);
+      // The second file's spacing is 0.5 mm (rows) × 0.25 mm (columns): its 10×10 px boxes are 5 × 2.5 mm.
+      expect(page.items[0]!.size).toEqual({ lengthMm: 5, widthMm: 2.5, areaMm2: 12.5 });
     });
 
     it('filters by score range (inclusive) and by model name and version', async () => {
@@ -88,6 +91,13 @@ export function searchConformance(name: string, factory: SearchAdapterFactory): 
       const v2 = await search.searchDetections({ model: 'weld-defects', modelVersion: '2.0.0', limit: 10 });
       expect(summary(v2.items)).toEqual(['i-second/inclusion/0.77', 'i-second/crack/0.42']);
       expect((await search.searchDetections({ model: 'other-model', limit: 10 })).items).toEqual([]);
+    });
+
+    it('filters by length in mm; boxes without a pixel spacing never match', async () => {
+      const long = await search.searchDetections({ minLengthMm: 5, limit: 10 });
+      expect(summary(long.items)).toEqual(['i-second/inclusion/0.77', 'i-second/crack/0.42']);
+      expect((await search.searchDetections({ minLengthMm: 0, limit: 10 })).items).toHaveLength(2);
+      expect((await search.searchDetections({ minLengthMm: 5.001, limit: 10 })).items).toEqual([]);
     });
 
     it('filters by time range: from inclusive, to exclusive', async () => {
