@@ -3,6 +3,7 @@ import pg from 'pg';
 import { type Config, loadConfig } from '../infra/config.js';
 import { startEmbeddedPostgres } from '../infra/embedded-postgres.js';
 import { createLogger, type Logger } from '../infra/logging.js';
+import { AppendWitness } from '../infra/postgres/append-witness.js';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
 import { stopTelemetry } from '../infra/telemetry.js';
 import { migrateEverything } from './migrations.js';
@@ -14,6 +15,8 @@ export interface Runtime {
   readonly pool: pg.Pool;
   readonly databaseUrl: string;
   readonly store: PostgresEventStore;
+  /** What this process appended, until its sealer (if it runs one) seals it. */
+  readonly witness: AppendWitness;
   readonly dataDir: string;
   /** Closes everything opened here, last opened first. */
   close(): Promise<void>;
@@ -52,7 +55,9 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   );
   closers.push(() => pool.end());
   await migrateEverything(pool);
+  const witness = new AppendWitness();
   const store = new PostgresEventStore(pool, {
+    witness,
     onListenError: (error) => logger.warn({ err: error }, 'event notification connection lost; reconnecting'),
   });
   closers.push(() => store.close());
@@ -62,6 +67,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     pool,
     databaseUrl,
     store,
+    witness,
     dataDir,
     onClose: (fn) => closers.push(fn),
     async close() {

@@ -23,11 +23,15 @@ describe('configuration', () => {
   });
 
   it('refuses to start in production with a development secret', () => {
-    expect(() => loadConfig({ CHITTI_ENV: 'production', SEAL_KEY: 's'.repeat(32) })).toThrow(/JWT_KEYS/);
-    expect(() => loadConfig({ CHITTI_ENV: 'production', JWT_KEYS: `k1:${strongSecret}` })).toThrow(/SEAL_KEY/);
-    expect(
-      loadConfig({ CHITTI_ENV: 'production', JWT_KEYS: `k1:${strongSecret}`, SEAL_KEY: 's'.repeat(32) }).CHITTI_ENV,
-    ).toBe('production');
+    expect(() => loadConfig({ CHITTI_ENV: 'production' })).toThrow(/JWT_KEYS/);
+    expect(loadConfig({ CHITTI_ENV: 'production', JWT_KEYS: `k1:${strongSecret}` }).CHITTI_ENV).toBe('production');
+  });
+
+  it('refuses the removed symmetric SEAL_KEY, naming its replacement', () => {
+    expect(() => loadConfig({ SEAL_KEY: 's'.repeat(32) })).toThrow(/SEAL_LEGACY_HMAC_KEY/);
+    const config = loadConfig({ SEAL_LEGACY_HMAC_KEY: 's'.repeat(32) });
+    expect(config.SEAL_LEGACY_HMAC_KEY).toBe('s'.repeat(32));
+    expect(config.SEAL_INTERVAL_MS).toBe(1000);
   });
 
   it('names each bad variable without echoing secrets', () => {

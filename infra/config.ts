@@ -2,7 +2,6 @@ import { z } from 'zod';
 
 /** The development defaults below are public knowledge: production refuses to start with them. */
 export const DEV_JWT_SECRET = 'chitti-development-jwt-secret-change-me';
-export const DEV_SEAL_KEY = 'chitti-dev-seal-key-change-me';
 
 const csv = z
   .string()
@@ -46,8 +45,26 @@ export const ConfigSchema = z
     REDIS_URL: z.string().url().optional(),
     /** First key signs; every listed key verifies (rotation by kid). */
     JWT_KEYS: jwtKeyRing.default([{ kid: 'dev', secret: DEV_JWT_SECRET }]),
-    SEAL_KEY: z.string().min(16).default(DEV_SEAL_KEY),
+    /** Removed: seals are signed with Ed25519 now (docs/integrity.md). */
+    SEAL_KEY: z
+      .undefined({
+        message: 'SEAL_KEY was removed: seals are Ed25519-signed; give the old key as SEAL_LEGACY_HMAC_KEY to verify old seals',
+      })
+      .optional(),
+    /** The sealer's Ed25519 private key as PEM; else SEAL_PRIVATE_KEY_FILE, else <data>/seal-key.pem (created, 0600). */
+    SEAL_PRIVATE_KEY: z.string().min(1).optional(),
+    SEAL_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+    /** PEM public keys an auditor trusts besides the anchor's (for processes without the anchor file). */
+    SEAL_PUBLIC_KEYS_FILE: z.string().min(1).optional(),
+    /** Append-only file outside the database with every seal's digest; default <data>/seal-anchor.ndjson. */
+    SEAL_ANCHOR_FILE: z.string().min(1).optional(),
+    /** The pre-Ed25519 HMAC key, only to verify seals written before the upgrade. */
+    SEAL_LEGACY_HMAC_KEY: z.string().min(16).optional(),
+    /** Events per seal, and the sealer's tick. */
     SEAL_EVERY: z.coerce.number().int().min(1).default(1000),
+    SEAL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+    /** audit verify fails when an event older than this is not under a verified seal. */
+    SEAL_MAX_UNSEALED_SECONDS: z.coerce.number().int().min(1).default(60),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
@@ -70,13 +87,6 @@ export const ConfigSchema = z
         code: 'custom',
         path: ['JWT_KEYS'],
         message: 'the development JWT secret is refused in production',
-      });
-    }
-    if (c.SEAL_KEY === DEV_SEAL_KEY) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SEAL_KEY'],
-        message: 'the development seal key is refused in production',
       });
     }
   });

@@ -10,10 +10,11 @@ import { LogIdentityDirectory } from '../../api/stores/log-identity-directory.js
 import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
-import { verifyAudit } from '../../infra/postgres/audit-verify.js';
+import { postgresAuditVerifier } from '../../infra/postgres/seal-records.js';
 import { ReadModelQueries } from '../../projections/queries.js';
 import type { Runtime } from '../runtime.js';
 import { openRateLimiter } from './rate-limiter.js';
+import { verificationInputs } from './sealing.js';
 import type { Search } from './search.js';
 
 export interface ApiWiring {
@@ -33,7 +34,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     queries: new ReadModelQueries(pool, store),
     history: aggregateHistory(store),
     search: wiring.search,
-    auditVerifier: { verify: () => verifyAudit(pool, { sealKey: config.SEAL_KEY }) },
+    auditVerifier: postgresAuditVerifier(pool, store, () => verificationInputs(runtime)),
     log: store,
     blobs: wiring.blobs,
     modelInspector: onnxModelInspector(),

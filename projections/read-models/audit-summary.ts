@@ -81,5 +81,7 @@ export function summarise(event: ChittiEvent): string {
       const d = event.data;
       return `${d.actor} ${d.decision === 'allowed' ? 'was allowed' : 'was denied'} ${d.action} on ${d.resource}${d.reason ? `: ${d.reason}` : ''}`;
     }
+    case 'SealKeyActivated':
+      return `the sealer started signing seals with ${event.data.algorithm} key ${event.data.keyId}`;
   }
 }
