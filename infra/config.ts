@@ -48,7 +48,8 @@ export const ConfigSchema = z
     /** Removed: seals are signed with Ed25519 now (docs/integrity.md). */
     SEAL_KEY: z
       .undefined({
-        message: 'SEAL_KEY was removed: seals are Ed25519-signed; give the old key as SEAL_LEGACY_HMAC_KEY to verify old seals',
+        message:
+          'SEAL_KEY was removed: seals are Ed25519-signed; give the old key as SEAL_LEGACY_HMAC_KEY to verify old seals',
       })
       .optional(),
     /** The sealer's Ed25519 private key as PEM; else SEAL_PRIVATE_KEY_FILE, else <data>/seal-key.pem (created, 0600). */

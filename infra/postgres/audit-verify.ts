@@ -491,7 +491,8 @@ class SealWalker {
     const signed = this.signatureProblem(row, from, to);
     if (signed) return signed;
     const entries = decodeSealEntries(row.entries);
-    if (!entries || entries.length !== row.event_count) return mismatch(`seal ${row.seal_number}'s entries are malformed`);
+    if (!entries || entries.length !== row.event_count)
+      return mismatch(`seal ${row.seal_number}'s entries are malformed`);
     if (
       entries.some(
         (e, i) =>
@@ -524,7 +525,10 @@ class SealWalker {
       const digest = computeSealDigest(this.trust.legacyKey, { ...content, prevDigest: row.prev_digest });
       return digestsEqual(digest, row.digest)
         ? undefined
-        : { kind: 'seal-mismatch', detail: `seal ${row.seal_number}'s digest does not verify with the legacy seal key` };
+        : {
+            kind: 'seal-mismatch',
+            detail: `seal ${row.seal_number}'s digest does not verify with the legacy seal key`,
+          };
     }
     const publicKey = row.key_id ? this.trust.trustedKeys.get(row.key_id) : undefined;
     if (!row.key_id || !row.signature || !publicKey) {
@@ -538,7 +542,10 @@ class SealWalker {
       return { kind: 'seal-mismatch', detail: `seal ${row.seal_number}'s digest does not match its content` };
     }
     if (!sealSignatureValid(publicKey, message, row.signature)) {
-      return { kind: 'seal-mismatch', detail: `seal ${row.seal_number}'s signature does not verify with key ${row.key_id}` };
+      return {
+        kind: 'seal-mismatch',
+        detail: `seal ${row.seal_number}'s signature does not verify with key ${row.key_id}`,
+      };
     }
     return undefined;
   }

@@ -1,5 +1,5 @@
-import { SealKeyError } from '../sealing/seal-keys.js';
 import { createHash, createHmac, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto';
+import { SealKeyError } from '../sealing/seal-keys.js';
 
 /** One sealed event: where it was, which it was, and its hash at sealing time. */
 export interface SealEntry {
@@ -22,7 +22,6 @@ const SIGNED_FORMAT = 'chitti-seal-v2';
 export const MIN_SEAL_KEY_BYTES = 16;
 
 /** The legacy HMAC key (SEAL_LEGACY_HMAC_KEY), only to verify format-1 seals. */
-
 
 export function sealKeyBytes(key: string | Uint8Array): Buffer {
   const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);

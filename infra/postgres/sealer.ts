@@ -2,8 +2,8 @@ import type pg from 'pg';
 import type { EventStore } from '../../commands/ports/event-store.js';
 import { SEAL_KEYS_STREAM } from '../../schemas/events/index.js';
 import type { AnchoredSeal, SealAnchorFile } from '../sealing/anchor-file.js';
-import type { AppendWitness } from './append-witness.js';
 import { publicKeyOf, type SealSigningKey } from '../sealing/seal-keys.js';
+import type { AppendWitness } from './append-witness.js';
 import {
   encodeSealEntries,
   type SealEntry,
@@ -215,7 +215,8 @@ export class Sealer {
             { globalPosition: Number(row.global_position), eventId: row.event_id, hash: row.hash },
           ]),
         );
-        for (const entry of witness?.between(fromPosition, toPosition) ?? []) byPosition.set(entry.globalPosition, entry);
+        for (const entry of witness?.between(fromPosition, toPosition) ?? [])
+          byPosition.set(entry.globalPosition, entry);
         const sealed = [...byPosition.values()].sort((a, b) => a.globalPosition - b.globalPosition);
         const entries = encodeSealEntries(sealed);
         const sealNumber = (previous?.seal_number ?? 0) + 1;

@@ -207,7 +207,8 @@ export const eventExamples: { readonly [T in EventType]: EventExample<T> } = {
     data: {
       keyId: '6b0f2d6c5e1f9a47',
       algorithm: 'Ed25519',
-      publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n',
+      publicKeyPem:
+        '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n',
     },
   },
 };
