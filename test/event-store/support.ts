@@ -2,13 +2,6 @@ import type pg from 'pg';
 import type { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import type { NewEvent } from '../../schemas/events/index.js';
 
-/** A FileTagged event numbered n (its tag and note say which). */
-export const tagged = (n: number, fileId = 'x'): NewEvent => ({
-  type: 'FileTagged',
-  data: { fileId, added: [`t${n}`], removed: [], taggedBy: 'user-1' },
-  metadata: { actor: 'user-1', note: `event ${n}` },
-});
-
 /**
  * Appends once the database clock has passed the newest recorded time, so this event's recorded
  * time is strictly later than every earlier one (tests about time order need distinct times).

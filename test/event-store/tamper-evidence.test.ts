@@ -18,8 +18,9 @@ import {
 import { SealChainBrokenError, Sealer } from '../../infra/postgres/sealer.js';
 import { type AnchorContent, SealAnchorFile } from '../../infra/sealing/anchor-file.js';
 import { generateSealSigningKey, publicKeyOf, type SealSigningKey } from '../../infra/sealing/seal-keys.js';
+import { tagged } from '../conformance/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { appendAfterClockTick, tagged } from './support.js';
+import { appendAfterClockTick } from './support.js';
 
 /**
  * The log every test starts from (positions fixed by the append order, recorded times strictly increasing):
@@ -45,7 +46,13 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
     pool = new pg.Pool({ connectionString: database.url, max: 4 });
     await migrate(pool);
     store = new PostgresEventStore(pool);
-    for (const [i, stream] of ORDER.entries()) await appendAfterClockTick(pool, store, `file-${stream}`, tagged(i + 1));
+    for (const [i, stream] of ORDER.entries())
+      await appendAfterClockTick(
+        pool,
+        store,
+        `file-${stream}`,
+        tagged(i + 1, { metadata: { actor: 'user-1', note: `event ${i + 1}` } }),
+      );
     dir = await mkdtemp(join(tmpdir(), 'chitti-anchor-'));
     key = generateSealSigningKey();
     anchorFile = new SealAnchorFile(join(dir, 'anchor.ndjson'));
