@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Sealer } from '../../infra/postgres/sealer.js';
 import { type AnchorContent, parseAnchor, SealAnchorFile } from '../../infra/sealing/anchor-file.js';
-import { loadSealSigningKey, parsePublicKeys, publicKeyOf, SealKeyError } from '../../infra/sealing/seal-keys.js';
+import { loadSealSigningKey, parsePublicKeys, publicKeyOf } from '../../infra/sealing/seal-keys.js';
 import type { Runtime } from '../runtime.js';
 
 /** Where this install keeps its seal key and its anchor (both outside the database). */
@@ -94,11 +94,9 @@ export async function verificationInputs(runtime: Pick<Runtime, 'config' | 'data
     config.SEAL_PUBLIC_KEYS_FILE ? await readFile(config.SEAL_PUBLIC_KEYS_FILE, 'utf8') : undefined,
   ];
   for (const text of keysText) if (text) for (const [id, key] of parsePublicKeys(text)) trustedKeys.set(id, key);
+  // Optional: a verifying process (an API replica) may have no access to the private key at all.
   const own = await loadSealSigningKey({ pem: config.SEAL_PRIVATE_KEY, file: keyFile, createIfMissing: false }).catch(
-    (error: unknown) => {
-      if (error instanceof SealKeyError && !config.SEAL_PRIVATE_KEY && !config.SEAL_PRIVATE_KEY_FILE) return undefined;
-      throw error;
-    },
+    () => undefined,
   );
   if (own) trustedKeys.set(own.key.published.keyId, publicKeyOf(own.key.published));
   return {
