@@ -126,6 +126,8 @@ export function outwardEvent(reader: Reader, event: RecordedEvent): OutwardEvent
     metadata: event.metadata,
     recordedAt: event.recordedAt.toISOString(),
     hash: event.hash,
+    ...(event.prevHash !== undefined ? { prevHash: event.prevHash } : {}),
+    ...(event.hashVersion !== undefined ? { hashVersion: event.hashVersion } : {}),
     ...(redacted.length > 0 ? { redacted: redacted.map((path) => `data.${path}`) } : {}),
   };
 }

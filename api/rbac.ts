@@ -96,7 +96,7 @@ export const eventCategories = {
     permission: 'users:read',
     types: ['UserRegistered', 'RoleGranted', 'RoleRevoked', 'ApiKeyIssued', 'ApiKeyRevoked'],
   },
-  access: { stream: 'access', permission: 'audit:read', types: ['AccessRecorded'] },
+  access: { stream: 'access', permission: 'audit:read', types: ['AccessRecorded', 'SealKeyActivated'] },
 } as const satisfies Record<
   string,
   { readonly stream: StreamCategory; readonly permission: Permission; readonly types: readonly EventType[] }

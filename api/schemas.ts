@@ -332,10 +332,23 @@ export const VerifyResult = z.object({
   eventsChecked: z.number().int(),
   sealsChecked: z.number().int(),
   sealedUpTo: z.number().int(),
+  anchoredSealsChecked: z.number().int(),
+  sealKeys: z.array(z.string()),
+  oldestUnsealedAt: z.string().optional(),
   problemCount: z.number().int(),
   firstProblem: z
     .object({
-      kind: z.enum(['altered', 'inserted', 'deleted', 'seal-mismatch', 'reordered']),
+      kind: z.enum([
+        'altered',
+        'inserted',
+        'deleted',
+        'reordered',
+        'time-reversed',
+        'seal-mismatch',
+        'seal-unverifiable',
+        'truncated',
+        'unsealed',
+      ]),
       globalPosition: z.number().int().optional(),
       streamId: z.string().optional(),
       streamVersion: z.number().int().optional(),
@@ -344,6 +357,17 @@ export const VerifyResult = z.object({
       detail: z.string(),
     })
     .optional(),
+});
+export const SealKeyList = z.object({
+  items: z.array(
+    z.object({
+      keyId: z.string(),
+      algorithm: z.literal('Ed25519'),
+      publicKeyPem: z.string(),
+      activatedAt: z.string(),
+      globalPosition: z.number().int(),
+    }),
+  ),
 });
 
 // --- stats ---

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { type Config, type JwtKey, loadConfig, StartupError } from '../infra/config.js';
 import { startEmbeddedPostgres } from '../infra/embedded-postgres.js';
 import { createLogger, type Logger } from '../infra/logging.js';
+import { AppendWitness } from '../infra/postgres/append-witness.js';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
 import { stopTelemetry } from '../infra/telemetry.js';
 import { type JwtKeySource, resolveJwtKeys } from './jwt-keys.js';
@@ -15,6 +16,8 @@ export interface Runtime {
   readonly pool: pg.Pool;
   readonly databaseUrl: string;
   readonly store: PostgresEventStore;
+  /** What this process appended, until its sealer (if it runs one) seals it. */
+  readonly witness: AppendWitness;
   readonly dataDir: string;
   /** The JWT key ring of API-serving processes (`RuntimeOptions.jwtKeys`); empty for the others. */
   readonly jwtKeys: readonly JwtKey[];
@@ -60,7 +63,9 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   );
   closers.push(() => pool.end());
   await migrateEverything(pool);
+  const witness = new AppendWitness();
   const store = new PostgresEventStore(pool, {
+    witness,
     onListenError: (error) => logger.warn({ err: error }, 'event notification connection lost; reconnecting'),
   });
   closers.push(() => store.close());
@@ -70,6 +75,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     pool,
     databaseUrl,
     store,
+    witness,
     dataDir,
     jwtKeys,
     onClose: (fn) => closers.push(fn),

@@ -37,7 +37,7 @@ describe('configuration', () => {
     for (const env of ['development', 'test', 'production'] as const) {
       for (const [kid, secret] of Object.entries(weak)) {
         try {
-          loadConfig({ CHITTI_ENV: env, SEAL_KEY: randomSecret(), JWT_KEYS: `${kid}:${secret}` });
+          loadConfig({ CHITTI_ENV: env, JWT_KEYS: `${kid}:${secret}` });
           expect.unreachable(`${kid} accepted in ${env}`);
         } catch (error) {
           expect(error).toBeInstanceOf(ConfigError);
@@ -60,11 +60,11 @@ describe('configuration', () => {
     }
   });
 
-  it('refuses to start in production with a development seal key', () => {
-    expect(() => loadConfig({ CHITTI_ENV: 'production', JWT_KEYS: `k1:${strongSecret}` })).toThrow(/SEAL_KEY/);
-    expect(
-      loadConfig({ CHITTI_ENV: 'production', JWT_KEYS: `k1:${strongSecret}`, SEAL_KEY: 's'.repeat(32) }).CHITTI_ENV,
-    ).toBe('production');
+  it('refuses the removed symmetric SEAL_KEY, naming its replacement', () => {
+    expect(() => loadConfig({ SEAL_KEY: 's'.repeat(32) })).toThrow(/SEAL_LEGACY_HMAC_KEY/);
+    const config = loadConfig({ SEAL_LEGACY_HMAC_KEY: 's'.repeat(32) });
+    expect(config.SEAL_LEGACY_HMAC_KEY).toBe('s'.repeat(32));
+    expect(config.SEAL_INTERVAL_MS).toBe(1000);
   });
 
   it('names each bad variable without echoing secrets', () => {

@@ -3,7 +3,6 @@ import { RATE_LIMIT_BOUNDS } from '../api/ports/rate-limiter.js';
 import { secretWeakness } from './secrets.js';
 
 /** The development defaults below are public knowledge: production refuses to start with them. */
-export const DEV_SEAL_KEY = 'chitti-dev-seal-key-change-me';
 
 const csv = z
   .string()
@@ -114,8 +113,27 @@ export const ConfigSchema = z
     JWT_KEYS: jwtKeyRing.optional(),
     /** A file holding the key ring in the JWT_KEYS format (one entry a line), mode 0600. */
     JWT_KEYS_FILE: z.string().min(1).optional(),
-    SEAL_KEY: z.string().min(16).default(DEV_SEAL_KEY),
+    /** Removed: seals are signed with Ed25519 now (docs/integrity.md). */
+    SEAL_KEY: z
+      .undefined({
+        message:
+          'SEAL_KEY was removed: seals are Ed25519-signed; give the old key as SEAL_LEGACY_HMAC_KEY to verify old seals',
+      })
+      .optional(),
+    /** The sealer's Ed25519 private key as PEM; else SEAL_PRIVATE_KEY_FILE, else <data>/seal-key.pem (created, 0600). */
+    SEAL_PRIVATE_KEY: z.string().min(1).optional(),
+    SEAL_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+    /** PEM public keys an auditor trusts besides the anchor's (for processes without the anchor file). */
+    SEAL_PUBLIC_KEYS_FILE: z.string().min(1).optional(),
+    /** Append-only file outside the database with every seal's digest; default <data>/seal-anchor.ndjson. */
+    SEAL_ANCHOR_FILE: z.string().min(1).optional(),
+    /** The pre-Ed25519 HMAC key, only to verify seals written before the upgrade. */
+    SEAL_LEGACY_HMAC_KEY: z.string().min(16).optional(),
+    /** Events per seal, and the sealer's tick. */
     SEAL_EVERY: z.coerce.number().int().min(1).default(1000),
+    SEAL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+    /** audit verify fails when an event older than this is not under a verified seal. */
+    SEAL_MAX_UNSEALED_SECONDS: z.coerce.number().int().min(1).default(60),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
     /** Per principal. */
@@ -143,14 +161,6 @@ export const ConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.JWT_KEYS && c.JWT_KEYS_FILE) {
       ctx.addIssue({ code: 'custom', path: ['JWT_KEYS_FILE'], message: 'set JWT_KEYS or JWT_KEYS_FILE, not both' });
-    }
-    if (c.CHITTI_ENV !== 'production') return;
-    if (c.SEAL_KEY === DEV_SEAL_KEY) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SEAL_KEY'],
-        message: 'the development seal key is refused in production',
-      });
     }
   });
 

@@ -23,7 +23,8 @@ export const REDACTED_PATHS = [
   '*.accessToken',
   '*.refreshToken',
   'config.JWT_KEYS',
-  'config.SEAL_KEY',
+  'config.SEAL_PRIVATE_KEY',
+  'config.SEAL_LEGACY_HMAC_KEY',
 ];
 
 /** JSON logs; every line carries the active trace and span id when there is one. */

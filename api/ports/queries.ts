@@ -49,7 +49,20 @@ export interface AggregateHistory {
   versionAt(streamId: string, globalPosition: number): Promise<number | undefined>;
 }
 
+/** A public seal key as the log recorded it (SealKeyActivated). */
+export interface PublishedSealKeyInfo {
+  readonly keyId: string;
+  readonly algorithm: 'Ed25519';
+  readonly publicKeyPem: string;
+  readonly activatedAt: string;
+  readonly globalPosition: number;
+}
+
 /** Recomputes the hash chains and seals; names the first broken event (`verifyAudit`'s report fits). */
 export interface AuditVerifier {
   verify(): Promise<{ readonly ok: boolean }>;
+  /** Every seal key the log recorded (published; an auditor pins them, the log is not their trust root). */
+  sealKeys(): Promise<readonly PublishedSealKeyInfo[]>;
+  /** The seals whose range overlaps from..to, as exported (opaque JSON objects, docs/integrity.md). */
+  seals(range: { from: number; to: number }): Promise<readonly object[]>;
 }

@@ -10,6 +10,7 @@ import {
   ExportQuery,
   ReadModelPage,
   ReplayQuery,
+  SealKeyList,
   StreamParams,
   VerifyResult,
 } from '../schemas.js';
@@ -35,6 +36,19 @@ export async function writeChunk(res: Response, chunk: string): Promise<boolean>
     await Promise.race([once(res, 'drain'), once(res, 'close')]);
   }
   return !res.destroyed;
+}
+
+/** The export's trailer: the keys of the seals over from..to, then those seals. */
+export async function sealLines(deps: Pick<ApiDependencies, 'auditVerifier'>, from: number, to: number) {
+  const seals = (await deps.auditVerifier.seals({ from, to })) as readonly { keyId?: string | null }[];
+  const used = new Set(seals.map((seal) => seal.keyId).filter(Boolean));
+  const keys = (await deps.auditVerifier.sealKeys()).filter((key) => used.has(key.keyId));
+  return [
+    ...keys.map((key) => JSON.stringify({ record: 'seal-key', ...key })),
+    ...seals.map((seal) => JSON.stringify({ record: 'seal', ...seal })),
+  ]
+    .map((line) => `${line}\n`)
+    .join('');
 }
 
 export const auditRoutes = (deps: ApiDependencies) => [
@@ -80,13 +94,28 @@ export const auditRoutes = (deps: ApiDependencies) => [
   }),
   route({
     method: 'get',
+    path: '/v1/audit/seal-keys',
+    operationId: 'sealKeys',
+    summary: 'The Ed25519 public keys seals are signed with, by key id, as the log recorded them',
+    description:
+      'Public, so anyone can check a seal. Pin the keys you trust (or keep the seal anchor): a key listed here ' +
+      'is what the log says, and whoever can edit the database could add one. docs/integrity.md has the formats.',
+    tag: 'audit',
+    permission: 'public',
+    responses: { 200: { description: 'Every seal key, oldest first', schema: SealKeyList } },
+    handle: async () => ({ status: 200, body: { items: await deps.auditVerifier.sealKeys() } }),
+  }),
+  route({
+    method: 'get',
     path: '/v1/audit/export',
     operationId: 'exportEvents',
-    summary: 'The stored events you may read, in global order, as NDJSON (with hashes)',
+    summary: 'The stored events you may read, in global order, as NDJSON (with hashes), then the seals over them and their public keys',
     description:
       'Only events of the categories your permissions allow; secret fields (API-key hashes) are removed and ' +
       'named in `redacted` (their hash cannot be recomputed). `?raw=true` (audit:export-raw, admin only) ' +
-      'exports every event exactly as stored, for offline hash verification.',
+      'exports every event exactly as stored, for offline hash verification. Event lines carry hash, prevHash ' +
+      'and hashVersion; then one `{"record":"seal-key",...}` line per key of the seals that follow, and one ' +
+      '`{"record":"seal",...}` line per seal overlapping the range (docs/integrity.md says how to verify them offline).',
     tag: 'audit',
     permission: 'audit:read',
     query: ExportQuery,
@@ -115,6 +144,7 @@ export const auditRoutes = (deps: ApiDependencies) => [
         if (chunk && !(await writeChunk(res, chunk))) return undefined;
         after = batch.at(-1)!.globalPosition;
       }
+      if (!(await writeChunk(res, await sealLines(deps, query.after + 1, end)))) return undefined;
       res.end();
       return undefined;
     },

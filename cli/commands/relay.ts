@@ -3,15 +3,18 @@ import type { Subcommand } from '../main.js';
 import { openRuntime, untilSignal } from '../runtime.js';
 import { startMetricsServer } from '../wiring/metrics-server.js';
 import { startRelay } from '../wiring/relay.js';
+import { startSealer } from '../wiring/sealing.js';
 
 const command: Subcommand = {
   summary: 'publish the event log to Kafka as CloudEvents (distributed mode)',
   usage: `chitti relay
   Needs DATABASE_URL and KAFKA_BROKERS. One topic per aggregate (chitti.files, chitti.inspections,
-  ...), keyed by stream id; the checkpoint moves only after the broker acknowledged.`,
+  ...), keyed by stream id; the checkpoint moves only after the broker acknowledged. Also runs the
+  sealer (Ed25519 key and seal anchor in CHITTI_DATA_DIR unless SEAL_PRIVATE_KEY[_FILE] is set).`,
   async run() {
     const runtime = await openRuntime({ name: 'relay', allowEmbedded: false, traced: true });
     await startRelay(runtime);
+    await startSealer(runtime);
     await startMetricsServer(runtime, new Registry());
     await untilSignal(runtime.logger);
     await runtime.close();

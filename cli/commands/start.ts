@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
 import { modeOf } from '../../infra/config.js';
-import { Sealer } from '../../infra/postgres/sealer.js';
 import { deployBundledModel, ensureAdmin } from '../bootstrap.js';
 import type { Subcommand } from '../main.js';
 import { openRuntime, untilSignal } from '../runtime.js';
@@ -11,9 +10,8 @@ import { apiDependencyChecks } from '../wiring/health.js';
 import { createInference, startInference } from '../wiring/inference.js';
 import { startProjector } from '../wiring/projector.js';
 import { startRelay } from '../wiring/relay.js';
+import { startSealer } from '../wiring/sealing.js';
 import { openSearch } from '../wiring/search.js';
-
-const SEAL_INTERVAL_MS = 10_000;
 
 const command: Subcommand = {
   summary: 'run everything in one process (embedded defaults)',
@@ -41,7 +39,7 @@ const command: Subcommand = {
       const inference = createInference(runtime, blobs, registry);
       await deployBundledModel(runtime, inference.models, config.DEFAULT_MODEL);
       await startInference(runtime, inference);
-      startSealer(runtime);
+      await startSealer(runtime);
       const keyFile = await ensureAdmin(runtime);
       await startApi(runtime, { blobs, search, registry, healthChecks: apiDependencyChecks(runtime, search) });
       logger.info(
@@ -58,18 +56,5 @@ const command: Subcommand = {
     return 0;
   },
 };
-
-/** Seals new events every few seconds so tampering is provable without a manual step. */
-function startSealer(runtime: Parameters<typeof startApi>[0]): void {
-  const sealer = new Sealer(runtime.pool, { sealKey: runtime.config.SEAL_KEY, rangeSize: runtime.config.SEAL_EVERY });
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = sealer.sealUpTo().catch((error) => runtime.logger.warn({ err: error }, 'sealing failed; will retry'));
-  }, SEAL_INTERVAL_MS);
-  runtime.onClose(async () => {
-    clearInterval(timer);
-    await running;
-  });
-}
 
 export default command;

@@ -13,11 +13,12 @@ import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
 import { type Config, StartupError } from '../../infra/config.js';
-import { verifyAudit } from '../../infra/postgres/audit-verify.js';
+import { postgresAuditVerifier } from '../../infra/postgres/seal-records.js';
 import { ReadModelQueries } from '../../projections/queries.js';
 import type { Runtime } from '../runtime.js';
 import { startMetricsServer } from './metrics-server.js';
 import { openRateLimiter } from './rate-limiter.js';
+import { verificationInputs } from './sealing.js';
 import type { Search } from './search.js';
 
 export interface ApiWiring {
@@ -59,7 +60,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     queries: new ReadModelQueries(pool, store),
     history: aggregateHistory(store),
     search: wiring.search,
-    auditVerifier: { verify: () => verifyAudit(pool, { sealKey: config.SEAL_KEY }) },
+    auditVerifier: postgresAuditVerifier(pool, store, () => verificationInputs(runtime)),
     log: store,
     blobs: wiring.blobs,
     modelInspector: onnxModelInspector(),

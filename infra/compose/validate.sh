@@ -24,7 +24,6 @@ fi
 secrets=(
   POSTGRES_PASSWORD=validate-only
   "JWT_KEYS=validate:$(od -An -N32 -tx1 /dev/urandom | tr -d " \n")"
-  SEAL_KEY=validate-only-seal-key
   GRAFANA_ADMIN_PASSWORD=validate-only
 )
 
@@ -36,7 +35,7 @@ for required in postgres kafka elasticsearch redis otel-collector prometheus gra
   [[ " $services" == *" $required "* ]] || fail "service '$required' missing (have: $services)"
 done
 
-if env -u POSTGRES_PASSWORD -u JWT_KEYS -u SEAL_KEY -u GRAFANA_ADMIN_PASSWORD \
+if env -u POSTGRES_PASSWORD -u JWT_KEYS -u GRAFANA_ADMIN_PASSWORD \
   "${compose[@]}" -f docker-compose.yml config -q >/dev/null 2>&1; then
   fail "the file renders without secrets: a default secret slipped in"
 fi

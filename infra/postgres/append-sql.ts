@@ -1,14 +1,14 @@
 import type pg from 'pg';
 import type { AppendResult } from '../../commands/ports/event-store.js';
 import type { ValidEvent } from './append-input.js';
-import { computeEventHash } from './event-hash.js';
+import { eventHashPartsV2 } from './event-hash.js';
 
 /** What an append needs to know about its stream (and its idempotency key) before writing. */
 export interface AppendState {
   /** 0 when the stream has no events. */
   readonly version: number;
+  /** The hash of the stream's newest event: the next event's prevHash. */
   readonly lastHash: string | null;
-  readonly lastRecordedAt: Date | null;
   /** Set when the idempotency key was used before. */
   readonly keyStreamId: string | null;
   readonly keyResult: StoredResult | null;
@@ -19,13 +19,15 @@ export type StoredResult = Omit<AppendResult, 'duplicate'>;
 /** A successful write: its result and the stream head it left behind. */
 export interface Written {
   readonly result: StoredResult;
-  readonly head: { readonly version: number; readonly lastHash: string; readonly lastRecordedAt: Date };
+  readonly head: { readonly version: number; readonly lastHash: string };
+  readonly recordedAt: Date;
+  /** Each written event's hash, in order. */
+  readonly hashes: readonly string[];
 }
 
 interface StateRow {
   version: number | null;
   last_hash: string | null;
-  last_recorded_at: Date | null;
   key_stream_id: string | null;
   key_result: StoredResult | null;
 }
@@ -33,7 +35,6 @@ interface StateRow {
 const toState = (row: StateRow): AppendState => ({
   version: row.version ?? 0,
   lastHash: row.last_hash,
-  lastRecordedAt: row.last_recorded_at,
   keyStreamId: row.key_stream_id,
   keyResult: row.key_result,
 });
@@ -42,10 +43,10 @@ const toState = (row: StateRow): AppendState => ({
 export async function readAppendState(db: pg.Pool | pg.PoolClient, streamId: string, key: string | null) {
   const { rows } = await db.query<StateRow>({
     name: 'chitti_append_state',
-    text: `SELECT s.version, s.last_hash, s.last_recorded_at,
-                  k.stream_id AS key_stream_id, k.result AS key_result
+    text: `SELECT s.version, e.hash AS last_hash, k.stream_id AS key_stream_id, k.result AS key_result
              FROM (SELECT 1) AS one
              LEFT JOIN streams s ON s.stream_id = $1
+             LEFT JOIN events e ON e.stream_id = s.stream_id AND e.stream_version = s.version
              LEFT JOIN idempotency_keys k ON k.key = $2`,
     values: [streamId, key],
   });
@@ -58,7 +59,8 @@ export async function lockAppendState(client: pg.PoolClient, streamId: string, k
     name: 'chitti_lock_stream',
     text: `INSERT INTO streams (stream_id, version) VALUES ($1, 0)
            ON CONFLICT (stream_id) DO UPDATE SET version = streams.version
-           RETURNING version, last_hash, last_recorded_at,
+           RETURNING version,
+                     (SELECT hash FROM events WHERE stream_id = $1 AND stream_version = version) AS last_hash,
                      (SELECT stream_id FROM idempotency_keys WHERE key = $2) AS key_stream_id,
                      (SELECT result FROM idempotency_keys WHERE key = $2) AS key_result`,
     values: [streamId, key],
@@ -68,10 +70,21 @@ export async function lockAppendState(client: pg.PoolClient, streamId: string, k
 
 /**
  * The whole write as one statement: compare-and-set the stream head against the version that was
- * read, take positions from the log head counter, insert the rows, record the idempotency key with
- * its result, and notify. If the stream moved since it was read, nothing is written and no row
- * comes back. Run outside a transaction it commits at once, so the counter's row lock (the
- * serialised section) is held for the statement and its commit only, with no network round trip.
+ * read, take positions and the recorded time from the log head row, hash the events, insert the
+ * rows, record the idempotency key with its result, and notify. If the stream moved since it was
+ * read, nothing is written and no row comes back. Run outside a transaction it commits at once, so
+ * the counter's row lock (the serialised section) is held for the statement and its commit only,
+ * with no network round trip.
+ *
+ * Invariant: the head row's lock is the only way to positions, so positions are handed out in
+ * commit order with no gap, and the recorded time, greatest(previous, clock_timestamp()) taken
+ * after that lock is granted, never decreases along them. A time cut `recorded_at <= T` is thus a
+ * prefix of the log, and the only events in it that were not yet committed at T are those of the
+ * one append that held the lock at T. Position and time are known only here, so the hashes
+ * (chitti-event-v2, which cover both) are computed here too, by chitti_event_hashes_v2 from the
+ * canonical JSON pieces prepared before the lock. They are computed in the head row's RETURNING,
+ * and the head is matched by its key: a separate CTE cross-joined with the head made the planner
+ * expect millions of rows and JIT-compile every append (1.5 s each).
  */
 export async function writeEvents(
   db: pg.Pool | pg.PoolClient,
@@ -81,71 +94,69 @@ export async function writeEvents(
   key: string | null,
   channel: string,
 ): Promise<Written | undefined> {
-  // The writer's clock, but never behind the stream's last event, so `asOf` always selects a prefix.
-  const now = new Date();
-  const recordedAt = state.lastRecordedAt && state.lastRecordedAt > now ? state.lastRecordedAt : now;
-  const versions: number[] = [];
-  const hashes: string[] = [];
-  const prevHashes: (string | null)[] = [];
-  let prevHash = state.lastHash;
-  events.forEach((event, i) => {
+  const heads: string[] = [];
+  const mids: string[] = [];
+  const tails: string[] = [];
+  const rowsJson = events.map((event, i) => {
     const streamVersion = state.version + i + 1;
-    const hash = computeEventHash({ ...event, streamId, streamVersion, recordedAt }, prevHash);
-    versions.push(streamVersion);
-    prevHashes.push(prevHash);
-    hashes.push(hash);
-    prevHash = hash;
+    const parts = eventHashPartsV2({ ...event, streamId, streamVersion });
+    heads.push(parts.head);
+    mids.push(parts.mid);
+    tails.push(parts.tail);
+    return {
+      stream_version: streamVersion,
+      event_id: event.eventId,
+      type: event.type,
+      schema_version: event.schemaVersion,
+      data: event.data,
+      metadata: event.metadata,
+    };
   });
   const nextExpectedVersion = state.version + events.length;
-  const { rows } = await db.query<{ position: string }>({
+  const { rows } = await db.query<{ position: string; recorded_at: Date; hashes: string[] }>({
     name: 'chitti_write_events',
     text: `WITH stream AS (
-             INSERT INTO streams AS s (stream_id, version, last_hash, last_recorded_at) VALUES ($2, $5, $6, $3)
-             ON CONFLICT (stream_id) DO UPDATE
-               SET version = EXCLUDED.version, last_hash = EXCLUDED.last_hash, last_recorded_at = EXCLUDED.last_recorded_at
-               WHERE s.version = $7 AND s.last_hash IS NOT DISTINCT FROM $10
+             INSERT INTO streams AS s (stream_id, version) VALUES ($2, $4)
+             ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version WHERE s.version = $5
              RETURNING 1
            ), head AS (
-             UPDATE event_log_head SET position = position + $1 WHERE EXISTS (SELECT 1 FROM stream)
-             RETURNING position
+             UPDATE event_log_head
+                SET position = position + $1,
+                    recorded_at = greatest(recorded_at, date_trunc('milliseconds', clock_timestamp()))
+              WHERE singleton = true AND EXISTS (SELECT 1 FROM stream)
+             RETURNING position, recorded_at,
+                       chitti_event_hashes_v2(position - $1 + 1, recorded_at, $8, $9::text[], $10::text[], $11::text[])
+                         AS hashes
            ), inserted AS (
              INSERT INTO events (global_position, stream_id, stream_version, event_id, type, schema_version,
-                                 data, metadata, recorded_at, hash, prev_hash)
+                                 data, metadata, recorded_at, hash, prev_hash, hash_version)
              SELECT head.position - $1 + e.ordinal, $2, e.stream_version, e.event_id, e.type, e.schema_version,
-                    e.data, e.metadata, $3, e.hash, e.prev_hash
+                    e.data, e.metadata, head.recorded_at, head.hashes[e.ordinal],
+                    CASE WHEN e.ordinal = 1 THEN $12 ELSE head.hashes[e.ordinal - 1] END, 2
              FROM head,
-                  ROWS FROM (jsonb_to_recordset($4::jsonb) AS (stream_version int, event_id uuid, type text,
-                    schema_version int, data jsonb, metadata jsonb, hash text, prev_hash text)) WITH ORDINALITY
-                  AS e(stream_version, event_id, type, schema_version, data, metadata, hash, prev_hash, ordinal)
+                  ROWS FROM (jsonb_to_recordset($3::jsonb) AS (stream_version int, event_id uuid, type text,
+                    schema_version int, data jsonb, metadata jsonb)) WITH ORDINALITY
+                  AS e(stream_version, event_id, type, schema_version, data, metadata, ordinal)
            ), claim AS (
              INSERT INTO idempotency_keys (key, stream_id, result)
-             SELECT $8, $2, jsonb_build_object('nextExpectedVersion', $5::int,
+             SELECT $6, $2, jsonb_build_object('nextExpectedVersion', $4::int,
                                                 'firstGlobalPosition', head.position - $1 + 1,
                                                 'lastGlobalPosition', head.position)
-             FROM head WHERE $8::text IS NOT NULL
+             FROM head WHERE $6::text IS NOT NULL
            )
-           SELECT position, pg_notify($9, position::text) FROM head`,
+           SELECT position, recorded_at, hashes, pg_notify($7, position::text) FROM head`,
     values: [
       events.length,
       streamId,
-      recordedAt,
-      JSON.stringify(
-        events.map((e, i) => ({
-          stream_version: versions[i],
-          event_id: e.eventId,
-          type: e.type,
-          schema_version: e.schemaVersion,
-          data: e.data,
-          metadata: e.metadata,
-          hash: hashes[i],
-          prev_hash: prevHashes[i],
-        })),
-      ),
+      JSON.stringify(rowsJson),
       nextExpectedVersion,
-      prevHash,
       state.version,
       key,
       channel,
+      JSON.stringify(state.lastHash),
+      heads,
+      mids,
+      tails,
       state.lastHash,
     ],
   });
@@ -154,6 +165,8 @@ export async function writeEvents(
   const lastGlobalPosition = Number(row.position);
   return {
     result: { nextExpectedVersion, firstGlobalPosition: lastGlobalPosition - events.length + 1, lastGlobalPosition },
-    head: { version: nextExpectedVersion, lastHash: prevHash!, lastRecordedAt: recordedAt },
+    head: { version: nextExpectedVersion, lastHash: row.hashes.at(-1)! },
+    recordedAt: row.recorded_at,
+    hashes: row.hashes,
   };
 }

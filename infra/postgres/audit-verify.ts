@@ -1,11 +1,31 @@
+import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
+import type { AnchorContent } from '../sealing/anchor-file.js';
 import { type EventTableRow, hashEventRow } from './event-rows.js';
-import { computeSealDigest, decodeSealEntries, digestsEqual, type SealEntry, sealKeyBytes } from './seal-digest.js';
+import {
+  computeSealDigest,
+  decodeSealEntries,
+  digestsEqual,
+  type SealEntry,
+  sealKeyBytes,
+  sealMessage,
+  sealMessageDigest,
+  sealSignatureValid,
+} from './seal-digest.js';
 
 /** A pool, or one client (e.g. inside a REPEATABLE READ transaction, for one consistent snapshot). */
 export type Queryable = pg.Pool | pg.ClientBase;
 
-export type AuditProblemKind = 'altered' | 'inserted' | 'deleted' | 'seal-mismatch' | 'reordered';
+export type AuditProblemKind =
+  | 'altered'
+  | 'inserted'
+  | 'deleted'
+  | 'reordered'
+  | 'time-reversed'
+  | 'seal-mismatch'
+  | 'seal-unverifiable'
+  | 'truncated'
+  | 'unsealed';
 
 export interface AuditProblem {
   readonly kind: AuditProblemKind;
@@ -23,13 +43,26 @@ export interface AuditReport {
   readonly sealsChecked: number;
   /** Highest position covered by a seal that verified. */
   readonly sealedUpTo: number;
+  /** Seals compared with the anchor (0 when verified without one). */
+  readonly anchoredSealsChecked: number;
+  /** Key ids of the seals that verified. */
+  readonly sealKeys: readonly string[];
+  /** The oldest event no verified seal covers, if any. */
+  readonly oldestUnsealedAt?: string;
   /** The broken event with the lowest global position. */
   readonly firstProblem?: AuditProblem;
   readonly problemCount: number;
 }
 
 export interface VerifyAuditOptions {
-  readonly sealKey: string | Uint8Array;
+  /** The Ed25519 public keys seals may be signed with, by key id: from the anchor or the auditor, never the database. */
+  readonly trustedKeys: ReadonlyMap<string, KeyObject>;
+  /** The old HMAC SEAL_KEY: only format-1 (pre-Ed25519) seals need it; without it they are reported unverifiable. */
+  readonly legacyHmacKey?: string | Uint8Array | undefined;
+  /** The seal anchor (the data folder's file or an auditor's copy): every seal in it must be in the database. */
+  readonly anchor?: AnchorContent | undefined;
+  /** Events older than this that no verified seal covers are a problem (unset: not checked). */
+  readonly maxUnsealedSeconds?: number | undefined;
   /** Rows per keyset page. */
   readonly batchSize?: number;
 }
@@ -47,6 +80,9 @@ interface SealRow {
   entries: Buffer;
   prev_digest: string | null;
   digest: string;
+  format: number;
+  key_id: string | null;
+  signature: string | null;
 }
 
 /** A verified seal: what it says was at each position of its range. */
@@ -63,6 +99,14 @@ interface StreamTip {
   hash: string;
   globalPosition: number;
   eventId: string;
+  recordedAt: number;
+}
+
+/** What the walk along the global order remembers besides the stream tips. */
+interface LogTip {
+  hashVersion: number;
+  /** Recorded time of the last v2 row: from v2 on, times never decrease along positions. */
+  v2RecordedAt: number | undefined;
 }
 
 /**
@@ -71,7 +115,7 @@ interface StreamTip {
  * global order; memory grows with the number of streams (one tip each), not with events.
  */
 export async function verifyAudit(pool: Queryable, options: VerifyAuditOptions): Promise<AuditReport> {
-  const key = sealKeyBytes(options.sealKey);
+  const legacyKey = options.legacyHmacKey === undefined ? undefined : sealKeyBytes(options.legacyHmacKey);
   const batchSize = options.batchSize ?? 2_000;
   let firstProblem: AuditProblem | undefined;
   let problemCount = 0;
@@ -86,13 +130,21 @@ export async function verifyAudit(pool: Queryable, options: VerifyAuditOptions):
   };
 
   // One snapshot: the head and the sealed end; appends and seals after it are left for the next run.
-  const bounds = await pool.query<{ head: string; sealed: string | null }>(
-    'SELECT (SELECT position FROM event_log_head) AS head, (SELECT max(to_position) FROM seals) AS sealed',
+  const bounds = await pool.query<{ head: string; sealed: string | null; now: Date }>(
+    `SELECT (SELECT position FROM event_log_head) AS head, (SELECT max(to_position) FROM seals) AS sealed,
+            clock_timestamp() AS now`,
   );
   // Honest stores never seal beyond the head, so a larger sealed end means the head was wound back.
   const scanUpTo = Math.max(Number(bounds.rows[0]?.head ?? 0), Number(bounds.rows[0]?.sealed ?? 0));
-  const seals = new SealWalker(pool, key, Math.max(1, Math.floor(batchSize / 200)), report);
+  const seals = new SealWalker(
+    pool,
+    { trustedKeys: options.trustedKeys, legacyKey },
+    Math.max(1, Math.floor(batchSize / 200)),
+    report,
+  );
   const tips = new Map<string, StreamTip>();
+  const logTip: LogTip = { hashVersion: 1, v2RecordedAt: undefined };
+  let oldestUnsealed: { position: number; recordedAt: Date } | undefined;
   let eventsChecked = 0;
   let lastPosition = 0;
 
@@ -116,7 +168,8 @@ export async function verifyAudit(pool: Queryable, options: VerifyAuditOptions):
   for (let after = 0; ; ) {
     const { rows } = await pool.query<AuditRow>(
       `SELECT global_position, stream_id, stream_version, event_id, type, schema_version, data, metadata,
-              recorded_at, recorded_at <> date_trunc('milliseconds', recorded_at) AS finer_than_ms, hash, prev_hash
+              recorded_at, recorded_at <> date_trunc('milliseconds', recorded_at) AS finer_than_ms, hash, prev_hash,
+              hash_version
          FROM events WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position LIMIT $3`,
       [after, scanUpTo, batchSize],
     );
@@ -124,16 +177,29 @@ export async function verifyAudit(pool: Queryable, options: VerifyAuditOptions):
     for (const row of rows) {
       const position = Number(row.global_position);
       await checkMissingBefore(position);
-      checkChain(row, position, tips, report);
+      checkChain(row, position, tips, logTip, report);
       const seal = await seals.covering(position);
       if (seal) await checkAgainstSeal(pool, row, position, seal, report);
+      else oldestUnsealed ??= { position, recordedAt: row.recorded_at };
       eventsChecked++;
       lastPosition = position;
     }
     after = lastPosition;
   }
   await checkMissingBefore(scanUpTo + 1);
-  await seals.drainUpTo(scanUpTo);
+  await seals.drainUpTo(Number.POSITIVE_INFINITY);
+  const anchoredSealsChecked = options.anchor ? seals.compareWithAnchor(options.anchor) : 0;
+  const now = bounds.rows[0]!.now;
+  if (oldestUnsealed && options.maxUnsealedSeconds !== undefined) {
+    const ageSeconds = (now.getTime() - oldestUnsealed.recordedAt.getTime()) / 1000;
+    if (ageSeconds > options.maxUnsealedSeconds) {
+      report({
+        kind: 'unsealed',
+        globalPosition: oldestUnsealed.position,
+        detail: `no verified seal covers position ${oldestUnsealed.position}, recorded ${Math.round(ageSeconds)} s ago (bound ${options.maxUnsealedSeconds} s): seals were removed, or the sealer is not running`,
+      });
+    }
+  }
   // Rows and the head counter commit together, so in one snapshot a row above the counter was forged.
   const { rows: forged } = await pool.query<{ global_position: string; stream_id: string; event_id: string }>(
     `SELECT global_position, stream_id, event_id FROM events
@@ -154,6 +220,9 @@ export async function verifyAudit(pool: Queryable, options: VerifyAuditOptions):
     eventsChecked,
     sealsChecked: seals.checked,
     sealedUpTo: seals.trustedUpTo,
+    anchoredSealsChecked,
+    sealKeys: [...seals.keysUsed],
+    ...(oldestUnsealed ? { oldestUnsealedAt: oldestUnsealed.recordedAt.toISOString() } : {}),
     ...(firstProblem ? { firstProblem } : {}),
     problemCount,
   };
@@ -168,13 +237,49 @@ function where(row: AuditRow, position: number) {
   };
 }
 
-/** The keyless checks: the event's own hash, its place in its stream, its link to the previous hash. */
-function checkChain(row: AuditRow, position: number, tips: Map<string, StreamTip>, report: (p: AuditProblem) => void) {
+/**
+ * The keyless checks: the event's own hash, its place in its stream, its link to the previous hash,
+ * recorded times that never decrease (in its stream; along the whole log from hash version 2 on,
+ * whose times are taken under the append lock) and hash versions that never go back.
+ */
+function checkChain(
+  row: AuditRow,
+  position: number,
+  tips: Map<string, StreamTip>,
+  logTip: LogTip,
+  report: (p: AuditProblem) => void,
+) {
   const recomputed = hashEventRow(row, row.prev_hash);
   if (recomputed !== row.hash || row.finer_than_ms) {
     report({ ...where(row, position), kind: 'altered', detail: 'the content no longer matches its hash' });
   }
+  if (row.hash_version < logTip.hashVersion) {
+    report({
+      ...where(row, position),
+      kind: 'altered',
+      detail: `hash version ${row.hash_version} after version ${logTip.hashVersion}: the row was re-hashed under the old rule`,
+    });
+  }
+  logTip.hashVersion = Math.max(logTip.hashVersion, row.hash_version);
+  const time = row.recorded_at.getTime();
+  if (row.hash_version >= 2) {
+    if (logTip.v2RecordedAt !== undefined && time < logTip.v2RecordedAt) {
+      report({
+        ...where(row, position),
+        kind: 'time-reversed',
+        detail: `recorded ${row.recorded_at.toISOString()}, before the event at the previous position: times never decrease along the log`,
+      });
+    }
+    logTip.v2RecordedAt = Math.max(logTip.v2RecordedAt ?? time, time);
+  }
   const tip = tips.get(row.stream_id);
+  if (tip && time < tip.recordedAt) {
+    report({
+      ...where(row, position),
+      kind: 'time-reversed',
+      detail: `recorded ${row.recorded_at.toISOString()}, before version ${tip.version} of its stream`,
+    });
+  }
   const expectedVersion = (tip?.version ?? 0) + 1;
   if (row.stream_version < expectedVersion) {
     report({
@@ -213,6 +318,7 @@ function checkChain(row: AuditRow, position: number, tips: Map<string, StreamTip
     hash: row.hash,
     globalPosition: position,
     eventId: row.event_id,
+    recordedAt: Math.max(time, tip?.recordedAt ?? time),
   });
 }
 
@@ -261,19 +367,31 @@ async function checkAgainstSeal(
   }
 }
 
-/** Reads seals in order, checks each one's HMAC and its link to the previous seal, and serves the trusted ones. */
+interface SealTrust {
+  readonly trustedKeys: ReadonlyMap<string, KeyObject>;
+  readonly legacyKey: Buffer | undefined;
+}
+
+type WalkedSeal = TrustedSeal | { from: number; to: number; untrusted: true };
+
+/**
+ * Reads seals in order, checks each one's signature (or legacy HMAC) and its link to the previous
+ * seal, and serves the trusted ones. Remembers every seal's digest to compare with the anchor.
+ */
 class SealWalker {
   checked = 0;
   trustedUpTo = 0;
+  readonly keysUsed = new Set<string>();
+  private readonly digests = new Map<number, string>();
   private buffer: SealRow[] = [];
   private afterNumber = 0;
   private exhausted = false;
-  private current: TrustedSeal | { from: number; to: number; untrusted: true } | undefined;
-  private previous: { sealNumber: number; to: number; digest: string } | undefined;
+  private current: WalkedSeal | undefined;
+  private previous: { sealNumber: number; to: number; digest: string; format: number } | undefined;
 
   constructor(
     private readonly pool: Queryable,
-    private readonly key: Buffer,
+    private readonly trust: SealTrust,
     private readonly pageSize: number,
     private readonly report: (p: AuditProblem) => void,
   ) {}
@@ -289,7 +407,7 @@ class SealWalker {
     return this.current;
   }
 
-  /** Reads the remaining seals too, so their digests and a deleted sealed tail are checked. */
+  /** Reads the remaining seals too, so their signatures and a deleted sealed tail are checked. */
   async drainUpTo(position: number): Promise<void> {
     while (!this.current || this.current.to < position) {
       const next = await this.next();
@@ -298,10 +416,29 @@ class SealWalker {
     }
   }
 
-  private async next(): Promise<TrustedSeal | { from: number; to: number; untrusted: true } | undefined> {
+  /** Every anchored seal must be in the database with the anchored digest; returns how many were compared. */
+  compareWithAnchor(anchor: AnchorContent): number {
+    for (const anchored of anchor.seals) {
+      const digest = this.digests.get(anchored.sealNumber);
+      if (digest === anchored.digest) continue;
+      this.report({
+        kind: 'truncated',
+        globalPosition: anchored.fromPosition,
+        sealNumber: anchored.sealNumber,
+        detail:
+          digest === undefined
+            ? `seal ${anchored.sealNumber} (positions ${anchored.fromPosition}..${anchored.toPosition}) is in the anchor but not in the database: seals were deleted`
+            : `seal ${anchored.sealNumber} in the database differs from the anchored one: seals were replaced`,
+      });
+    }
+    return anchor.seals.length;
+  }
+
+  private async next(): Promise<WalkedSeal | undefined> {
     if (this.buffer.length === 0 && !this.exhausted) {
       const { rows } = await this.pool.query<SealRow>(
-        `SELECT seal_number, from_position, to_position, event_count, entries, prev_digest, digest
+        `SELECT seal_number, from_position, to_position, event_count, entries, prev_digest, digest, format, key_id,
+                signature
            FROM seals WHERE seal_number > $1 ORDER BY seal_number LIMIT $2`,
         [this.afterNumber, this.pageSize],
       );
@@ -312,21 +449,23 @@ class SealWalker {
     if (!row) return undefined;
     this.afterNumber = row.seal_number;
     this.checked++;
+    this.digests.set(row.seal_number, row.digest);
     const from = Number(row.from_position);
     const to = Number(row.to_position);
     const problem = this.problemWith(row, from, to);
-    this.previous = { sealNumber: row.seal_number, to, digest: row.digest };
+    this.previous = { sealNumber: row.seal_number, to, digest: row.digest, format: row.format };
     const entries = problem ? undefined : decodeSealEntries(row.entries);
     if (problem || !entries) {
       this.report({
-        kind: 'seal-mismatch',
+        kind: problem?.kind ?? 'seal-mismatch',
         globalPosition: from,
         sealNumber: row.seal_number,
-        detail: problem ?? 'bad entries',
+        detail: problem?.detail ?? 'bad entries',
       });
       return { from, to, untrusted: true };
     }
     if (this.trustedUpTo === from - 1) this.trustedUpTo = to;
+    if (row.key_id) this.keysUsed.add(row.key_id);
     return {
       sealNumber: row.seal_number,
       from,
@@ -336,24 +475,24 @@ class SealWalker {
     };
   }
 
-  private problemWith(row: SealRow, from: number, to: number): string | undefined {
+  private problemWith(
+    row: SealRow,
+    from: number,
+    to: number,
+  ): { kind: 'seal-mismatch' | 'seal-unverifiable'; detail: string } | undefined {
+    const mismatch = (detail: string) => ({ kind: 'seal-mismatch' as const, detail });
     const expectedNumber = (this.previous?.sealNumber ?? 0) + 1;
-    if (row.seal_number !== expectedNumber) return `seal ${expectedNumber} is missing`;
+    if (row.seal_number !== expectedNumber) return mismatch(`seal ${expectedNumber} is missing`);
     if (from !== (this.previous?.to ?? 0) + 1)
-      return `seal ${row.seal_number} does not start where seal ${expectedNumber - 1} ended`;
+      return mismatch(`seal ${row.seal_number} does not start where seal ${expectedNumber - 1} ended`);
     if (row.prev_digest !== (this.previous?.digest ?? null)) {
-      return `seal ${row.seal_number} does not link to the digest of seal ${expectedNumber - 1}`;
+      return mismatch(`seal ${row.seal_number} does not link to the digest of seal ${expectedNumber - 1}`);
     }
-    const digest = computeSealDigest(this.key, {
-      sealNumber: row.seal_number,
-      fromPosition: from,
-      toPosition: to,
-      entries: row.entries,
-      prevDigest: row.prev_digest,
-    });
-    if (!digestsEqual(digest, row.digest)) return `seal ${row.seal_number}'s digest does not verify with the seal key`;
+    const signed = this.signatureProblem(row, from, to);
+    if (signed) return signed;
     const entries = decodeSealEntries(row.entries);
-    if (!entries || entries.length !== row.event_count) return `seal ${row.seal_number}'s entries are malformed`;
+    if (!entries || entries.length !== row.event_count)
+      return mismatch(`seal ${row.seal_number}'s entries are malformed`);
     if (
       entries.some(
         (e, i) =>
@@ -362,7 +501,51 @@ class SealWalker {
           (i > 0 && e.globalPosition <= entries[i - 1]!.globalPosition),
       )
     ) {
-      return `seal ${row.seal_number}'s entries lie outside its range`;
+      return mismatch(`seal ${row.seal_number}'s entries lie outside its range`);
+    }
+    return undefined;
+  }
+
+  private signatureProblem(
+    row: SealRow,
+    from: number,
+    to: number,
+  ): { kind: 'seal-mismatch' | 'seal-unverifiable'; detail: string } | undefined {
+    const content = { sealNumber: row.seal_number, fromPosition: from, toPosition: to, entries: row.entries };
+    if (row.format === 1) {
+      if (this.previous && this.previous.format !== 1) {
+        return { kind: 'seal-mismatch', detail: `seal ${row.seal_number} is a legacy HMAC seal after a signed one` };
+      }
+      if (!this.trust.legacyKey) {
+        return {
+          kind: 'seal-unverifiable',
+          detail: `seal ${row.seal_number} is a legacy HMAC seal: set SEAL_LEGACY_HMAC_KEY to the old SEAL_KEY to verify it`,
+        };
+      }
+      const digest = computeSealDigest(this.trust.legacyKey, { ...content, prevDigest: row.prev_digest });
+      return digestsEqual(digest, row.digest)
+        ? undefined
+        : {
+            kind: 'seal-mismatch',
+            detail: `seal ${row.seal_number}'s digest does not verify with the legacy seal key`,
+          };
+    }
+    const publicKey = row.key_id ? this.trust.trustedKeys.get(row.key_id) : undefined;
+    if (!row.key_id || !row.signature || !publicKey) {
+      return {
+        kind: 'seal-unverifiable',
+        detail: `seal ${row.seal_number} is signed by key ${row.key_id ?? '(none)'}, which is not among the trusted public keys`,
+      };
+    }
+    const message = sealMessage({ ...content, prevDigest: row.prev_digest, keyId: row.key_id });
+    if (sealMessageDigest(message) !== row.digest) {
+      return { kind: 'seal-mismatch', detail: `seal ${row.seal_number}'s digest does not match its content` };
+    }
+    if (!sealSignatureValid(publicKey, message, row.signature)) {
+      return {
+        kind: 'seal-mismatch',
+        detail: `seal ${row.seal_number}'s signature does not verify with key ${row.key_id}`,
+      };
     }
     return undefined;
   }

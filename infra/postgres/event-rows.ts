@@ -1,5 +1,5 @@
 import type { EventMetadata, RecordedEvent } from '../../schemas/events/index.js';
-import { computeEventHash } from './event-hash.js';
+import { computeEventHash, type HashVersion } from './event-hash.js';
 
 /**
  * The columns every event read selects, in the shape `toRecordedEvent` expects. The recorded time
@@ -7,7 +7,7 @@ import { computeEventHash } from './event-hash.js';
  * costs more than everything else in a row.
  */
 export const EVENT_COLUMNS = `global_position, stream_id, stream_version, event_id, type, schema_version, data, metadata,
-  (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at_ms, hash`;
+  (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at_ms, hash, prev_hash, hash_version`;
 
 export interface EventRow {
   global_position: string;
@@ -20,6 +20,8 @@ export interface EventRow {
   metadata: EventMetadata;
   recorded_at_ms: number;
   hash: string;
+  prev_hash: string | null;
+  hash_version: number;
 }
 
 /** A row of the `events` table as `SELECT *` returns it (for audits and tests that read it raw). */
@@ -35,12 +37,14 @@ export interface EventTableRow {
   recorded_at: Date;
   hash: string;
   prev_hash: string | null;
+  hash_version: number;
 }
 
-/** The hash a raw row's content should carry, chained to `prevHash`. */
+/** The hash a raw row's content should carry under its own hash version, chained to `prevHash`. */
 export function hashEventRow(row: EventTableRow, prevHash: string | null): string {
   return computeEventHash(
     {
+      globalPosition: Number(row.global_position),
       streamId: row.stream_id,
       streamVersion: row.stream_version,
       eventId: row.event_id,
@@ -51,6 +55,7 @@ export function hashEventRow(row: EventTableRow, prevHash: string | null): strin
       recordedAt: row.recorded_at,
     },
     prevHash,
+    row.hash_version as HashVersion,
   );
 }
 
@@ -66,5 +71,7 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     metadata: row.metadata,
     recordedAt: new Date(row.recorded_at_ms),
     hash: row.hash,
+    prevHash: row.prev_hash,
+    hashVersion: row.hash_version,
   };
 }

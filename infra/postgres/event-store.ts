@@ -17,7 +17,8 @@ import {
   type ValidEvent,
   validateNewEvents,
 } from './append-input.js';
-import { type AppendState, lockAppendState, readAppendState, writeEvents } from './append-sql.js';
+import { type AppendState, lockAppendState, readAppendState, type Written, writeEvents } from './append-sql.js';
+import type { AppendWitness } from './append-witness.js';
 import { EVENT_COLUMNS, type EventRow, toRecordedEvent } from './event-rows.js';
 import { LogNotifier } from './log-notifier.js';
 import { startLogSubscription } from './log-subscription.js';
@@ -32,6 +33,8 @@ export interface PostgresEventStoreOptions {
   readonly safetyPollMs?: number;
   /** Told about LISTEN connection failures (it reconnects by itself). */
   readonly onListenError?: (error: unknown) => void;
+  /** Remembers what each append wrote until the sealer (same process) seals it. */
+  readonly witness?: AppendWitness;
 }
 
 export const DEFAULT_EVENTS_CHANNEL = 'chitti_events';
@@ -60,6 +63,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
   private readonly safetyPollMs: number;
   private readonly subscriptions = new Set<LogSubscription>();
   private readonly heads = new StreamHeadCache(STREAM_HEAD_CACHE_SIZE);
+  private readonly witness: AppendWitness | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -67,6 +71,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
   ) {
     this.channel = options.channel ?? DEFAULT_EVENTS_CHANNEL;
     this.safetyPollMs = options.safetyPollMs ?? DEFAULT_SAFETY_POLL_MS;
+    this.witness = options.witness;
     this.notifier = new LogNotifier(
       options.listenConnection ?? (pool.options as pg.ClientConfig),
       this.channel,
@@ -114,7 +119,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
         this.heads.delete(streamId);
         return RETRY;
       }
-      this.heads.set(streamId, written.head);
+      this.wrote(streamId, events, written);
       return { ...written.result, duplicate: false };
     } catch (error) {
       this.heads.delete(streamId);
@@ -143,7 +148,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
         const written = await writeEvents(client, streamId, events, state, key, this.channel);
         if (!written) throw new Error(`stream ${streamId} moved while its row was locked`);
         await client.query('COMMIT');
-        this.heads.set(streamId, written.head);
+        this.wrote(streamId, events, written);
         return { ...written.result, duplicate: false };
       } catch (error) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => {
@@ -154,6 +159,17 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     } finally {
       client.release(broken);
     }
+  }
+
+  private wrote(streamId: string, events: readonly ValidEvent[], written: Written): void {
+    this.heads.set(streamId, written.head);
+    this.witness?.record(
+      events.map((event, i) => ({
+        globalPosition: written.result.firstGlobalPosition + i,
+        eventId: event.eventId,
+        hash: written.hashes[i]!,
+      })),
+    );
   }
 
   /** Maps a failed write to its typed error; RETRY when a concurrent append used the same idempotency key. */
@@ -213,7 +229,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
       : options.maxCount === undefined || events.length < options.maxCount;
     const head = backwards ? events[0] : events.at(-1);
     if (head && reachedEnd && !timeTravel) {
-      this.heads.set(streamId, { version: head.streamVersion, lastHash: head.hash, lastRecordedAt: head.recordedAt });
+      this.heads.set(streamId, { version: head.streamVersion, lastHash: head.hash });
     }
     return events;
   }
@@ -312,9 +328,21 @@ function translateError(error: unknown): unknown {
   }
   // Unreachable while appends lock the stream row; kept as the constraint's backstop.
   if (error.code === '23505' && error.constraint === 'events_stream_version_key') return STREAM_VERSION_TAKEN;
+  // Only a row written around the store can hold a position the counter has not handed out yet.
+  if (error.code === '23505' && error.constraint === 'events_pkey') {
+    return new LogHeadTakenError(/\(global_position\)=\((\d+)\)/.exec(error.detail ?? '')?.[1] ?? 'unknown');
+  }
   // Class 22 = data exceptions, e.g. a \u0000 that jsonb cannot store: bad input, nothing written.
   if (error.code?.startsWith('22')) return new InvalidAppendError(`event rejected by the database: ${error.message}`);
   return error;
+}
+
+/** The position the log head hands out next is already taken: someone wrote a row past the head. */
+export class LogHeadTakenError extends Error {
+  readonly code = 'log-head-taken';
+  constructor(readonly position: string) {
+    super(`global position ${position} already holds a row the store did not write; run chitti audit verify`);
+  }
 }
 
 function checkNonNegativeInteger(name: string, value: number): void {

@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto';
+import { SealKeyError } from '../sealing/seal-keys.js';
 
 /** One sealed event: where it was, which it was, and its hash at sealing time. */
 export interface SealEntry {
@@ -17,11 +18,10 @@ export interface SealContent {
 
 const ENTRY_BYTES = 8 + 16 + 32;
 const DIGEST_FORMAT = 'chitti-seal-v1';
+const SIGNED_FORMAT = 'chitti-seal-v2';
 export const MIN_SEAL_KEY_BYTES = 16;
 
-export class SealKeyError extends Error {
-  readonly code = 'invalid-seal-key';
-}
+/** The legacy HMAC key (SEAL_LEGACY_HMAC_KEY), only to verify format-1 seals. */
 
 export function sealKeyBytes(key: string | Uint8Array): Buffer {
   const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
@@ -57,7 +57,7 @@ export function decodeSealEntries(bytes: Buffer): SealEntry[] | undefined {
   return entries;
 }
 
-/** HMAC-SHA256 hex over the seal's range, entries and the previous seal's digest. */
+/** Format 1 (legacy): HMAC-SHA256 hex over the seal's range, entries and the previous seal's digest. */
 export function computeSealDigest(key: Buffer, seal: SealContent): string {
   return createHmac('sha256', key)
     .update(
@@ -71,4 +71,36 @@ export function digestsEqual(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
   const y = Buffer.from(b, 'utf8');
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** A format-2 seal names the Ed25519 key that signs it. */
+export interface SignedSealContent extends SealContent {
+  readonly keyId: string;
+}
+
+/**
+ * The bytes a format-2 seal signs: the UTF-8 text
+ * `chitti-seal-v2\n<sealNumber>\n<fromPosition>\n<toPosition>\n<prevDigest or empty>\n<keyId>\n`
+ * followed by the packed entries. Its sha256 (hex) is the seal's digest, which the next seal links to.
+ */
+export function sealMessage(seal: SignedSealContent): Buffer {
+  const header = `${SIGNED_FORMAT}\n${seal.sealNumber}\n${seal.fromPosition}\n${seal.toPosition}\n${seal.prevDigest ?? ''}\n${seal.keyId}\n`;
+  return Buffer.concat([Buffer.from(header, 'utf8'), seal.entries]);
+}
+
+export function sealMessageDigest(message: Buffer): string {
+  return createHash('sha256').update(message).digest('hex');
+}
+
+/** Ed25519 signature (base64) of the seal message. */
+export function signSealMessage(privateKey: KeyObject, message: Buffer): string {
+  return sign(null, message, privateKey).toString('base64');
+}
+
+export function sealSignatureValid(publicKey: KeyObject, message: Buffer, signature: string): boolean {
+  try {
+    return verify(null, message, publicKey, Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
+  }
 }

@@ -1,11 +1,29 @@
 import type pg from 'pg';
-import { computeSealDigest, encodeSealEntries, sealKeyBytes } from './seal-digest.js';
+import type { EventStore } from '../../commands/ports/event-store.js';
+import { SEAL_KEYS_STREAM } from '../../schemas/events/index.js';
+import type { AnchoredSeal, SealAnchorFile } from '../sealing/anchor-file.js';
+import { publicKeyOf, type SealSigningKey } from '../sealing/seal-keys.js';
+import type { AppendWitness } from './append-witness.js';
+import {
+  encodeSealEntries,
+  type SealEntry,
+  sealMessage,
+  sealMessageDigest,
+  sealSignatureValid,
+  signSealMessage,
+} from './seal-digest.js';
 
 export interface SealerOptions {
-  /** HMAC key; whoever can edit rows but lacks it cannot forge seals. Never log it. */
-  readonly sealKey: string | Uint8Array;
+  /** The Ed25519 key pair; the private half stays in this process. Never log it. */
+  readonly signingKey: SealSigningKey;
+  /** Where SealKeyActivated is recorded before the key's first seal. */
+  readonly store: EventStore;
+  /** The anchor outside the database; without one, truncation is caught only by the unsealed-age bound. */
+  readonly anchor?: SealAnchorFile;
   /** Events per seal (the last seal of a run may be shorter). */
   readonly rangeSize?: number;
+  /** This process's appends as written: sealed as witnessed, whatever the rows say by then. */
+  readonly witness?: AppendWitness;
 }
 
 export interface SealRun {
@@ -14,51 +32,68 @@ export interface SealRun {
   readonly sealedUpTo: number;
 }
 
+/** Seals were removed or replaced in the database: the sealer will not sign over that. */
+export class SealChainBrokenError extends Error {
+  readonly code = 'seal-chain-broken';
+}
+
+interface SealRow {
+  seal_number: number;
+  from_position: string;
+  to_position: string;
+  entries: Buffer;
+  prev_digest: string | null;
+  digest: string;
+  key_id: string | null;
+  signature: string | null;
+  sealed_at: Date;
+}
+
 /** Second key of the advisory lock that makes concurrent sealers take turns. */
 const SEALER_LOCK = 0x6368736c; // 'chsl'
 const DEFAULT_RANGE_SIZE = 1_000;
 
 /**
- * Writes seals: keyed digests over consecutive ranges of global positions, each chained to the
- * previous seal. A seal records every sealed event's position, id and hash, so `verifyAudit` can
- * name which event was deleted, inserted or re-hashed inside a sealed range.
+ * Writes seals: Ed25519-signed digests over consecutive ranges of global positions, each chained
+ * to the previous seal. A seal records every sealed event's position, id and hash, so `verifyAudit`
+ * can name which event was deleted, inserted or re-hashed inside a sealed range. Events this
+ * process appended are sealed as its witness saw them written, not as the rows read now. After each seal
+ * commits, its digest goes to the anchor file (fsynced). Before sealing, the sealer checks that the
+ * newest seal it anchored is still in the database unchanged, so it never signs over a truncation.
  */
 export class Sealer {
-  private readonly key: Buffer;
   private readonly rangeSize: number;
+  private prepared: Promise<void> | undefined;
+  private lastAnchored: { sealNumber: number; digest: string } | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
-    options: SealerOptions,
+    private readonly options: SealerOptions,
   ) {
-    this.key = sealKeyBytes(options.sealKey);
     this.rangeSize = options.rangeSize ?? DEFAULT_RANGE_SIZE;
     if (!Number.isSafeInteger(this.rangeSize) || this.rangeSize < 1) throw new RangeError('rangeSize must be >= 1');
+    options.witness?.enable();
+  }
+
+  get keyId(): string {
+    return this.options.signingKey.published.keyId;
   }
 
   /** Seals every committed position up to `head` (default: the log's head) not sealed yet. */
   async sealUpTo(head?: number): Promise<SealRun> {
+    this.prepared ??= this.prepare().catch((error: unknown) => {
+      this.prepared = undefined;
+      throw error;
+    });
+    await this.prepared;
     let sealsWritten = 0;
     for (;;) {
       const sealed = await this.sealNextRange(head);
       if (sealed === undefined) break;
+      await this.anchorSeals([sealed]);
       sealsWritten++;
     }
     return { sealsWritten, sealedUpTo: await this.sealedUpTo() };
-  }
-
-  /** Runs sealUpTo every `intervalMs` until stopped; failures go to onError and the next tick retries. */
-  runPeriodically(intervalMs: number, onError: (error: unknown) => void): { stop(): Promise<void> } {
-    let running: Promise<unknown> = Promise.resolve();
-    const timer = setInterval(() => {
-      running = running.then(() => this.sealUpTo().catch(onError));
-    }, intervalMs);
-    return {
-      async stop() {
-        clearInterval(timer);
-        await running;
-      },
-    };
   }
 
   async sealedUpTo(): Promise<number> {
@@ -68,20 +103,99 @@ export class Sealer {
     return Number(rows[0]?.to_position ?? 0);
   }
 
+  /**
+   * Once per process: record the key in the log (idempotent per key id) and in the anchor, and
+   * anchor this key's seals that committed while a crash kept them from the anchor.
+   */
+  private async prepare(): Promise<void> {
+    const { published } = this.options.signingKey;
+    await this.options.store.append(
+      SEAL_KEYS_STREAM,
+      [{ type: 'SealKeyActivated', data: { ...published }, metadata: { actor: 'system:sealer' } }],
+      { expectedVersion: 'any', idempotencyKey: `seal-key-activated:${published.keyId}` },
+    );
+    const anchor = this.options.anchor;
+    if (!anchor) return;
+    const content = await anchor.read();
+    if (!content.keys.some((k) => k.keyId === published.keyId)) await anchor.append([{ kind: 'key', ...published }]);
+    const mine = content.seals.filter((s) => s.keyId === published.keyId);
+    const last = mine.at(-1);
+    if (last) {
+      this.lastAnchored = { sealNumber: last.sealNumber, digest: last.digest };
+      await this.checkNotTruncated(this.pool);
+    }
+    const { rows } = await this.pool.query<SealRow>(
+      `SELECT seal_number, from_position, to_position, entries, prev_digest, digest, key_id, signature, sealed_at
+         FROM seals WHERE seal_number > $1 AND format = 2 AND key_id = $2 ORDER BY seal_number`,
+      [last?.sealNumber ?? 0, published.keyId],
+    );
+    const publicKey = publicKeyOf(published);
+    const missed = rows.filter((row) => {
+      const message = sealMessage({
+        sealNumber: row.seal_number,
+        fromPosition: Number(row.from_position),
+        toPosition: Number(row.to_position),
+        entries: row.entries,
+        prevDigest: row.prev_digest,
+        keyId: published.keyId,
+      });
+      return sealMessageDigest(message) === row.digest && sealSignatureValid(publicKey, message, row.signature ?? '');
+    });
+    await this.anchorSeals(missed.map((row) => this.anchoredOf(row)));
+  }
+
+  private anchoredOf(row: SealRow): AnchoredSeal {
+    return {
+      sealNumber: row.seal_number,
+      fromPosition: Number(row.from_position),
+      toPosition: Number(row.to_position),
+      digest: row.digest,
+      keyId: this.keyId,
+      sealedAt: row.sealed_at.toISOString(),
+    };
+  }
+
+  private async anchorSeals(seals: readonly AnchoredSeal[]): Promise<void> {
+    const last = seals.at(-1);
+    if (!last) return;
+    await this.options.anchor?.append(seals.map((seal) => ({ kind: 'seal' as const, ...seal })));
+    this.lastAnchored = { sealNumber: last.sealNumber, digest: last.digest };
+  }
+
+  /** The newest seal this sealer anchored must still be in the database, unchanged. */
+  private async checkNotTruncated(db: pg.Pool | pg.PoolClient): Promise<void> {
+    const anchored = this.lastAnchored;
+    if (!anchored) return;
+    const { rows } = await db.query<{ digest: string }>('SELECT digest FROM seals WHERE seal_number = $1', [
+      anchored.sealNumber,
+    ]);
+    if (rows[0]?.digest !== anchored.digest) {
+      throw new SealChainBrokenError(
+        rows[0]
+          ? `seal ${anchored.sealNumber} differs from the anchored one: refusing to seal`
+          : `seal ${anchored.sealNumber} is anchored but gone from the database: refusing to seal`,
+      );
+    }
+  }
+
   /** Writes one seal in its own transaction; undefined when there is nothing left to seal. */
-  private async sealNextRange(head: number | undefined): Promise<number | undefined> {
+  private async sealNextRange(head: number | undefined): Promise<AnchoredSeal | undefined> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       try {
         await client.query('SELECT pg_advisory_xact_lock($1)', [SEALER_LOCK]);
+        await this.checkNotTruncated(client);
         const last = await client.query<{ seal_number: number; to_position: string; digest: string }>(
           'SELECT seal_number, to_position, digest FROM seals ORDER BY seal_number DESC LIMIT 1',
         );
         const previous = last.rows[0];
-        const logHead = Number(
-          (await client.query<{ position: string }>('SELECT position FROM event_log_head')).rows[0]!.position,
+        const witness = this.options.witness;
+        // A witnessed position above the head means rows were deleted and the head wound back.
+        const logHead = Math.max(
+          Number((await client.query<{ position: string }>('SELECT position FROM event_log_head')).rows[0]!.position),
+          witness?.highest() ?? 0,
         );
         const limit = Math.min(head ?? logHead, logHead);
         const fromPosition = Number(previous?.to_position ?? 0) + 1;
@@ -95,19 +209,31 @@ export class Sealer {
             WHERE global_position BETWEEN $1 AND $2 ORDER BY global_position`,
           [fromPosition, toPosition],
         );
-        const entries = encodeSealEntries(
-          rows.map((row) => ({ globalPosition: Number(row.global_position), eventId: row.event_id, hash: row.hash })),
+        const byPosition = new Map<number, SealEntry>(
+          rows.map((row) => [
+            Number(row.global_position),
+            { globalPosition: Number(row.global_position), eventId: row.event_id, hash: row.hash },
+          ]),
         );
+        for (const entry of witness?.between(fromPosition, toPosition) ?? [])
+          byPosition.set(entry.globalPosition, entry);
+        const sealed = [...byPosition.values()].sort((a, b) => a.globalPosition - b.globalPosition);
+        const entries = encodeSealEntries(sealed);
         const sealNumber = (previous?.seal_number ?? 0) + 1;
         const prevDigest = previous?.digest ?? null;
-        const digest = computeSealDigest(this.key, { sealNumber, fromPosition, toPosition, entries, prevDigest });
-        await client.query(
-          `INSERT INTO seals (seal_number, from_position, to_position, event_count, entries, prev_digest, digest)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [sealNumber, fromPosition, toPosition, rows.length, entries, prevDigest, digest],
+        const message = sealMessage({ sealNumber, fromPosition, toPosition, entries, prevDigest, keyId: this.keyId });
+        const digest = sealMessageDigest(message);
+        const signature = signSealMessage(this.options.signingKey.privateKey, message);
+        const inserted = await client.query<SealRow>(
+          `INSERT INTO seals (seal_number, from_position, to_position, event_count, entries, prev_digest, digest,
+                              format, key_id, signature)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 2, $8, $9)
+           RETURNING seal_number, from_position, to_position, entries, prev_digest, digest, key_id, signature, sealed_at`,
+          [sealNumber, fromPosition, toPosition, sealed.length, entries, prevDigest, digest, this.keyId, signature],
         );
         await client.query('COMMIT');
-        return sealNumber;
+        witness?.forgetUpTo(toPosition);
+        return this.anchoredOf(inserted.rows[0]!);
       } catch (error) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => {
           broken = rollbackError;

@@ -2,7 +2,6 @@
 export interface CachedStreamHead {
   readonly version: number;
   readonly lastHash: string | null;
-  readonly lastRecordedAt: Date | null;
 }
 
 /**

@@ -82,5 +82,7 @@ export function summarise(event: ChittiEvent): string {
       const times = d.window ? ` ${d.count} time(s) between ${d.window.from} and ${d.window.to}` : '';
       return `${d.actor} ${d.decision === 'allowed' ? 'was allowed' : 'was denied'} ${d.action} on ${d.resource}${times}${d.reason ? `: ${d.reason}` : ''}`;
     }
+    case 'SealKeyActivated':
+      return `the sealer started signing seals with ${event.data.algorithm} key ${event.data.keyId}`;
   }
 }

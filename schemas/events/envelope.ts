@@ -44,4 +44,8 @@ export interface RecordedEvent {
   readonly recordedAt: Date;
   /** sha256 hex over the event's content and the previous event's hash in its stream. */
   readonly hash: string;
+  /** The previous event's hash in its stream (null for the first); set by the PostgreSQL store. */
+  readonly prevHash?: string | null;
+  /** The hash rule (1: chitti-event-v1, 2: chitti-event-v2, see docs/integrity.md); set by the PostgreSQL store. */
+  readonly hashVersion?: number;
 }

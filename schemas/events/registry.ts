@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { AccessRecorded } from './access.js';
+import { AccessRecorded, SealKeyActivated } from './access.js';
 import type { EventDefinition } from './define.js';
 import { FileDeleted, FileTagged, FileUploaded } from './file.js';
 import {
@@ -46,6 +46,7 @@ export const eventDefinitions = {
   ApiKeyIssued,
   ApiKeyRevoked,
   AccessRecorded,
+  SealKeyActivated,
 } as const;
 
 type Definitions = typeof eventDefinitions;

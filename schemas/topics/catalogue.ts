@@ -63,9 +63,10 @@ export const topicCatalogue: readonly TopicDefinition[] = [
   {
     name: 'access',
     category: 'access',
-    streamIds: 'access-<yyyy-mm-dd>',
-    description: 'Audited sensitive reads (audit exports, replays), one stream per day.',
-    eventTypes: ['AccessRecorded'],
+    streamIds: 'access-<yyyy-mm-dd>, access-seal-keys',
+    description:
+      'Audited sensitive reads (audit exports, replays), one stream per day; the public keys seals are signed with.',
+    eventTypes: ['AccessRecorded', 'SealKeyActivated'],
   },
 ];
 

@@ -228,4 +228,13 @@ export const eventExamples: { readonly [T in EventType]: EventExample<T> } = {
       window: { from: '2026-11-23T09:14:02.113Z', to: '2026-11-23T09:15:01.870Z' },
     },
   },
+  SealKeyActivated: {
+    streamId: 'access-seal-keys',
+    data: {
+      keyId: '6b0f2d6c5e1f9a47',
+      algorithm: 'Ed25519',
+      publicKeyPem:
+        '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n',
+    },
+  },
 };

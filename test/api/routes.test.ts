@@ -1,6 +1,9 @@
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sealer } from '../../infra/postgres/sealer.js';
+import { generateSealSigningKey } from '../../infra/sealing/seal-keys.js';
 import type { ProjectionRunner } from '../../projections/runner.js';
 import {
   type Backend,
@@ -452,6 +455,38 @@ describe('audit', () => {
       }),
     );
     expect(access).toContainEqual(expect.objectContaining({ action: 'audit.verify', decision: 'allowed' }));
+  });
+
+  it('publishes the seal keys to anyone, and an export carries its seals and keys for offline checks', async () => {
+    const signingKey = generateSealSigningKey();
+    await new Sealer(backend.pool, { signingKey, store: backend.store, rangeSize: 50 }).sealUpTo();
+    try {
+      const keys = await fetch(`${server.url}/v1/audit/seal-keys`);
+      expect(keys.status).toBe(200);
+      expect((await json(keys)).items).toEqual([
+        expect.objectContaining({ keyId: signingKey.published.keyId, publicKeyPem: signingKey.published.publicKeyPem }),
+      ]);
+      const head = await backend.store.headPosition();
+      const text = await (await call('GET', `/v1/audit/export?to=${head}`, 'auditor')).text();
+      const lines = text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      const seals = lines.filter((l) => l.record === 'seal');
+      const key = lines.find((l) => l.record === 'seal-key');
+      expect(key).toMatchObject({ keyId: signingKey.published.keyId });
+      expect(seals.length).toBeGreaterThan(0);
+      // What an auditor does with node:crypto alone: rebuild each seal's message, check digest and signature.
+      const publicKey = createPublicKey(key.publicKeyPem);
+      for (const seal of seals) {
+        const header = `chitti-seal-v2\n${seal.sealNumber}\n${seal.fromPosition}\n${seal.toPosition}\n${seal.prevDigest ?? ''}\n${seal.keyId}\n`;
+        const message = Buffer.concat([Buffer.from(header), Buffer.from(seal.entries, 'base64')]);
+        expect(createHash('sha256').update(message).digest('hex')).toBe(seal.digest);
+        expect(verify(null, message, publicKey, Buffer.from(seal.signature, 'base64'))).toBe(true);
+      }
+    } finally {
+      await backend.pool.query('DELETE FROM seals');
+    }
   });
 
   it('replays any stream as of a time, and records the replay', async () => {

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
@@ -9,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 let db: TestDatabase;
 let pool: pg.Pool;
 let env: NodeJS.ProcessEnv;
+let dataDir: string;
 
 const uploaded = (fileId: string) => ({
   type: 'FileUploaded',
@@ -36,13 +40,22 @@ beforeAll(async () => {
   for (const id of ['f1', 'f2', 'f3'])
     await store.append(`file-${id}`, [uploaded(id)], { expectedVersion: 'no_stream' });
   await store.close();
-  env = isolatedEnv({ DATABASE_URL: db.url, SEAL_KEY: 'cli-test-seal-key-0123456789', LOG_LEVEL: 'warn' });
+  dataDir = await mkdtemp(join(tmpdir(), 'chitti-cli-'));
+  env = isolatedEnv({
+    DATABASE_URL: db.url,
+    CHITTI_DATA_DIR: dataDir,
+    SEAL_MAX_UNSEALED_SECONDS: '3600',
+    LOG_LEVEL: 'warn',
+  });
 });
 
 afterAll(async () => {
   await pool.end();
   await db.drop();
+  await rm(dataDir, { recursive: true, force: true });
 });
+
+const reportOf = (output: string) => JSON.parse(output.slice(output.indexOf('{'), output.lastIndexOf('}') + 1));
 
 describe('chitti (CLI)', () => {
   it('lists its commands and refuses unknown ones with exit code 2', async () => {
@@ -104,11 +117,52 @@ describe('chitti (CLI)', () => {
     expect(issuedLine(raw.output)?.data).toMatchObject({ secretSha256 });
   });
 
-  it('audit verify exits 0 on an intact log and 1 naming the first altered event', async () => {
+  it('audit verify --seal creates the seal key (0600) and anchor, and verifies; the anchor copy catches deleted seals', async () => {
     const intact = await runChitti(['audit', 'verify', '--seal'], env);
     expect(intact.code, intact.output).toBe(0);
-    expect(JSON.parse(intact.output.slice(intact.output.indexOf('{')))).toMatchObject({ ok: true });
+    expect(reportOf(intact.output)).toMatchObject({ ok: true, anchoredSealsChecked: 1, sealsChecked: 1 });
+    expect((await stat(join(dataDir, 'seal-key.pem'))).mode & 0o777).toBe(0o600);
+    const anchor = await runChitti(['audit', 'anchor'], env);
+    expect(anchor.code).toBe(0);
+    expect(anchor.output).toBe(await readFile(join(dataDir, 'seal-anchor.ndjson'), 'utf8'));
+    const keys = await runChitti(['audit', 'seal-keys'], env);
+    expect(keys.output).toMatch(/-----BEGIN PUBLIC KEY-----/);
 
+    // An auditor keeps the anchor and the public keys; the data folder's anchor is not needed then.
+    const copy = join(dataDir, 'auditor-anchor.ndjson');
+    await writeFile(copy, anchor.output);
+    const saved = (await pool.query('SELECT * FROM seals')).rows;
+    await pool.query('DELETE FROM seals');
+    const truncated = await runChitti(['audit', 'verify', '--anchor', copy], env);
+    expect(truncated.code).toBe(1);
+    expect(reportOf(truncated.output).firstProblem).toMatchObject({ kind: 'truncated', sealNumber: 1 });
+    for (const row of saved) {
+      await pool.query(`INSERT INTO seals SELECT * FROM json_populate_record(null::seals, $1::json)`, [
+        JSON.stringify({ ...row, entries: `\\x${row.entries.toString('hex')}` }),
+      ]);
+    }
+  });
+
+  it('audit verify reports a row forged at exactly head+1 instead of crashing on its own access record', async () => {
+    const head = Number((await pool.query('SELECT position FROM event_log_head')).rows[0].position);
+    await pool.query(
+      `INSERT INTO events (global_position, stream_id, stream_version, event_id, type, schema_version, data, metadata,
+                           recorded_at, hash, prev_hash, hash_version)
+       SELECT $1, 'file-forged', 1, gen_random_uuid(), type, schema_version, data, metadata, now(), 'x', NULL, 2
+         FROM events WHERE global_position = 1`,
+      [head + 1],
+    );
+    try {
+      const forged = await runChitti(['audit', 'verify'], env);
+      expect(forged.code).toBe(1);
+      expect(reportOf(forged.output).firstProblem).toMatchObject({ kind: 'inserted', globalPosition: head + 1 });
+      expect(forged.output).toMatch(/could not record this verification.*already holds a row the store did not write/);
+    } finally {
+      await pool.query('DELETE FROM events WHERE global_position = $1', [head + 1]);
+    }
+  });
+
+  it('audit verify exits 1 naming the first altered event', async () => {
     await pool.query(
       `UPDATE events SET data = jsonb_set(data, '{originalName}', '"forged.png"') WHERE stream_id = 'file-f2'`,
     );

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,6 +145,10 @@ describe('npm start (chitti start, embedded defaults)', () => {
     }
 
     expect(await chitti.stop('SIGTERM')).toBe(0);
+    // The seal key was generated into the data folder on the first start, private, and is reused.
+    const sealKey = join(dataDir, 'seal-key.pem');
+    expect((await stat(sealKey)).mode & 0o777).toBe(0o600);
+    const firstKey = await readFile(sealKey, 'utf8');
 
     chitti = startChitti(['start'], env);
     await waitUntilReady(url, chitti);
@@ -161,8 +165,17 @@ describe('npm start (chitti start, embedded defaults)', () => {
     const before = await fetch(`${url}/v1/inspections/${inspection.inspectionId}`, { headers });
     expect(before.status).toBe(200);
     expect(((await before.json()) as { status: string }).status).toBe('detected');
-    const verified = await fetch(`${url}/v1/audit/verify`, { headers });
-    expect(await verified.json()).toMatchObject({ ok: true });
+    expect(await readFile(sealKey, 'utf8')).toBe(firstKey);
+    // The sealer runs every second: wait until a verified, anchored seal covers the inspection.
+    const deadline = Date.now() + 120_000;
+    let report: { ok: boolean; sealedUpTo: number; anchoredSealsChecked: number } | undefined;
+    for (;;) {
+      report = (await (await fetch(`${url}/v1/audit/verify`, { headers })).json()) as typeof report;
+      expect(report).toMatchObject({ ok: true });
+      if (report!.anchoredSealsChecked > 0 && report!.sealedUpTo > 0) break;
+      if (Date.now() > deadline) throw new Error(`never sealed: ${JSON.stringify(report)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
 
     // One trace from the HTTP request through the command, the event metadata and the inference.
     const exported = await (await fetch(`${url}/v1/audit/export`, { headers })).text();

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { canonicalJson } from '../../infra/postgres/canonical-json.js';
-import { computeEventHash } from '../../infra/postgres/event-hash.js';
+import { computeEventHashV1, computeEventHashV2 } from '../../infra/postgres/event-hash.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
@@ -15,8 +16,9 @@ describe('event hashes', () => {
     expect(canonicalJson({ z: 1, a: 2 })).toBe(canonicalJson({ a: 2, z: 1 }));
   });
 
-  it('the hash covers every content field and the previous hash', () => {
+  it('the v2 hash covers every content field, the position, the time and the previous hash', () => {
     const content = {
+      globalPosition: 7,
       streamId: 'file-1',
       streamVersion: 1,
       eventId: '0190d5a4-7c1e-7000-8000-000000000001',
@@ -26,20 +28,93 @@ describe('event hashes', () => {
       metadata: { actor: 'u' },
       recordedAt: new Date('2026-01-01T00:00:00.000Z'),
     };
-    const base = computeEventHash(content, null);
+    const base = computeEventHashV2(content, null);
     expect(base).toMatch(/^[0-9a-f]{64}$/);
     const variants = [
-      computeEventHash({ ...content, streamId: 'file-2' }, null),
-      computeEventHash({ ...content, streamVersion: 2 }, null),
-      computeEventHash({ ...content, eventId: '0190d5a4-7c1e-7000-8000-000000000002' }, null),
-      computeEventHash({ ...content, type: 'FileDeleted' }, null),
-      computeEventHash({ ...content, schemaVersion: 2 }, null),
-      computeEventHash({ ...content, data: { fileId: '2' } }, null),
-      computeEventHash({ ...content, metadata: { actor: 'v' } }, null),
-      computeEventHash({ ...content, recordedAt: new Date('2026-01-01T00:00:00.001Z') }, null),
-      computeEventHash(content, base),
+      computeEventHashV2({ ...content, globalPosition: 8 }, null),
+      computeEventHashV2({ ...content, streamId: 'file-2' }, null),
+      computeEventHashV2({ ...content, streamVersion: 2 }, null),
+      computeEventHashV2({ ...content, eventId: '0190d5a4-7c1e-7000-8000-000000000002' }, null),
+      computeEventHashV2({ ...content, type: 'FileDeleted' }, null),
+      computeEventHashV2({ ...content, schemaVersion: 2 }, null),
+      computeEventHashV2({ ...content, data: { fileId: '2' } }, null),
+      computeEventHashV2({ ...content, metadata: { actor: 'v' } }, null),
+      computeEventHashV2({ ...content, recordedAt: new Date('2026-01-01T00:00:00.001Z') }, null),
+      computeEventHashV2(content, base),
+      computeEventHashV1(content, null),
     ];
     expect(new Set([base, ...variants]).size).toBe(variants.length + 1);
+    // v1 (rows before migration 004) ignores the position.
+    const { globalPosition: _position, ...unpositioned } = content;
+    expect(computeEventHashV1(unpositioned, null)).toBe(computeEventHashV1(content, null));
+  });
+
+  it('the v2 hash is sha256 of the RFC 8785 canonical JSON of the documented object', () => {
+    const content = {
+      globalPosition: 42,
+      streamId: 'file-1',
+      streamVersion: 3,
+      eventId: '0190D5A4-7C1E-7000-8000-000000000001',
+      type: 'FileTagged',
+      schemaVersion: 1,
+      data: { z: [1, 2.5, 'é'], a: null },
+      metadata: { actor: 'u', note: 'line\nbreak' },
+      recordedAt: new Date('2026-01-01T00:00:00.123Z'),
+    };
+    const object = {
+      format: 'chitti-event-v2',
+      globalPosition: 42,
+      streamId: 'file-1',
+      streamVersion: 3,
+      eventId: '0190d5a4-7c1e-7000-8000-000000000001',
+      type: 'FileTagged',
+      schemaVersion: 1,
+      data: content.data,
+      metadata: content.metadata,
+      recordedAt: '2026-01-01T00:00:00.123Z',
+      prevHash: 'ab'.repeat(32),
+    };
+    const expected = createHash('sha256').update(canonicalJson(object)).digest('hex');
+    expect(computeEventHashV2(content, 'ab'.repeat(32))).toBe(expected);
+  });
+
+  it("canonical JSON is RFC 8785 (JCS) for I-JSON values: the RFC's own examples", () => {
+    // RFC 8785 section 3.2.2 (input as parsed JSON) and its expected output.
+    const parsed = JSON.parse(String.raw`{
+      "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+      "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+      "literals": [null, true, false]
+    }`);
+    expect(canonicalJson(parsed)).toBe(
+      String.raw`{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}`,
+    );
+    // RFC 8785 section 3.2.3: properties sorted by UTF-16 code units.
+    const sorting = {
+      '\u20ac': 'Euro Sign',
+      '\r': 'Carriage Return',
+      '\ufb33': 'Hebrew Letter Dalet With Dagesh',
+      '1': 'One',
+      '\ud83d\ude00': 'Emoji: Grinning Face',
+      '\u0080': 'Control',
+      '\u00f6': 'Latin Small Letter O With Diaeresis',
+    };
+    expect(canonicalJson(sorting)).toBe(
+      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis",' +
+        '"\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+    );
+    // RFC 8785 appendix B: IEEE 754 number serialisation samples.
+    const numbers: [number, string][] = [
+      [0, '0'],
+      [-0, '0'],
+      [5e-324, '5e-324'],
+      [1.7976931348623157e308, '1.7976931348623157e+308'],
+      [9007199254740992, '9007199254740992'],
+      [1e21, '1e+21'],
+      [999999999999999700000, '999999999999999700000'],
+      [0.000001, '0.000001'],
+      [1e-7, '1e-7'],
+    ];
+    for (const [value, text] of numbers) expect(canonicalJson(value)).toBe(text);
   });
 
   describe('survive the jsonb round trip', () => {
@@ -82,7 +157,7 @@ describe('event hashes', () => {
         { expectedVersion: 'no_stream' },
       );
       await store.close();
-      expect(await verifyAudit(pool, { sealKey: 'a-seal-key-for-this-test' })).toMatchObject({
+      expect(await verifyAudit(pool, { trustedKeys: new Map() })).toMatchObject({
         ok: true,
         eventsChecked: 1,
       });

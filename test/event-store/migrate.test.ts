@@ -25,7 +25,7 @@ describe('migrations', () => {
   it('concurrent starts apply each event-store migration exactly once', async () => {
     await Promise.all(Array.from({ length: 5 }, () => migrate(pool)));
     const { rows } = await pool.query<{ version: number }>('SELECT version FROM chitti_migrations ORDER BY version');
-    expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
     const tables = await pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
     );

@@ -21,9 +21,9 @@ import { PgIdempotencyStore } from '../../../api/stores/pg-idempotency-store.js'
 import { PgRefreshTokenStore } from '../../../api/stores/pg-refresh-token-store.js';
 import { migrateApiTables } from '../../../api/stores/pg-schema.js';
 import { FsBlobStore } from '../../../infra/blob/fs-blob-store.js';
-import { verifyAudit } from '../../../infra/postgres/audit-verify.js';
 import { PostgresEventStore } from '../../../infra/postgres/event-store.js';
 import { migrate } from '../../../infra/postgres/migrate.js';
+import { postgresAuditVerifier } from '../../../infra/postgres/seal-records.js';
 import { PostgresSearch } from '../../../infra/postgres-search/postgres-search.js';
 import { InMemoryRateLimiter } from '../../../infra/rate-limit/in-memory.js';
 import { randomSecret } from '../../../infra/secrets.js';
@@ -190,8 +190,6 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 export type Json = any;
 export const json = (response: Response): Promise<Json> => response.json() as Promise<Json>;
 
-export const SEAL_KEY = 'api-test-seal-key-0123456789';
-
 /** Every dependency real: command handlers, read models kept up by a running projector, Postgres search. */
 export async function fullDependencies(
   backend: Backend,
@@ -219,7 +217,7 @@ export async function fullDependencies(
     queries: new ReadModelQueries(backend.pool, backend.store),
     history: aggregateHistory(backend.store),
     search,
-    auditVerifier: { verify: () => verifyAudit(backend.pool, { sealKey: SEAL_KEY }) },
+    auditVerifier: postgresAuditVerifier(backend.pool, backend.store, async () => ({ trustedKeys: new Map() })),
     modelInspector: onnxModelInspector(),
   };
   return {

@@ -1,0 +1,80 @@
+import { open, readFile } from 'node:fs/promises';
+import type { PublishedSealKey } from './seal-keys.js';
+
+/** One seal as the anchor remembers it: enough to notice it was removed or replaced in the database. */
+export interface AnchoredSeal {
+  readonly sealNumber: number;
+  readonly fromPosition: number;
+  readonly toPosition: number;
+  readonly digest: string;
+  readonly keyId: string;
+  readonly sealedAt: string;
+}
+
+export type AnchorLine = ({ kind: 'key' } & PublishedSealKey) | ({ kind: 'seal' } & AnchoredSeal);
+
+export interface AnchorContent {
+  /** Every key the sealer used, in first-use order: the public keys an auditor trusts. */
+  readonly keys: readonly PublishedSealKey[];
+  /** Seals in the order they were anchored. */
+  readonly seals: readonly AnchoredSeal[];
+}
+
+/**
+ * The seal anchor: an append-only NDJSON file outside the database (default `<data>/seal-anchor.ndjson`)
+ * that gets every seal's digest after the seal commits, and every signing key before its first seal.
+ * Each append is fsynced. Someone who can edit database rows but not this file (or the copy an auditor
+ * keeps) cannot remove seals unnoticed: `audit verify` wants every anchored seal in the database.
+ */
+export class SealAnchorFile {
+  constructor(readonly path: string) {}
+
+  async append(lines: readonly AnchorLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    const file = await open(this.path, 'a', 0o600);
+    try {
+      await file.write(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** The anchor's content; an empty one when the file does not exist yet. */
+  async read(): Promise<AnchorContent> {
+    const text = await readFile(this.path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '';
+      throw error;
+    });
+    return parseAnchor(text);
+  }
+}
+
+/**
+ * Parses anchor text (the file, or a copy an auditor kept). A last line without its newline is a write
+ * a crash cut short and is ignored; any other unreadable line is an error.
+ */
+export function parseAnchor(text: string): AnchorContent {
+  const keys: PublishedSealKey[] = [];
+  const seals: AnchoredSeal[] = [];
+  const lines = text.split('\n');
+  const complete = lines.slice(0, -1);
+  complete.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let parsed: AnchorLine;
+    try {
+      parsed = JSON.parse(line) as AnchorLine;
+    } catch {
+      throw new Error(`seal anchor line ${i + 1} is not JSON`);
+    }
+    if (parsed.kind === 'key') {
+      keys.push({ keyId: parsed.keyId, algorithm: parsed.algorithm, publicKeyPem: parsed.publicKeyPem });
+    } else if (parsed.kind === 'seal') {
+      const { kind: _kind, ...seal } = parsed;
+      seals.push(seal);
+    } else {
+      throw new Error(`seal anchor line ${i + 1} is neither a key nor a seal`);
+    }
+  });
+  return { keys, seals };
+}
