@@ -109,7 +109,8 @@ export const auditRoutes = (deps: ApiDependencies) => [
     method: 'get',
     path: '/v1/audit/export',
     operationId: 'exportEvents',
-    summary: 'The stored events you may read, in global order, as NDJSON (with hashes), then the seals over them and their public keys',
+    summary:
+      'The stored events you may read, in global order, as NDJSON (with hashes), then the seals over them and their public keys',
     description:
       'Only events of the categories your permissions allow; secret fields (API-key hashes) are removed and ' +
       'named in `redacted` (their hash cannot be recomputed). `?raw=true` (audit:export-raw, admin only) ' +

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
-import { outwardEvent } from '../../api/disclosure.js';
 import { readFile } from 'node:fs/promises';
+import { outwardEvent } from '../../api/disclosure.js';
 import { sealLines } from '../../api/routes/audit.js';
 import { recordAccess } from '../../commands/access.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
