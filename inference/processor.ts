@@ -13,9 +13,9 @@ import {
 import type { EventStore } from '../commands/ports/event-store.js';
 import { isDomainError } from '../domain/errors.js';
 import { type InspectionState, isShadowSettled, modelKey } from '../domain/inspection/index.js';
-import type { Detection, EventData, ModelRef, Thresholds } from '../schemas/events/index.js';
+import type { Detection, EventData, ModelRef, Thresholds, Tiling, TilingUsed } from '../schemas/events/index.js';
 import { OutputShapeError } from './decode.js';
-import type { DetectionResult, Detector, Prepared, ServedModel } from './detector.js';
+import type { DetectionResult, Detector, Opened, ServedModel } from './detector.js';
 import type { InferenceMetrics } from './metrics.js';
 import { ModelUnavailableError } from './model-store.js';
 import type { BlobStore } from './ports/blob-store.js';
@@ -26,11 +26,12 @@ import { ModelSessionError } from './session-pool.js';
 
 export type FailureCode = EventData<'InspectionFailed'>['code'];
 
-/** What the prediction cache holds per (image, model, thresholds). */
+/** What the prediction cache holds per (image, model, thresholds, tiling input). */
 export interface CachedPrediction {
   readonly detections: Detection[];
   readonly image: { readonly width: number; readonly height: number };
   readonly window: { readonly low: number; readonly high: number } | null;
+  readonly tiling: TilingUsed | null;
 }
 
 export interface ProcessorLogger {
@@ -68,11 +69,26 @@ export interface InspectionProcessorOptions {
 }
 
 /** Bumped whenever preprocessing or decoding changes what a model would return for the same bytes. */
-const PIPELINE_VERSION = 1;
+const PIPELINE_VERSION = 2;
 
-export function predictionCacheKey(blobSha256: string, modelSha256: string, thresholds: Thresholds): string {
+/**
+ * The model's tiling and the image's pixel spacing decide the model's input, so they are part of
+ * the key (one sha256 may be registered under several names with different tiling).
+ */
+export function predictionCacheKey(
+  blobSha256: string,
+  modelSha256: string,
+  thresholds: Thresholds,
+  input: { readonly tiling: Tiling | null; readonly pixelSpacingMm: number | null } = {
+    tiling: null,
+    pixelSpacingMm: null,
+  },
+): string {
   const { confidence, iou, maxDetections } = thresholds;
-  return `prediction:v${PIPELINE_VERSION}:${blobSha256}:${modelSha256}:${confidence}:${iou}:${maxDetections}`;
+  const tiling = input.tiling
+    ? `${input.tiling.overlapPx}/${input.tiling.mmPerInputPixel ?? 'native'}/${input.tiling.maxLetterboxShrink}`
+    : 'whole';
+  return `prediction:v${PIPELINE_VERSION}:${blobSha256}:${modelSha256}:${confidence}:${iou}:${maxDetections}:${tiling}:${input.pixelSpacingMm ?? '-'}`;
 }
 
 /** A failure with the code InspectionFailed records and whether another attempt may help. */
@@ -161,7 +177,7 @@ export class InspectionProcessor {
 
   private async processOnce(request: InspectionRequest): Promise<ProcessOutcome> {
     const { inspectionId } = request.data;
-    let state = await this.inspectionState(inspectionId);
+    const state = await this.inspectionState(inspectionId);
     if (state.status === 'closed' || state.status === 'failed' || state.status === 'absent') {
       return { inspectionId, status: 'already-done' };
     }
@@ -171,8 +187,23 @@ export class InspectionProcessor {
     const images = new ImageCache(
       () => this.blobSha256Of(request),
       (sha256) => this.blobBytes(sha256),
-      (bytes, inputSize) => this.deps.detector.prepare(bytes, inputSize),
+      (bytes) => this.deps.detector.open(bytes),
     );
+    try {
+      return await this.processImage(request, state, images);
+    } finally {
+      // The decoded image holds memory-budget bytes until every model of this delivery has run.
+      await images.release();
+    }
+  }
+
+  private async processImage(
+    request: InspectionRequest,
+    initial: InspectionState,
+    images: ImageCache,
+  ): Promise<ProcessOutcome> {
+    const { inspectionId } = request.data;
+    let state = initial;
     let cached = false;
     if (!state.live) {
       const live = await this.processLive(request, state, images);
@@ -296,15 +327,21 @@ export class InspectionProcessor {
     const { inspectionId, thresholds } = request.data;
     const model = await this.servedModel(ref);
     const blobSha256 = await images.sha256();
-    const cacheKey = predictionCacheKey(blobSha256, model.sha256, thresholds);
+    const pixelSpacingMm = await this.pixelSpacingOf(request, model);
+    const cacheKey = predictionCacheKey(blobSha256, model.sha256, thresholds, { tiling: model.tiling, pixelSpacingMm });
     let result: DetectionResult | undefined;
     const hit = await this.cacheGet(cacheKey);
     if (!hit) {
       result = await this.withTimeout(async () => {
-        const prepared = await images.prepared(model.inputSize);
-        return this.deps.detector.detect(prepared, model, thresholds);
+        const opened = await images.opened();
+        return this.deps.detector.detect(opened, model, thresholds, pixelSpacingMm);
       });
-      await this.cacheSet(cacheKey, { detections: result.detections, image: result.image, window: result.window });
+      await this.cacheSet(cacheKey, {
+        detections: result.detections,
+        image: result.image,
+        window: result.window,
+        tiling: result.tiling,
+      });
     }
     const prediction = hit ?? result!;
     await recordDetections(
@@ -316,6 +353,7 @@ export class InspectionProcessor {
         detections: prediction.detections,
         image: prediction.image,
         window: prediction.window,
+        tiling: prediction.tiling,
         thresholds,
         timings: result?.timings ?? { queueMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 },
         batchSize: result?.batchSize ?? 1,
@@ -346,6 +384,7 @@ export class InspectionProcessor {
         outputLayout: registration.outputLayout,
         classes: registration.classes,
         inputSize: registration.inputSize,
+        tiling: registration.tiling,
       };
       this.registrations.set(key, served);
     }
@@ -364,6 +403,18 @@ export class InspectionProcessor {
     const { state } = await loadFile(this.commandDeps, request.data.fileId);
     if (state.status !== 'uploaded') throw new BlobMissingError(`file ${request.data.fileId} is ${state.status}`);
     return state.upload.sha256;
+  }
+
+  /**
+   * The image's pixel spacing, needed only by a model tiling at a target mm per input pixel: from
+   * the file's upload record when it has one (DICOM or given at upload), else null (native scale).
+   */
+  private async pixelSpacingOf(request: InspectionRequest, model: ServedModel): Promise<number | null> {
+    if (model.tiling?.mmPerInputPixel == null) return null;
+    const { state } = await loadFile(this.commandDeps, request.data.fileId);
+    if (state.status !== 'uploaded') return null;
+    const spacing = (state.upload as { readonly pixelSpacingMm?: unknown }).pixelSpacingMm;
+    return typeof spacing === 'number' && spacing > 0 ? spacing : null;
   }
 
   private async blobBytes(sha256: string): Promise<Buffer> {
@@ -434,18 +485,19 @@ export class InspectionProcessor {
 }
 
 /**
- * The request's image for one delivery: its sha256 and bytes read once, prepared once per model
- * input size (live and shadows often share it). A failed step is forgotten, so a retry redoes it.
+ * The request's image for one delivery: its sha256 and bytes read once, decoded once for every
+ * model (live and shadows; each letterboxes or tiles it for its own input). A failed step is
+ * forgotten, so a retry redoes it; release() gives the decoded pixels back to the memory budget.
  */
 class ImageCache {
   private sha: Promise<string> | undefined;
   private bytes: Promise<Buffer> | undefined;
-  private readonly preparedBySize = new Map<string, Promise<Prepared>>();
+  private decoded: Promise<Opened> | undefined;
 
   constructor(
     private readonly resolveSha256: () => Promise<string>,
     private readonly readBytes: (sha256: string) => Promise<Buffer>,
-    private readonly prepare: (bytes: Uint8Array, inputSize: ServedModel['inputSize']) => Promise<Prepared>,
+    private readonly open: (bytes: Uint8Array) => Promise<Opened>,
   ) {}
 
   sha256(): Promise<string> {
@@ -455,23 +507,27 @@ class ImageCache {
     return this.sha;
   }
 
-  prepared(inputSize: ServedModel['inputSize']): Promise<Prepared> {
-    const key = `${inputSize.width}x${inputSize.height}`;
-    let prepared = this.preparedBySize.get(key);
-    if (!prepared) {
-      this.bytes ??= forgetOnFailure(
-        this.sha256().then((sha) => this.readBytes(sha)),
-        () => {
-          this.bytes = undefined;
-        },
-      );
-      prepared = forgetOnFailure(
-        this.bytes.then((bytes) => this.prepare(bytes, inputSize)),
-        () => this.preparedBySize.delete(key),
-      );
-      this.preparedBySize.set(key, prepared);
-    }
-    return prepared;
+  opened(): Promise<Opened> {
+    this.bytes ??= forgetOnFailure(
+      this.sha256().then((sha) => this.readBytes(sha)),
+      () => {
+        this.bytes = undefined;
+      },
+    );
+    this.decoded ??= forgetOnFailure(
+      this.bytes.then((bytes) => this.open(bytes)),
+      () => {
+        this.decoded = undefined;
+      },
+    );
+    return this.decoded;
+  }
+
+  async release(): Promise<void> {
+    const decoded = this.decoded;
+    this.decoded = undefined;
+    this.bytes = undefined;
+    (await decoded?.catch(() => undefined))?.image.release();
   }
 }
 

@@ -22,6 +22,7 @@ const registered = (version: string, hash = sha('a'), thresholds?: Thresholds): 
     metrics: { mAP50: 0.71 },
     description: '',
     ...(thresholds ? { thresholds } : {}),
+    tiling: null,
     registeredBy: 'ml',
   },
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Actor, Box, Id, ModelRef, Sha256, Thresholds, TrafficWeights } from './common.js';
+import { Actor, Box, Id, ModelRef, Sha256, Thresholds, TilingUsed, TrafficWeights } from './common.js';
 import { defineEvent } from './define.js';
 
 /** Why this model version served the request, so history can be replayed exactly. */
@@ -76,30 +76,45 @@ export const Detection = z.object({
 });
 export type Detection = z.infer<typeof Detection>;
 
+const DetectionsRecordedV1 = z.object({
+  inspectionId: Id,
+  role: z.enum(['live', 'shadow']),
+  model: ModelRef,
+  detections: z.array(Detection).max(1000),
+  image: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
+  /** Window applied to >8-bit images before the model (percentile window/level), else null. */
+  window: z.object({ low: z.number(), high: z.number() }).nullable(),
+  thresholds: Thresholds,
+  timings: z.object({
+    queueMs: z.number().min(0),
+    preprocessMs: z.number().min(0),
+    inferenceMs: z.number().min(0),
+    postprocessMs: z.number().min(0),
+  }),
+  batchSize: z.number().int().min(1),
+  /** True when the result was reused from the prediction cache (same blob + same model sha256). */
+  cached: z.boolean(),
+});
+
 export const DetectionsRecorded = defineEvent({
   type: 'DetectionsRecorded',
+  version: 2,
   description:
     'A model ran on the inspection image. role=live decides the inspection; role=shadow only records for comparison.',
-  schema: z.object({
-    inspectionId: Id,
-    role: z.enum(['live', 'shadow']),
-    model: ModelRef,
-    detections: z.array(Detection).max(1000),
-    image: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
-    /** Window applied to >8-bit images before the model (percentile window/level), else null. */
-    window: z.object({ low: z.number(), high: z.number() }).nullable(),
-    thresholds: Thresholds,
-    timings: z.object({
-      queueMs: z.number().min(0),
-      preprocessMs: z.number().min(0),
-      inferenceMs: z.number().min(0),
-      postprocessMs: z.number().min(0),
-    }),
-    batchSize: z.number().int().min(1),
-    /** True when the result was reused from the prediction cache (same blob + same model sha256). */
-    cached: z.boolean(),
+  schema: DetectionsRecordedV1.extend({
+    /**
+     * The tiles the image was inspected in (tile size, overlap, scale, grid, count); null: the
+     * whole image letterboxed into one model input. For tiled runs, timings are summed over the
+     * tiles and batchSize is the largest batch a tile ran in.
+     */
+    tiling: TilingUsed.nullable(),
   }),
+  upcasters: {
+    // v1 always letterboxed the whole image.
+    1: (v1) => ({ ...DetectionsRecordedV1.parse(v1), tiling: null }),
+  },
 });
+export { DetectionsRecordedV1 };
 
 export const FailureCode = z.enum([
   'corrupt-image',

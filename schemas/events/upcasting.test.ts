@@ -61,6 +61,7 @@ describe('InspectionRequested v1 -> v2 upcaster', () => {
           detections: [],
           image: { width: 10, height: 10 },
           window: null,
+          tiling: null,
           thresholds: { confidence: 0.25, iou: 0.7, maxDetections: 300 },
           timings: { queueMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 },
           batchSize: 1,

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployModel, deployShadow, registerModel, requestInspection, uploadFile } from '../../commands/index.js';
 import { Detector } from '../../inference/detector.js';
 import { EmbeddedInspectionSource } from '../../inference/embedded-source.js';
+import { ImagePool } from '../../inference/image-pool.js';
 import { InferenceMetrics } from '../../inference/metrics.js';
 import { ModelStore, modelRegisteredData } from '../../inference/model-store.js';
 import { type CachedPrediction, InspectionProcessor } from '../../inference/processor.js';
@@ -41,6 +42,7 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
   let root: string;
   let blobs: FsBlobStore;
   let sessions: SessionPool;
+  let images: ImagePool;
   let detector: Detector;
   let processor: InspectionProcessor;
   let live: { name: string; version: string; sha256: string };
@@ -56,7 +58,8 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
     blobs = new FsBlobStore(root);
     sessions = new SessionPool();
     const models = new ModelStore(blobs, { pool: sessions });
-    detector = new Detector(sessions, (sha) => models.bytes(sha), { maxBatch: 4, maxWaitMs: 2 });
+    images = new ImagePool();
+    detector = new Detector(sessions, images, (sha) => models.bytes(sha), { maxBatch: 4, maxWaitMs: 2 });
     processor = new InspectionProcessor(
       {
         store,
@@ -95,6 +98,7 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
     await processor?.stop();
     await detector?.close();
     await sessions?.close();
+    await images?.close();
     await pool?.end();
     await db?.drop();
     if (root) await rm(root, { recursive: true, force: true });
