@@ -1,8 +1,9 @@
 import type { Worker } from 'node:worker_threads';
 import type { ImageJob, ImageJobRequest, ImageReply, RasterData, Size } from './image-protocol.js';
 import { type LetterboxGeometry, letterboxGeometry } from './letterbox.js';
+import { DEFAULT_MAX_PIXELS } from './limits.js';
 import { MemoryBudget, type MemoryBudgetStats } from './memory-budget.js';
-import { DEFAULT_MAX_PIXELS, type ImageHeader, ImageRejectedError } from './preprocess.js';
+import { type ImageHeader, ImageRejectedError } from './preprocess.js';
 import { startWorker, workerModuleUrl } from './start-worker.js';
 import type { TilePlan, TilePosition } from './tiling.js';
 
@@ -84,13 +85,16 @@ export class ImagePool {
   }
 
   /** The header under the pixel limit; ImageRejectedError otherwise. */
-  async probe(bytes: Uint8Array): Promise<ImageHeader> {
-    return this.header(await this.submit({ kind: 'probe', bytes, maxPixels: this.maxPixels }));
+  async probe(bytes: Uint8Array, maxPixels = this.maxPixels): Promise<ImageHeader> {
+    return this.header(await this.submit({ kind: 'probe', bytes, maxPixels }));
   }
 
-  /** The header after decoding the whole file: truncated or corrupt files throw ImageRejectedError. */
-  async verify(bytes: Uint8Array): Promise<ImageHeader> {
-    return this.header(await this.submit({ kind: 'verify', bytes, maxPixels: this.maxPixels }));
+  /**
+   * The header after decoding the whole file (streaming, through a thumbnail: little memory
+   * whatever the size): truncated or corrupt files throw ImageRejectedError.
+   */
+  async verify(bytes: Uint8Array, maxPixels = this.maxPixels): Promise<ImageHeader> {
+    return this.header(await this.submit({ kind: 'verify', bytes, maxPixels }));
   }
 
   /** Decodes and windows the image once, within the memory budget; release() the result when done. */

@@ -1,5 +1,6 @@
 import sharp, { type SharpOptions } from 'sharp';
 import { type LetterboxGeometry, letterboxGeometry, letterboxTensor } from './letterbox.js';
+import { DEFAULT_MAX_PIXELS } from './limits.js';
 
 export type ImageRejectionCode = 'corrupt-image' | 'decompression-bomb' | 'unsupported-media';
 
@@ -70,11 +71,6 @@ export interface DecodedImage {
   readonly window: { readonly low: number; readonly high: number } | null;
 }
 
-/**
- * The one pixel limit of uploads and inference (`MAX_IMAGE_PIXELS`): an image upload accepts is
- * an image inference decodes. 10,000 × 10,000 fits.
- */
-export const DEFAULT_MAX_PIXELS = 100_000_000;
 const DEFAULT_WINDOW: readonly [number, number] = [0.5, 99.5];
 
 const open = (bytes: Uint8Array, maxPixels: number, extra: SharpOptions = {}) =>

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_PIXELS } from '../inference/limits.js';
 
 /** The development defaults below are public knowledge: production refuses to start with them. */
 export const DEV_JWT_SECRET = 'chitti-development-jwt-secret-change-me';
@@ -56,7 +57,12 @@ export const ConfigSchema = z
       .int()
       .min(1024)
       .default(64 * 1024 * 1024),
-    MAX_IMAGE_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
+    /** One limit for uploads and inference: an image upload accepts is one inference decodes. */
+    MAX_IMAGE_PIXELS: z.coerce.number().int().min(1).default(DEFAULT_MAX_PIXELS),
+    /** Image worker threads per process (decode, window, letterbox, tiles): image jobs at once. */
+    IMAGE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+    /** Decoded pixels in flight in the inference process, in MiB; more decodes wait. */
+    IMAGE_MEMORY_BUDGET_MB: z.coerce.number().int().min(16).default(512),
     INFERENCE_THREADS: z.coerce.number().int().min(1).max(64).default(1),
     INFERENCE_WORKERS: z.coerce.number().int().min(1).max(32).default(1),
     INFERENCE_MAX_BATCH: z.coerce.number().int().min(1).max(64).default(4),

@@ -51,7 +51,11 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
     handle: async (input) => {
       const bytes = input.body as Buffer;
       const declared = input.req.get('content-type')?.split(';')[0]?.trim().toLowerCase();
-      const image = await validateImage(bytes, { declaredType: declared, maxPixels: options.maxImagePixels });
+      const image = await validateImage(bytes, {
+        declaredType: declared,
+        maxPixels: options.maxImagePixels,
+        validator: deps.imageValidator,
+      });
       const extension = image.mediaType.slice('image/'.length);
       const originalName = sanitizeFileName(input.query.name ?? input.req.get('x-file-name'), `upload.${extension}`);
       const stored = await deps.blobs.put(bytes);

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { aggregateHistory } from '../../api/adapters/aggregate-history.js';
 import { bindCommands } from '../../api/adapters/bind-commands.js';
+import { workerImageValidator } from '../../api/adapters/image-validator.js';
 import { onnxModelInspector } from '../../api/adapters/model-inspector.js';
 import { createApp } from '../../api/app.js';
 import type { ApiDependencies } from '../../api/dependencies.js';
@@ -9,6 +10,7 @@ import type { HealthCheck } from '../../api/ports/health.js';
 import { LogIdentityDirectory } from '../../api/stores/log-identity-directory.js';
 import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js';
+import { ImagePool } from '../../inference/image-pool.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { ReadModelQueries } from '../../projections/queries.js';
@@ -28,6 +30,9 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
   const identity = new LogIdentityDirectory(store);
   identity.start();
   runtime.onClose(() => identity.stop());
+  // Upload checks decode whole files: in worker threads, a few at a time, never on the event loop.
+  const images = new ImagePool({ workers: config.IMAGE_WORKERS, maxPixels: config.MAX_IMAGE_PIXELS });
+  runtime.onClose(() => images.close());
   const deps: ApiDependencies = {
     commands: bindCommands({ store }),
     queries: new ReadModelQueries(pool, store),
@@ -37,6 +42,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     log: store,
     blobs: wiring.blobs,
     modelInspector: onnxModelInspector(),
+    imageValidator: workerImageValidator(images),
     identity,
     refreshTokens: new PgRefreshTokenStore(pool),
     idempotency: new PgIdempotencyStore(pool),

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { aggregateHistory } from '../../../api/adapters/aggregate-history.js';
 import { bindCommands } from '../../../api/adapters/bind-commands.js';
+import { workerImageValidator } from '../../../api/adapters/image-validator.js';
 import { onnxModelInspector } from '../../../api/adapters/model-inspector.js';
 import { createApp } from '../../../api/app.js';
 import { sha256Hex } from '../../../api/auth/api-key.js';
@@ -18,6 +19,7 @@ import { LogIdentityDirectory } from '../../../api/stores/log-identity-directory
 import { PgIdempotencyStore } from '../../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../../api/stores/pg-refresh-token-store.js';
 import { migrateApiTables } from '../../../api/stores/pg-schema.js';
+import { ImagePool } from '../../../inference/image-pool.js';
 import { FsBlobStore } from '../../../infra/blob/fs-blob-store.js';
 import { verifyAudit } from '../../../infra/postgres/audit-verify.js';
 import { PostgresEventStore } from '../../../infra/postgres/event-store.js';
@@ -201,6 +203,7 @@ export async function fullDependencies(backend: Backend, rateLimiter: RateLimite
   await search.prepare();
   const searchProjector = new SearchProjector({ log: backend.store, index: search, idleMs: 50 });
   searchProjector.start();
+  const images = new ImagePool({ workers: 2 });
   const deps: ApiDependencies = {
     ...base,
     commands: bindCommands({ store: backend.store }),
@@ -209,6 +212,7 @@ export async function fullDependencies(backend: Backend, rateLimiter: RateLimite
     search,
     auditVerifier: { verify: () => verifyAudit(backend.pool, { sealKey: SEAL_KEY }) },
     modelInspector: onnxModelInspector(),
+    imageValidator: workerImageValidator(images),
   };
   return {
     deps,
@@ -216,6 +220,7 @@ export async function fullDependencies(backend: Backend, rateLimiter: RateLimite
     async stop() {
       await searchProjector.stop();
       await runner.stop();
+      await images.close();
     },
   };
 }
