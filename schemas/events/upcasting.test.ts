@@ -120,3 +120,45 @@ describe('decodeStored: payloads read back from the store', () => {
     );
   });
 });
+
+describe('tiling: DetectionsRecorded and ModelRegistered v1 -> v2 upcasters', () => {
+  it('reads a v1 DetectionsRecorded as a whole-image (untiled) result', () => {
+    const v1 = {
+      inspectionId: 'i-legacy',
+      role: 'live',
+      model: { name: 'weld-defects', version: '0.9.0', sha256: 'a'.repeat(64) },
+      detections: [],
+      image: { width: 350, height: 280 },
+      window: { low: 10, high: 4000 },
+      thresholds: { confidence: 0.25, iou: 0.7, maxDetections: 300 },
+      timings: { queueMs: 1, preprocessMs: 2, inferenceMs: 3, postprocessMs: 4 },
+      batchSize: 1,
+      cached: false,
+    };
+    const event = upcast('DetectionsRecorded', 1, v1);
+    expect(event).toEqual({ type: 'DetectionsRecorded', data: { ...v1, tiling: null } });
+    expect(() => validateEventData('DetectionsRecorded', 2, event.data)).not.toThrow();
+  });
+
+  it('reads a v1 ModelRegistered as a version that letterboxes every image', () => {
+    const v1 = {
+      name: 'weld-defects',
+      version: '1.0.0',
+      sha256: 'b'.repeat(64),
+      sizeBytes: 10,
+      task: 'detect',
+      format: 'onnx',
+      outputLayout: 'yolo',
+      classes: ['crack'],
+      inputSize: { width: 320, height: 320 },
+      metrics: {},
+      description: '',
+      registeredBy: 'ml',
+    };
+    const event = upcast('ModelRegistered', 1, v1);
+    expect(event).toEqual({ type: 'ModelRegistered', data: { ...v1, tiling: null } });
+    expect(() => validateEventData('ModelRegistered', 2, { ...v1, tiling: { overlapPx: 64 } })).toThrow(
+      InvalidEventPayloadError,
+    );
+  });
+});
