@@ -10,7 +10,7 @@ import type { TilePlan, TilePosition } from './tiling.js';
 export interface ImagePoolOptions {
   /** Worker threads, i.e. image jobs (decode, verify, letterbox, tiles) running at once. Default 2. */
   readonly workers?: number;
-  /** Bytes of decoded pixels in flight (decode buffers and open images); beyond it, decodes wait. Default 1 GiB. */
+  /** Bytes of decoded pixels in flight (decode buffers and open images); beyond it, decodes wait. Default 512 MiB. */
   readonly memoryBudgetBytes?: number;
   /** The shared pixel limit (MAX_IMAGE_PIXELS). */
   readonly maxPixels?: number;
@@ -36,7 +36,7 @@ export interface ImagePoolStats {
 }
 
 const workerUrl = workerModuleUrl(import.meta.url, 'image-worker');
-export const DEFAULT_IMAGE_MEMORY_BUDGET = 1024 * 1024 * 1024;
+export const DEFAULT_IMAGE_MEMORY_BUDGET = 512 * 1024 * 1024;
 
 interface Pending {
   readonly job: ImageJob;

@@ -21,7 +21,7 @@ import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import type { EventData, ModelRef, RecordedEvent } from '../../schemas/events/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { syntheticDetector } from './support/onnx-builder.js';
+import { brightBoundsDetector, syntheticDetector } from './support/onnx-builder.js';
 import { pngClaiming } from './support/poison.js';
 
 const ctx = { actor: 'tester' };
@@ -365,5 +365,34 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
     } finally {
       await processor.stop();
     }
+  });
+  it('inspects a large image in tiles with the tiling its version was registered with, records it, and frees the image', async () => {
+    const inspection = await new ModelStore(blobs, { pool: sessions }).register(brightBoundsDetector(64));
+    const tiling = { overlapPx: 16, mmPerInputPixel: null, maxLetterboxShrink: 1 };
+    await registerModel(
+      { store },
+      { ...modelRegisteredData(inspection, { name: 'weld-tiled', version: '1.0.0', registeredBy: 'tester' }), tiling },
+      ctx,
+    );
+    // 200×120 grey, one bright crack across the border of the first two tile columns.
+    const pixels = Buffer.alloc(200 * 120, 60);
+    for (let y = 30; y < 36; y++) pixels.fill(240, y * 200 + 20, y * 200 + 100);
+    const png = await sharp(pixels, { raw: { width: 200, height: 120, channels: 1 } })
+      .png()
+      .toBuffer();
+    const req = await rawRequest(png, { name: 'weld-tiled', version: '1.0.0', sha256: inspection.sha256 });
+    expect((await processor.handle([req]))[0]).toMatchObject({ status: 'recorded' });
+    const recorded = (await streamOf(req)).find((e) => e.type === 'DetectionsRecorded')!;
+    const data = recorded.data as EventData<'DetectionsRecorded'>;
+    expect(recorded.schemaVersion).toBe(2);
+    expect(data.tiling).toEqual({
+      tileSize: { width: 64, height: 64 },
+      overlapPx: 16,
+      scale: 1,
+      grid: { columns: 4, rows: 3 },
+      tiles: 12,
+    });
+    expect(data.detections.map((d) => d.box)).toEqual([{ x1: 20, y1: 30, x2: 100, y2: 36 }]);
+    expect(images.stats().memory.bytesInFlight).toBe(0);
   });
 });
