@@ -52,6 +52,13 @@ export interface DetectionResult {
   readonly batchSize: number;
 }
 
+export interface DetectOptions {
+  /** mm per image pixel, when known: sets the tiling scale of models with a target mm per input pixel. */
+  readonly pixelSpacingMm?: number | null;
+  /** Called after each batch of tiles, so callers can time out on a stall rather than on size. */
+  readonly onProgress?: () => void;
+}
+
 /** A decoded image, ready for any model (letterboxed or tiled per model at detect time). */
 export interface Opened {
   readonly image: OpenImage;
@@ -104,14 +111,16 @@ export class Detector {
     opened: Opened,
     model: ServedModel,
     thresholds: Thresholds,
-    pixelSpacingMm: number | null = null,
+    options: DetectOptions = {},
   ): Promise<DetectionResult> {
     const { image } = opened;
     const size = { width: image.width, height: image.height };
-    const plan = planInput(size, model.inputSize, model.tiling, pixelSpacingMm);
+    const plan = planInput(size, model.inputSize, model.tiling, options.pixelSpacingMm ?? null);
     const lane = await this.lane(model);
     const spec = { layout: model.outputLayout, classes: model.classes };
-    if (plan.kind === 'tiles') return this.detectTiles(opened, plan.plan, lane, spec, thresholds);
+    if (plan.kind === 'tiles') {
+      return this.detectTiles(opened, plan.plan, lane, spec, thresholds, options.onProgress ?? (() => {}));
+    }
     const started = performance.now();
     const { tensor, geometry } = await this.images.letterbox(image, model.inputSize);
     const preprocessMs = opened.decodeMs + (performance.now() - started);
@@ -144,6 +153,7 @@ export class Detector {
     lane: ModelLane,
     spec: DecodeSpec,
     thresholds: Thresholds,
+    onProgress: () => void,
   ): Promise<DetectionResult> {
     const { image } = opened;
     const size = { width: image.width, height: image.height };
@@ -171,6 +181,7 @@ export class Detector {
           candidates.push(...toImageCandidates(kept, positions[i]!, plan, size));
         }
         timings.postprocessMs += performance.now() - decodeStarted;
+        onProgress();
       }
     };
     await Promise.all([worker(), worker()]);

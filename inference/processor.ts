@@ -61,7 +61,11 @@ export interface InspectionProcessorOptions {
   /** First retry delay; doubles per attempt, with jitter. Default 200 ms. */
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
-  /** One attempt (image + model) may take this long before it fails with 'timeout'. Default 120 s. */
+  /**
+   * One attempt fails with 'timeout' when the model makes no progress (no image or tile batch
+   * done) for this long. Default 120 s. Waiting for the image pool's memory budget is queueing,
+   * not counted: a large image is slow, not failed.
+   */
   readonly attemptTimeoutMs?: number;
   readonly cacheTtlSeconds?: number;
   /** Requests of one delivered batch handled at once (so micro-batches can fill). Default 16. */
@@ -332,10 +336,10 @@ export class InspectionProcessor {
     let result: DetectionResult | undefined;
     const hit = await this.cacheGet(cacheKey);
     if (!hit) {
-      result = await this.withTimeout(async () => {
-        const opened = await images.opened();
-        return this.deps.detector.detect(opened, model, thresholds, pixelSpacingMm);
-      });
+      const opened = await images.opened();
+      result = await this.withTimeout((onProgress) =>
+        this.deps.detector.detect(opened, model, thresholds, { pixelSpacingMm, onProgress }),
+      );
       await this.cacheSet(cacheKey, {
         detections: result.detections,
         image: result.image,
@@ -463,14 +467,21 @@ export class InspectionProcessor {
     }
   }
 
-  private async withTimeout<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs `work`, failing with 'timeout' once it goes `attemptTimeoutMs` without calling its progress callback. */
+  private async withTimeout<T>(work: (onProgress: () => void) => Promise<T>): Promise<T> {
     const limit = this.options.attemptTimeoutMs ?? 120_000;
     let timer: NodeJS.Timeout | undefined;
+    let fail: (error: AttemptFailure) => void = () => {};
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AttemptFailure('timeout', `no result within ${limit} ms`, true)), limit);
+      fail = reject;
     });
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => fail(new AttemptFailure('timeout', `no progress within ${limit} ms`, true)), limit);
+    };
+    arm();
     try {
-      return await Promise.race([work(), timeout]);
+      return await Promise.race([work(arm), timeout]);
     } finally {
       clearTimeout(timer);
     }

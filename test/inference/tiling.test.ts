@@ -129,7 +129,7 @@ describe('tiled detection', () => {
   const detect = async (bytes: Buffer, served = model, pixelSpacingMm: number | null = null) => {
     const opened = await detector.open(bytes);
     try {
-      return await detector.detect(opened, served, thresholds, pixelSpacingMm);
+      return await detector.detect(opened, served, thresholds, { pixelSpacingMm });
     } finally {
       opened.image.release();
     }
