@@ -12,7 +12,7 @@
  * The model is the shipped one, registered and deployed as `npm start` does (its tiling included).
  */
 import { cpus, loadavg } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { deployBundledModel } from '../cli/bootstrap.js';
 import { EmbeddedInspectionSource } from '../inference/embedded-source.js';
@@ -84,6 +84,7 @@ export async function main() {
     // waits for a CPU when the cores are busy with decoding and inference).
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
+    const eluStart = perf.eventLoopUtilization();
     let running = true;
     const live: number[] = [];
     const poller = (async () => {
@@ -130,6 +131,7 @@ export async function main() {
     await poller;
     clearInterval(sampler);
     loopDelay.disable();
+    const elu = perf.eventLoopUtilization(eluStart);
 
     const sorted = [...live].sort((a, b) => a - b);
     const outcome = results.map((e) => {
@@ -144,6 +146,7 @@ export async function main() {
       `/health/live over ${live.length} requests: p50 ${percentile(sorted, 0.5).toFixed(1)} ms, ` +
         `p99 ${percentile(sorted, 0.99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (goal p99 < 50 ms); ` +
         `event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms; ` +
+        `main thread busy ${(100 * elu.utilization).toFixed(0)} % of the run (the rest of a delay is waiting for a core); ` +
         `load ${loadavg()[0]!.toFixed(2)} at the end`,
     );
     console.log(

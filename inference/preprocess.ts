@@ -130,7 +130,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   const allocate = options.allocate ?? ((length: number) => new Uint8Array(length));
   try {
     if (header.bitDepth === 8) {
-      const { data, info } = await open(bytes, maxPixels)
+      const { data, info } = await open(bytes, maxPixels, { sequentialRead: true })
         .removeAlpha()
         .toColourspace(grey ? 'b-w' : 'srgb')
         .raw()
@@ -149,7 +149,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
         window: null,
       };
     }
-    const { data, info } = await open(bytes, maxPixels)
+    const { data, info } = await open(bytes, maxPixels, { sequentialRead: true })
       .removeAlpha()
       .toColourspace(grey ? 'grey16' : 'rgb16')
       .raw({ depth: 'ushort' })
