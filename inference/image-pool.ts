@@ -40,7 +40,6 @@ export const DEFAULT_IMAGE_MEMORY_BUDGET = 512 * 1024 * 1024;
 
 interface Pending {
   readonly job: ImageJob;
-  readonly transfer: ArrayBuffer[];
   readonly resolve: (reply: ImageReply) => void;
   readonly reject: (error: Error) => void;
 }
@@ -159,10 +158,11 @@ export class ImagePool {
     return reply.header;
   }
 
-  private submit(job: ImageJob, transfer: ArrayBuffer[] = []): Promise<ImageReply> {
+  /** Queues a job; its input is copied to the worker (pixels on a SharedArrayBuffer are shared, not copied). */
+  private submit(job: ImageJob): Promise<ImageReply> {
     if (this.closed) return Promise.reject(new ImageWorkerError('the image pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, transfer, resolve, reject });
+      this.queue.push({ job, resolve, reject });
       this.dispatch();
     });
   }
@@ -176,7 +176,7 @@ export class ImagePool {
       this.peakRunning = Math.max(this.peakRunning, this.running);
       this.waiting.set(worker, pending);
       worker.ref();
-      worker.postMessage({ ...pending.job, id: this.nextId++ } satisfies ImageJobRequest, pending.transfer);
+      worker.postMessage({ ...pending.job, id: this.nextId++ } satisfies ImageJobRequest);
     }
   }
 
