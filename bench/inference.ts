@@ -255,7 +255,7 @@ async function tiledInference(
   const baseline = process.memoryUsage().rss;
   let peak = baseline;
   const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
+    peak = Math.max(peak, process.memoryUsage.rss());
   }, 10);
   const started = performance.now();
   const opened = await detector.open(png);
