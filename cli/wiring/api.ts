@@ -33,6 +33,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
   // Upload checks decode whole files: in worker threads, a few at a time, never on the event loop.
   const images = new ImagePool({ workers: config.IMAGE_WORKERS, maxPixels: config.MAX_IMAGE_PIXELS });
   runtime.onClose(() => images.close());
+  images.warmUp();
   const deps: ApiDependencies = {
     commands: bindCommands({ store }),
     queries: new ReadModelQueries(pool, store),

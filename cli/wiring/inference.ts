@@ -57,6 +57,7 @@ export function createInference(runtime: Runtime, blobs: BlobStore, registry: Re
 }
 
 export async function startInference(runtime: Runtime, service: InferenceService): Promise<void> {
+  service.images.warmUp();
   await service.start(requestSource(runtime));
   runtime.onClose(() => service.stop());
   runtime.logger.info({ source: runtime.config.KAFKA_BROKERS ? 'kafka' : 'embedded' }, 'inference processor running');
