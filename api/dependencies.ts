@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { DEFAULT_MAX_PIXELS } from '../inference/limits.js';
 import type { BlobStore } from '../inference/ports/blob-store.js';
 import type { GlobalLog } from '../projections/ports.js';
 import type { AccessLog } from './ports/access-log.js';
@@ -6,6 +7,7 @@ import type { ApiCommands } from './ports/commands.js';
 import type { HealthCheck } from './ports/health.js';
 import type { IdempotencyStore } from './ports/idempotency.js';
 import type { IdentityDirectory } from './ports/identity.js';
+import type { ImageValidator } from './ports/image-validator.js';
 import type { ApiLogger } from './ports/logger.js';
 import type { ModelInspector } from './ports/model-inspector.js';
 import type { AggregateHistory, ApiQueries, ApiSearch, AuditVerifier } from './ports/queries.js';
@@ -27,6 +29,8 @@ export interface ApiDependencies {
   /** Image blobs and model files may live in different stores; defaults to `blobs`. */
   readonly modelBlobs?: BlobStore;
   readonly modelInspector: ModelInspector;
+  /** Full-decode check of uploaded images, off the event loop. */
+  readonly imageValidator: ImageValidator;
   readonly identity: IdentityDirectory;
   readonly refreshTokens: RefreshTokenStore;
   readonly idempotency: IdempotencyStore;
@@ -52,6 +56,7 @@ export interface ApiOptions {
   readonly jsonBodyLimitBytes?: number;
   readonly maxUploadBytes?: number;
   readonly maxModelBytes?: number;
+  /** The pixel limit shared with inference (MAX_IMAGE_PIXELS): what upload accepts, inference decodes. */
   readonly maxImagePixels?: number;
   /** Requests per window per principal (or per IP when anonymous). */
   readonly rateLimit?: { readonly authenticated: number; readonly anonymous: number; readonly windowMs: number };
@@ -78,7 +83,7 @@ export const DEFAULT_OPTIONS = {
   jsonBodyLimitBytes: 256 * 1024,
   maxUploadBytes: 64 * 1024 * 1024,
   maxModelBytes: 512 * 1024 * 1024,
-  maxImagePixels: 100_000_000,
+  maxImagePixels: DEFAULT_MAX_PIXELS,
   rateLimit: { authenticated: 600, anonymous: 60, windowMs: 60_000 },
   trustProxy: false as false | number | string,
   corsOrigins: [] as readonly string[],

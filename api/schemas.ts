@@ -226,6 +226,31 @@ export const RegisterModelQuery = z.object({
     .max(1000)
     .optional()
     .describe('Detections kept per image by this version’s deployments that name none; default 300'),
+  tileOverlapPx: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(4096)
+    .optional()
+    .describe(
+      'Tiled inspection of large images: overlap of neighbouring tiles in model-input pixels (less than half the input); default a fifth of the input when any tiling parameter is given. No tiling parameter: every image is letterboxed whole',
+    ),
+  tileMmPerInputPixel: z.coerce
+    .number()
+    .positive()
+    .max(100)
+    .optional()
+    .describe(
+      'Tiling resolution: mm per model-input pixel for images whose pixel spacing is known; default native resolution',
+    ),
+  letterboxMaxShrink: z.coerce
+    .number()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe(
+      'Images letterboxing would shrink at most this much (relative to the tiling scale) go to the model whole; larger ones are tiled. Default 1',
+    ),
 });
 export const ModelMetrics = z.record(z.string().max(100), z.number()).refine((m) => Object.keys(m).length <= 50, {
   message: 'at most 50 metrics',

@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ main: (argv?: string[]) => Promise
   'event-store': () => import('./event-store.js'),
   projections: () => import('./projections.js'),
   inference: () => import('./inference.js'),
+  'image-load': () => import('./image-load.js'),
   relay: () => import('./relay.js'),
   search: () => import('./search.js'),
   jwt: () => import('./jwt.js'),

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { generateApiKey } from '../api/auth/api-key.js';
 import { deployModel, issueApiKey, loadModel, loadUser, registerModel, registerUser } from '../commands/index.js';
 import { type ModelStore, modelRegisteredData } from '../inference/model-store.js';
-import { Thresholds } from '../schemas/events/index.js';
+import { Thresholds, Tiling } from '../schemas/events/index.js';
 import type { Runtime } from './runtime.js';
 
 const ADMIN_ID = 'admin';
@@ -49,14 +49,15 @@ export async function ensureAdmin(runtime: Runtime): Promise<string> {
 
 export const BUNDLED_MODELS_DIR = fileURLToPath(new URL('../inference/models/', import.meta.url));
 
-const BundledDeployment = z.object({ thresholds: Thresholds });
+const BundledDeployment = z.object({ thresholds: Thresholds, tiling: Tiling.optional() });
 
 /**
  * `<name>.deployment.json`: the thresholds the shipped model was measured at and is deployed
- * with. Optional (the global defaults apply without it), but a file that is there must be valid:
- * silently serving other thresholds than the measured ones would be worse than not starting.
+ * with, and its tiling of large images. Optional (the global defaults apply without it), but a
+ * file that is there must be valid: silently serving other thresholds than the measured ones
+ * would be worse than not starting.
  */
-async function readBundledThresholds(path: string): Promise<Thresholds | undefined> {
+async function readBundledDeployment(path: string): Promise<z.infer<typeof BundledDeployment> | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -72,7 +73,7 @@ async function readBundledThresholds(path: string): Promise<Thresholds | undefin
   }
   const parsed = BundledDeployment.safeParse(json);
   if (!parsed.success) throw new Error(`${path} is not a valid deployment file:\n${z.prettifyError(parsed.error)}`);
-  return parsed.data.thresholds;
+  return parsed.data;
 }
 
 /** The newest shipped `<name>-<version>.onnx` (untrained layout fixtures excluded), its metrics and deployment thresholds. */
@@ -92,8 +93,8 @@ export async function findBundledModel(name: string, dir = BUNDLED_MODELS_DIR) {
   } catch {
     // Metrics are informative; a model without them still registers.
   }
-  const thresholds = await readBundledThresholds(join(dir, `${name}.deployment.json`));
-  return { ...newest, metrics, thresholds };
+  const deployment = await readBundledDeployment(join(dir, `${name}.deployment.json`));
+  return { ...newest, metrics, thresholds: deployment?.thresholds, tiling: deployment?.tiling };
 }
 
 /**
@@ -125,9 +126,13 @@ export async function deployBundledModel(
     metrics: bundled.metrics,
   });
   const { registeredBy: _by, task: _task, format: _format, ...input } = registration;
-  const { thresholds } = bundled;
-  // Registered with its thresholds, so any deployment of it, here or later by an operator, uses them.
-  await registerModel(deps, { ...input, ...(thresholds ? { thresholds } : {}) }, BOOTSTRAP);
+  const { thresholds, tiling } = bundled;
+  // Registered with its thresholds and tiling, so any deployment of it, here or later by an operator, uses them.
+  await registerModel(
+    deps,
+    { ...input, ...(thresholds ? { thresholds } : {}), ...(tiling ? { tiling } : {}) },
+    BOOTSTRAP,
+  );
   if (serving) {
     runtime.logger.info(
       { model: name, version: bundled.version, serving: state.weights },

@@ -61,6 +61,7 @@ const detectionsOf = (inspectionId: string, name: string, version: string, hash:
   detections: [{ detectionId: 'd0', classId: 0, className: 'crack', score: 0.91, box: { x1: 1, y1: 1, x2: 9, y2: 9 } }],
   image: { width: 640, height: 480 },
   window: null,
+  tiling: null,
   thresholds: DEFAULT_THRESHOLDS,
   timings: { queueMs: 3, preprocessMs: 4, inferenceMs: 20, postprocessMs: 1 },
   batchSize: 1,

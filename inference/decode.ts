@@ -34,19 +34,45 @@ export function decodeDetections(
   thresholds: Thresholds,
   geometry: LetterboxGeometry,
 ): Detection[] {
-  const candidates =
-    spec.layout === 'yolo'
-      ? rawHeadCandidates(output, imageIndex, spec.classes.length, thresholds.confidence)
-      : nmsExportCandidates(output, imageIndex, spec.classes.length, thresholds.confidence);
+  const candidates = detectionCandidates(output, imageIndex, spec, thresholds.confidence);
   const kept = nonMaxSuppression(candidates, thresholds.iou, thresholds.maxDetections);
+  return toDetections(kept, spec, (c) => toOriginalPixels(c, geometry));
+}
+
+/** One image's boxes above the confidence, in model-input pixels, before NMS. */
+export function detectionCandidates(
+  output: OutputTensor,
+  imageIndex: number,
+  spec: DecodeSpec,
+  confidence: number,
+): Candidate[] {
+  return spec.layout === 'yolo'
+    ? rawHeadCandidates(output, imageIndex, spec.classes.length, confidence)
+    : nmsExportCandidates(output, imageIndex, spec.classes.length, confidence);
+}
+
+/** Kept boxes (highest score first) as recorded: ids d0, d1, ..., class names, scores and boxes rounded. */
+export function toDetections(
+  kept: readonly Candidate[],
+  spec: DecodeSpec,
+  box: (c: Candidate) => Detection['box'],
+): Detection[] {
   return kept.map((c, i) => ({
     detectionId: `d${i}`,
     classId: c.classId,
     className: spec.classes[c.classId]!,
     score: round(Math.min(1, Math.max(0, c.score)), 6),
-    box: toOriginalPixels(c, geometry),
+    box: box(c),
   }));
 }
+
+/** A box already in original pixels, rounded as recorded. */
+export const roundedBox = (c: Candidate): Detection['box'] => ({
+  x1: round(c.x1, 2),
+  y1: round(c.y1, 2),
+  x2: round(c.x2, 2),
+  y2: round(c.y2, 2),
+});
 
 function checkBatchIndex(dims: readonly number[], imageIndex: number): void {
   if (dims.length !== 3) throw new OutputShapeError(`output shape [${dims.join(', ')}] is not 3-D`);

@@ -1,9 +1,20 @@
-import type { Detection, Thresholds } from '../schemas/events/index.js';
+import type { Detection, Thresholds, Tiling, TilingUsed } from '../schemas/events/index.js';
 import { type Batched, MicroBatcher } from './batcher.js';
-import { decodeDetections, OutputShapeError, type OutputTensor } from './decode.js';
+import {
+  type DecodeSpec,
+  decodeDetections,
+  detectionCandidates,
+  OutputShapeError,
+  type OutputTensor,
+  roundedBox,
+  toDetections,
+} from './decode.js';
+import type { ImagePool, OpenImage } from './image-pool.js';
 import type { OutputLayout } from './model-store.js';
-import { type DecodeOptions, type PreparedImage, prepareImage } from './preprocess.js';
+import { nonMaxSuppression } from './nms.js';
 import type { SessionPool } from './session-pool.js';
+import { mergeTileCandidates, type TileCandidate, toImageCandidates } from './tile-merge.js';
+import { planInput, type TilePlan, tileAt, tileCount, tilingUsed } from './tiling.js';
 
 /** A registered model version as the detector serves it (from ModelRegistered). */
 export interface ServedModel {
@@ -11,6 +22,8 @@ export interface ServedModel {
   readonly outputLayout: OutputLayout;
   readonly classes: readonly string[];
   readonly inputSize: { readonly width: number; readonly height: number };
+  /** Tiled inspection of large images; null: every image letterboxed whole. */
+  readonly tiling: Tiling | null;
 }
 
 export interface DetectorOptions {
@@ -20,7 +33,6 @@ export interface DetectorOptions {
   readonly maxWaitMs?: number;
   /** Batches in flight per model. Default 2. */
   readonly maxInFlight?: number;
-  readonly decode?: DecodeOptions;
 }
 
 export interface DetectionTimings {
@@ -34,13 +46,23 @@ export interface DetectionResult {
   readonly detections: Detection[];
   readonly image: { readonly width: number; readonly height: number };
   readonly window: { readonly low: number; readonly high: number } | null;
+  /** The tiles used; null when the whole image was letterboxed into one input. */
+  readonly tiling: TilingUsed | null;
   readonly timings: DetectionTimings;
   readonly batchSize: number;
 }
 
-export interface Prepared {
-  readonly image: PreparedImage;
-  readonly preprocessMs: number;
+export interface DetectOptions {
+  /** mm per image pixel, when known: sets the tiling scale of models with a target mm per input pixel. */
+  readonly pixelSpacingMm?: number | null;
+  /** Called after each batch of tiles, so callers can time out on a stall rather than on size. */
+  readonly onProgress?: () => void;
+}
+
+/** A decoded image, ready for any model (letterboxed or tiled per model at detect time). */
+export interface Opened {
+  readonly image: OpenImage;
+  readonly decodeMs: number;
 }
 
 interface BatchSlot {
@@ -51,55 +73,123 @@ interface BatchSlot {
 
 interface ModelLane {
   readonly batcher: MicroBatcher<Float32Array, BatchSlot>;
+  readonly maxBatch: number;
 }
 
 /**
- * Image bytes in, detections out: preprocessing (sharp + letterbox) on this thread, inference
- * micro-batched per model version in that version's worker session, then decoding + NMS.
+ * Image bytes in, detections out: decoding and windowing once per image, then letterboxing or
+ * tiling per model, all in the image pool's workers; inference micro-batched per model version in
+ * that version's worker session (the tiles of a large image batch with each other and with other
+ * requests); then decoding + NMS, and for tiles the merge across tile borders.
  */
 export class Detector {
   private readonly lanes = new Map<string, Promise<ModelLane>>();
 
   constructor(
     private readonly pool: SessionPool,
+    private readonly images: ImagePool,
     /** The model's bytes by sha256, read only the first time a version is used. */
     private readonly modelBytes: (sha256: string) => Promise<Uint8Array>,
     private readonly options: DetectorOptions = {},
   ) {}
 
-  /** Decodes and letterboxes once for a model input size; throws ImageRejectedError for bad images. */
-  async prepare(bytes: Uint8Array, inputSize: ServedModel['inputSize']): Promise<Prepared> {
+  /**
+   * Decodes (and windows) an image once, within the image pool's memory budget; throws
+   * ImageRejectedError for bad images. Release `image` when every model has run on it.
+   */
+  async open(bytes: Uint8Array): Promise<Opened> {
     const started = performance.now();
-    const image = await prepareImage(bytes, inputSize, this.options.decode);
-    return { image, preprocessMs: performance.now() - started };
+    const image = await this.images.open(bytes);
+    return { image, decodeMs: performance.now() - started };
   }
 
-  /** Runs one prepared image through a model (batched with concurrent requests for the same model). */
-  async detect(prepared: Prepared, model: ServedModel, thresholds: Thresholds): Promise<DetectionResult> {
-    const { image } = prepared;
-    if (
-      image.geometry.target.width !== model.inputSize.width ||
-      image.geometry.target.height !== model.inputSize.height
-    ) {
-      throw new RangeError('the image was prepared for another input size');
-    }
+  /**
+   * Runs one opened image through a model: letterboxed whole, or in tiles when the model's tiling
+   * says so (`pixelSpacingMm` sets the scale when the model names a target mm per input pixel).
+   */
+  async detect(
+    opened: Opened,
+    model: ServedModel,
+    thresholds: Thresholds,
+    options: DetectOptions = {},
+  ): Promise<DetectionResult> {
+    const { image } = opened;
+    const size = { width: image.width, height: image.height };
+    const plan = planInput(size, model.inputSize, model.tiling, options.pixelSpacingMm ?? null);
     const lane = await this.lane(model);
-    const batched: Batched<BatchSlot> = await lane.batcher.submit(image.tensor);
-    const started = performance.now();
     const spec = { layout: model.outputLayout, classes: model.classes };
-    const detections = decodeDetections(batched.result.output, batched.result.index, spec, thresholds, image.geometry);
+    if (plan.kind === 'tiles') {
+      return this.detectTiles(opened, plan.plan, lane, spec, thresholds, options.onProgress ?? (() => {}));
+    }
+    const started = performance.now();
+    const { tensor, geometry } = await this.images.letterbox(image, model.inputSize);
+    const preprocessMs = opened.decodeMs + (performance.now() - started);
+    const batched: Batched<BatchSlot> = await lane.batcher.submit(tensor);
+    const decodeStarted = performance.now();
+    const detections = decodeDetections(batched.result.output, batched.result.index, spec, thresholds, geometry);
     return {
       detections,
-      image: image.image,
+      image: size,
       window: image.window,
+      tiling: null,
       timings: {
         queueMs: batched.queueMs,
-        preprocessMs: prepared.preprocessMs,
+        preprocessMs,
         inferenceMs: batched.result.inferenceMs,
-        postprocessMs: performance.now() - started,
+        postprocessMs: performance.now() - decodeStarted,
       },
       batchSize: batched.batchSize,
     };
+  }
+
+  /**
+   * Tiles cut a chunk (one batch) at a time, at most two chunks ahead of the model, so only a few
+   * tile tensors exist at once whatever the image size; each tile's boxes are filtered and
+   * NMS-ed in the tile, mapped to the image, and merged across tile borders at the end.
+   */
+  private async detectTiles(
+    opened: Opened,
+    plan: TilePlan,
+    lane: ModelLane,
+    spec: DecodeSpec,
+    thresholds: Thresholds,
+    onProgress: () => void,
+  ): Promise<DetectionResult> {
+    const { image } = opened;
+    const size = { width: image.width, height: image.height };
+    const total = tileCount(plan);
+    const chunk = lane.maxBatch;
+    const candidates: TileCandidate[] = [];
+    const timings = { queueMs: 0, preprocessMs: opened.decodeMs, inferenceMs: 0, postprocessMs: 0 };
+    let batchSize = 1;
+    let next = 0;
+    const worker = async () => {
+      while (next < total) {
+        const positions = Array.from({ length: Math.min(chunk, total - next) }, (_, i) => tileAt(plan, next + i));
+        next += positions.length;
+        const cutStarted = performance.now();
+        const tensors = await this.images.tiles(image, plan, positions);
+        timings.preprocessMs += performance.now() - cutStarted;
+        const results = await Promise.all(tensors.map((tensor) => lane.batcher.submit(tensor)));
+        const decodeStarted = performance.now();
+        for (const [i, batched] of results.entries()) {
+          timings.queueMs += batched.queueMs;
+          timings.inferenceMs += batched.result.inferenceMs / batched.batchSize;
+          batchSize = Math.max(batchSize, batched.batchSize);
+          const inTile = detectionCandidates(batched.result.output, batched.result.index, spec, thresholds.confidence);
+          const kept = nonMaxSuppression(inTile, thresholds.iou, thresholds.maxDetections);
+          candidates.push(...toImageCandidates(kept, positions[i]!, plan, size));
+        }
+        timings.postprocessMs += performance.now() - decodeStarted;
+        onProgress();
+      }
+    };
+    await Promise.all([worker(), worker()]);
+    const mergeStarted = performance.now();
+    const merged = mergeTileCandidates(candidates, thresholds.iou, thresholds.maxDetections);
+    const detections = toDetections(merged, spec, roundedBox);
+    timings.postprocessMs += performance.now() - mergeStarted;
+    return { detections, image: size, window: image.window, tiling: tilingUsed(plan), timings, batchSize };
   }
 
   /** Loads (and warms up) a model's session ahead of traffic. */
@@ -149,6 +239,6 @@ export class Detector {
         return tensors.map((_, index) => ({ output, index, inferenceMs: result.inferenceMs }));
       },
     );
-    return { batcher };
+    return { batcher, maxBatch };
   }
 }

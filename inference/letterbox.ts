@@ -85,7 +85,7 @@ export function letterboxTensor(
 const IDENTITY = Float32Array.from({ length: 256 }, (_, i) => i);
 const DIVIDED_BY_255 = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 
-/** Resamples into `out`, mapping each rounded 8-bit value through `table` (identity or /255). */
+/** Resamples the whole image into its letterbox place in `out`, mapping each rounded 8-bit value through `table`. */
 function resampleInto(
   pixels: Uint8Array,
   channels: 1 | 3,
@@ -94,27 +94,109 @@ function resampleInto(
   table: Float32Array,
 ): void {
   const { source, target, resized, pad } = geometry;
-  const plane = target.width * target.height;
+  checkSizes(pixels, channels, source, out, target);
+  out.fill(table[LETTERBOX_FILL]!);
+  resampleWindow(pixels, channels, {
+    xs: samplingTaps(source.width, resized.width, channels),
+    ys: samplingTaps(source.height, resized.height, source.width * channels),
+    from: { x: 0, y: 0 },
+    size: resized,
+    to: { x: pad.left, y: pad.top },
+    target,
+    out,
+    table,
+  });
+}
+
+export interface TileRaster {
+  /** Interleaved 8-bit pixels of the whole (windowed) image. */
+  readonly pixels: Uint8Array;
+  readonly channels: 1 | 3;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * One tile of the image resampled to `scaled` size (the same cv2-style bilinear as the letterbox,
+ * so a tile at scale 1 is an exact crop): the `tile`-sized window at `origin` of the scaled image,
+ * as float32 RGB planes /255; the part beyond the image is filled with 114 like letterbox padding.
+ */
+export function tileTensor(
+  image: TileRaster,
+  scaled: { readonly width: number; readonly height: number },
+  origin: { readonly x: number; readonly y: number },
+  tile: { readonly width: number; readonly height: number },
+  out: Float32Array = new Float32Array(3 * tile.width * tile.height),
+): Float32Array {
+  const { pixels, channels, width, height } = image;
+  checkSizes(pixels, channels, { width, height }, out, tile);
+  out.fill(DIVIDED_BY_255[LETTERBOX_FILL]!);
+  const xs = samplingTaps(width, scaled.width, channels, origin.x, Math.min(tile.width, scaled.width - origin.x));
+  const ys = samplingTaps(
+    height,
+    scaled.height,
+    width * channels,
+    origin.y,
+    Math.min(tile.height, scaled.height - origin.y),
+  );
+  resampleWindow(pixels, channels, {
+    xs,
+    ys,
+    from: { x: 0, y: 0 },
+    size: { width: xs.weight.length, height: ys.weight.length },
+    to: { x: 0, y: 0 },
+    target: tile,
+    out,
+    table: DIVIDED_BY_255,
+  });
+  return out;
+}
+
+function checkSizes(
+  pixels: Uint8Array,
+  channels: 1 | 3,
+  source: { width: number; height: number },
+  out: Float32Array,
+  target: { width: number; height: number },
+): void {
   if (pixels.length !== source.width * source.height * channels) {
     throw new RangeError(`expected ${source.width}×${source.height}×${channels} pixels, got ${pixels.length}`);
   }
-  if (out.length !== 3 * plane) throw new RangeError(`output must hold ${3 * plane} values`);
-  out.fill(table[LETTERBOX_FILL]!);
-  const xs = samplingTaps(source.width, resized.width, channels);
-  const ys = samplingTaps(source.height, resized.height, source.width * channels);
+  if (out.length !== 3 * target.width * target.height) {
+    throw new RangeError(`output must hold ${3 * target.width * target.height} values`);
+  }
+}
+
+interface Window {
+  readonly xs: Taps;
+  readonly ys: Taps;
+  /** First destination index of the taps used, per axis. */
+  readonly from: { readonly x: number; readonly y: number };
+  readonly size: { readonly width: number; readonly height: number };
+  /** Where that window lands in the output planes. */
+  readonly to: { readonly x: number; readonly y: number };
+  readonly target: { readonly width: number; readonly height: number };
+  readonly out: Float32Array;
+  readonly table: Float32Array;
+}
+
+/** Bilinear resampling of a window of destination pixels into planar RGB, through `table`. */
+function resampleWindow(pixels: Uint8Array, channels: 1 | 3, w: Window): void {
+  const { xs, ys, from, size, to, target, out, table } = w;
+  const plane = target.width * target.height;
   const { index0: x0s, index1: x1s, weight: wxs } = xs;
-  const width = resized.width;
-  for (let y = 0; y < resized.height; y++) {
-    const r0 = ys.index0[y]!;
-    const r1 = ys.index1[y]!;
-    const wy = ys.weight[y]!;
-    const o = (y + pad.top) * target.width + pad.left;
+  const width = size.width;
+  for (let y = 0; y < size.height; y++) {
+    const r0 = ys.index0[from.y + y]!;
+    const r1 = ys.index1[from.y + y]!;
+    const wy = ys.weight[from.y + y]!;
+    const o = (y + to.y) * target.width + to.x;
     for (let c = 0; c < channels; c++) {
       const planeOffset = c * plane + o;
       for (let x = 0; x < width; x++) {
-        const x0 = x0s[x]! + c;
-        const x1 = x1s[x]! + c;
-        const wx = wxs[x]!;
+        const x0 = x0s[from.x + x]! + c;
+        const x1 = x1s[from.x + x]! + c;
+        const wx = wxs[from.x + x]!;
         const a = pixels[r0 + x0]!;
         const b = pixels[r1 + x0]!;
         const top = a + wx * (pixels[r0 + x1]! - a);
@@ -137,14 +219,22 @@ interface Taps {
 
 /**
  * Source taps per destination index for half-pixel-centre bilinear sampling with edge clamping,
- * pre-multiplied by `stride` (elements per source step) so the inner loop only adds.
+ * pre-multiplied by `stride` (elements per source step) so the inner loop only adds; for the
+ * `count` destination indices from `first` (default: all of them).
  */
-function samplingTaps(sourceSize: number, destinationSize: number, stride: number): Taps {
-  const index0 = new Int32Array(destinationSize);
-  const index1 = new Int32Array(destinationSize);
-  const weight = new Float64Array(destinationSize);
+function samplingTaps(
+  sourceSize: number,
+  destinationSize: number,
+  stride: number,
+  first = 0,
+  count = destinationSize - first,
+): Taps {
+  const index0 = new Int32Array(count);
+  const index1 = new Int32Array(count);
+  const weight = new Float64Array(count);
   const scale = sourceSize / destinationSize;
-  for (let d = 0; d < destinationSize; d++) {
+  for (let k = 0; k < count; k++) {
+    const d = first + k;
     const position = (d + 0.5) * scale - 0.5;
     let i = Math.floor(position);
     let w = position - i;
@@ -156,9 +246,9 @@ function samplingTaps(sourceSize: number, destinationSize: number, stride: numbe
       i = sourceSize - 1;
       w = 0;
     }
-    index0[d] = i * stride;
-    index1[d] = Math.min(i + 1, sourceSize - 1) * stride;
-    weight[d] = w;
+    index0[k] = i * stride;
+    index1[k] = Math.min(i + 1, sourceSize - 1) * stride;
+    weight[k] = w;
   }
   return { index0, index1, weight };
 }

@@ -292,6 +292,7 @@ export function modelRegisteredData(
     inputSize: { ...inspection.inputSize },
     metrics: registration.metrics ?? {},
     description: (registration.description ?? inspection.description).slice(0, 2000),
+    tiling: null,
     registeredBy: registration.registeredBy,
   };
 }

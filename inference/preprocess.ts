@@ -1,6 +1,7 @@
-import sharp from 'sharp';
+import sharp, { type SharpOptions } from 'sharp';
 import { DicomError, readDicom, sniffDicom } from './dicom/index.js';
 import { type LetterboxGeometry, letterboxGeometry, letterboxTensor } from './letterbox.js';
+import { DEFAULT_MAX_PIXELS } from './limits.js';
 
 export type ImageRejectionCode = 'corrupt-image' | 'decompression-bomb' | 'unsupported-media';
 
@@ -34,10 +35,28 @@ export function sniffMediaType(bytes: Uint8Array): ImageMediaType | undefined {
 }
 
 export interface DecodeOptions {
-  /** Refuse images with more pixels than this, from the header, before decoding (default 8192²). */
+  /** Refuse images with more pixels than this, from the header, before decoding (default MAX_IMAGE_PIXELS). */
   readonly maxPixels?: number;
   /** Percentiles for the window of >8-bit images (default [0.5, 99.5]). */
   readonly windowPercentiles?: readonly [number, number];
+  /** Where the 8-bit output goes (e.g. a SharedArrayBuffer); default a fresh Uint8Array. */
+  readonly allocate?: (length: number) => Uint8Array;
+}
+
+/** What the header says, read before any pixel is decoded. */
+export interface ImageHeader {
+  readonly mediaType: ImageMediaType;
+  /** After EXIF orientation. */
+  readonly width: number;
+  readonly height: number;
+  /** Colour channels after dropping alpha: what decoding yields. */
+  readonly channels: 1 | 3;
+  /** Channels in the file, alpha included. */
+  readonly fileChannels: number;
+  /** 8 for 8-bit samples; 16 for anything wider (decoded as 16-bit). */
+  readonly bitDepth: 8 | 16;
+  /** libvips' sample format (uchar, ushort, float, ...). */
+  readonly sampleFormat: string;
 }
 
 export interface DecodedImage {
@@ -53,51 +72,91 @@ export interface DecodedImage {
   readonly window: { readonly low: number; readonly high: number } | null;
 }
 
-export const DEFAULT_MAX_PIXELS = 8192 * 8192;
 const DEFAULT_WINDOW: readonly [number, number] = [0.5, 99.5];
 
-/** Decodes PNG, JPEG, WebP or TIFF (8- or 16-bit) to 8-bit grey or RGB, windowing >8-bit data by percentiles. */
-export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
+const open = (bytes: Uint8Array, maxPixels: number, extra: SharpOptions = {}) =>
+  sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error', autoOrient: true, ...extra });
+
+/** The header of a PNG, JPEG, WebP or TIFF image under the pixel limit; nothing is decoded. */
+export async function probeImage(bytes: Uint8Array, maxPixels = DEFAULT_MAX_PIXELS): Promise<ImageHeader> {
   if (bytes.length === 0) throw new ImageRejectedError('corrupt-image', 'the file is empty');
-  if (sniffDicom(bytes)) return decodeDicom(bytes, options);
+  if (sniffDicom(bytes)) return probeDicom(bytes, maxPixels);
   const mediaType = sniffMediaType(bytes);
   if (!mediaType) throw new ImageRejectedError('unsupported-media', 'not a PNG, JPEG, WebP or TIFF image');
-  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const open = () => sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error', autoOrient: true });
-
-  const metadata = await open()
+  const metadata = await open(bytes, maxPixels)
     .metadata()
     .catch((error: unknown) => {
       throw rejection(error);
     });
-  const pixelCount = metadata.width * metadata.height;
-  if (pixelCount > maxPixels) {
+  const { width, height } = metadata;
+  if (!width || !height || !metadata.channels)
+    throw new ImageRejectedError('corrupt-image', 'the image has no dimensions');
+  if (width * height > maxPixels) {
     throw new ImageRejectedError(
       'decompression-bomb',
-      `the image claims ${metadata.width}×${metadata.height} pixels, more than the limit of ${maxPixels}`,
+      `the image claims ${width}×${height} pixels, more than the limit of ${maxPixels}`,
     );
   }
   const colourChannels = metadata.channels - (metadata.hasAlpha ? 1 : 0);
-  const grey = colourChannels === 1;
-  const highBitDepth = metadata.depth !== undefined && metadata.depth !== 'uchar' && metadata.depth !== 'char';
+  const depth = metadata.depth ?? 'uchar';
+  return {
+    mediaType,
+    width,
+    height,
+    channels: colourChannels === 1 ? 1 : 3,
+    fileChannels: metadata.channels,
+    bitDepth: depth === 'uchar' || depth === 'char' ? 8 : 16,
+    sampleFormat: depth,
+  };
+}
+
+/**
+ * Reads the whole file through a small thumbnail (streaming, so memory stays small whatever the
+ * size), failing on decoder errors: a truncated or corrupt file is refused here, at upload, not
+ * later at inspection. (`failOn: 'truncated'` lets a TIFF with short strips through; 'error' does not.)
+ */
+export async function verifyDecodes(bytes: Uint8Array, maxPixels = DEFAULT_MAX_PIXELS): Promise<void> {
+  if (sniffDicom(bytes)) {
+    readDicomImage(bytes, maxPixels);
+    return;
+  }
   try {
-    if (!highBitDepth) {
-      const { data, info } = await open()
+    await open(bytes, maxPixels, { sequentialRead: true }).resize(64, 64, { fit: 'inside' }).raw().toBuffer();
+  } catch (error) {
+    throw rejection(error);
+  }
+}
+
+/** Decodes PNG, JPEG, WebP or TIFF (8- or 16-bit) to 8-bit grey or RGB, windowing >8-bit data by percentiles. */
+export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (sniffDicom(bytes)) return decodeDicom(bytes, options);
+  const header = await probeImage(bytes, maxPixels);
+  const { mediaType } = header;
+  const grey = header.channels === 1;
+  const allocate = options.allocate ?? ((length: number) => new Uint8Array(length));
+  try {
+    if (header.bitDepth === 8) {
+      const { data, info } = await open(bytes, maxPixels, { sequentialRead: true })
         .removeAlpha()
         .toColourspace(grey ? 'b-w' : 'srgb')
         .raw()
         .toBuffer({ resolveWithObject: true });
+      const pixels = options.allocate
+        ? allocate(data.length)
+        : new Uint8Array(data.buffer, data.byteOffset, data.length);
+      if (options.allocate) pixels.set(data);
       return {
         mediaType,
         width: info.width,
         height: info.height,
-        pixels: new Uint8Array(data.buffer, data.byteOffset, data.length),
+        pixels,
         channels: info.channels === 1 ? 1 : 3,
         bitDepth: 8,
         window: null,
       };
     }
-    const { data, info } = await open()
+    const { data, info } = await open(bytes, maxPixels, { sequentialRead: true })
       .removeAlpha()
       .toColourspace(grey ? 'grey16' : 'rgb16')
       .raw({ depth: 'ushort' })
@@ -109,7 +168,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
       mediaType,
       width: info.width,
       height: info.height,
-      pixels: applyWindow(samples, window),
+      pixels: applyWindow(samples, window, allocate(samples.length)),
       channels: info.channels === 1 ? 1 : 3,
       bitDepth: 16,
       window,
@@ -119,24 +178,47 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   }
 }
 
-/** DICOM is read by `./dicom/`; its window (header's, else percentiles) is recorded in output units. */
-function decodeDicom(bytes: Uint8Array, options: DecodeOptions): DecodedImage {
+/** DICOM is read by `./dicom/` (uncompressed pixel data; refusals become image rejections). */
+function readDicomImage(bytes: Uint8Array, maxPixels: number) {
   try {
-    const dicom = readDicom(bytes, { maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS });
-    const [lowPercentile, highPercentile] = options.windowPercentiles ?? DEFAULT_WINDOW;
-    const window = dicom.window ?? percentileWindow(dicom.samples, lowPercentile, highPercentile);
-    return {
-      mediaType: 'application/dicom',
-      width: dicom.width,
-      height: dicom.height,
-      pixels: applyWindow(dicom.samples, window),
-      channels: 1,
-      bitDepth: dicom.bitDepth,
-      window: dicom.toOutputUnits(window),
-    };
+    return readDicom(bytes, { maxPixels });
   } catch (error) {
     throw error instanceof DicomError ? new ImageRejectedError(error.failureCode, error.message) : error;
   }
+}
+
+/**
+ * A DICOM file's header: reading it means reading its pixel data (uncompressed, so no decoder
+ * runs; the samples are a view or one copy), which the pixel limit has bounded before that.
+ */
+function probeDicom(bytes: Uint8Array, maxPixels: number): ImageHeader {
+  const dicom = readDicomImage(bytes, maxPixels);
+  return {
+    mediaType: 'application/dicom',
+    width: dicom.width,
+    height: dicom.height,
+    channels: 1,
+    fileChannels: 1,
+    bitDepth: dicom.bitDepth,
+    sampleFormat: dicom.bitDepth === 8 ? 'uchar' : 'ushort',
+  };
+}
+
+/** DICOM's window (the header's, else percentiles) is recorded in output units. */
+function decodeDicom(bytes: Uint8Array, options: DecodeOptions): DecodedImage {
+  const dicom = readDicomImage(bytes, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  const [lowPercentile, highPercentile] = options.windowPercentiles ?? DEFAULT_WINDOW;
+  const window = dicom.window ?? percentileWindow(dicom.samples, lowPercentile, highPercentile);
+  const allocate = options.allocate ?? ((length: number) => new Uint8Array(length));
+  return {
+    mediaType: 'application/dicom',
+    width: dicom.width,
+    height: dicom.height,
+    pixels: applyWindow(dicom.samples, window, allocate(dicom.samples.length)),
+    channels: 1,
+    bitDepth: dicom.bitDepth,
+    window: dicom.toOutputUnits(window),
+  };
 }
 
 function rejection(error: unknown): ImageRejectedError {
@@ -181,8 +263,12 @@ export function percentileWindow(
 }
 
 /** Maps [low, high] linearly to 0..255, clamping outside. */
-export function applyWindow(samples: Uint16Array, window: { low: number; high: number }): Uint8Array {
-  const out = new Uint8Array(samples.length);
+export function applyWindow(
+  samples: Uint16Array,
+  window: { low: number; high: number },
+  out: Uint8Array = new Uint8Array(samples.length),
+): Uint8Array {
+  if (out.length !== samples.length) throw new RangeError(`the output must hold ${samples.length} values`);
   const scale = 255 / (window.high - window.low);
   for (let i = 0; i < samples.length; i++) {
     const v = (samples[i]! - window.low) * scale;

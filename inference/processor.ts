@@ -14,9 +14,17 @@ import {
 import type { EventStore } from '../commands/ports/event-store.js';
 import { isDomainError } from '../domain/errors.js';
 import { type InspectionState, isShadowSettled, measureDetections, modelKey } from '../domain/inspection/index.js';
-import type { Detection, EventData, ModelRef, Thresholds } from '../schemas/events/index.js';
+import type {
+  Detection,
+  EventData,
+  ModelRef,
+  PixelSpacingMm,
+  Thresholds,
+  Tiling,
+  TilingUsed,
+} from '../schemas/events/index.js';
 import { OutputShapeError } from './decode.js';
-import type { DetectionResult, Detector, Prepared, ServedModel } from './detector.js';
+import type { DetectionResult, Detector, Opened, ServedModel } from './detector.js';
 import type { InferenceMetrics } from './metrics.js';
 import { ModelUnavailableError } from './model-store.js';
 import type { BlobStore } from './ports/blob-store.js';
@@ -27,11 +35,12 @@ import { ModelSessionError } from './session-pool.js';
 
 export type FailureCode = EventData<'InspectionFailed'>['code'];
 
-/** What the prediction cache holds per (image, model, thresholds). */
+/** What the prediction cache holds per (image, model, thresholds, tiling input). */
 export interface CachedPrediction {
   readonly detections: Detection[];
   readonly image: { readonly width: number; readonly height: number };
   readonly window: { readonly low: number; readonly high: number } | null;
+  readonly tiling: TilingUsed | null;
 }
 
 export interface ProcessorLogger {
@@ -61,7 +70,11 @@ export interface InspectionProcessorOptions {
   /** First retry delay; doubles per attempt, with jitter. Default 200 ms. */
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
-  /** One attempt (image + model) may take this long before it fails with 'timeout'. Default 120 s. */
+  /**
+   * One attempt fails with 'timeout' when the model makes no progress (no image or tile batch
+   * done) for this long. Default 120 s. Waiting for the image pool's memory budget is queueing,
+   * not counted: a large image is slow, not failed.
+   */
   readonly attemptTimeoutMs?: number;
   readonly cacheTtlSeconds?: number;
   /** Requests of one delivered batch handled at once (so micro-batches can fill). Default 16. */
@@ -69,11 +82,26 @@ export interface InspectionProcessorOptions {
 }
 
 /** Bumped whenever preprocessing or decoding changes what a model would return for the same bytes. */
-const PIPELINE_VERSION = 1;
+const PIPELINE_VERSION = 2;
 
-export function predictionCacheKey(blobSha256: string, modelSha256: string, thresholds: Thresholds): string {
+/**
+ * The model's tiling and the image's pixel spacing decide the model's input, so they are part of
+ * the key (one sha256 may be registered under several names with different tiling).
+ */
+export function predictionCacheKey(
+  blobSha256: string,
+  modelSha256: string,
+  thresholds: Thresholds,
+  input: { readonly tiling: Tiling | null; readonly pixelSpacingMm: number | null } = {
+    tiling: null,
+    pixelSpacingMm: null,
+  },
+): string {
   const { confidence, iou, maxDetections } = thresholds;
-  return `prediction:v${PIPELINE_VERSION}:${blobSha256}:${modelSha256}:${confidence}:${iou}:${maxDetections}`;
+  const tiling = input.tiling
+    ? `${input.tiling.overlapPx}/${input.tiling.mmPerInputPixel ?? 'native'}/${input.tiling.maxLetterboxShrink}`
+    : 'whole';
+  return `prediction:v${PIPELINE_VERSION}:${blobSha256}:${modelSha256}:${confidence}:${iou}:${maxDetections}:${tiling}:${input.pixelSpacingMm ?? '-'}`;
 }
 
 /** A failure with the code InspectionFailed records and whether another attempt may help. */
@@ -162,7 +190,7 @@ export class InspectionProcessor {
 
   private async processOnce(request: InspectionRequest): Promise<ProcessOutcome> {
     const { inspectionId } = request.data;
-    let state = await this.inspectionState(inspectionId);
+    const state = await this.inspectionState(inspectionId);
     if (state.status === 'closed' || state.status === 'failed' || state.status === 'absent') {
       return { inspectionId, status: 'already-done' };
     }
@@ -172,8 +200,23 @@ export class InspectionProcessor {
     const images = new ImageCache(
       () => this.blobSha256Of(request),
       (sha256) => this.blobBytes(sha256),
-      (bytes, inputSize) => this.deps.detector.prepare(bytes, inputSize),
+      (bytes) => this.deps.detector.open(bytes),
     );
+    try {
+      return await this.processImage(request, state, images);
+    } finally {
+      // The decoded image holds memory-budget bytes until every model of this delivery has run.
+      await images.release();
+    }
+  }
+
+  private async processImage(
+    request: InspectionRequest,
+    initial: InspectionState,
+    images: ImageCache,
+  ): Promise<ProcessOutcome> {
+    const { inspectionId } = request.data;
+    let state = initial;
     let cached = false;
     if (!state.live) {
       const live = await this.processLive(request, state, images);
@@ -297,15 +340,22 @@ export class InspectionProcessor {
     const { inspectionId, thresholds } = request.data;
     const model = await this.servedModel(ref);
     const blobSha256 = await images.sha256();
-    const cacheKey = predictionCacheKey(blobSha256, model.sha256, thresholds);
+    const fileSpacing = await filePixelSpacing(this.commandDeps, request.data.fileId);
+    const pixelSpacingMm = model.tiling?.mmPerInputPixel == null ? null : scalarSpacing(fileSpacing);
+    const cacheKey = predictionCacheKey(blobSha256, model.sha256, thresholds, { tiling: model.tiling, pixelSpacingMm });
     let result: DetectionResult | undefined;
     const hit = await this.cacheGet(cacheKey);
     if (!hit) {
-      result = await this.withTimeout(async () => {
-        const prepared = await images.prepared(model.inputSize);
-        return this.deps.detector.detect(prepared, model, thresholds);
+      const opened = await images.opened();
+      result = await this.withTimeout((onProgress) =>
+        this.deps.detector.detect(opened, model, thresholds, { pixelSpacingMm, onProgress }),
+      );
+      await this.cacheSet(cacheKey, {
+        detections: result.detections,
+        image: result.image,
+        window: result.window,
+        tiling: result.tiling,
       });
-      await this.cacheSet(cacheKey, { detections: result.detections, image: result.image, window: result.window });
     }
     const prediction = hit ?? result!;
     await recordDetections(
@@ -314,9 +364,10 @@ export class InspectionProcessor {
         inspectionId,
         role,
         model: { name: ref.name, version: ref.version, sha256: model.sha256 },
-        ...measureDetections(prediction.detections, await filePixelSpacing(this.commandDeps, request.data.fileId)),
+        ...measureDetections(prediction.detections, fileSpacing),
         image: prediction.image,
         window: prediction.window,
+        tiling: prediction.tiling,
         thresholds,
         timings: result?.timings ?? { queueMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 },
         batchSize: result?.batchSize ?? 1,
@@ -347,6 +398,7 @@ export class InspectionProcessor {
         outputLayout: registration.outputLayout,
         classes: registration.classes,
         inputSize: registration.inputSize,
+        tiling: registration.tiling,
       };
       this.registrations.set(key, served);
     }
@@ -413,14 +465,21 @@ export class InspectionProcessor {
     }
   }
 
-  private async withTimeout<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs `work`, failing with 'timeout' once it goes `attemptTimeoutMs` without calling its progress callback. */
+  private async withTimeout<T>(work: (onProgress: () => void) => Promise<T>): Promise<T> {
     const limit = this.options.attemptTimeoutMs ?? 120_000;
     let timer: NodeJS.Timeout | undefined;
+    let fail: (error: AttemptFailure) => void = () => {};
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AttemptFailure('timeout', `no result within ${limit} ms`, true)), limit);
+      fail = reject;
     });
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => fail(new AttemptFailure('timeout', `no progress within ${limit} ms`, true)), limit);
+    };
+    arm();
     try {
-      return await Promise.race([work(), timeout]);
+      return await Promise.race([work(arm), timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -435,18 +494,19 @@ export class InspectionProcessor {
 }
 
 /**
- * The request's image for one delivery: its sha256 and bytes read once, prepared once per model
- * input size (live and shadows often share it). A failed step is forgotten, so a retry redoes it.
+ * The request's image for one delivery: its sha256 and bytes read once, decoded once for every
+ * model (live and shadows; each letterboxes or tiles it for its own input). A failed step is
+ * forgotten, so a retry redoes it; release() gives the decoded pixels back to the memory budget.
  */
 class ImageCache {
   private sha: Promise<string> | undefined;
   private bytes: Promise<Buffer> | undefined;
-  private readonly preparedBySize = new Map<string, Promise<Prepared>>();
+  private decoded: Promise<Opened> | undefined;
 
   constructor(
     private readonly resolveSha256: () => Promise<string>,
     private readonly readBytes: (sha256: string) => Promise<Buffer>,
-    private readonly prepare: (bytes: Uint8Array, inputSize: ServedModel['inputSize']) => Promise<Prepared>,
+    private readonly open: (bytes: Uint8Array) => Promise<Opened>,
   ) {}
 
   sha256(): Promise<string> {
@@ -456,27 +516,39 @@ class ImageCache {
     return this.sha;
   }
 
-  prepared(inputSize: ServedModel['inputSize']): Promise<Prepared> {
-    const key = `${inputSize.width}x${inputSize.height}`;
-    let prepared = this.preparedBySize.get(key);
-    if (!prepared) {
-      this.bytes ??= forgetOnFailure(
-        this.sha256().then((sha) => this.readBytes(sha)),
-        () => {
-          this.bytes = undefined;
-        },
-      );
-      prepared = forgetOnFailure(
-        this.bytes.then((bytes) => this.prepare(bytes, inputSize)),
-        () => this.preparedBySize.delete(key),
-      );
-      this.preparedBySize.set(key, prepared);
-    }
-    return prepared;
+  opened(): Promise<Opened> {
+    this.bytes ??= forgetOnFailure(
+      this.sha256().then((sha) => this.readBytes(sha)),
+      () => {
+        this.bytes = undefined;
+      },
+    );
+    this.decoded ??= forgetOnFailure(
+      this.bytes.then((bytes) => this.open(bytes)),
+      () => {
+        this.decoded = undefined;
+      },
+    );
+    return this.decoded;
+  }
+
+  async release(): Promise<void> {
+    const decoded = this.decoded;
+    this.decoded = undefined;
+    this.bytes = undefined;
+    (await decoded?.catch(() => undefined))?.image.release();
   }
 }
 
 function forgetOnFailure<T>(promise: Promise<T>, forget: () => void): Promise<T> {
   promise.catch(forget);
   return promise;
+}
+
+/**
+ * One mm-per-pixel figure for tiling at a target scale (a model tiling at native resolution needs
+ * none): the mean of the row and column spacing, which differ only on anisotropic detectors.
+ */
+function scalarSpacing(spacing: PixelSpacingMm | undefined): number | null {
+  return spacing ? (spacing.row + spacing.column) / 2 : null;
 }

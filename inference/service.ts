@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { EventStore } from '../commands/ports/event-store.js';
 import { Detector, type DetectorOptions } from './detector.js';
+import { ImagePool, type ImagePoolOptions } from './image-pool.js';
 import { InferenceMetrics } from './metrics.js';
 import { ModelStore } from './model-store.js';
 import type { BlobStore } from './ports/blob-store.js';
@@ -25,13 +26,16 @@ export interface InferenceServiceDeps {
 
 export interface InferenceServiceOptions {
   readonly sessions?: SessionPoolOptions;
+  /** Decode workers, memory budget and the shared pixel limit. */
+  readonly images?: ImagePoolOptions;
   readonly detector?: DetectorOptions;
   readonly processor?: InspectionProcessorOptions;
 }
 
-/** The inference process's parts wired together: sessions, model store, detector, processor. */
+/** The inference process's parts wired together: sessions, image workers, model store, detector, processor. */
 export class InferenceService {
   readonly pool: SessionPool;
+  readonly images: ImagePool;
   readonly models: ModelStore;
   readonly detector: Detector;
   readonly processor: InspectionProcessor;
@@ -39,7 +43,8 @@ export class InferenceService {
   constructor(deps: InferenceServiceDeps, options: InferenceServiceOptions = {}) {
     this.pool = new SessionPool(options.sessions);
     this.models = new ModelStore(deps.blobs, { pool: this.pool });
-    this.detector = new Detector(this.pool, (sha256) => this.models.bytes(sha256), options.detector);
+    this.images = new ImagePool(options.images);
+    this.detector = new Detector(this.pool, this.images, (sha256) => this.models.bytes(sha256), options.detector);
     this.processor = new InspectionProcessor(
       {
         store: deps.store,
@@ -58,10 +63,11 @@ export class InferenceService {
     return this.processor.start(source);
   }
 
-  /** Stops the source, lets running batches finish, then ends the session workers. */
+  /** Stops the source, lets running batches finish, then ends the session and image workers. */
   async stop(): Promise<void> {
     await this.processor.stop();
     await this.detector.close();
     await this.pool.close();
+    await this.images.close();
   }
 }

@@ -1,8 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type {
   GraphOptimizationLevel,
   SessionWorkerOptions,
@@ -11,6 +7,7 @@ import type {
   WorkerReply,
   WorkerRequest,
 } from './session-protocol.js';
+import { startWorker, workerModuleUrl } from './start-worker.js';
 
 export type { GraphOptimizationLevel, TensorInfo } from './session-protocol.js';
 
@@ -58,33 +55,7 @@ export interface LoadOptions {
   readonly warmupDims?: readonly number[];
 }
 
-const isTypeScript = import.meta.url.endsWith('.ts');
-const workerUrl = new URL(isTypeScript ? './session-worker.ts' : './session-worker.js', import.meta.url);
-
-/**
- * Starts the session worker. Run from TypeScript sources (tsx, vitest), the worker registers tsx's
- * loader itself before importing the .ts module: on Node 20 a worker does not inherit the parent's
- * loader hooks, and `execArgv: ['--import', 'tsx']` does not apply to the worker's entry module.
- */
-function resolveTsxEsmApi(): string {
-  const require = createRequire(import.meta.url);
-  const manifestPath = require.resolve('tsx/package.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
-    exports: Record<string, { import?: { default?: string } }>;
-  };
-  const entry = manifest.exports['./esm/api']?.import?.default;
-  if (!entry) throw new ModelSessionError('tsx/esm/api not found: cannot start a TypeScript worker');
-  return pathToFileURL(join(dirname(manifestPath), entry)).href;
-}
-
-function startWorker(workerData: SessionWorkerOptions): Worker {
-  if (!isTypeScript) return new Worker(workerUrl, { workerData });
-  const tsxApi = resolveTsxEsmApi();
-  const bootstrap = `import(${JSON.stringify(tsxApi)})
-    .then((api) => (api.register ?? api.default.register)())
-    .then(() => import(${JSON.stringify(workerUrl.href)}));`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
+const workerUrl = workerModuleUrl(import.meta.url, 'session-worker');
 
 /**
  * Sessions keyed by model version (sha256): each created once, in its own worker, warmed up and
@@ -185,7 +156,7 @@ class WorkerSession implements ModelSession {
     options: LoadOptions,
   ): Promise<WorkerSession> {
     const bytes = await model();
-    const worker = startWorker(workerOptions);
+    const worker = startWorker(workerUrl, workerOptions);
     const session = new WorkerSession(key, worker);
     try {
       // A copy, so the caller's buffer (maybe a pooled Buffer) is never detached.

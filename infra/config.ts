@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RATE_LIMIT_BOUNDS } from '../api/ports/rate-limiter.js';
+import { DEFAULT_MAX_PIXELS } from '../inference/limits.js';
 import { secretWeakness } from './secrets.js';
 
 /** The development defaults below are public knowledge: production refuses to start with them. */
@@ -151,7 +152,12 @@ export const ConfigSchema = z
       .min(1024)
       .max(2 * 1024 ** 3)
       .default(64 * 1024 * 1024),
-    MAX_IMAGE_PIXELS: z.coerce.number().int().min(1).default(100_000_000),
+    /** One limit for uploads and inference: an image upload accepts is one inference decodes. */
+    MAX_IMAGE_PIXELS: z.coerce.number().int().min(1).default(DEFAULT_MAX_PIXELS),
+    /** Image worker threads per process (decode, window, letterbox, tiles): image jobs at once. */
+    IMAGE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+    /** Decoded pixels in flight in the inference process, in MiB; more decodes wait. */
+    IMAGE_MEMORY_BUDGET_MB: z.coerce.number().int().min(16).default(512),
     INFERENCE_THREADS: z.coerce.number().int().min(1).max(64).default(1),
     INFERENCE_WORKERS: z.coerce.number().int().min(1).max(32).default(1),
     INFERENCE_MAX_BATCH: z.coerce.number().int().min(1).max(64).default(4),

@@ -79,6 +79,7 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
       } = await validateImage(bytes, {
         declaredType: declared,
         maxPixels: options.maxImagePixels,
+        validator: deps.imageValidator,
       });
       const pixelSpacingMm = agreedSpacing(headerSpacing ?? undefined, input.query.pixelSpacingMm);
       const extension = image.mediaType === 'application/dicom' ? 'dcm' : image.mediaType.slice('image/'.length);

@@ -80,8 +80,21 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
       const { confidence, iou, maxDetections } = input.query;
       const given = Object.entries({ confidence, iou, maxDetections }).filter(([, v]) => v !== undefined);
       const thresholds = given.length > 0 ? { thresholds: Object.fromEntries(given) } : {};
+      const { tileOverlapPx, tileMmPerInputPixel, letterboxMaxShrink } = input.query;
+      const tiled =
+        tileOverlapPx !== undefined || tileMmPerInputPixel !== undefined || letterboxMaxShrink !== undefined;
+      const side = Math.min(registered.inputSize.width, registered.inputSize.height);
+      const tiling = tiled
+        ? {
+            tiling: {
+              overlapPx: tileOverlapPx ?? Math.floor(side / 5),
+              mmPerInputPixel: tileMmPerInputPixel ?? null,
+              maxLetterboxShrink: letterboxMaxShrink ?? 1,
+            },
+          }
+        : {};
       const result = await deps.commands.registerModel(
-        { ...registered, metrics, description, ...thresholds },
+        { ...registered, metrics, description, ...thresholds, ...tiling },
         commandContext(input),
       );
       return {

@@ -1,7 +1,7 @@
-import sharp, { type Metadata } from 'sharp';
 import { isDicomWithoutPrefix, sniffDicom } from '../../inference/dicom/index.js';
 import type { DicomHeader, MediaType, PixelSpacingMm } from '../../schemas/events/index.js';
 import { HttpProblem } from '../http/problem.js';
+import type { ImageValidator } from '../ports/image-validator.js';
 import { sniffImageType } from './sniff.js';
 import { validateDicom } from './validate-dicom.js';
 
@@ -19,25 +19,19 @@ export interface ValidatedImage {
 const rejected = (status: 413 | 415 | 422, slug: string, title: string, detail: string) =>
   new HttpProblem({ status, slug, title, detail });
 
-const FORMAT_OF: Record<Exclude<MediaType, 'application/dicom'>, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpeg',
-  'image/webp': 'webp',
-  'image/tiff': 'tiff',
-};
-
 /** A declared image or DICOM type must be what the bytes are; octet-stream says nothing. */
 const declaresType = (declared: string | undefined): declared is string =>
   declared !== undefined && (declared.startsWith('image/') || declared === 'application/dicom');
 
 /**
  * Accepts only what the bytes prove: the type by magic number (a declared image type must agree),
- * the dimensions from the decoded header under a pixel limit (decompression bombs), and a full
- * decode through a thumbnail so truncated or corrupt files are refused now, not at inference.
+ * then, in the validator's worker threads, the dimensions from the header under the pixel limit
+ * that inference applies too (decompression bombs), and a full decode that fails on decoder
+ * errors, so truncated or corrupt files are refused now, before any event, not at inference.
  */
 export async function validateImage(
   bytes: Buffer,
-  options: { declaredType: string | undefined; maxPixels: number },
+  options: { declaredType: string | undefined; maxPixels: number; validator: ImageValidator },
 ): Promise<ValidatedImage> {
   // "DICM" first: a DICOM preamble may itself hold a TIFF header (dual-personality files).
   const mediaType = sniffDicom(bytes)
@@ -60,45 +54,35 @@ export async function validateImage(
     );
   }
   if (mediaType === 'application/dicom') return validateDicom(bytes, options.maxPixels);
-  let metadata: Metadata;
-  try {
-    metadata = await sharp(bytes, { limitInputPixels: options.maxPixels }).metadata();
-  } catch (error) {
-    if (error instanceof Error && /pixel limit/i.test(error.message)) throw tooManyPixels(options.maxPixels);
-    throw rejected(422, 'corrupt-image', 'Corrupt image', `the ${mediaType} header cannot be read`);
+  const check = await options.validator.check(bytes, options.maxPixels);
+  if (!check.ok) {
+    if (check.code === 'too-many-pixels') {
+      throw rejected(422, 'image-too-large', 'Image too large', `${check.reason}`);
+    }
+    throw rejected(
+      422,
+      'corrupt-image',
+      'Corrupt image',
+      `the ${mediaType} data is truncated or corrupt: ${check.reason}`,
+    );
   }
-  const { width, height, channels, depth, format } = metadata;
-  if (!width || !height || !channels) {
-    throw rejected(422, 'corrupt-image', 'Corrupt image', 'the image has no dimensions');
-  }
-  if (format !== FORMAT_OF[mediaType] && !(mediaType === 'image/jpeg' && format === 'jpeg')) {
-    throw rejected(422, 'corrupt-image', 'Corrupt image', `the content decodes as ${format}, not ${mediaType}`);
-  }
-  if (width * height > options.maxPixels) throw tooManyPixels(options.maxPixels, width, height);
-  const bitDepth = depth === 'uchar' || depth === 'char' ? 8 : depth === 'ushort' || depth === 'short' ? 16 : undefined;
+  const { width, height, channels, sampleFormat } = check.image;
+  const bitDepth =
+    sampleFormat === 'uchar' || sampleFormat === 'char'
+      ? 8
+      : sampleFormat === 'ushort' || sampleFormat === 'short'
+        ? 16
+        : undefined;
   if (!bitDepth) {
     throw rejected(
       415,
       'unsupported-sample-format',
       'Unsupported sample format',
-      `samples of type ${depth} are not supported (8 or 16 bit only)`,
+      `samples of type ${sampleFormat} are not supported (8 or 16 bit only)`,
     );
   }
   if (channels > 4) {
     throw rejected(415, 'unsupported-sample-format', 'Unsupported sample format', `${channels} channels (at most 4)`);
   }
-  try {
-    await sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated', sequentialRead: true })
-      .resize(64, 64, { fit: 'inside' })
-      .raw()
-      .toBuffer();
-  } catch {
-    throw rejected(422, 'corrupt-image', 'Corrupt image', `the ${mediaType} data is truncated or corrupt`);
-  }
   return { mediaType, width, height, bitDepth, channels };
-}
-
-function tooManyPixels(maxPixels: number, width?: number, height?: number): HttpProblem {
-  const size = width && height ? `${width}×${height} = ${width * height} pixels` : 'the image';
-  return rejected(422, 'image-too-large', 'Image too large', `${size} exceeds the limit of ${maxPixels} pixels`);
 }

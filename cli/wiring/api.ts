@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { CoalescingAccessLog } from '../../api/access/coalescing-access-log.js';
 import { aggregateHistory } from '../../api/adapters/aggregate-history.js';
 import { bindCommands } from '../../api/adapters/bind-commands.js';
+import { workerImageValidator } from '../../api/adapters/image-validator.js';
 import { onnxModelInspector } from '../../api/adapters/model-inspector.js';
 import { createApp } from '../../api/app.js';
 import type { ApiDependencies, ApiOptions } from '../../api/dependencies.js';
@@ -11,6 +12,7 @@ import type { HealthCheck } from '../../api/ports/health.js';
 import { LogIdentityDirectory } from '../../api/stores/log-identity-directory.js';
 import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js';
+import { ImagePool } from '../../inference/image-pool.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
 import { type Config, StartupError } from '../../infra/config.js';
 import { postgresAuditVerifier } from '../../infra/postgres/seal-records.js';
@@ -54,6 +56,10 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
   const accessLog = new CoalescingAccessLog(commands.recordAccess, logger);
   // Closers run in reverse: this one after the server has stopped, before the store closes.
   runtime.onClose(() => accessLog.flush());
+  // Upload checks decode whole files: in worker threads, a few at a time, never on the event loop.
+  const images = new ImagePool({ workers: config.IMAGE_WORKERS, maxPixels: config.MAX_IMAGE_PIXELS });
+  runtime.onClose(() => images.close());
+  images.warmUp();
   const deps: ApiDependencies = {
     commands,
     accessLog,
@@ -64,6 +70,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     log: store,
     blobs: wiring.blobs,
     modelInspector: onnxModelInspector(),
+    imageValidator: workerImageValidator(images),
     identity,
     refreshTokens: new PgRefreshTokenStore(pool),
     idempotency: new PgIdempotencyStore(pool),

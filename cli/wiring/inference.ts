@@ -46,12 +46,18 @@ export function createInference(runtime: Runtime, blobs: BlobStore, registry: Re
     { store: runtime.store, blobs, cache: predictionCache(runtime), registry, logger: runtime.logger },
     {
       sessions: { intraOpNumThreads: config.INFERENCE_THREADS },
+      images: {
+        workers: config.IMAGE_WORKERS,
+        memoryBudgetBytes: config.IMAGE_MEMORY_BUDGET_MB * 1024 * 1024,
+        maxPixels: config.MAX_IMAGE_PIXELS,
+      },
       detector: { maxBatch: config.INFERENCE_MAX_BATCH, maxWaitMs: config.INFERENCE_MAX_WAIT_MS },
     },
   );
 }
 
 export async function startInference(runtime: Runtime, service: InferenceService): Promise<void> {
+  service.images.warmUp();
   await service.start(requestSource(runtime));
   runtime.onClose(() => service.stop());
   runtime.logger.info({ source: runtime.config.KAFKA_BROKERS ? 'kafka' : 'embedded' }, 'inference processor running');

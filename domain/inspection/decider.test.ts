@@ -50,6 +50,7 @@ const detectionsData = (role: 'live' | 'shadow' = 'live', model = live): RecordD
   ],
   image: { width: 640, height: 480 },
   window: null,
+  tiling: null,
   thresholds: DEFAULT_THRESHOLDS,
   timings: { queueMs: 1, preprocessMs: 2, inferenceMs: 30, postprocessMs: 1 },
   batchSize: 1,

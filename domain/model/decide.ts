@@ -46,13 +46,22 @@ function register({ data, actor }: RegisterModelCommand, state: ModelState): Mod
       { name: data.name, version: data.version, sha256: existing.registration.sha256 },
     );
   }
-  const { thresholds, ...registration } = data;
+  const { thresholds, tiling, ...registration } = data;
+  // Tiles overlapping by half their size or more would not advance.
+  if (tiling && 2 * tiling.overlapPx >= Math.min(data.inputSize.width, data.inputSize.height)) {
+    throw new DomainRuleViolation(
+      'model.tiling-overlap-too-large',
+      `tile overlap ${tiling.overlapPx} px must be less than half the ${data.inputSize.width}×${data.inputSize.height} input`,
+      { overlapPx: tiling.overlapPx, inputSize: data.inputSize },
+    );
+  }
   return [
     {
       type: 'ModelRegistered',
       data: {
         ...registration,
         ...(thresholds ? { thresholds: mergeThresholds(DEFAULT_THRESHOLDS, thresholds) } : {}),
+        tiling: tiling ?? null,
         registeredBy: actor,
       },
     },

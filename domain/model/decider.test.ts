@@ -22,6 +22,7 @@ const registered = (version: string, hash = sha('a'), thresholds?: Thresholds): 
     metrics: { mAP50: 0.71 },
     description: '',
     ...(thresholds ? { thresholds } : {}),
+    tiling: null,
     registeredBy: 'ml',
   },
 });
@@ -93,6 +94,20 @@ describe('model decider', () => {
         .given([registered('v1', sha('a'))])
         .when(register('v1', sha('c')))
         .thenThrows(DomainConflict, 'model.version-already-registered');
+    });
+    it('records the tiling large images are inspected with', () => {
+      const tiling = { overlapPx: 128, mmPerInputPixel: 0.05, maxLetterboxShrink: 1.5 };
+      const event = registered('v1', sha('a'));
+      model
+        .given([])
+        .when(register('v1', sha('a'), { tiling }))
+        .then([{ ...event, data: { ...event.data, tiling } } as ModelEvent]);
+    });
+    it('refuses tiles overlapping by half the input or more (they would not advance)', () => {
+      model
+        .given([])
+        .when(register('v1', sha('a'), { tiling: { overlapPx: 320, mmPerInputPixel: null, maxLetterboxShrink: 1 } }))
+        .thenThrows(DomainRuleViolation, 'model.tiling-overlap-too-large');
     });
   });
 

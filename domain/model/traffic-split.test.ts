@@ -57,6 +57,7 @@ describe('selectModel', () => {
       inputSize: { width: 640, height: 640 },
       metrics: {},
       description: '',
+      tiling: null,
       registeredBy: 'ml',
     },
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelName, ModelVersion, Sha256, Thresholds, TrafficWeights } from '../events/common.js';
+import { ModelName, ModelVersion, Sha256, Thresholds, Tiling, TrafficWeights } from '../events/common.js';
 
 /** A checked ONNX detector, stored by sha256, registered under name@version. */
 export const RegisterModel = z.object({
@@ -19,6 +19,8 @@ export const RegisterModel = z.object({
    * once: registering the same bytes again changes nothing; a deployment's thresholds override them.
    */
   thresholds: Thresholds.partial().optional(),
+  /** Tiled inspection of large images (see Tiling); absent: every image letterboxed whole. */
+  tiling: Tiling.nullable().optional(),
 });
 export type RegisterModel = z.infer<typeof RegisterModel>;
 

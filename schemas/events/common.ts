@@ -34,6 +34,33 @@ export const Thresholds = z.object({
 });
 export type Thresholds = z.infer<typeof Thresholds>;
 export const DEFAULT_THRESHOLDS: Thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
+/**
+ * How a model version inspects images larger than its input: overlapping tiles of the input size
+ * at a set resolution. Recorded at registration (ModelRegistered v2), so each version keeps the
+ * resolution it was trained for.
+ */
+export const Tiling = z.object({
+  /** Overlap of neighbouring tiles in model-input pixels: a defect this small is whole in some tile. */
+  overlapPx: z.number().int().min(0).max(4096),
+  /** Target mm per model-input pixel when the image's pixel spacing is known; null: native resolution. */
+  mmPerInputPixel: z.number().positive().max(100).nullable(),
+  /**
+   * An image that letterboxing would shrink at most this much (relative to the tiling scale) goes
+   * to the model whole, letterboxed as in training; larger ones are tiled. 1: tile anything larger than a tile.
+   */
+  maxLetterboxShrink: z.number().min(1).max(1000),
+});
+export type Tiling = z.infer<typeof Tiling>;
+/** The tiling an inference used (DetectionsRecorded v2); null there means one letterboxed input. */
+export const TilingUsed = z.object({
+  tileSize: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
+  overlapPx: z.number().int().min(0),
+  /** Model-input pixels per image pixel. */
+  scale: z.number().positive(),
+  grid: z.object({ columns: z.number().int().positive(), rows: z.number().int().positive() }),
+  tiles: z.number().int().positive(),
+});
+export type TilingUsed = z.infer<typeof TilingUsed>;
 export const ModelRef = z.object({
   name: ModelName,
   version: ModelVersion,

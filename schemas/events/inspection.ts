@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Actor, Box, Id, ModelRef, Sha256, Thresholds, TrafficWeights } from './common.js';
+import { Actor, Box, Id, ModelRef, Sha256, Thresholds, TilingUsed, TrafficWeights } from './common.js';
 import { defineEvent } from './define.js';
 import { PixelSpacingMm } from './file.js';
 
@@ -121,10 +121,17 @@ export const DetectionsRecorded = defineEvent({
     ...detectionsRecordedFields,
     /** The file's pixel spacing the sizes were computed with; absent (and no sizes) when unknown. */
     pixelSpacingMm: PixelSpacingMm.optional(),
+    /**
+     * The tiles the image was inspected in (tile size, overlap, scale, grid, count); null: the
+     * whole image letterboxed into one model input. For tiled runs, timings are summed over the
+     * tiles and batchSize is the largest batch a tile ran in.
+     */
+    tiling: TilingUsed.nullable(),
   }),
   upcasters: {
-    // v1 recorded no pixel spacing and no sizes: both stay absent, which v2 reads as unknown.
-    1: (v1) => DetectionsRecordedV1.parse(v1),
+    // v1 recorded no pixel spacing and no sizes (both stay absent, read as unknown) and always
+    // letterboxed the whole image.
+    1: (v1) => ({ ...DetectionsRecordedV1.parse(v1), tiling: null }),
   },
 });
 export { DetectionsRecordedV1 };

@@ -1,31 +1,45 @@
 import { z } from 'zod';
-import { Actor, ModelName, ModelVersion, Sha256, Thresholds, TrafficWeights } from './common.js';
+import { Actor, ModelName, ModelVersion, Sha256, Thresholds, Tiling, TrafficWeights } from './common.js';
 import { defineEvent } from './define.js';
+
+const ModelRegisteredV1 = z.object({
+  name: ModelName,
+  version: ModelVersion,
+  sha256: Sha256,
+  sizeBytes: z.number().int().positive(),
+  task: z.literal('detect'),
+  format: z.literal('onnx'),
+  /** yolo: [B, 4+nc, A] raw head; yolo-nms: [B, N, 6] exported with nms=True. */
+  outputLayout: z.enum(['yolo', 'yolo-nms']),
+  classes: z.array(z.string().min(1).max(100)).min(1).max(1000),
+  inputSize: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
+  metrics: z.record(z.string(), z.number()),
+  description: z.string().max(2000),
+  /**
+   * The thresholds this version is deployed with when a deployment names none, typically
+   * those its metrics were measured at. Absent: the global defaults.
+   */
+  thresholds: Thresholds.optional(),
+  registeredBy: Actor,
+});
 
 export const ModelRegistered = defineEvent({
   type: 'ModelRegistered',
+  version: 2,
   description: 'A model version was checked (loadable ONNX detector) and stored by sha256.',
-  schema: z.object({
-    name: ModelName,
-    version: ModelVersion,
-    sha256: Sha256,
-    sizeBytes: z.number().int().positive(),
-    task: z.literal('detect'),
-    format: z.literal('onnx'),
-    /** yolo: [B, 4+nc, A] raw head; yolo-nms: [B, N, 6] exported with nms=True. */
-    outputLayout: z.enum(['yolo', 'yolo-nms']),
-    classes: z.array(z.string().min(1).max(100)).min(1).max(1000),
-    inputSize: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
-    metrics: z.record(z.string(), z.number()),
-    description: z.string().max(2000),
+  schema: ModelRegisteredV1.extend({
     /**
-     * The thresholds this version is deployed with when a deployment names none, typically
-     * those its metrics were measured at. Absent: the global defaults.
+     * How this version inspects images larger than its input (overlapping tiles at a set
+     * resolution); null: every image is letterboxed whole into one input.
      */
-    thresholds: Thresholds.optional(),
-    registeredBy: Actor,
+    tiling: Tiling.nullable(),
   }),
+  upcasters: {
+    // v1 versions letterboxed every image whole.
+    1: (v1) => ({ ...ModelRegisteredV1.parse(v1), tiling: null }),
+  },
 });
+export { ModelRegisteredV1 };
 
 export const ModelDeployed = defineEvent({
   type: 'ModelDeployed',

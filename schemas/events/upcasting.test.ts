@@ -61,6 +61,7 @@ describe('InspectionRequested v1 -> v2 upcaster', () => {
           detections: [],
           image: { width: 10, height: 10 },
           window: null,
+          tiling: null,
           thresholds: { confidence: 0.25, iou: 0.7, maxDetections: 300 },
           timings: { queueMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 },
           batchSize: 1,
@@ -182,11 +183,36 @@ describe('FileUploaded v1 -> v2 and DetectionsRecorded v1 -> v2 upcasters', () =
       cached: false,
     };
     const event = upcast('DetectionsRecorded', 1, v1);
-    expect(event.data).toEqual(v1);
+    // v1 always letterboxed the whole image: no tiling.
+    expect(event.data).toEqual({ ...v1, tiling: null });
     expect(event.data).not.toHaveProperty('pixelSpacingMm');
     expect(() => validateEventData('DetectionsRecorded', 2, event.data)).not.toThrow();
     // A v1 payload never carried sizes: one that does is not v1.
     const sized = { ...v1, detections: [{ ...v1.detections[0], size: { lengthMm: 1, widthMm: 1, areaMm2: 1 } }] };
     expect((upcast('DetectionsRecorded', 1, sized).data as typeof v1).detections[0]).not.toHaveProperty('size');
+  });
+});
+
+describe('tiling: ModelRegistered v1 -> v2 upcaster', () => {
+  it('reads a v1 ModelRegistered as a version that letterboxes every image', () => {
+    const v1 = {
+      name: 'weld-defects',
+      version: '1.0.0',
+      sha256: 'b'.repeat(64),
+      sizeBytes: 10,
+      task: 'detect',
+      format: 'onnx',
+      outputLayout: 'yolo',
+      classes: ['crack'],
+      inputSize: { width: 320, height: 320 },
+      metrics: {},
+      description: '',
+      registeredBy: 'ml',
+    };
+    const event = upcast('ModelRegistered', 1, v1);
+    expect(event).toEqual({ type: 'ModelRegistered', data: { ...v1, tiling: null } });
+    expect(() => validateEventData('ModelRegistered', 2, { ...v1, tiling: { overlapPx: 64 } })).toThrow(
+      InvalidEventPayloadError,
+    );
   });
 });

@@ -362,6 +362,23 @@ describe('model lifecycle', () => {
     const [, deployed] = await backend.store.readStream('model-thin-defects');
     expect(deployed).toMatchObject({ type: 'ModelDeployed', data: { thresholds: measuredAt } });
   });
+
+  it('records a version’s tiling at registration, and refuses tiles that would not advance', async () => {
+    const bytes = await readFile(MODEL_FILE);
+    const path = '/v1/models/large-radiographs';
+    const overlapping = await call('POST', `${path}/versions?version=1.0.0&tileOverlapPx=160`, 'ml', { raw: bytes });
+    expect(overlapping.status).toBe(422);
+    expect(await json(overlapping)).toMatchObject({ code: 'model.tiling-overlap-too-large' });
+    expect(await backend.store.readStream('model-large-radiographs')).toHaveLength(0);
+
+    const query = 'version=1.0.0&tileOverlapPx=48&tileMmPerInputPixel=0.1&letterboxMaxShrink=1.5';
+    expect((await call('POST', `${path}/versions?${query}`, 'ml', { raw: bytes })).status).toBe(201);
+    const untiled = await call('POST', `${path}/versions?version=1.1.0`, 'ml', { raw: bytes });
+    expect(untiled.status).toBe(201);
+    const [tiled, whole] = await backend.store.readStream('model-large-radiographs');
+    expect(tiled!.data).toMatchObject({ tiling: { overlapPx: 48, mmPerInputPixel: 0.1, maxLetterboxShrink: 1.5 } });
+    expect(whole!.data).toMatchObject({ tiling: null });
+  });
 });
 
 describe('statistics', () => {

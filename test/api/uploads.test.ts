@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tiffWithLeadingIfd } from '../inference/support/tiff.js';
 import {
   type Backend,
   bearer,
@@ -81,6 +82,35 @@ describe('upload validation', () => {
     expect(response.status).toBe(422);
     const problem = await problemOf(response);
     expect(problem.type).toBe('https://chitti.dev/problems/image-too-large');
+  });
+
+  it('refuses a TIFF cut short after an intact header (422, nothing written), and takes it whole', async () => {
+    const tiff = tiffWithLeadingIfd(256, 256, 16);
+    const before = await backend.store.headPosition();
+    const response = await upload(tiff.subarray(0, Math.floor(tiff.length * 0.6)), 'image/tiff', 'scan.tif');
+    expect(response.status).toBe(422);
+    const problem = await problemOf(response);
+    expect(problem.type).toBe('https://chitti.dev/problems/corrupt-image');
+    expect(problem.detail).toMatch(/truncated or corrupt/);
+    expect(await backend.store.headPosition()).toBe(before);
+    const whole = await upload(tiff, 'image/tiff', 'scan.tif');
+    expect(whole.status).toBe(201);
+    expect(await json(whole)).toMatchObject({ mediaType: 'image/tiff', width: 256, height: 256, bitDepth: 16 });
+  });
+
+  it('applies the pixel limit inference decodes with: one pixel over is refused, the limit itself accepted', async () => {
+    // The API under test runs with MAX_IMAGE_PIXELS = 10,000,000 (2500 × 4000).
+    const grey = (width: number, height: number) =>
+      sharp(Buffer.alloc(width * height, 80), { raw: { width, height, channels: 1 } })
+        .png()
+        .toBuffer();
+    const before = await backend.store.headPosition();
+    const over = await upload(await grey(2501, 4000), 'image/png');
+    expect(over.status).toBe(422);
+    expect((await problemOf(over)).type).toBe('https://chitti.dev/problems/image-too-large');
+    expect(await backend.store.headPosition()).toBe(before);
+    const at = await upload(await grey(2500, 4000), 'image/png');
+    expect(at.status).toBe(201);
   });
 
   it('refuses an empty body', async () => {

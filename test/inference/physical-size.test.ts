@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployModel, registerModel, requestInspection, uploadFile } from '../../commands/index.js';
 import { Detector } from '../../inference/detector.js';
 import { readDicom } from '../../inference/dicom/index.js';
+import { ImagePool } from '../../inference/image-pool.js';
 import { ModelStore, modelRegisteredData } from '../../inference/model-store.js';
 import { InspectionProcessor } from '../../inference/processor.js';
 import { inspectionRequestFrom } from '../../inference/request-source.js';
@@ -35,6 +36,7 @@ describe('DetectionsRecorded carries sizes in mm when the file’s pixel spacing
   let root: string;
   let blobs: FsBlobStore;
   let sessions: SessionPool;
+  let images: ImagePool;
   let detector: Detector;
   let processor: InspectionProcessor;
 
@@ -47,7 +49,8 @@ describe('DetectionsRecorded carries sizes in mm when the file’s pixel spacing
     blobs = new FsBlobStore(root);
     sessions = new SessionPool();
     const models = new ModelStore(blobs, { pool: sessions });
-    detector = new Detector(sessions, (sha) => models.bytes(sha), { maxBatch: 1, maxWaitMs: 1 });
+    images = new ImagePool();
+    detector = new Detector(sessions, images, (sha) => models.bytes(sha), { maxBatch: 1, maxWaitMs: 1 });
     processor = new InspectionProcessor({ store, blobs, detector, sleep: async () => {} }, { worker: 'w' });
     const inspection = await models.register(syntheticDetector({ imgsz: 64, stride: 8 }));
     await registerModel(
@@ -61,6 +64,7 @@ describe('DetectionsRecorded carries sizes in mm when the file’s pixel spacing
   afterAll(async () => {
     await detector?.close();
     await sessions?.close();
+    await images?.close();
     await pool?.end();
     await db?.drop();
     if (root) await rm(root, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployModel, deployShadow, registerModel, requestInspection, uploadFile } from '../../commands/index.js';
 import { Detector } from '../../inference/detector.js';
 import { EmbeddedInspectionSource } from '../../inference/embedded-source.js';
+import { ImagePool } from '../../inference/image-pool.js';
 import { InferenceMetrics } from '../../inference/metrics.js';
 import { ModelStore, modelRegisteredData } from '../../inference/model-store.js';
 import { type CachedPrediction, InspectionProcessor } from '../../inference/processor.js';
@@ -20,7 +21,7 @@ import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import type { EventData, ModelRef, RecordedEvent } from '../../schemas/events/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { syntheticDetector } from './support/onnx-builder.js';
+import { brightBoundsDetector, syntheticDetector } from './support/onnx-builder.js';
 import { pngClaiming } from './support/poison.js';
 
 const ctx = { actor: 'tester' };
@@ -41,6 +42,7 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
   let root: string;
   let blobs: FsBlobStore;
   let sessions: SessionPool;
+  let images: ImagePool;
   let detector: Detector;
   let processor: InspectionProcessor;
   let live: { name: string; version: string; sha256: string };
@@ -56,7 +58,8 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
     blobs = new FsBlobStore(root);
     sessions = new SessionPool();
     const models = new ModelStore(blobs, { pool: sessions });
-    detector = new Detector(sessions, (sha) => models.bytes(sha), { maxBatch: 4, maxWaitMs: 2 });
+    images = new ImagePool();
+    detector = new Detector(sessions, images, (sha) => models.bytes(sha), { maxBatch: 4, maxWaitMs: 2 });
     processor = new InspectionProcessor(
       {
         store,
@@ -95,6 +98,7 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
     await processor?.stop();
     await detector?.close();
     await sessions?.close();
+    await images?.close();
     await pool?.end();
     await db?.drop();
     if (root) await rm(root, { recursive: true, force: true });
@@ -361,5 +365,34 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
     } finally {
       await processor.stop();
     }
+  });
+  it('inspects a large image in tiles with the tiling its version was registered with, records it, and frees the image', async () => {
+    const inspection = await new ModelStore(blobs, { pool: sessions }).register(brightBoundsDetector(64));
+    const tiling = { overlapPx: 16, mmPerInputPixel: null, maxLetterboxShrink: 1 };
+    await registerModel(
+      { store },
+      { ...modelRegisteredData(inspection, { name: 'weld-tiled', version: '1.0.0', registeredBy: 'tester' }), tiling },
+      ctx,
+    );
+    // 200×120 grey, one bright crack across the border of the first two tile columns.
+    const pixels = Buffer.alloc(200 * 120, 60);
+    for (let y = 30; y < 36; y++) pixels.fill(240, y * 200 + 20, y * 200 + 100);
+    const png = await sharp(pixels, { raw: { width: 200, height: 120, channels: 1 } })
+      .png()
+      .toBuffer();
+    const req = await rawRequest(png, { name: 'weld-tiled', version: '1.0.0', sha256: inspection.sha256 });
+    expect((await processor.handle([req]))[0]).toMatchObject({ status: 'recorded' });
+    const recorded = (await streamOf(req)).find((e) => e.type === 'DetectionsRecorded')!;
+    const data = recorded.data as EventData<'DetectionsRecorded'>;
+    expect(recorded.schemaVersion).toBe(2);
+    expect(data.tiling).toEqual({
+      tileSize: { width: 64, height: 64 },
+      overlapPx: 16,
+      scale: 1,
+      grid: { columns: 4, rows: 3 },
+      tiles: 12,
+    });
+    expect(data.detections.map((d) => d.box)).toEqual([{ x1: 20, y1: 30, x2: 100, y2: 36 }]);
+    expect(images.stats().memory.bytesInFlight).toBe(0);
   });
 });

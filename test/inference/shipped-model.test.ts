@@ -6,15 +6,16 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findBundledModel } from '../../cli/bootstrap.js';
 import { requestInspection, uploadFile } from '../../commands/index.js';
-import { Detector } from '../../inference/detector.js';
+import { Detector, type ServedModel } from '../../inference/detector.js';
 import { EmbeddedInspectionSource } from '../../inference/embedded-source.js';
-import { inspectModel, type ModelInspection } from '../../inference/model-store.js';
+import { ImagePool } from '../../inference/image-pool.js';
+import { inspectModel } from '../../inference/model-store.js';
 import { InferenceService } from '../../inference/service.js';
 import { SessionPool } from '../../inference/session-pool.js';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
-import { DEFAULT_THRESHOLDS, type EventData, type Thresholds } from '../../schemas/events/index.js';
+import { DEFAULT_THRESHOLDS, type EventData, type Thresholds, type Tiling } from '../../schemas/events/index.js';
 import { createTestDatabase } from '../support/pg.js';
 import { registerAndDeploy } from './support/deploy.js';
 import { MODELS_DIR, SAMPLES_DIR, shippedModelFiles } from './support/shipped.js';
@@ -40,8 +41,10 @@ const iou = (a: number[], b: Box) => {
 
 describe('the shipped weld-defect model', () => {
   let pool: SessionPool;
+  let images: ImagePool;
   let detector: Detector;
-  let model: ModelInspection;
+  let model: ServedModel;
+  let tiling: Tiling | null;
   let modelFile: string;
   let samples: Sample[];
   let planted: string;
@@ -56,10 +59,12 @@ describe('the shipped weld-defect model', () => {
     const bundled = await findBundledModel('weld-defects', MODELS_DIR);
     if (!bundled?.thresholds) throw new Error('inference/models/weld-defects.deployment.json is missing');
     thresholds = bundled.thresholds;
+    tiling = bundled.tiling ?? null;
     const bytes = await readFile(file);
     pool = new SessionPool();
-    model = await inspectModel(bytes, { pool });
-    detector = new Detector(pool, async () => bytes, { maxBatch: 4, maxWaitMs: 2 });
+    model = { ...(await inspectModel(bytes, { pool })), tiling };
+    images = new ImagePool();
+    detector = new Detector(pool, images, async () => bytes, { maxBatch: 4, maxWaitMs: 2 });
     const doc = JSON.parse(await readFile(join(SAMPLES_DIR, 'samples.json'), 'utf8')) as {
       plantedDefectSample: string;
       samples: Sample[];
@@ -70,6 +75,7 @@ describe('the shipped weld-defect model', () => {
   afterAll(async () => {
     await detector?.close();
     await pool?.close();
+    await images?.close();
   });
 
   it('is a valid Ultralytics-layout detector of the five weld defect classes', () => {
@@ -79,7 +85,9 @@ describe('the shipped weld-defect model', () => {
 
   const detectFile = async (sample: Sample, at: Thresholds = thresholds) => {
     const bytes = await readFile(join(SAMPLES_DIR, sample.file));
-    const result = await detector.detect(await detector.prepare(bytes, model.inputSize), model, at);
+    const opened = await detector.open(bytes);
+    const result = await detector.detect(opened, model, at);
+    opened.image.release();
     expect(result.image).toEqual({ width: sample.width, height: sample.height });
     return result;
   };

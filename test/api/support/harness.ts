@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { CoalescingAccessLog, type CoalescingOptions } from '../../../api/access/coalescing-access-log.js';
 import { aggregateHistory } from '../../../api/adapters/aggregate-history.js';
 import { bindCommands } from '../../../api/adapters/bind-commands.js';
+import { workerImageValidator } from '../../../api/adapters/image-validator.js';
 import { onnxModelInspector } from '../../../api/adapters/model-inspector.js';
 import { createApp } from '../../../api/app.js';
 import { sha256Hex } from '../../../api/auth/api-key.js';
@@ -20,6 +21,7 @@ import { LogIdentityDirectory } from '../../../api/stores/log-identity-directory
 import { PgIdempotencyStore } from '../../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../../api/stores/pg-refresh-token-store.js';
 import { migrateApiTables } from '../../../api/stores/pg-schema.js';
+import { ImagePool } from '../../../inference/image-pool.js';
 import { FsBlobStore } from '../../../infra/blob/fs-blob-store.js';
 import { PostgresEventStore } from '../../../infra/postgres/event-store.js';
 import { migrate } from '../../../infra/postgres/migrate.js';
@@ -210,6 +212,7 @@ export async function fullDependencies(
   searchProjector.start();
   const commands = bindCommands({ store: backend.store });
   const accessLog = new CoalescingAccessLog(commands.recordAccess, base.logger, options);
+  const images = new ImagePool({ workers: 2 });
   const deps: ApiDependencies = {
     ...base,
     commands,
@@ -219,6 +222,7 @@ export async function fullDependencies(
     search,
     auditVerifier: postgresAuditVerifier(backend.pool, backend.store, async () => ({ trustedKeys: new Map() })),
     modelInspector: onnxModelInspector(),
+    imageValidator: workerImageValidator(images),
   };
   return {
     deps,
@@ -227,6 +231,7 @@ export async function fullDependencies(
       await accessLog.flush();
       await searchProjector.stop();
       await runner.stop();
+      await images.close();
     },
   };
 }

@@ -250,3 +250,65 @@ export function syntheticNmsDetector(rows: number[][], options: { imgsz?: number
     },
   });
 }
+
+/**
+ * An "exported with nms=True" detector that finds one object per input: the bounding box of all
+ * pixels whose RGB mean is above 0.6 (x2, y2 exclusive, in input pixels), score 1 when there is
+ * one, else 0 (filtered out), class 0 ("bright"). Pixel-exact, so a test can plant bright objects
+ * on tile borders and check where the pipeline puts them.
+ */
+export function brightBoundsDetector(imgsz = 64): Buffer {
+  const index = (n: number, plus = 0) => Float32Array.from({ length: n }, (_, i) => i + plus);
+  const axes = { axes: [1, 2, 3], keepdims: 1 };
+  return buildOnnxModel({
+    inputs: [{ name: 'images', elemType: 'float32', dims: ['batch', 3, imgsz, imgsz] }],
+    outputs: [{ name: 'output0', elemType: 'float32', dims: ['batch', 1, 6] }],
+    initializers: [
+      { name: 'mean_w', dims: [1, 3, 1, 1], data: new Float32Array([1 / 3, 1 / 3, 1 / 3]) },
+      { name: 'threshold', dims: [], data: new Float32Array([0.6]) },
+      { name: 'one', dims: [], data: new Float32Array([1]) },
+      { name: 'zero', dims: [], data: new Float32Array([0]) },
+      { name: 'big', dims: [], data: new Float32Array([1e6]) },
+      { name: 'xs', dims: [1, 1, 1, imgsz], data: index(imgsz) },
+      { name: 'xs1', dims: [1, 1, 1, imgsz], data: index(imgsz, 1) },
+      { name: 'ys', dims: [1, 1, imgsz, 1], data: index(imgsz) },
+      { name: 'ys1', dims: [1, 1, imgsz, 1], data: index(imgsz, 1) },
+      { name: 'out_shape', dims: [3], data: new BigInt64Array([0n, 1n, 6n]) },
+    ],
+    nodes: [
+      { op: 'Conv', inputs: ['images', 'mean_w'], outputs: ['mean'] },
+      { op: 'Greater', inputs: ['mean', 'threshold'], outputs: ['bright'] },
+      { op: 'Cast', inputs: ['bright'], outputs: ['mask'], attributes: { to: 1 } },
+      { op: 'ReduceMax', inputs: ['mask'], outputs: ['cols'], attributes: { axes: [2], keepdims: 1 } },
+      { op: 'ReduceMax', inputs: ['mask'], outputs: ['rows'], attributes: { axes: [3], keepdims: 1 } },
+      { op: 'ReduceMax', inputs: ['cols'], outputs: ['score'], attributes: axes },
+      // x1 = min index of a bright column (others pushed up by `big`); x2 = max (index + 1) of one.
+      { op: 'Sub', inputs: ['one', 'cols'], outputs: ['not_cols'] },
+      { op: 'Mul', inputs: ['not_cols', 'big'], outputs: ['cols_penalty'] },
+      { op: 'Add', inputs: ['xs', 'cols_penalty'], outputs: ['x_candidates'] },
+      { op: 'ReduceMin', inputs: ['x_candidates'], outputs: ['x1'], attributes: axes },
+      { op: 'Mul', inputs: ['xs1', 'cols'], outputs: ['x_ends'] },
+      { op: 'ReduceMax', inputs: ['x_ends'], outputs: ['x2'], attributes: axes },
+      { op: 'Sub', inputs: ['one', 'rows'], outputs: ['not_rows'] },
+      { op: 'Mul', inputs: ['not_rows', 'big'], outputs: ['rows_penalty'] },
+      { op: 'Add', inputs: ['ys', 'rows_penalty'], outputs: ['y_candidates'] },
+      { op: 'ReduceMin', inputs: ['y_candidates'], outputs: ['y1'], attributes: axes },
+      { op: 'Mul', inputs: ['ys1', 'rows'], outputs: ['y_ends'] },
+      { op: 'ReduceMax', inputs: ['y_ends'], outputs: ['y2'], attributes: axes },
+      { op: 'Mul', inputs: ['score', 'zero'], outputs: ['class'] },
+      {
+        op: 'Concat',
+        inputs: ['x1', 'y1', 'x2', 'y2', 'score', 'class'],
+        outputs: ['row'],
+        attributes: { axis: 1 },
+      },
+      { op: 'Reshape', inputs: ['row', 'out_shape'], outputs: ['output0'] },
+    ],
+    metadata: {
+      task: 'detect',
+      imgsz: `[${imgsz}, ${imgsz}]`,
+      names: pythonNames(['bright']),
+      args: "{'nms': True, 'batch': 1}",
+    },
+  });
+}
