@@ -150,6 +150,7 @@ describe('event hashes', () => {
               metrics: { zeta: 1e-7, 'mAP50-95': 0.123456789012345, alpha: 1e21, negative: -0.5, longKeyFirst: 3 },
               description: 'line\nbreak "quoted" \\ backslash',
               registeredBy: 'ml-engineer',
+              tiling: null,
             },
             metadata: { actor: 'ml-engineer', flag: true, nothing: null, ratio: 0.1 },
           },
