@@ -113,6 +113,12 @@ export class ConfigError extends Error {
 /** The environment is valid but does not allow this process to start (port in use, secrets missing). */
 export class StartupError extends Error {}
 
+/**
+ * Something this process needs is not there or not reachable (a database, a port, a password it
+ * may not read): the operator fixes the environment, not the command line. CLI exit code 3.
+ */
+export class DependencyError extends StartupError {}
+
 /** Parses the environment once at start; the error names every bad variable, never its value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = ConfigSchema.safeParse(env);

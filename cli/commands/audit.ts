@@ -10,7 +10,8 @@ import { openRuntime } from '../runtime.js';
 
 const usage = `chitti audit verify [--seal]
   Recomputes every stream's hash chain and every seal; names the first altered, inserted or
-  deleted event. Exit code 0 when intact, 1 when not. --seal first seals what is unsealed.
+  deleted event. Exit code 0 when intact, 1 when not (3: database unreachable). --seal first
+  seals what is unsealed.
 
 chitti audit export [--from POS] [--to POS] [--raw]
   Writes the log as NDJSON (one event per line, with hash) to stdout, upcast to current

@@ -4,6 +4,7 @@ import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
 import { modeOf } from '../../infra/config.js';
 import { Sealer } from '../../infra/postgres/sealer.js';
 import { deployBundledModel, ensureAdmin } from '../bootstrap.js';
+import { exitCodeOf } from '../exit-codes.js';
 import type { Subcommand } from '../main.js';
 import { openRuntime, untilSignal } from '../runtime.js';
 import { startApi } from '../wiring/api.js';
@@ -51,7 +52,7 @@ const command: Subcommand = {
     } catch (error) {
       logger.fatal({ err: error }, 'start failed');
       await runtime.close();
-      return 1;
+      return exitCodeOf(error);
     }
     await untilSignal(logger);
     await runtime.close();

@@ -11,7 +11,7 @@ import { LogIdentityDirectory } from '../../api/stores/log-identity-directory.js
 import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
-import { StartupError } from '../../infra/config.js';
+import { DependencyError } from '../../infra/config.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { ReadModelQueries } from '../../projections/queries.js';
 import type { Runtime } from '../runtime.js';
@@ -74,7 +74,9 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
       else if (error.code !== 'EADDRINUSE') reject(error);
       else
         reject(
-          new StartupError(`port ${config.PORT} on ${config.HOST} is in use by another process: stop it or set PORT`),
+          new DependencyError(
+            `port ${config.PORT} on ${config.HOST} is in use by another process: stop it or set PORT`,
+          ),
         );
     });
   });
