@@ -4,6 +4,16 @@ import { defineEvent } from './define.js';
 
 export const ModelRegistered = defineEvent({
   type: 'ModelRegistered',
+  /**
+   * v2 added `thresholds`. Released v1 (frozen in schemas/released/) had no such field, and the
+   * published topic schemas reject unknown fields, so the field needs a version of its own.
+   */
+  version: 2,
+  upcasters: {
+    // v1 as released had no thresholds (absent: the global defaults, as in v2). Some v1 events were
+    // recorded with thresholds before the version was bumped: they already have the v2 shape.
+    1: (v1) => ({ ...v1 }),
+  },
   description: 'A model version was checked (loadable ONNX detector) and stored by sha256.',
   schema: z.object({
     name: ModelName,
