@@ -22,6 +22,8 @@ const subcommands: Record<string, Loader> = {
   events: () => import('./commands/events.js'),
   inspect: () => import('./commands/inspect.js'),
   migrate: () => import('./commands/migrate.js'),
+  backup: () => import('./commands/backup.js'),
+  restore: () => import('./commands/restore.js'),
 };
 
 async function help(): Promise<string> {
