@@ -8,6 +8,7 @@ import { stopTelemetry } from '../infra/telemetry.js';
 import { isUnreachable } from './exit-codes.js';
 import { type JwtKeySource, resolveJwtKeys } from './jwt-keys.js';
 import { migrateEverything } from './migrations.js';
+import { startRetention } from './wiring/retention.js';
 
 /** What every process shares: configuration, logs, one pool, the event store. */
 export interface Runtime {
@@ -118,7 +119,7 @@ async function openDatabase(
     onListenError: (error) => logger.warn({ err: error }, 'event notification connection lost; reconnecting'),
   });
   closers.push(() => store.close());
-  return {
+  const runtime: Runtime = {
     config,
     logger,
     pool,
@@ -132,6 +133,9 @@ async function openDatabase(
       await closeAll();
     },
   };
+  // Every long-running service keeps the dedupe and idempotency tables bounded.
+  if (options.traced) startRetention(runtime);
+  return runtime;
 }
 
 /** Resolves on SIGINT/SIGTERM so long-running commands shut down cleanly. */

@@ -87,6 +87,12 @@ export const ConfigSchema = z
     INFERENCE_MAX_BATCH: z.coerce.number().int().min(1).max(64).default(4),
     INFERENCE_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(5),
     DEFAULT_MODEL: z.string().default('weld-defects'),
+    /** Consumers' processed-event marks are kept this long (redeliveries inside it are caught). */
+    DEDUPE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
+    /** Idempotency-Key records (API responses and append results) are kept this long. */
+    IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(1).max(8760).default(24),
+    /** How often expired dedupe and idempotency rows are deleted. */
+    RETENTION_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86400).default(3600),
   })
   .superRefine((c, ctx) => {
     if (c.JWT_KEYS && c.JWT_KEYS_FILE) {

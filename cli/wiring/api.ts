@@ -46,7 +46,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     modelInspector: onnxModelInspector(),
     identity,
     refreshTokens: new PgRefreshTokenStore(pool),
-    idempotency: new PgIdempotencyStore(pool),
+    idempotency: new PgIdempotencyStore(pool, runtime.config.IDEMPOTENCY_RETENTION_HOURS),
     rateLimiter: openRateLimiter(runtime),
     healthChecks: [
       {
