@@ -41,7 +41,7 @@ const command: Subcommand = {
       if (config.KAFKA_BROKERS) await startRelay(runtime);
       const inference = createInference(runtime, blobs, registry);
       await deployBundledModel(runtime, inference.models, config.DEFAULT_MODEL);
-      await startInference(runtime, inference);
+      await startInference(runtime, inference, registry);
       startSealer(runtime);
       const keyFile = await ensureAdmin(runtime);
       await startApi(runtime, { blobs, search, registry, healthChecks: apiDependencyChecks(runtime, search) });

@@ -13,6 +13,7 @@ import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js'
 import type { BlobStore } from '../../inference/ports/blob-store.js';
 import { DependencyError } from '../../infra/config.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
+import { registerLogHealthMetrics } from '../../infra/postgres/log-health-metrics.js';
 import { ReadModelQueries } from '../../projections/queries.js';
 import type { Runtime } from '../runtime.js';
 import { openRateLimiter } from './rate-limiter.js';
@@ -29,6 +30,8 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
   const { config, store, pool, logger } = runtime;
   const identity = new LogIdentityDirectory(store);
   identity.start();
+  // The API is the scraped process in every deployment: it reports the relay's and the sealer's progress too.
+  registerLogHealthMetrics(wiring.registry, pool);
   runtime.onClose(() => identity.stop());
   const commands = bindCommands({ store });
   const accessLog = new CoalescingAccessLog(commands.recordAccess, logger);
