@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<{ main: (argv?: string[]) => Promise
   relay: () => import('./relay.js'),
   search: () => import('./search.js'),
   jwt: () => import('./jwt.js'),
+  backup: () => import('./backup.js'),
 };
 const chosen = process.argv.slice(2);
 const names = chosen.length > 0 ? chosen : ['event-store', 'projections', 'inference'];

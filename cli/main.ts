@@ -1,4 +1,6 @@
-import { ConfigError, StartupError } from '../infra/config.js';
+import { EXIT, exitCodeOf, explainError } from './exit-codes.js';
+
+export { UsageError } from './exit-codes.js';
 
 export interface Subcommand {
   readonly summary: string;
@@ -20,6 +22,8 @@ const subcommands: Record<string, Loader> = {
   events: () => import('./commands/events.js'),
   inspect: () => import('./commands/inspect.js'),
   migrate: () => import('./commands/migrate.js'),
+  backup: () => import('./commands/backup.js'),
+  restore: () => import('./commands/restore.js'),
 };
 
 async function help(): Promise<string> {
@@ -36,31 +40,30 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${await help()}\n`);
-    return name ? 0 : 2;
+    return name ? EXIT.ok : EXIT.usage;
   }
   const load = subcommands[name];
   if (!load) {
     process.stderr.write(`chitti: unknown command '${name}'\n\n${await help()}\n`);
-    return 2;
+    return EXIT.usage;
   }
   const command = (await load()).default;
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${command.usage}\n`);
-    return 0;
+    return EXIT.ok;
   }
   try {
     return await command.run(rest);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof UsageError) {
-      process.stderr.write(`chitti ${name}: ${error.message}\n`);
-      return 2;
+    const code = exitCodeOf(error);
+    // Expected failures in one line, no stack: the operator fixes the invocation or environment.
+    if (code !== EXIT.internal) {
+      process.stderr.write(`chitti ${name}: ${explainError(error)}\n`);
+      return code;
     }
-    if (error instanceof StartupError) {
-      process.stderr.write(`chitti ${name}: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
+    process.stderr.write(
+      `chitti ${name}: internal error (please report it)\n${(error as Error)?.stack ?? String(error)}\n`,
+    );
+    return code;
   }
 }
-
-export class UsageError extends Error {}

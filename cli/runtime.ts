@@ -1,13 +1,15 @@
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { type Config, type JwtKey, loadConfig, StartupError } from '../infra/config.js';
+import { type Config, DependencyError, type JwtKey, loadConfig, StartupError } from '../infra/config.js';
 import { startEmbeddedPostgres } from '../infra/embedded-postgres.js';
-import { createLogger, type Logger } from '../infra/logging.js';
+import { createLogger, type Logger, logDestination } from '../infra/logging.js';
 import { AppendWitness } from '../infra/postgres/append-witness.js';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
 import { stopTelemetry } from '../infra/telemetry.js';
+import { isUnreachable } from './exit-codes.js';
 import { type JwtKeySource, resolveJwtKeys } from './jwt-keys.js';
 import { migrateEverything } from './migrations.js';
+import { startRetention } from './wiring/retention.js';
 
 /** What every process shares: configuration, logs, one pool, the event store. */
 export interface Runtime {
@@ -28,9 +30,16 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   readonly name: string;
-  /** Start embedded PostgreSQL when DATABASE_URL is unset (only `start` and one-off admin commands). */
+  /**
+   * Use embedded PostgreSQL when DATABASE_URL is unset (only `start` and one-off admin commands).
+   * `start` owns the server; a one-off command uses the server a running `start` of the same data
+   * folder has, and only starts one of its own when none runs.
+   */
   readonly allowEmbedded: boolean;
-  /** Long-running services: the launcher started tracing for them; flush it at close. */
+  /**
+   * Long-running services: the launcher started tracing for them; flush it at close. They log to
+   * stdout (the container convention); one-off commands log to stderr, their stdout is data.
+   */
   readonly traced?: boolean;
   readonly env?: NodeJS.ProcessEnv;
   /** Serves the API: resolve its JWT key ring before anything starts (`cli/jwt-keys.ts`). */
@@ -39,17 +48,53 @@ export interface RuntimeOptions {
 
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const config = loadConfig(options.env);
-  const logger = createLogger({ level: config.LOG_LEVEL, name: `chitti-${options.name}` });
+  const logger = createLogger(
+    { level: config.LOG_LEVEL, name: `chitti-${options.name}` },
+    logDestination(options.traced ? 'stdout' : 'stderr'),
+  );
   const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        logger.warn({ err: error }, 'error while shutting down');
+      }
+    }
+  };
   if (options.traced) closers.push(stopTelemetry);
   const dataDir = resolve(config.CHITTI_DATA_DIR);
   const jwtKeys = options.jwtKeys
     ? await resolveJwtKeys({ config, dataDir, logger, source: options.jwtKeys, command: options.name })
     : [];
+  if (!config.DATABASE_URL && !options.allowEmbedded)
+    throw new StartupError(`chitti ${options.name} needs DATABASE_URL (distributed mode)`);
+  try {
+    return await openDatabase(options, config, logger, dataDir, jwtKeys, closers, closeAll);
+  } catch (error) {
+    // Stop what was started (an embedded server above all) before reporting why.
+    await closeAll();
+    throw error;
+  }
+}
+
+async function openDatabase(
+  options: RuntimeOptions,
+  config: Config,
+  logger: Logger,
+  dataDir: string,
+  jwtKeys: readonly JwtKey[],
+  closers: (() => Promise<void> | void)[],
+  closeAll: () => Promise<void>,
+): Promise<Runtime> {
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
-    if (!options.allowEmbedded) throw new StartupError(`chitti ${options.name} needs DATABASE_URL (distributed mode)`);
-    const embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT, logger });
+    const embedded = await startEmbeddedPostgres({
+      dataDir,
+      port: config.EMBEDDED_PG_PORT,
+      logger,
+      attach: !options.traced,
+    });
     closers.push(() => embedded.stop());
     databaseUrl = embedded.url;
   }
@@ -62,14 +107,24 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       : logger.warn({ err: error }, 'idle PostgreSQL client failed'),
   );
   closers.push(() => pool.end());
-  await migrateEverything(pool);
+  try {
+    await migrateEverything(pool);
+  } catch (error) {
+    if (!isUnreachable(error)) throw error;
+    const where = config.DATABASE_URL ? 'DATABASE_URL' : `the embedded PostgreSQL of ${dataDir}`;
+    throw new DependencyError(
+      `cannot reach PostgreSQL (${where}): ${(error as Error).message || (error as { code?: string }).code}: ` +
+        `check that it runs and that ${config.DATABASE_URL ? 'DATABASE_URL' : 'CHITTI_DATA_DIR'} is right`,
+      { cause: error },
+    );
+  }
   const witness = new AppendWitness();
   const store = new PostgresEventStore(pool, {
     witness,
     onListenError: (error) => logger.warn({ err: error }, 'event notification connection lost; reconnecting'),
   });
   closers.push(() => store.close());
-  return {
+  const runtime: Runtime = {
     config,
     logger,
     pool,
@@ -81,15 +136,12 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     onClose: (fn) => closers.push(fn),
     async close() {
       closing = true;
-      for (const close of closers.reverse()) {
-        try {
-          await close();
-        } catch (error) {
-          logger.warn({ err: error }, 'error while shutting down');
-        }
-      }
+      await closeAll();
     },
   };
+  // Every long-running service keeps the dedupe and idempotency tables bounded.
+  if (options.traced) startRetention(runtime);
+  return runtime;
 }
 
 /** Resolves on SIGINT/SIGTERM so long-running commands shut down cleanly. */

@@ -163,6 +163,12 @@ export const ConfigSchema = z
     INFERENCE_MAX_BATCH: z.coerce.number().int().min(1).max(64).default(4),
     INFERENCE_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(5),
     DEFAULT_MODEL: z.string().default('weld-defects'),
+    /** Consumers' processed-event marks are kept this long (redeliveries inside it are caught). */
+    DEDUPE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
+    /** Idempotency-Key records (API responses and append results) are kept this long. */
+    IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(1).max(8760).default(24),
+    /** How often expired dedupe and idempotency rows are deleted. */
+    RETENTION_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86400).default(3600),
   })
   .superRefine((c, ctx) => {
     if (c.JWT_KEYS && c.JWT_KEYS_FILE) {
@@ -180,6 +186,12 @@ export class ConfigError extends Error {
 
 /** The environment is valid but does not allow this process to start (port in use, secrets missing). */
 export class StartupError extends Error {}
+
+/**
+ * Something this process needs is not there or not reachable (a database, a port, a password it
+ * may not read): the operator fixes the environment, not the command line. CLI exit code 3.
+ */
+export class DependencyError extends StartupError {}
 
 /** Parses the environment once at start; the error names every bad variable, never its value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { StartupError } from './config.js';
+import { DependencyError, StartupError } from './config.js';
 import type { Logger } from './logging.js';
-import { randomSecret, readOrCreateSecretFile, secretsDirOf } from './secrets.js';
+import { randomSecret, readOrCreateSecretFile, readSecretFile, secretsDirOf } from './secrets.js';
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -94,24 +94,75 @@ async function readPid(path: string): Promise<number | undefined> {
   }
 }
 
+/** The server of a data folder as its lock file tells: pid, port and whether a live Chitti owns it. */
+interface RunningServer {
+  readonly pid: number;
+  readonly port: number | undefined;
+  /** The live Chitti process that started it; undefined for an orphan. */
+  readonly owner: number | undefined;
+}
+
+async function runningServerOf(databaseDir: string, dataDir: string): Promise<RunningServer | undefined> {
+  let lines: string[];
+  try {
+    lines = (await readFile(join(databaseDir, 'postmaster.pid'), 'utf8')).split('\n');
+  } catch {
+    return undefined;
+  }
+  const pid = Number.parseInt(lines[0] ?? '', 10);
+  // none, or a stale lock file PostgreSQL clears itself
+  if (!Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  // postmaster.pid: pid, data directory, start time, port, ...
+  const port = Number.parseInt(lines[3] ?? '', 10);
+  const owner = await readPid(ownerFileOf(dataDir));
+  const ownerAlive = owner !== undefined && owner === procStat(pid)?.ppid && isAlive(owner);
+  return { pid, port: Number.isSafeInteger(port) ? port : undefined, owner: ownerAlive ? owner : undefined };
+}
+
+/**
+ * One-off commands (`audit verify`, `migrate`, ...) next to a running `chitti start` use its
+ * server: same data, nothing started twice. The port comes from the server's lock file (it may
+ * differ from this process's EMBEDDED_PG_PORT), the password from the secrets file.
+ */
+async function attachToRunning(
+  server: RunningServer,
+  dataDir: string,
+  logger: Logger,
+): Promise<EmbeddedDatabase | undefined> {
+  if (server.owner === undefined || server.port === undefined) return undefined;
+  const passwordFile = postgresPasswordFileOf(dataDir);
+  let password: string;
+  try {
+    password = await readSecretFile(passwordFile);
+  } catch (error) {
+    throw new DependencyError(
+      `the embedded PostgreSQL of ${dataDir} runs (Chitti process ${server.owner}, port ${server.port}) but ` +
+        `${passwordFile} cannot be read (${(error as Error).message}): run this command as the user that ` +
+        'runs chitti start, or set DATABASE_URL to that server',
+    );
+  }
+  logger.debug({ port: server.port, owner: server.owner }, 'using the embedded PostgreSQL of the running Chitti');
+  return {
+    url: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/${DATABASE}`,
+    stop: async () => undefined, // it belongs to the running Chitti
+  };
+}
+
 /**
  * A server of this data folder still running from an earlier Chitti that died without stopping it
  * (`kill -9`, OOM) holds the lock and the port, and the new server cannot start. Stop it (a fast,
  * clean shutdown) and say so. A server whose owner still runs is left alone: the folder is in use.
  */
-async function stopOrphanedServer(databaseDir: string, dataDir: string, logger: Logger): Promise<void> {
-  const pid = await readPid(join(databaseDir, 'postmaster.pid'));
-  if (pid === undefined || !isAlive(pid)) return; // none, or a stale lock file PostgreSQL clears itself
-  const owner = await readPid(ownerFileOf(dataDir));
-  const parent = procStat(pid)?.ppid;
-  if (owner !== undefined && owner === parent && isAlive(owner)) {
-    throw new StartupError(
+async function stopOrphanedServer(running: RunningServer, dataDir: string, logger: Logger): Promise<void> {
+  const { pid, owner } = running;
+  if (owner !== undefined) {
+    throw new DependencyError(
       `the embedded PostgreSQL of ${dataDir} is in use by Chitti process ${owner}: stop that process first, ` +
         'or give this one another CHITTI_DATA_DIR',
     );
   }
   logger.warn(
-    { postgresPid: pid, databaseDir, previousOwner: owner ?? null },
+    { postgresPid: pid, dataDir },
     'found an orphaned embedded PostgreSQL of this data folder (its Chitti process died without stopping it); stopping it',
   );
   const signals: [NodeJS.Signals, number][] = [
@@ -132,7 +183,9 @@ async function stopOrphanedServer(databaseDir: string, dataDir: string, logger: 
       return;
     }
   }
-  throw new StartupError(`the orphaned embedded PostgreSQL (pid ${pid}) of ${dataDir} did not stop; stop it by hand`);
+  throw new DependencyError(
+    `the orphaned embedded PostgreSQL (pid ${pid}) of ${dataDir} did not stop; stop it by hand`,
+  );
 }
 
 async function assertPortFree(port: number): Promise<void> {
@@ -144,7 +197,7 @@ async function assertPortFree(port: number): Promise<void> {
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new StartupError(
+      throw new DependencyError(
         `port ${port} for the embedded PostgreSQL is in use by another process: stop it or set EMBEDDED_PG_PORT to a free port`,
       );
     }
@@ -167,7 +220,7 @@ async function startServer(EmbeddedPostgres: EmbeddedPostgresClass, options: Emb
   try {
     await server.start();
   } catch {
-    throw new StartupError(`embedded PostgreSQL exited while starting:\n${lastLines.join('\n')}`);
+    throw new DependencyError(`embedded PostgreSQL exited while starting:\n${lastLines.join('\n')}`);
   }
   return server;
 }
@@ -177,13 +230,19 @@ async function startServer(EmbeddedPostgres: EmbeddedPostgresClass, options: Emb
  * at a fresh 0711 folder for that moment: the server's user can open the file by its random name,
  * nobody else can list the folder to find it.
  */
-async function initialiseCluster(EmbeddedPostgres: EmbeddedPostgresClass, options: EmbeddedPostgresOptions) {
+async function initialiseCluster(
+  EmbeddedPostgres: EmbeddedPostgresClass,
+  options: EmbeddedPostgresOptions,
+  logger: Logger,
+) {
   const privateTmp = await mkdtemp(join(tmpdir(), 'chitti-initdb-'));
   await chmod(privateTmp, 0o711);
   const saved = process.env.TMPDIR;
   process.env.TMPDIR = privateTmp;
   try {
-    await new EmbeddedPostgres(options).initialise();
+    // initdb's chatter goes to the debug log, not to stdout (which is data for one-off commands).
+    const log = (message: unknown) => logger.debug({ initdb: String(message).trim() }, 'initdb');
+    await new EmbeddedPostgres({ ...options, onLog: log, onError: log }).initialise();
   } finally {
     if (saved === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = saved;
@@ -269,9 +328,16 @@ export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
   logger: Logger;
+  /** Use the server a live Chitti of this data folder runs instead of refusing (one-off commands). */
+  attach?: boolean;
 }): Promise<EmbeddedDatabase> {
   const { logger } = options;
   const databaseDir = resolve(options.dataDir, 'postgres');
+  const previous = await runningServerOf(databaseDir, options.dataDir);
+  if (previous && options.attach) {
+    const attached = await attachToRunning(previous, options.dataDir, logger);
+    if (attached) return attached;
+  }
   await mkdir(options.dataDir, { recursive: true });
   if (process.getuid?.() === 0) await checkReachableByPostgresUser(databaseDir);
   const passwordFile = postgresPasswordFileOf(options.dataDir);
@@ -287,7 +353,7 @@ export async function startEmbeddedPostgres(options: {
     persistent: true,
     createPostgresUser: true,
   };
-  await stopOrphanedServer(databaseDir, options.dataDir, logger);
+  if (previous) await stopOrphanedServer(previous, options.dataDir, logger);
   await assertPortFree(options.port);
   const rotate = async (why: string) => {
     logger.warn({ databaseDir, passwordFile }, `${why}: setting the embedded PostgreSQL password to the generated one`);
@@ -295,7 +361,7 @@ export async function startEmbeddedPostgres(options: {
   };
   if (!existsSync(resolve(databaseDir, 'PG_VERSION'))) {
     logger.info({ databaseDir }, 'initialising embedded PostgreSQL');
-    await initialiseCluster(EmbeddedPostgres, serverOptions);
+    await initialiseCluster(EmbeddedPostgres, serverOptions, logger);
   } else if (secret.created) {
     await rotate('this database predates per-install passwords (or its password file was lost)');
   }

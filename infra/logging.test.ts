@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './logging.js';
+import { createLogger, formatPretty } from './logging.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -41,5 +41,16 @@ describe('structured logs', () => {
     expect(lines[0]).toMatchObject({ msg: 'inside', traceId, spanId: '00f067aa0ba902b7' });
     expect(lines[1]?.traceId).toBeUndefined();
     context.disable();
+  });
+
+  it('reads as one human line in a terminal: time, level, message, fields, redaction kept', () => {
+    const raw: string[] = [];
+    const logger = createLogger({ name: 'chitti-audit' }, { write: (line: string) => void raw.push(line) });
+    logger.warn({ port: 5433, apiKey: 'chitti_k_s3cret' }, 'embedded PostgreSQL running');
+    const line = formatPretty(raw[0]!);
+    expect(line).toMatch(
+      /^\d\d:\d\d:\d\d\.\d{3} WARN {2}embedded PostgreSQL running {2}port=5433 apiKey=\[redacted\]\n$/,
+    );
+    expect(formatPretty('not json')).toBe('not json\n');
   });
 });

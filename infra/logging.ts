@@ -44,3 +44,41 @@ export function createLogger(options: { level?: string; name?: string } = {}, de
     destination,
   );
 }
+
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+const OMITTED = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'err', 'v']);
+
+/** One pino JSON line as a person reads it: time, level, message, then the other fields. */
+export function formatPretty(line: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line.endsWith('\n') ? line : `${line}\n`;
+  }
+  const time = typeof entry.time === 'number' ? new Date(entry.time).toISOString().slice(11, 23) : '';
+  const level = (LEVEL_NAMES[entry.level as number] ?? String(entry.level)).padEnd(5);
+  const fields = Object.entries(entry)
+    .filter(([key]) => !OMITTED.has(key))
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  const err = entry.err as { stack?: string; message?: string } | undefined;
+  const tail = err ? `\n    ${(err.stack ?? err.message ?? '').replaceAll('\n', '\n    ')}` : '';
+  return `${time} ${level} ${String(entry.msg ?? '')}${fields.length ? `  ${fields.join(' ')}` : ''}${tail}\n`;
+}
+
+/**
+ * Where a process logs: a terminal gets human-readable lines, anything else (a pipe, a file, a
+ * log shipper) gets JSON. Commands whose stdout is data (exports, reports, tails) log to stderr.
+ */
+export function logDestination(to: 'stdout' | 'stderr'): DestinationStream {
+  const stream = to === 'stdout' ? process.stdout : process.stderr;
+  if (stream.isTTY) return { write: (line: string) => void stream.write(formatPretty(line)) };
+  return pino.destination({ dest: to === 'stdout' ? 1 : 2, sync: true });
+}

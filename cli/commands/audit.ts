@@ -16,7 +16,7 @@ const usage = `chitti audit verify [--seal] [--anchor FILE] [--public-keys FILE]
   trusted public keys only (the anchor's, SEAL_PUBLIC_KEYS_FILE, --public-keys, this install's own
   key), compares the seals with the anchor (default: the data folder's; --anchor: a copy an auditor
   kept) and fails when events older than SEAL_MAX_UNSEALED_SECONDS are unsealed. Names the first
-  altered, inserted, deleted or reordered event. Exit code 0 when intact, 1 when not.
+  altered, inserted, deleted or reordered event. Exit code 0 when intact, 1 when not (3: database unreachable).
   --seal first seals what is unsealed (needs the seal private key).
 
 chitti audit anchor

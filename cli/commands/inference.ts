@@ -16,7 +16,7 @@ const command: Subcommand = {
     const runtime = await openRuntime({ name: 'inference', allowEmbedded: false, traced: true });
     const registry = new Registry();
     const service = createInference(runtime, new FsBlobStore(join(runtime.dataDir, 'blobs')), registry);
-    await startInference(runtime, service);
+    await startInference(runtime, service, registry);
     await startMetricsServer(runtime, registry);
     await untilSignal(runtime.logger);
     await runtime.close();

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
 import { modeOf } from '../../infra/config.js';
 import { deployBundledModel, ensureAdmin } from '../bootstrap.js';
+import { exitCodeOf } from '../exit-codes.js';
 import type { Subcommand } from '../main.js';
 import { openRuntime, untilSignal } from '../runtime.js';
 import { startApi } from '../wiring/api.js';
@@ -38,7 +39,7 @@ const command: Subcommand = {
       if (config.KAFKA_BROKERS) await startRelay(runtime);
       const inference = createInference(runtime, blobs, registry);
       await deployBundledModel(runtime, inference.models, config.DEFAULT_MODEL);
-      await startInference(runtime, inference);
+      await startInference(runtime, inference, registry);
       await startSealer(runtime);
       const keyFile = await ensureAdmin(runtime);
       await startApi(runtime, { blobs, search, registry, healthChecks: apiDependencyChecks(runtime, search) });
@@ -49,7 +50,7 @@ const command: Subcommand = {
     } catch (error) {
       logger.fatal({ err: error }, 'start failed');
       await runtime.close();
-      return 1;
+      return exitCodeOf(error);
     }
     await untilSignal(logger);
     await runtime.close();

@@ -14,7 +14,8 @@ import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js';
 import { ImagePool } from '../../inference/image-pool.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
-import { type Config, StartupError } from '../../infra/config.js';
+import { type Config, DependencyError } from '../../infra/config.js';
+import { registerLogHealthMetrics } from '../../infra/postgres/log-health-metrics.js';
 import { postgresAuditVerifier } from '../../infra/postgres/seal-records.js';
 import { ReadModelQueries } from '../../projections/queries.js';
 import type { Runtime } from '../runtime.js';
@@ -51,6 +52,8 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
   const { config, store, pool, logger } = runtime;
   const identity = new LogIdentityDirectory(store);
   identity.start();
+  // The API is the scraped process in every deployment: it reports the relay's and the sealer's progress too.
+  registerLogHealthMetrics(wiring.registry, pool);
   runtime.onClose(() => identity.stop());
   const commands = bindCommands({ store });
   const accessLog = new CoalescingAccessLog(commands.recordAccess, logger);
@@ -73,7 +76,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     imageValidator: workerImageValidator(images),
     identity,
     refreshTokens: new PgRefreshTokenStore(pool),
-    idempotency: new PgIdempotencyStore(pool),
+    idempotency: new PgIdempotencyStore(pool, runtime.config.IDEMPOTENCY_RETENTION_HOURS),
     rateLimiter: openRateLimiter(runtime),
     healthChecks: [
       {
@@ -97,7 +100,9 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
       else if (error.code !== 'EADDRINUSE') reject(error);
       else
         reject(
-          new StartupError(`port ${config.PORT} on ${config.HOST} is in use by another process: stop it or set PORT`),
+          new DependencyError(
+            `port ${config.PORT} on ${config.HOST} is in use by another process: stop it or set PORT`,
+          ),
         );
     });
     answerMalformedRequests(listening);

@@ -1,4 +1,4 @@
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { EmbeddedInspectionSource } from '../../inference/embedded-source.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
 import type { PredictionCache } from '../../inference/ports/prediction-cache.js';
@@ -23,14 +23,21 @@ function predictionCache(runtime: Runtime): PredictionCache<CachedPrediction> {
 }
 
 /** Kafka consumer group when KAFKA_BROKERS is set, else an in-process subscription to the log. */
-function requestSource(runtime: Runtime): InspectionRequestSource {
+function requestSource(runtime: Runtime, registry: Registry | undefined): InspectionRequestSource {
   const onError = (error: unknown) => runtime.logger.warn({ err: error }, 'inspection source error; retrying');
   if (runtime.config.KAFKA_BROKERS) {
+    const deadLetters = new Counter({
+      name: 'chitti_dead_letters_total',
+      help: 'Messages this consumer sent to the dead-letter topic, by kind (poison, exhausted, rejected).',
+      labelNames: ['kind'],
+      registers: registry ? [registry] : [],
+    });
     return new KafkaInspectionSource({
       kafka: kafkaOf(runtime, 'chitti-inference'),
       dedupe: new PostgresDedupeStore(runtime.pool),
       concurrency: runtime.config.INFERENCE_MAX_BATCH * 2,
       onError,
+      onDeadLetter: ({ kind }) => deadLetters.inc({ kind }),
     });
   }
   return new EmbeddedInspectionSource(runtime.store, {
@@ -56,9 +63,9 @@ export function createInference(runtime: Runtime, blobs: BlobStore, registry: Re
   );
 }
 
-export async function startInference(runtime: Runtime, service: InferenceService): Promise<void> {
+export async function startInference(runtime: Runtime, service: InferenceService, registry?: Registry): Promise<void> {
   service.images.warmUp();
-  await service.start(requestSource(runtime));
+  await service.start(requestSource(runtime, registry));
   runtime.onClose(() => service.stop());
   runtime.logger.info({ source: runtime.config.KAFKA_BROKERS ? 'kafka' : 'embedded' }, 'inference processor running');
 }

@@ -5,7 +5,7 @@ import { toKafkaMessage } from '../../infra/kafka/cloud-event.js';
 import { KafkaRelay } from '../../infra/kafka/relay.js';
 import { PostgresRelayCheckpoints } from '../../infra/kafka/relay-checkpoints.js';
 import type { PostgresEventStore } from '../../infra/postgres/event-store.js';
-import { allTopics, deadLetterTopic } from '../../schemas/topics/index.js';
+import { allTopics } from '../../schemas/topics/index.js';
 import { detectionsRecorded, eventually, inspectionRequested, uniquePrefix } from '../../test/kafka/fixtures.js';
 import { openRelayTestStack, type RelayTestStack } from '../../test/kafka/relay-stack.js';
 import { startAnalyticsConsumer } from './consumer.js';
@@ -26,6 +26,18 @@ describe('defect-rate helpers', () => {
 // The analytics side sees nothing but the topic: events are written to the event store, the relay
 // publishes them, and the example consumer builds its own table from Kafka.
 describe('analytics consumer from the inspections topic', () => {
+  it('imports nothing of Chitti but reads the published schema', async () => {
+    const { readFile } = await import('node:fs/promises');
+    for (const file of ['consumer.ts', 'defect-rates.ts', 'main.ts']) {
+      const source = await readFile(new URL(file, import.meta.url), 'utf8');
+      const imports = [...source.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+      expect(
+        imports.filter((path) => path?.startsWith('../')),
+        file,
+      ).toEqual([]);
+    }
+  });
+
   let stack: RelayTestStack;
   let pool: pg.Pool;
   let store: PostgresEventStore;
@@ -37,7 +49,7 @@ describe('analytics consumer from the inspections topic', () => {
     ({ pool, store, kafka } = stack);
   });
 
-  afterAll(() => stack.close([...allTopics(prefix), deadLetterTopic(prefix)]));
+  afterAll(() => stack.close(allTopics(prefix)));
 
   it('computes the defect rate per class per hour, once per event', async () => {
     const results: Record<string, string[]> = { a: ['crack', 'porosity'], b: ['porosity'], c: [], d: ['crack'] };
@@ -79,7 +91,7 @@ describe('analytics consumer from the inspections topic', () => {
 
     const consumer = await startAnalyticsConsumer({ kafka, pool, topicPrefix: prefix });
     await eventually('all 13 messages consumed', async () => {
-      const { rows } = await pool.query('SELECT count(*)::int AS n FROM kafka_integration.processed_events');
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM analytics.processed_events');
       return rows[0].n === 12;
     });
     const admin = kafka.admin();
@@ -93,6 +105,7 @@ describe('analytics consumer from the inspections topic', () => {
     });
     await admin.disconnect();
     await consumer.stop();
+    expect(consumer.unknownTypes.size).toBe(0);
 
     // Expected from the stored results themselves, so the test holds across an hour boundary too.
     const live = (await store.readAll({ after: 0, maxCount: 100 })).filter(

@@ -34,6 +34,11 @@ export async function migrateDefectRates(pool: pg.Pool): Promise<void> {
     hour timestamptz NOT NULL,
     classes text[] NOT NULL
   )`);
+  // Its own dedupe ledger: the CloudEvents id of every message applied.
+  await pool.query(`CREATE TABLE IF NOT EXISTS analytics.processed_events (
+    event_id text PRIMARY KEY,
+    processed_at timestamptz NOT NULL DEFAULT now()
+  )`);
 }
 
 export async function recordInspectionResult(

@@ -40,7 +40,7 @@ if env -u POSTGRES_PASSWORD -u JWT_KEYS -u GRAFANA_ADMIN_PASSWORD \
   fail "the file renders without secrets: a default secret slipped in"
 fi
 
-for path in infra/compose/otel-collector.yaml infra/compose/prometheus.yml \
+for path in infra/compose/otel-collector.yaml infra/compose/prometheus.yml infra/compose/alerts.yml \
   infra/compose/grafana/provisioning/datasources/prometheus.yml \
   infra/compose/grafana/provisioning/dashboards/chitti.yml Dockerfile .dockerignore; do
   [[ -f "$path" ]] || fail "$path is missing"

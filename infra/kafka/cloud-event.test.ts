@@ -18,6 +18,7 @@ describe('CloudEvents envelope', () => {
       subject: 'inspection-i-1',
       time: '2026-11-23T09:00:00.000Z',
       datacontenttype: 'application/json',
+      dataschema: 'https://chitti.dev/schemas/topics/chitti.inspections.schema.json#chitti.InspectionRequested.v2',
       data: stored.data,
       streamid: 'inspection-i-1',
       streamversion: 3,

@@ -6,7 +6,13 @@ import {
   type RecordedEvent,
   upcast,
 } from '../../schemas/events/index.js';
-import { CloudEventEnvelope, cloudEventType, parseCloudEventType, topicOfStream } from '../../schemas/topics/index.js';
+import {
+  CloudEventEnvelope,
+  cloudEventType,
+  dataSchemaUri,
+  parseCloudEventType,
+  topicOfStream,
+} from '../../schemas/topics/index.js';
 
 export type CloudEvent = CloudEventEnvelope;
 
@@ -29,6 +35,7 @@ export function toCloudEvent(event: RecordedEvent, source = DEFAULT_SOURCE): Clo
     subject: event.streamId,
     time: event.recordedAt.toISOString(),
     datacontenttype: 'application/json',
+    dataschema: dataSchemaUri(definition.type, definition.version),
     data,
     streamid: event.streamId,
     streamversion: event.streamVersion,
@@ -107,9 +114,12 @@ export function decodeCloudEvent(value: Buffer | null): CloudEvent {
   } catch (error) {
     throw new PoisonMessageError(`${envelope.data.type} data is invalid: ${(error as Error).message}`);
   }
+  const version = definitionOf(current.type).version;
   return {
     ...envelope.data,
-    type: cloudEventType(current.type, definitionOf(current.type).version),
+    type: cloudEventType(current.type, version),
+    // Upcast data adheres to the current version's schema, not to the one the message named.
+    ...(envelope.data.dataschema ? { dataschema: dataSchemaUri(current.type, version) } : {}),
     data: current.data,
   };
 }

@@ -6,7 +6,7 @@ import {
 } from '../../inference/request-source.js';
 import { currentVersionOf } from '../../schemas/events/index.js';
 import { domainEventOf } from './cloud-event.js';
-import { type RunningConsumer, runConsumer, UnprocessableEventError } from './consumer.js';
+import { type RunConsumerOptions, type RunningConsumer, runConsumer, UnprocessableEventError } from './consumer.js';
 import type { DedupeStore } from './dedupe.js';
 
 export interface KafkaInspectionSourceOptions<Tx> {
@@ -17,6 +17,7 @@ export interface KafkaInspectionSourceOptions<Tx> {
   /** Requests in flight per member: what lets the micro-batcher fill batches (default 8). */
   readonly concurrency?: number;
   readonly onError?: (error: unknown) => void;
+  readonly onDeadLetter?: RunConsumerOptions<Tx>['onDeadLetter'];
 }
 
 /**
@@ -40,6 +41,7 @@ export class KafkaInspectionSource<Tx> implements InspectionRequestSource {
       dedupe: this.options.dedupe,
       partitionsConsumedConcurrently: this.options.concurrency ?? 8,
       ...(this.options.onError ? { onError: this.options.onError } : {}),
+      ...(this.options.onDeadLetter ? { onDeadLetter: this.options.onDeadLetter } : {}),
       handle: async (envelope) => {
         const event = domainEventOf(envelope);
         const request = inspectionRequestFrom({

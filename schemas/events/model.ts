@@ -25,6 +25,10 @@ const ModelRegisteredV1 = z.object({
 
 export const ModelRegistered = defineEvent({
   type: 'ModelRegistered',
+  /**
+   * v2 added `thresholds` and `tiling`. Released v1 had no thresholds, and the published topic
+   * schemas reject unknown fields, so the fields need a version of their own.
+   */
   version: 2,
   description: 'A model version was checked (loadable ONNX detector) and stored by sha256.',
   schema: ModelRegisteredV1.extend({
@@ -35,7 +39,8 @@ export const ModelRegistered = defineEvent({
     tiling: Tiling.nullable(),
   }),
   upcasters: {
-    // v1 versions letterboxed every image whole.
+    // v1 versions letterboxed every image whole. v1 as released had no thresholds (absent: the
+    // global defaults, as in v2); v1 events recorded with thresholds before the bump keep them.
     1: (v1) => ({ ...ModelRegisteredV1.parse(v1), tiling: null }),
   },
 });

@@ -216,3 +216,31 @@ describe('tiling: ModelRegistered v1 -> v2 upcaster', () => {
     );
   });
 });
+
+describe('ModelRegistered v1 -> v2 (v2 added thresholds)', () => {
+  const v1 = {
+    name: 'weld-defects',
+    version: '1.0.0',
+    sha256: 'a'.repeat(64),
+    sizeBytes: 10,
+    task: 'detect',
+    format: 'onnx',
+    outputLayout: 'yolo',
+    classes: ['crack'],
+    inputSize: { width: 640, height: 640 },
+    metrics: {},
+    description: '',
+    registeredBy: 'ml',
+  };
+
+  it('reads a released v1 payload (no thresholds) as v2 with the global defaults', () => {
+    const event = upcast('ModelRegistered', 1, v1);
+    expect(event.data).toEqual({ ...v1, tiling: null });
+    expect(validateEventData('ModelRegistered', 2, event.data)).toEqual({ ...v1, tiling: null });
+  });
+
+  it('reads the v1 events recorded with thresholds before the bump as the v2 they are', () => {
+    const thresholds = { confidence: 0.3, iou: 0.5, maxDetections: 100 };
+    expect(upcast('ModelRegistered', 1, { ...v1, thresholds }).data).toEqual({ ...v1, thresholds, tiling: null });
+  });
+});

@@ -87,6 +87,13 @@ export function deadLetterTopic(prefix = DEFAULT_TOPIC_PREFIX): string {
   return `${prefix}.${DEAD_LETTER_TOPIC_NAME}`;
 }
 
+/** The topic an event type is published on. */
+export function topicOf(eventType: string): TopicDefinition {
+  const topic = topicCatalogue.find((t) => (t.eventTypes as readonly string[]).includes(eventType));
+  if (!topic) throw new Error(`event type ${eventType} is on no topic`);
+  return topic;
+}
+
 /** The topic of a stream id (`inspection-42` → `chitti.inspections`). */
 export function topicOfStream(streamId: string, prefix = DEFAULT_TOPIC_PREFIX): string {
   const dash = streamId.indexOf('-');

@@ -1,6 +1,21 @@
 import { z } from 'zod';
 import { eventDefinitions } from '../events/index.js';
-import { cloudEventType, type TopicDefinition } from './catalogue.js';
+import { cloudEventType, DEFAULT_TOPIC_PREFIX, type TopicDefinition, topicName, topicOf } from './catalogue.js';
+
+/** Where the published JSON Schemas live: `<base><topic>.schema.json`. */
+export const SCHEMA_BASE_URI = 'https://chitti.dev/schemas/topics/';
+
+/** `$anchor` of an event type's data schema inside its topic schema, e.g. `chitti.ModelRegistered.v2`. */
+export const dataSchemaAnchor = (eventType: string, version: number): string => cloudEventType(eventType, version);
+
+/**
+ * CloudEvents `dataschema` of an event type at a version: the published topic schema, with the
+ * fragment naming the `data` subschema of that type and version (a JSON Schema `$anchor`).
+ */
+export function dataSchemaUri(eventType: string, version: number): string {
+  const topic = topicOf(eventType);
+  return `${SCHEMA_BASE_URI}${topicName(DEFAULT_TOPIC_PREFIX, topic)}.schema.json#${dataSchemaAnchor(eventType, version)}`;
+}
 
 /**
  * A Chitti event on Kafka: a CloudEvents 1.0 structured-mode JSON envelope. Extension attributes
@@ -18,6 +33,8 @@ export const CloudEventEnvelope = z.looseObject({
   subject: z.string().min(1),
   time: z.iso.datetime({ offset: true }),
   datacontenttype: z.literal('application/json'),
+  /** URI of the JSON Schema `data` adheres to (optional: messages relayed before it was set have none). */
+  dataschema: z.url().optional(),
   data: z.unknown(),
   streamid: z.string().min(1),
   /** 1-based version of the event in its stream: per-stream order, gap-free. */
@@ -39,7 +56,8 @@ export function eventMessageSchema(eventType: keyof typeof eventDefinitions) {
   const definition = eventDefinitions[eventType];
   return CloudEventEnvelope.extend({
     type: z.literal(cloudEventType(definition.type, definition.version)),
-    data: definition.schema,
+    dataschema: z.literal(dataSchemaUri(eventType, definition.version)).optional(),
+    data: definition.schema.meta({ $anchor: dataSchemaAnchor(definition.type, definition.version) }),
   }).meta({ title: cloudEventType(definition.type, definition.version), description: definition.description });
 }
 

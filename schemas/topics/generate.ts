@@ -15,10 +15,9 @@ import {
   topicCatalogue,
   topicName,
 } from './catalogue.js';
-import { CloudEventEnvelope, topicMessageSchema } from './envelope.js';
+import { CloudEventEnvelope, dataSchemaUri, SCHEMA_BASE_URI, topicMessageSchema } from './envelope.js';
 import { eventExamples } from './examples.js';
 
-const SCHEMA_BASE_URI = 'https://chitti.dev/schemas/topics/';
 const repoRoot = new URL('../../', import.meta.url);
 
 export const schemaFileName = (topic: TopicDefinition): string =>
@@ -48,6 +47,7 @@ export function exampleMessage(eventType: EventType, index: number): Record<stri
     subject: example.streamId,
     time: `2026-11-23T09:${String(index).padStart(2, '0')}:00.000Z`,
     datacontenttype: 'application/json',
+    dataschema: dataSchemaUri(eventType, definition.version),
     data: example.data,
     streamid: example.streamId,
     streamversion: 1 + (index % 4),
@@ -74,6 +74,8 @@ function envelopeRows(): string {
     subject: 'Stream id, e.g. `inspection-01JDX8M7VB`. Also the Kafka message key.',
     time: 'When the event was recorded (RFC 3339, UTC).',
     datacontenttype: '`"application/json"`',
+    dataschema:
+      'URI of the JSON Schema of `data`: the topic schema below, fragment = `$anchor` of that type and version (`…/chitti.models.schema.json#chitti.ModelRegistered.v2`). Optional: messages relayed before it was set have none.',
     data: 'The event payload in the version named by `type` (see each event below).',
     streamid: 'Stream id (extension attribute, same as `subject`).',
     streamversion: '1-based position of the event in its stream; gap-free per stream.',
@@ -84,7 +86,7 @@ function envelopeRows(): string {
     correlationid: 'Id shared by everything one request caused (optional).',
     causationid: 'Id of the message or command that caused this event (optional).',
   };
-  const optional = new Set(['traceparent', 'correlationid', 'causationid']);
+  const optional = new Set(['dataschema', 'traceparent', 'correlationid', 'causationid']);
   return Object.keys(CloudEventEnvelope.shape)
     .map((name) => `| \`${name}\` | ${optional.has(name) ? 'no' : 'yes'} | ${describe[name] ?? ''} |`)
     .join('\n');
@@ -130,6 +132,13 @@ export function renderTopicsDoc(): string {
     'A breaking change to a payload creates a new version (and so a new `type`); consumers should treat a',
     'version they do not know as unhandled (dead-letter it) rather than guess. The JSON Schemas below reject',
     'unknown fields inside `data`.',
+    '',
+    'A released `(type, version)` never changes shape: adding even an optional field is a new version with an',
+    'upcaster (as `chitti.ModelRegistered.v2` added `thresholds`), because these schemas reject unknown fields.',
+    'The released set is committed under `schemas/released/` (refreshed by `npm run schemas:release` at release',
+    'time) and a test compares every event and topic schema with it. The envelope may gain optional attributes',
+    '(ignore the ones you do not know); `dataschema` names the schema of `data`: the topic schema, fragment = the',
+    '`$anchor` of that type and version.',
     '',
     '## Topics',
     '',

@@ -102,12 +102,12 @@ describe('the JWT key ring of an API process', () => {
     expect((await readFile(jwtKeysFileOf(dataDir), 'utf8')).length).toBeGreaterThan(40);
   });
 
-  it('chitti start says why it will not start, in one line and exit code 1', async () => {
+  it('chitti start says why it will not start, in one line and exit code 2 (configuration)', async () => {
     const { code, output } = await runChitti(
       ['start'],
       isolatedEnv({ HOST: '0.0.0.0', CHITTI_DATA_DIR: join(dir, 'cli'), LOG_LEVEL: 'silent' }),
     );
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(output).toMatch(/^chitti start: HOST=0\.0\.0\.0 is not a loopback address.*JWT_KEYS/m);
     expect(output).not.toMatch(/at .*\.ts:\d+/);
   });

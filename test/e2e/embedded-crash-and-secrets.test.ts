@@ -134,9 +134,9 @@ describe('npm start: secrets of its own, a database only it can log in to, recov
     expect(after.status).toBe(200);
   });
 
-  it('a second process on the same data folder is refused with the owner named, and the owner keeps running', async () => {
-    const second = await runChitti(['audit', 'verify'], env);
-    expect(second.code).toBe(1);
+  it('a second chitti start on the same data folder is refused with the owner named, and the owner keeps running', async () => {
+    const second = await runChitti(['start'], { ...env, PORT: String(await freePort()) });
+    expect(second.code).toBe(3);
     expect(second.output).toMatch(new RegExp(`in use by Chitti process ${chitti!.child.pid}`));
     expect((await fetch(`${url}/health/ready`)).status).toBe(200);
   });
@@ -152,7 +152,7 @@ describe('npm start: secrets of its own, a database only it can log in to, recov
         CHITTI_DATA_DIR: join(elsewhere, 'a'),
         PORT: String(await freePort()),
       });
-      expect(pgClash.code).toBe(1);
+      expect(pgClash.code).toBe(3);
       expect(pgClash.output).toMatch(
         new RegExp(`port ${pgPort} for the embedded PostgreSQL is in use.*EMBEDDED_PG_PORT`),
       );
@@ -167,7 +167,7 @@ describe('npm start: secrets of its own, a database only it can log in to, recov
         PORT: String(apiPort),
         EMBEDDED_PG_PORT: String(await freePort()),
       });
-      expect(apiClash.code).toBe(1);
+      expect(apiClash.code).toBe(3);
       expect(apiClash.output).toMatch(new RegExp(`port ${apiPort} on 127\\.0\\.0\\.1 is in use.*PORT`));
       // It stopped the embedded server it had started.
       await expect(readFile(join(elsewhere, 'b', 'postgres', 'postmaster.pid'))).rejects.toThrow(/ENOENT/);
