@@ -26,8 +26,11 @@ function predictionCache(runtime: Runtime): PredictionCache<CachedPrediction> {
 function requestSource(runtime: Runtime): InspectionRequestSource {
   const onError = (error: unknown) => runtime.logger.warn({ err: error }, 'inspection source error; retrying');
   if (runtime.config.KAFKA_BROKERS) {
+    const topicPrefix = runtime.config.KAFKA_TOPIC_PREFIX;
     return new KafkaInspectionSource({
       kafka: kafkaOf(runtime, 'chitti-inference'),
+      topicPrefix,
+      groupId: `${topicPrefix}-inference`,
       dedupe: new PostgresDedupeStore(runtime.pool),
       concurrency: runtime.config.INFERENCE_MAX_BATCH * 2,
       onError,
