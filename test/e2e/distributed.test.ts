@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32, gunzipSync } from 'node:zlib';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +68,69 @@ async function stopProcess(p: ChittiProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
+interface CollectedSpan {
+  readonly service: string;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly name: string;
+  readonly kind: number;
+  readonly links: readonly { traceId: string; spanId: string }[];
+}
+
+/** OTLP/JSON ids are hex; protobuf-style JSON encoders send base64. */
+const hexId = (id: unknown): string => {
+  const text = typeof id === 'string' ? id : '';
+  return /^[0-9a-f]*$/.test(text) ? text : Buffer.from(text, 'base64').toString('hex');
+};
+
+/** A minimal OTLP/HTTP (JSON) trace receiver: what every process exports, in memory. */
+async function startOtlpReceiver(): Promise<{ server: Server; port: number; spans: CollectedSpan[] }> {
+  const spans: CollectedSpan[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        let body = Buffer.concat(chunks);
+        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+        const payload = JSON.parse(body.toString('utf8')) as {
+          resourceSpans?: {
+            resource?: { attributes?: { key: string; value: { stringValue?: string } }[] };
+            scopeSpans?: { spans?: Record<string, unknown>[] }[];
+          }[];
+        };
+        for (const resourceSpans of payload.resourceSpans ?? []) {
+          const service =
+            resourceSpans.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
+          for (const scope of resourceSpans.scopeSpans ?? []) {
+            for (const span of scope.spans ?? []) {
+              spans.push({
+                service,
+                traceId: hexId(span.traceId),
+                spanId: hexId(span.spanId),
+                parentSpanId: hexId(span.parentSpanId),
+                name: String(span.name),
+                kind: Number(span.kind),
+                links: ((span.links as { traceId: string; spanId: string }[] | undefined) ?? []).map((l) => ({
+                  traceId: hexId(l.traceId),
+                  spanId: hexId(l.spanId),
+                })),
+              });
+            }
+          }
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { server, port: (server.address() as { port: number }).port, spans };
+}
+
 interface Metrics {
   recorded: number;
 }
@@ -88,6 +152,7 @@ describe('distributed mode: api, relay, projector and two inference processes on
   let kafkaAdmin: Admin;
   const processes: ChittiProcess[] = [];
   let baseEnv: Record<string, string>;
+  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
 
   const start = async (command: string, extra: Record<string, string> = {}) => {
     const metricsPort = await freePort();
@@ -112,6 +177,7 @@ describe('distributed mode: api, relay, projector and two inference processes on
     db = await createTestDatabase('chitti_dist');
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
     dataDir = await mkdtemp(join(tmpdir(), 'chitti-dist-'));
+    otlp = await startOtlpReceiver();
     // Generated per run: no secret is a constant.
     const jwtKeys = `k${suffix}:${randomBytes(32).toString('base64url')}`;
     baseEnv = {
@@ -127,6 +193,9 @@ describe('distributed mode: api, relay, projector and two inference processes on
       RATE_LIMIT_PER_MINUTE: '1000000',
       RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000',
       LOG_LEVEL: 'info',
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlp.port}`,
+      // Export every fraction of a second rather than every 5 s: the test waits for the spans.
+      OTEL_BSP_SCHEDULE_DELAY: '200',
     };
     kafkaAdmin = new Kafka({
       clientId: 'chitti-e2e',
@@ -152,6 +221,7 @@ describe('distributed mode: api, relay, projector and two inference processes on
       () => undefined,
     );
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await new Promise((resolve) => otlp?.server.close(resolve));
   }, 120_000);
 
   it('detects every inspection exactly once although one inference process is killed mid-stream; search and read models agree with the log', {
@@ -409,5 +479,46 @@ describe('distributed mode: api, relay, projector and two inference processes on
     const expected = new Map([...inLog].filter(([, n]) => n > 0));
     expect(Object.fromEntries(searched)).toEqual(Object.fromEntries(expected));
     expect(expected.size).toBeGreaterThan(0);
+
+    // Spans of every process in one trace: the API's request, the surviving inference process's
+    // consume of that request from Kafka (child of the API span the event names), and the
+    // projections' batches linked to it. (The killed process's unexported spans died with it.)
+    const requestedAfterKill = requested.slice(BEFORE_KILL);
+    const parentOf = new Map(
+      (
+        await pool.query<{ inspection_id: string; traceparent: string }>(
+          `SELECT data->>'inspectionId' AS inspection_id, metadata->>'traceparent' AS traceparent
+             FROM events WHERE type = 'InspectionRequested'`,
+        )
+      ).rows.map((r) => [r.inspection_id, r.traceparent.split('-')[2]]),
+    );
+    const CONSUMER = 5;
+    await eventually(
+      'spans of the api, inference and projector processes in the trace of each inspection requested after the kill',
+      async () => {
+        const missing = requestedAfterKill.filter(({ inspectionId, traceId }) => {
+          const inTrace = otlp.spans.filter((span) => span.traceId === traceId);
+          const apiSpanIds = new Set(inTrace.filter((span) => span.service === 'chitti-api').map((s) => s.spanId));
+          const consumed = inTrace.some(
+            (span) =>
+              span.service === 'chitti-inference' &&
+              span.kind === CONSUMER &&
+              span.name === `process ${topicPrefix}.inspections` &&
+              span.parentSpanId === parentOf.get(inspectionId) &&
+              apiSpanIds.has(span.parentSpanId),
+          );
+          const projected = otlp.spans.some(
+            (span) =>
+              span.service === 'chitti-projector' &&
+              span.name === 'projection search' &&
+              span.links.some((link) => link.traceId === traceId),
+          );
+          return !(apiSpanIds.size > 0 && consumed && projected);
+        });
+        return missing.length === 0 ? true : undefined;
+      },
+      120_000,
+      () => `(${otlp.spans.length} spans collected)`,
+    );
   });
 });
