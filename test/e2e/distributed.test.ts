@@ -4,19 +4,21 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, gunzipSync } from 'node:zlib';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../api/auth/api-key.js';
 import { findBundledModel } from '../../cli/bootstrap.js';
 import { issueApiKey, registerUser } from '../../commands/index.js';
+import { createElasticsearchClient } from '../../infra/elasticsearch/client.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
+import { deleteTopics, testKafka, uniquePrefix } from '../kafka/fixtures.js';
+import { sharedKafka } from '../kafka/kafka-server.js';
+import { TEST_REDIS_URL } from '../redis/support.js';
+import { deleteIndicesWithPrefix, TEST_ELASTICSEARCH_URL } from '../search/support/elasticsearch.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 import { type ChittiProcess, freePort, isolatedEnv, REPO, startChitti } from './support.js';
 
-const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
-const ELASTICSEARCH_URL = process.env.ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const UPLOADS = 50;
 /** Inspections requested before one inference process is killed; the rest are requested after. */
 const BEFORE_KILL = 25;
@@ -142,13 +144,14 @@ async function inferenceMetrics(port: number): Promise<Metrics> {
 }
 
 describe('distributed mode: api, relay, projector and two inference processes on PostgreSQL, Kafka, Elasticsearch, Redis', () => {
-  const suffix = randomBytes(5).toString('hex');
   /** Topics, consumer group and indexes of this suite alone: other suites share the broker and the cluster. */
-  const topicPrefix = `e2e${suffix}`;
-  const indexPrefix = `e2e${suffix}`;
+  const prefix = uniquePrefix();
+  const topicPrefix = prefix;
+  const indexPrefix = prefix;
   let db: TestDatabase;
   let pool: pg.Pool;
   let dataDir: string;
+  let kafka: Kafka;
   let kafkaAdmin: Admin;
   const processes: ChittiProcess[] = [];
   let baseEnv: Record<string, string>;
@@ -179,14 +182,15 @@ describe('distributed mode: api, relay, projector and two inference processes on
     dataDir = await mkdtemp(join(tmpdir(), 'chitti-dist-'));
     otlp = await startOtlpReceiver();
     // Generated per run: no secret is a constant.
-    const jwtKeys = `k${suffix}:${randomBytes(32).toString('base64url')}`;
+    const jwtKeys = `k${prefix}:${randomBytes(32).toString('base64url')}`;
+    const brokers = await sharedKafka();
     baseEnv = {
       DATABASE_URL: db.url,
-      KAFKA_BROKERS,
+      KAFKA_BROKERS: brokers.join(','),
       KAFKA_TOPIC_PREFIX: topicPrefix,
-      ELASTICSEARCH_URL,
+      ELASTICSEARCH_URL: TEST_ELASTICSEARCH_URL,
       ELASTICSEARCH_INDEX_PREFIX: indexPrefix,
-      REDIS_URL,
+      REDIS_URL: TEST_REDIS_URL,
       JWT_KEYS: jwtKeys,
       CHITTI_DATA_DIR: dataDir,
       // The limits count in the shared Redis; this suite polls a lot from one principal and address.
@@ -197,11 +201,8 @@ describe('distributed mode: api, relay, projector and two inference processes on
       // Export every fraction of a second rather than every 5 s: the test waits for the spans.
       OTEL_BSP_SCHEDULE_DELAY: '200',
     };
-    kafkaAdmin = new Kafka({
-      clientId: 'chitti-e2e',
-      brokers: KAFKA_BROKERS.split(','),
-      logLevel: logLevel.NOTHING,
-    }).admin();
+    kafka = testKafka(brokers, 'chitti-e2e');
+    kafkaAdmin = kafka.admin();
     await kafkaAdmin.connect();
   }, 60_000);
 
@@ -213,13 +214,13 @@ describe('distributed mode: api, relay, projector and two inference processes on
       const topics = (await kafkaAdmin.listTopics().catch(() => [] as string[])).filter((t) =>
         t.startsWith(`${topicPrefix}.`),
       );
-      if (topics.length > 0) await kafkaAdmin.deleteTopics({ topics }).catch(() => undefined);
       await kafkaAdmin.deleteGroups([`${topicPrefix}-inference`]).catch(() => undefined);
       await kafkaAdmin.disconnect();
+      if (topics.length > 0) await deleteTopics(kafka, topics);
     }
-    await fetch(`${ELASTICSEARCH_URL}/${indexPrefix}-*?expand_wildcards=all`, { method: 'DELETE' }).catch(
-      () => undefined,
-    );
+    const elasticsearch = createElasticsearchClient(TEST_ELASTICSEARCH_URL);
+    await deleteIndicesWithPrefix(elasticsearch, indexPrefix).catch(() => undefined);
+    await elasticsearch.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
     await new Promise((resolve) => otlp?.server.close(resolve));
   }, 120_000);
@@ -259,7 +260,7 @@ describe('distributed mode: api, relay, projector and two inference processes on
 
     // A distributed install has no bootstrap admin: the operator records one in the log, as `chitti start` does.
     const store = new PostgresEventStore(pool);
-    const userId = `e2e-admin-${suffix}`;
+    const userId = `e2e-admin-${prefix}`;
     const key = generateApiKey();
     try {
       await registerUser(
@@ -452,7 +453,7 @@ describe('distributed mode: api, relay, projector and two inference processes on
       },
       180_000,
     );
-    const refreshed = await fetch(`${ELASTICSEARCH_URL}/${indexPrefix}-detections/_refresh`, { method: 'POST' });
+    const refreshed = await fetch(`${TEST_ELASTICSEARCH_URL}/${indexPrefix}-detections/_refresh`, { method: 'POST' });
     expect(refreshed.ok).toBe(true);
     const hits = await (async () => {
       const items: { inspectionId: string; role: string }[] = [];
