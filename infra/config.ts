@@ -105,7 +105,17 @@ export const ConfigSchema = z
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
     KAFKA_BROKERS: csv.optional(),
     KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(256).default(6),
+    /** Topics are `<prefix>.<aggregate>`, the inference group `<prefix>-inference`: installs sharing a broker differ here. */
+    KAFKA_TOPIC_PREFIX: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, _ and - only')
+      .default('chitti'),
     ELASTICSEARCH_URL: z.string().url().optional(),
+    /** Indexes and aliases are `<prefix>-detections`, ...: installs sharing a cluster differ here. */
+    ELASTICSEARCH_INDEX_PREFIX: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, _ and - only')
+      .default('chitti'),
     REDIS_URL: z.string().url().optional(),
     /**
      * First key signs; every listed key verifies (rotation by kid). Unset: JWT_KEYS_FILE, else

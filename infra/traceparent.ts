@@ -1,4 +1,16 @@
-import { context, propagation, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Link,
+  propagation,
+  ROOT_CONTEXT,
+  type SpanContext,
+  SpanKind,
+  type SpanOptions,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 
 /** The W3C traceparent of the active span, to store in event metadata and Kafka headers. */
 export function currentTraceparent(): string | undefined {
@@ -16,4 +28,68 @@ export function withTraceparent<T>(traceparent: string | undefined, fn: () => T)
   if (!traceparent) return fn();
   const parent = propagation.extract(context.active(), { traceparent });
   return context.with(parent, fn);
+}
+
+const tracer = trace.getTracer('chitti');
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The span context a stored traceparent names, for a link; undefined when it is not one. */
+export function spanContextOf(traceparent: string | undefined): SpanContext | undefined {
+  const match = traceparent ? TRACEPARENT.exec(traceparent) : null;
+  if (!match) return undefined;
+  return { traceId: match[1]!, spanId: match[2]!, traceFlags: Number.parseInt(match[3]!, 16), isRemote: true };
+}
+
+async function inSpan<T>(name: string, options: SpanOptions, parent: Context, fn: () => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, options, parent, async (span) => {
+    try {
+      return await fn();
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/**
+ * Handling of one message (Kafka consume): a span that continues the trace its event carries, so
+ * a trace runs from the HTTP request through the broker into the consumer's own work.
+ */
+export function inConsumerSpan<T>(
+  name: string,
+  traceparent: string | undefined,
+  attributes: Attributes,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const remote = spanContextOf(traceparent);
+  const parent = remote ? trace.setSpanContext(ROOT_CONTEXT, remote) : ROOT_CONTEXT;
+  return inSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent, fn);
+}
+
+/** Most links on one batch span: a batch of events may span hundreds of traces. */
+const MAX_LINKS = 128;
+
+/**
+ * A batch of events from many traces (projections): a root span of its own, linked to the trace
+ * of each event (one link per trace, at most MAX_LINKS).
+ */
+export function inBatchSpan<T>(
+  name: string,
+  traceparents: Iterable<string | undefined>,
+  attributes: Attributes,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const links: Link[] = [];
+  const seen = new Set<string>();
+  for (const traceparent of traceparents) {
+    const linked = spanContextOf(traceparent);
+    if (!linked || seen.has(linked.traceId)) continue;
+    seen.add(linked.traceId);
+    links.push({ context: linked });
+    if (links.length >= MAX_LINKS) break;
+  }
+  return inSpan(name, { kind: SpanKind.INTERNAL, links, attributes, root: true }, ROOT_CONTEXT, fn);
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { Gauge, type Registry } from 'prom-client';
+import { inBatchSpan } from '../infra/traceparent.js';
 import type { RecordedEvent } from '../schemas/events/index.js';
 import { applyEvents } from './apply.js';
 import { CHECKPOINTS, ensureProjection, readCheckpoint } from './generations.js';
@@ -148,7 +149,12 @@ class ProjectionWorker {
     const retries = this.options.retries ?? 3;
     for (let attempt = 0, failures = 0; ; attempt++) {
       try {
-        await this.applyBatch(batch);
+        await inBatchSpan(
+          `projection ${this.projection.name}`,
+          batch.map((event) => event.metadata.traceparent),
+          { 'chitti.projection': this.projection.name, 'chitti.batch.size': batch.length },
+          () => this.applyBatch(batch),
+        );
         return;
       } catch (error) {
         // Losing the database is not the projection's fault: wait for it as long as it takes.

@@ -32,8 +32,11 @@ function requestSource(runtime: Runtime, registry: Registry | undefined): Inspec
       labelNames: ['kind'],
       registers: registry ? [registry] : [],
     });
+    const topicPrefix = runtime.config.KAFKA_TOPIC_PREFIX;
     return new KafkaInspectionSource({
       kafka: kafkaOf(runtime, 'chitti-inference'),
+      topicPrefix,
+      groupId: `${topicPrefix}-inference`,
       dedupe: new PostgresDedupeStore(runtime.pool),
       concurrency: runtime.config.INFERENCE_MAX_BATCH * 2,
       onError,

@@ -16,6 +16,7 @@ export async function startRelay(runtime: Runtime): Promise<KafkaRelay> {
     kafka: kafkaOf(runtime, 'chitti-relay'),
     checkpoints: new PostgresRelayCheckpoints(runtime.pool),
     partitions: runtime.config.KAFKA_PARTITIONS,
+    topicPrefix: runtime.config.KAFKA_TOPIC_PREFIX,
     onError: (error) => runtime.logger.warn({ err: error }, 'relay: publish failed, retrying'),
   });
   await relay.start();

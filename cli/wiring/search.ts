@@ -21,12 +21,13 @@ export async function openSearch(runtime: Runtime): Promise<OpenedSearch> {
   if (url) {
     const client = createElasticsearchClient(url);
     runtime.onClose(() => client.close());
-    const search = new ElasticsearchSearch(client, { headPosition, log: runtime.store });
+    const prefix = runtime.config.ELASTICSEARCH_INDEX_PREFIX;
+    const search = new ElasticsearchSearch(client, { prefix, headPosition, log: runtime.store });
     await search.prepare();
     return {
       search,
       backend: 'elasticsearch',
-      rebuild: () => rebuildElasticsearchSearch({ client, log: runtime.store }),
+      rebuild: () => rebuildElasticsearchSearch({ client, prefix, log: runtime.store }),
     };
   }
   const search = new PostgresSearch(runtime.pool, { headPosition, log: runtime.store });

@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { DEFAULT_TOPIC_PREFIX, deadLetterTopic } from '../../schemas/topics/index.js';
+import { inConsumerSpan } from '../traceparent.js';
 import { type CloudEvent, decodeCloudEvent, PoisonMessageError } from './cloud-event.js';
 import { type DeadLetterKind, deadLetterMessage } from './dead-letter.js';
 import type { DedupeStore } from './dedupe.js';
@@ -155,15 +156,26 @@ export async function runConsumer<Tx>(options: RunConsumerOptions<Tx>): Promise<
     let attempt = 1;
     for (let tries = 1; ; tries++) {
       try {
-        const result = await options.dedupe.runOnce(consumerName, event.id, (tx) =>
-          options.handle(event, {
-            tx,
-            topic,
-            partition,
-            offset: message.offset,
-            headers: message.headers ?? {},
-            attempt,
-          }),
+        const attributes = {
+          'messaging.system': 'kafka',
+          'messaging.operation': 'process',
+          'messaging.destination.name': topic,
+          'messaging.destination.partition.id': String(partition),
+          'messaging.consumer.group.name': options.groupId,
+          'messaging.message.id': event.id,
+          'messaging.kafka.message.offset': Number(message.offset),
+        };
+        const result = await inConsumerSpan(`process ${topic}`, event.traceparent, attributes, () =>
+          options.dedupe.runOnce(consumerName, event.id, (tx) =>
+            options.handle(event, {
+              tx,
+              topic,
+              partition,
+              offset: message.offset,
+              headers: message.headers ?? {},
+              attempt,
+            }),
+          ),
         );
         if (result === 'duplicate') options.onDuplicate?.(event, { topic, partition, offset: message.offset });
         return 'done';

@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import { inBatchSpan } from '../../infra/traceparent.js';
 import type { GlobalLog } from '../ports.js';
 import type { ProjectionLogger } from '../projection.js';
 import { SearchCheckpointBehindError, type SearchIndex } from './ports.js';
@@ -100,7 +101,12 @@ export class SearchProjector {
   private async step(position: number): Promise<number | null> {
     const batch = await this.options.log.readAll({ after: position, maxCount: this.options.batchSize ?? 500 });
     if (batch.length === 0) return null;
-    const result = await this.options.index.indexBatch(batch, { after: position });
+    const result = await inBatchSpan(
+      'projection search',
+      batch.map((event) => event.metadata.traceparent),
+      { 'chitti.projection': 'search', 'chitti.batch.size': batch.length },
+      () => this.options.index.indexBatch(batch, { after: position }),
+    );
     return result.position;
   }
 
