@@ -25,7 +25,9 @@ export interface ApiWiring {
 
 export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Server> {
   const { config, store, pool, logger } = runtime;
-  const identity = new LogIdentityDirectory(store);
+  const identity = new LogIdentityDirectory(store, (error) =>
+    logger.warn({ err: error }, 'identity directory: reading the log failed; retrying'),
+  );
   identity.start();
   runtime.onClose(() => identity.stop());
   const deps: ApiDependencies = {

@@ -8,7 +8,7 @@ import {
   InvalidAppendError,
   type ReadStreamOptions,
 } from '../../commands/ports/event-store.js';
-import type { GlobalLog, LogSubscription } from '../../projections/ports.js';
+import type { GlobalLog, LogSubscription, SubscribeOptions, SubscriptionStatus } from '../../projections/ports.js';
 import type { ExpectedVersion, NewEvent, RecordedEvent } from '../../schemas/events/index.js';
 import {
   checkExpectedVersion,
@@ -32,10 +32,16 @@ export interface PostgresEventStoreOptions {
   readonly safetyPollMs?: number;
   /** Told about LISTEN connection failures (it reconnects by itself). */
   readonly onListenError?: (error: unknown) => void;
+  /**
+   * Longest pause between reconnect attempts of the LISTEN connection and between retries of a
+   * failing subscription; a reconnect wakes every retrying subscription at once.
+   */
+  readonly maxBackoffMs?: number;
 }
 
 export const DEFAULT_EVENTS_CHANNEL = 'chitti_events';
 const DEFAULT_SAFETY_POLL_MS = 5_000;
+const DEFAULT_MAX_BACKOFF_MS = 5_000;
 const DEFAULT_BATCH_SIZE = 500;
 const MAX_READ_COUNT = 100_000;
 const OPTIMISTIC_ATTEMPTS = 3;
@@ -58,7 +64,9 @@ export class PostgresEventStore implements EventStore, GlobalLog {
   private readonly channel: string;
   private readonly notifier: LogNotifier;
   private readonly safetyPollMs: number;
+  private readonly maxBackoffMs: number;
   private readonly subscriptions = new Set<LogSubscription>();
+  private unnamed = 0;
   private readonly heads = new StreamHeadCache(STREAM_HEAD_CACHE_SIZE);
 
   constructor(
@@ -67,10 +75,12 @@ export class PostgresEventStore implements EventStore, GlobalLog {
   ) {
     this.channel = options.channel ?? DEFAULT_EVENTS_CHANNEL;
     this.safetyPollMs = options.safetyPollMs ?? DEFAULT_SAFETY_POLL_MS;
+    this.maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
     this.notifier = new LogNotifier(
       options.listenConnection ?? (pool.options as pg.ClientConfig),
       this.channel,
       options.onListenError,
+      this.maxBackoffMs,
     );
   }
 
@@ -234,12 +244,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     return Number(rows[0]?.position ?? 0);
   }
 
-  subscribe(options: {
-    after: number;
-    batchSize?: number;
-    handle: (batch: readonly RecordedEvent[]) => Promise<void>;
-    onError?: (error: unknown) => void;
-  }): LogSubscription {
+  subscribe(options: SubscribeOptions): LogSubscription {
     checkNonNegativeInteger('after', options.after);
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     checkCount(batchSize);
@@ -252,11 +257,13 @@ export class PostgresEventStore implements EventStore, GlobalLog {
       },
       this.notifier,
       {
+        name: options.name ?? `subscription-${++this.unnamed}`,
         after: options.after,
         batchSize,
         handle: options.handle,
         ...(options.onError ? { onError: options.onError } : {}),
         safetyPollMs: this.safetyPollMs,
+        maxBackoffMs: this.maxBackoffMs,
       },
     );
     const subscription: LogSubscription = {
@@ -264,10 +271,16 @@ export class PostgresEventStore implements EventStore, GlobalLog {
         this.subscriptions.delete(subscription);
         await inner.stop();
       },
-      caughtUpTo: (position) => inner.caughtUpTo(position),
+      caughtUpTo: (position, waitOptions) => inner.caughtUpTo(position, waitOptions),
+      status: () => inner.status(),
     };
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /** Every live subscription of this store (readiness: all must be `running`). */
+  subscriptionStatus(): SubscriptionStatus[] {
+    return [...this.subscriptions].map((s) => s.status());
   }
 
   /** Stops every subscription and the LISTEN connection; the pool stays the caller's. */
