@@ -51,6 +51,8 @@ export const ConfigSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+    /** How long an Idempotency-Key of a request whose process died stays "in progress" before a retry takes it over. */
+    IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().min(0.5).max(3600).default(10),
     MAX_UPLOAD_BYTES: z.coerce
       .number()
       .int()

@@ -8,8 +8,8 @@ import { can, type Permission } from '../rbac.js';
 import { contextOf, type RequestContext } from './context.js';
 import {
   badRequest,
-  conflict,
   forbidden,
+  HttpProblem,
   unauthenticated,
   unprocessable,
   unsupportedMediaType,
@@ -183,11 +183,13 @@ async function runIdempotent(
     return;
   }
   if (begin.kind === 'in-progress') {
-    throw conflict(
-      'idempotency-key-in-use',
-      'Request in progress',
-      'a request with this Idempotency-Key is still running',
-    );
+    throw new HttpProblem({
+      status: 409,
+      slug: 'idempotency-key-in-use',
+      title: 'Request in progress',
+      detail: `a request with this Idempotency-Key is still running; retry in ${begin.retryAfterSeconds} s`,
+      headers: { 'Retry-After': String(begin.retryAfterSeconds) },
+    });
   }
   if (begin.kind === 'mismatch') {
     throw unprocessable(
@@ -196,21 +198,31 @@ async function runIdempotent(
       'this Idempotency-Key was used before with a different request',
     );
   }
-  // The command layer gets a key scoped to the principal, so two users' keys never collide in the event store.
+  const { lease } = begin;
+  // Renewed while this process lives; if it dies, the lease runs out and a retry takes the key over.
+  const renewal = setInterval(() => {
+    store.renew(scope, key, lease).catch(() => {});
+  }, store.renewEveryMs);
+  renewal.unref();
+  // The command layer gets a key scoped to the principal, so two users' keys never collide in the
+  // event store; a retry that took the key over gets the events the first attempt committed.
   const commandKey = `api:${createHash('sha256').update(`${scope}\n${key}`).digest('hex').slice(0, 40)}`;
   let reply: Reply | undefined;
   try {
     reply = await run(commandKey);
   } catch (error) {
+    clearInterval(renewal);
     // Failures are not stored: a retry runs again (and the command layer's key still dedupes appends).
-    await store.abandon(scope, key);
+    await store.abandon(scope, key, lease).catch(() => {});
     throw error;
+  } finally {
+    clearInterval(renewal);
   }
   if (!reply) {
-    await store.abandon(scope, key);
+    await store.abandon(scope, key, lease);
     return;
   }
-  await store.complete(scope, key, storable(reply));
+  await store.complete(scope, key, lease, storable(reply));
   writeReply(res, reply);
 }
 

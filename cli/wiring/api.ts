@@ -41,7 +41,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     modelInspector: onnxModelInspector(),
     identity,
     refreshTokens: new PgRefreshTokenStore(pool),
-    idempotency: new PgIdempotencyStore(pool),
+    idempotency: new PgIdempotencyStore(pool, { leaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS }),
     rateLimiter: openRateLimiter(runtime),
     healthChecks: [
       {

@@ -228,6 +228,17 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     return events;
   }
 
+  async findIdempotent(key: string): Promise<{ streamId: string; result: AppendResult } | undefined> {
+    checkIdempotencyKey(key);
+    const { rows } = await this.pool.query<{ stream_id: string; result: Omit<AppendResult, 'duplicate'> | null }>(
+      'SELECT stream_id, result FROM idempotency_keys WHERE key = $1',
+      [key],
+    );
+    const row = rows[0];
+    if (!row?.result) return undefined;
+    return { streamId: row.stream_id, result: { ...row.result, duplicate: true } };
+  }
+
   async readAll(options: { after: number; maxCount: number }): Promise<RecordedEvent[]> {
     checkNonNegativeInteger('after', options.after);
     checkCount(options.maxCount);
