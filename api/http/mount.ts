@@ -26,7 +26,8 @@ export interface MountDependencies {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
-const IF_MATCH = /^(?:W\/)?"(\d+)"$/;
+const IF_MATCH = /^"(\d+)"$/;
+const WEAK_ETAG = /^W\//i;
 /** Headers a stored response keeps for replay. */
 const REPLAYED_HEADERS = ['location', 'etag'];
 
@@ -136,6 +137,16 @@ export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: 
         if (ifMatchHeader !== undefined) {
           const match = spec.conditional ? IF_MATCH.exec(ifMatchHeader.trim()) : null;
           if (!spec.conditional) throw badRequest('this endpoint does not take If-Match');
+          // RFC 9110 §13.1.1: If-Match compares strongly, and a weak tag never matches strongly, so the
+          // precondition is false (412), not malformed. Chitti only ever sends strong ETags.
+          if (WEAK_ETAG.test(ifMatchHeader.trim())) {
+            throw new HttpProblem({
+              status: 412,
+              slug: 'weak-etag',
+              title: 'If-Match needs a strong ETag',
+              detail: 'If-Match compares strong ETags only; send the ETag as received: "<stream version>"',
+            });
+          }
           if (!match) throw badRequest('If-Match must be a strong ETag: "<stream version>"');
           ifMatch = Number(match[1]);
         }
