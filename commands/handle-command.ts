@@ -4,7 +4,7 @@ import { appendDecided, readAppended } from './append-decided.js';
 import type { CommandResult } from './command-result.js';
 import { type CommandContext, scopedIdempotencyKey, withCommandId } from './context.js';
 import { readAggregate } from './load-aggregate.js';
-import { ConcurrencyError, type EventStore } from './ports/event-store.js';
+import { ConcurrencyError, type EventStore, InvalidAppendError } from './ports/event-store.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryOnConflict } from './retry.js';
 
 export interface HandlerDeps {
@@ -54,7 +54,17 @@ export async function handleCommand<C, S, E extends ChittiEvent>(
       typeof command === 'function' ? await (command as (s: S) => C | Promise<C>)(loaded.state) : command;
     const events = decider.decide(resolved, loaded.state);
     if (events.length === 0) return { streamId, events: [], nextExpectedVersion: loaded.version, duplicate: false };
-    return appendDecided(deps.store, streamId, events, ctx, loaded.version);
+    try {
+      return await appendDecided(deps.store, streamId, events, ctx, loaded.version);
+    } catch (error) {
+      // A concurrent attempt under the same key (a retry that took over from a slow first try)
+      // committed first, to the stream it picked: its result is this command's result.
+      if (error instanceof InvalidAppendError) {
+        const committed = await recordedUnderKey(deps.store, ctx);
+        if (committed && committed.streamId !== streamId) return committed;
+      }
+      throw error;
+    }
   });
 }
 
