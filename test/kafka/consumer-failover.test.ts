@@ -133,6 +133,15 @@ describe('consumer killed mid-batch', () => {
 
     child.kill('SIGKILL');
     await once(child, 'exit');
+    // A COMMIT the victim sent just before it died can still be carried out by its server session
+    // after the process is gone (more likely on a busy machine): read what the victim handled only
+    // once those sessions have ended.
+    await eventually(
+      'the victim’s database sessions to end',
+      async () =>
+        (await count(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'member-victim'`)) === 0,
+      60_000,
+    );
     const victimIds = new Set(
       (await pool.query<{ event_id: string }>(`SELECT event_id FROM effects WHERE member = 'victim'`)).rows.map(
         (r) => r.event_id,
@@ -154,7 +163,10 @@ describe('consumer killed mid-batch', () => {
       `SELECT DISTINCT partition FROM effects WHERE member = 'survivor' ORDER BY partition`,
     );
     expect(survivorPartitions.rows.map((r) => r.partition)).toEqual([0, 1, 2, 3]);
-    expect(duplicates.length).toBeGreaterThan(0);
-    for (const id of duplicates) expect(victimIds.has(id)).toBe(true);
+    // Every event was handled exactly once (above), and the survivor met the victim's handled but
+    // uncommitted events and skipped them. A rebalance on a busy machine can also hand the survivor
+    // its own handled but uncommitted messages again (its commit failed mid-rebalance); those are
+    // skipped the same way, so not every duplicate need be the victim's.
+    expect(duplicates.some((id) => victimIds.has(id))).toBe(true);
   });
 });
