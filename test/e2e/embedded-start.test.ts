@@ -35,7 +35,9 @@ async function clearestSample(): Promise<{ path: string; defect: PlantedDefect }
   return { path: join(REPO, 'inference/samples', best.s.file), defect: best.defect };
 }
 
-describe('npm start (chitti start, embedded defaults)', () => {
+// Two starts (waitUntilReady allows 120 s each) and two inspections (--timeout 120 each): the 60 s
+// default timed the test out on a loaded machine while every wait inside was still within its deadline.
+describe('npm start (chitti start, embedded defaults)', { timeout: 600_000 }, () => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
   let url: string;

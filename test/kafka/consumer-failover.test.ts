@@ -25,7 +25,8 @@ const memberScript = fileURLToPath(new URL('./consumer-member.ts', import.meta.u
 // Fault: a group member dies (SIGKILL) in the middle of a batch, with handled but uncommitted
 // messages. Its partitions must move to the surviving member, which handles every event exactly
 // once: the redelivered ones are recognised by the dedupe ledger.
-describe('consumer killed mid-batch', () => {
+// A member process starts and four waits have 60 s deadlines each: more than the 60 s default.
+describe('consumer killed mid-batch', { timeout: 300_000 }, () => {
   let db: TestDatabase;
   let pool: pg.Pool;
   let kafka: Kafka;
