@@ -181,6 +181,20 @@ describe('files', () => {
     for (const tag of tags) expect(added).toContain(tag);
   });
 
+  it('never retries a commutative command that carries If-Match: one of 5 concurrent taggers wins, the rest get 412', async () => {
+    const { body } = await uploadPng();
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        call('POST', `/v1/files/${body.fileId}/tags`, 'operator', {
+          body: { add: [`pinned-${i}`] },
+          headers: { 'if-match': '"1"' },
+        }),
+      ),
+    );
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 412, 412, 412, 412]);
+    expect(await backend.store.readStream(`file-${body.fileId}`)).toHaveLength(2);
+  });
+
   it('maps a missing aggregate to 404 and a broken domain rule to 422; a repeated delete is already satisfied', async () => {
     const missing = await call('POST', '/v1/files/nope/tags', 'operator', { body: { add: ['x'] } });
     expect(missing.status).toBe(404);
