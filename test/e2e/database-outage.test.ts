@@ -55,7 +55,11 @@ describe('a database outage under a running Chitti', () => {
   });
 
   const call = async (path: string, init: RequestInit = {}) => {
-    const response = await fetch(`${url}${path}`, init);
+    const response = await fetch(`${url}${path}`, init).catch((error: unknown) => {
+      throw new Error(
+        `${path}: ${String(error)}; chitti ${chitti?.child.exitCode === null ? 'runs' : 'exited'}:\n${chitti?.output()}`,
+      );
+    });
     statuses.push(response.status);
     return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.text() };
   };
