@@ -106,6 +106,17 @@ async function openDatabase(
       ? logger.debug({ err: error }, 'idle client ended by shutdown')
       : logger.warn({ err: error }, 'idle PostgreSQL client failed'),
   );
+  // A connection that dies while checked out (between two queries of a transaction, e.g. the
+  // server shutting down) emits 'error' on its client, and the pool only listens while the client
+  // is idle: without this the process would crash. The client's next query then fails as
+  // unavailable, which its user retries or answers with 503.
+  pool.on('connect', (client) =>
+    client.on('error', (error) =>
+      closing
+        ? logger.debug({ err: error }, 'client ended by shutdown')
+        : logger.warn({ err: error }, 'PostgreSQL connection lost while in use'),
+    ),
+  );
   closers.push(() => pool.end());
   try {
     await migrateEverything(pool);

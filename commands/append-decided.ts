@@ -32,7 +32,11 @@ export async function appendDecided(
  * The events one append wrote: they end at `nextExpectedVersion` and lie within the append's
  * global positions. Read backwards page by page, since a duplicate's event count is not known.
  */
-async function readAppended(store: EventStore, streamId: string, result: AppendResult): Promise<RecordedEvent[]> {
+export async function readAppended(
+  store: EventStore,
+  streamId: string,
+  result: AppendResult,
+): Promise<RecordedEvent[]> {
   const found: RecordedEvent[] = [];
   let fromVersion = result.nextExpectedVersion;
   while (fromVersion >= 1) {

@@ -9,8 +9,11 @@ import { simpleCommands } from './simple-commands.js';
 
 export const fileStreamId = (fileId: string): string => streamIdOf('file', fileId);
 
-const run = simpleCommands(fileDecider, { UploadFile, TagFile, DeleteFile }, (data: { fileId: string }) =>
-  fileStreamId(data.fileId),
+const run = simpleCommands(
+  fileDecider,
+  { UploadFile, TagFile, DeleteFile },
+  (data: { fileId: string }) => fileStreamId(data.fileId),
+  { commutative: ['TagFile'] },
 );
 
 export const uploadFile = (deps: CommandDeps, input: z.input<typeof UploadFile>, ctx: CommandContext) =>

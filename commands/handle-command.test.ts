@@ -80,6 +80,46 @@ describe('handleCommand on the PostgreSQL event store', () => {
     expect(ids.size).toBe(1);
   });
 
+  it('a retry under the same key that picks a new stream id gets the stream the first attempt recorded', async () => {
+    const keyed = { ...ctx, idempotencyKey: uniqueId('upload-key') };
+    const [first, second] = [uniqueId('f'), uniqueId('f')];
+    const committed = await uploadFile({ store: env.store }, fileUpload(first), keyed);
+    const retry = await uploadFile({ store: env.store }, fileUpload(second), keyed);
+    expect(retry).toEqual({ ...committed, duplicate: true });
+    expect(await env.store.readStream(fileStreamId(second))).toHaveLength(0);
+  });
+
+  it('two concurrent attempts under one key that pick different streams record one and both answer with it', async () => {
+    const keyed = { ...ctx, idempotencyKey: uniqueId('upload-key') };
+    let arrived = 0;
+    let release!: () => void;
+    const bothDecided = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Both pass the look-up of the key before either appends: the race a lease takeover can cause.
+    const attempt = (fileId: string) =>
+      handleCommand(
+        { store: env.store },
+        fileDecider,
+        fileStreamId(fileId),
+        async () => {
+          if (++arrived === 2) release();
+          await bothDecided;
+          return { type: 'UploadFile' as const, actor: ctx.actor, data: fileUpload(fileId) };
+        },
+        keyed,
+      );
+    const [a, b] = [uniqueId('f'), uniqueId('f')];
+    const results = await Promise.all([attempt(a), attempt(b)]);
+    expect(results[0]!.streamId).toBe(results[1]!.streamId);
+    const recorded = [
+      ...(await env.store.readStream(fileStreamId(a))),
+      ...(await env.store.readStream(fileStreamId(b))),
+    ];
+    expect(recorded).toHaveLength(1);
+    expect(results.map((r) => r.duplicate).sort()).toEqual([false, true]);
+  });
+
   it('scopes idempotency keys to the actor', async () => {
     const fileId = uniqueId('f');
     await uploadFile({ store: env.store }, fileUpload(fileId), ctx);

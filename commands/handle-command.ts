@@ -1,10 +1,10 @@
 import type { Decider } from '../domain/decider.js';
 import type { ChittiEvent, RecordedEvent } from '../schemas/events/index.js';
-import { appendDecided } from './append-decided.js';
+import { appendDecided, readAppended } from './append-decided.js';
 import type { CommandResult } from './command-result.js';
 import { type CommandContext, scopedIdempotencyKey, withCommandId } from './context.js';
 import { readAggregate } from './load-aggregate.js';
-import { ConcurrencyError, type EventStore } from './ports/event-store.js';
+import { ConcurrencyError, type EventStore, InvalidAppendError } from './ports/event-store.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryOnConflict } from './retry.js';
 
 export interface HandlerDeps {
@@ -40,6 +40,8 @@ export async function handleCommand<C, S, E extends ChittiEvent>(
     ...deps.retry,
     ...(ctx.expectedVersion !== undefined ? { maxRetries: 0 } : {}),
   };
+  const recorded = await recordedUnderKey(deps.store, ctx);
+  if (recorded) return recorded;
   return retryOnConflict(policy, async () => {
     const loaded = await readAggregate(deps.store, decider, streamId);
     const earlier = priorResult(loaded.recorded, ctx);
@@ -52,8 +54,36 @@ export async function handleCommand<C, S, E extends ChittiEvent>(
       typeof command === 'function' ? await (command as (s: S) => C | Promise<C>)(loaded.state) : command;
     const events = decider.decide(resolved, loaded.state);
     if (events.length === 0) return { streamId, events: [], nextExpectedVersion: loaded.version, duplicate: false };
-    return appendDecided(deps.store, streamId, events, ctx, loaded.version);
+    try {
+      return await appendDecided(deps.store, streamId, events, ctx, loaded.version);
+    } catch (error) {
+      // A concurrent attempt under the same key (a retry that took over from a slow first try)
+      // committed first, to the stream it picked: its result is this command's result.
+      if (error instanceof InvalidAppendError) {
+        const committed = await recordedUnderKey(deps.store, ctx);
+        if (committed && committed.streamId !== streamId) return committed;
+      }
+      throw error;
+    }
   });
+}
+
+/**
+ * The result of an earlier attempt under the same key, from the store's own record of the append:
+ * found even when this attempt would write to another stream (an upload names a new file id on
+ * each try) and even when nobody kept the first answer.
+ */
+async function recordedUnderKey(store: EventStore, ctx: CommandContext): Promise<CommandResult | undefined> {
+  const key = scopedIdempotencyKey(ctx);
+  if (key === undefined) return undefined;
+  const earlier = await store.findIdempotent(key);
+  if (!earlier) return undefined;
+  return {
+    streamId: earlier.streamId,
+    events: await readAppended(store, earlier.streamId, earlier.result),
+    nextExpectedVersion: earlier.result.nextExpectedVersion,
+    duplicate: true,
+  };
 }
 
 /** Events of this stream already recorded under the same (actor-scoped) idempotency key. */

@@ -78,8 +78,12 @@ const schemas = {
   CloseInspection,
 } satisfies Record<SimpleType, z.ZodType>;
 
-const run = simpleCommands(inspectionDecider, schemas, (data: { inspectionId: string }) =>
-  inspectionStreamId(data.inspectionId),
+const run = simpleCommands(
+  inspectionDecider,
+  schemas,
+  (data: { inspectionId: string }) => inspectionStreamId(data.inspectionId),
+  // A verdict on one detection does not depend on the others; a shadow failure on nothing but its own absence.
+  { commutative: ['ReviewDetection', 'RecordShadowFailure'] },
 );
 
 /** A processor took the request (a redelivered attempt records nothing). */

@@ -19,6 +19,18 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 };
 
 /**
+ * For commutative commands (tags, reviews, role grants): their decision does not depend on which
+ * other writes came first, so a conflict only means "someone else got in": they are retried until
+ * they land or the fresh state rejects them. Each round at least one competing writer commits, so
+ * the bound is a backstop, far above any realistic number of writers of one stream at once.
+ */
+export const COMMUTATIVE_RETRY_POLICY: Omit<RetryPolicy, 'random' | 'sleep'> = {
+  maxRetries: 200,
+  baseDelayMs: 5,
+  maxDelayMs: 200,
+};
+
+/**
  * Runs `attempt` again after a ConcurrencyError, up to `maxRetries` more times, waiting a
  * "full jitter" delay (uniform in [0, base * 2^n], capped) so competing writers spread out.
  * Safe only when each attempt re-reads the state and re-decides; any other error ends at once.

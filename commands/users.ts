@@ -16,7 +16,9 @@ export const userStreamId = (userId: string): string => streamIdOf('user', userI
 type SimpleType = Exclude<UserCommand['type'], 'IssueApiKey'>;
 const schemas = { RegisterUser, GrantRole, RevokeRole, RevokeApiKey } satisfies Record<SimpleType, z.ZodType>;
 
-const run = simpleCommands(userDecider, schemas, (data: { userId: string }) => userStreamId(data.userId));
+const run = simpleCommands(userDecider, schemas, (data: { userId: string }) => userStreamId(data.userId), {
+  commutative: ['GrantRole', 'RevokeRole', 'RevokeApiKey'],
+});
 
 export const registerUser = (deps: CommandDeps, input: z.input<typeof RegisterUser>, ctx: CommandContext) =>
   run('RegisterUser', deps, input, ctx);

@@ -35,6 +35,7 @@ export class EmbeddedInspectionSource implements InspectionRequestSource {
     this.subscription = this.log.subscribe({
       after: this.options.after ?? (await checkpoint?.load()) ?? 0,
       batchSize: this.options.batchSize ?? 64,
+      name: 'inference-source',
       handle: async (batch) => {
         const requests = batch.flatMap((event) => {
           try {

@@ -156,6 +156,8 @@ export const ConfigSchema = z
     /** Proxies whose X-Forwarded-For/-Proto are believed: hop count or addresses/subnets; unset = none. */
     TRUST_PROXY: trustProxy.optional(),
     /** A body is held in one Buffer while it is checked, so at most 2 GiB. */
+    /** How long an Idempotency-Key of a request whose process died stays "in progress" before a retry takes it over. */
+    IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().min(0.5).max(3600).default(10),
     MAX_UPLOAD_BYTES: z.coerce
       .number()
       .int()

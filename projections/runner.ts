@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { Gauge, type Registry } from 'prom-client';
+import { isDependencyUnavailable, isRetryableConflict } from '../commands/ports/unavailable.js';
 import { inBatchSpan } from '../infra/traceparent.js';
 import type { RecordedEvent } from '../schemas/events/index.js';
 import { applyEvents } from './apply.js';
@@ -65,18 +66,8 @@ const isPermanent = (error: unknown): boolean =>
     ));
 
 /** Connection loss, server shutdown, too many clients, a deadlock: the same batch will work on a later try. */
-export function isTransientDatabaseError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const code = String((error as { code?: unknown }).code ?? '');
-  return (
-    code.startsWith('08') || // connection exceptions
-    ['57P01', '57P02', '57P03', '53300', '40001', '40P01'].includes(code) || // shutdown, too many clients, retryable conflicts
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|not queryable/i.test(
-      String((error as { message?: unknown }).message),
-    )
-  );
-}
+const isTransientDatabaseError = (error: unknown): boolean =>
+  isDependencyUnavailable(error) || isRetryableConflict(error);
 
 /** Feeds one projection from the log: each batch and its checkpoint commit together. */
 class ProjectionWorker {
@@ -118,12 +109,13 @@ class ProjectionWorker {
     this.subscription = log.subscribe({
       after: checkpoint.position,
       batchSize: this.options.batchSize ?? 500,
+      name: `projection:${this.projection.name}`,
       handle: (batch) => this.handle(batch),
-      // Reading the log failed; the subscription retries the same batch after a backoff.
+      // Reading the log or applying the batch failed; the subscription retries the same batch after a backoff.
       onError: (error) =>
         this.options.logger.warn(
           { projection: this.projection.name, err: error },
-          'reading the global log failed; retrying',
+          'database unavailable or reading the global log failed; retrying',
         ),
     });
     logger.info({ projection: this.projection.name, checkpoint: checkpoint.position }, 'projection started');
@@ -157,17 +149,18 @@ class ProjectionWorker {
         );
         return;
       } catch (error) {
-        // Losing the database is not the projection's fault: wait for it as long as it takes.
         if (this.state !== 'running') return; // stopped meanwhile: the batch stays for the next start
-        const unavailable = isTransientDatabaseError(error);
-        if (!unavailable) failures++;
+        // Losing the database is not the projection's fault: the subscription waits it out (and
+        // shows as retrying) and hands this batch again.
+        if (isTransientDatabaseError(error)) throw error;
+        failures++;
         if (isPermanent(error) || failures > retries) {
           this.fail(error, batch);
           return;
         }
         this.options.logger.warn(
           { projection: this.projection.name, attempt: attempt + 1, err: error },
-          unavailable ? 'database unavailable; retrying the batch' : 'projection batch failed; retrying',
+          'projection batch failed; retrying',
         );
         await sleep(Math.min(30_000, 100 * 2 ** Math.min(attempt, 9)), this.stopping.signal);
       }

@@ -5,7 +5,17 @@ import type { IdempotencyStore, StoredResponse } from '../ports/idempotency.js';
 import type { ApiLogger } from '../ports/logger.js';
 import { can, type Permission } from '../rbac.js';
 import { contextOf, type RequestContext } from './context.js';
-import { badRequest, conflict, forbidden, unauthenticated, unprocessable, unsupportedMediaType } from './problem.js';
+import {
+  badRequest,
+  conflict,
+  forbidden,
+  HttpProblem,
+  unauthenticated,
+  unprocessable,
+  unsupportedMediaType,
+  validationFailed,
+} from './problem.js';
+import { zodIssues } from './problem-mapping.js';
 import type { Reply, RouteSpec, SensitiveRead } from './route.js';
 import { validateInput } from './validate.js';
 
@@ -17,7 +27,8 @@ export interface MountDependencies {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
-const IF_MATCH = /^(?:W\/)?"(\d+)"$/;
+const IF_MATCH = /^"(\d+)"$/;
+const WEAK_ETAG = /^W\//i;
 /** Headers a stored response keeps for replay. */
 const REPLAYED_HEADERS = ['location', 'etag'];
 
@@ -126,6 +137,16 @@ export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: 
         if (ifMatchHeader !== undefined) {
           const match = spec.conditional ? IF_MATCH.exec(ifMatchHeader.trim()) : null;
           if (!spec.conditional) throw badRequest('this endpoint does not take If-Match');
+          // RFC 9110 §13.1.1: If-Match compares strongly, and a weak tag never matches strongly, so the
+          // precondition is false (412), not malformed. Chitti only ever sends strong ETags.
+          if (WEAK_ETAG.test(ifMatchHeader.trim())) {
+            throw new HttpProblem({
+              status: 412,
+              slug: 'weak-etag',
+              title: 'If-Match needs a strong ETag',
+              detail: 'If-Match compares strong ETags only; send the ETag as received: "<stream version>"',
+            });
+          }
           if (!match) throw badRequest('If-Match must be a strong ETag: "<stream version>"');
           ifMatch = Number(match[1]);
         }
@@ -177,11 +198,13 @@ async function runIdempotent(
     return;
   }
   if (begin.kind === 'in-progress') {
-    throw conflict(
-      'idempotency-key-in-use',
-      'Request in progress',
-      'a request with this Idempotency-Key is still running',
-    );
+    throw new HttpProblem({
+      status: 409,
+      slug: 'idempotency-key-in-use',
+      title: 'Request in progress',
+      detail: `a request with this Idempotency-Key is still running; retry in ${begin.retryAfterSeconds} s`,
+      headers: { 'Retry-After': String(begin.retryAfterSeconds) },
+    });
   }
   if (begin.kind === 'mismatch') {
     throw unprocessable(
@@ -190,21 +213,31 @@ async function runIdempotent(
       'this Idempotency-Key was used before with a different request',
     );
   }
-  // The command layer gets a key scoped to the principal, so two users' keys never collide in the event store.
+  const { lease } = begin;
+  // Renewed while this process lives; if it dies, the lease runs out and a retry takes the key over.
+  const renewal = setInterval(() => {
+    store.renew(scope, key, lease).catch(() => {});
+  }, store.renewEveryMs);
+  renewal.unref();
+  // The command layer gets a key scoped to the principal, so two users' keys never collide in the
+  // event store; a retry that took the key over gets the events the first attempt committed.
   const commandKey = `api:${createHash('sha256').update(`${scope}\n${key}`).digest('hex').slice(0, 40)}`;
   let reply: Reply | undefined;
   try {
     reply = await run(commandKey);
   } catch (error) {
+    clearInterval(renewal);
     // Failures are not stored: a retry runs again (and the command layer's key still dedupes appends).
-    await store.abandon(scope, key);
+    await store.abandon(scope, key, lease).catch(() => {});
     throw error;
+  } finally {
+    clearInterval(renewal);
   }
   if (!reply) {
-    await store.abandon(scope, key);
+    await store.abandon(scope, key, lease);
     return;
   }
-  await store.complete(scope, key, storable(reply));
+  await store.complete(scope, key, lease, storable(reply));
   writeReply(res, reply);
 }
 

@@ -1,6 +1,7 @@
 import { ZodError } from 'zod';
 import { InvalidCommandError } from '../../commands/errors.js';
 import { ConcurrencyError, MetadataTooLargeError } from '../../commands/ports/event-store.js';
+import { isDependencyUnavailable } from '../../commands/ports/unavailable.js';
 import { type DomainError, isDomainError } from '../../domain/errors.js';
 import { InvalidQueryError } from '../../projections/queries.js';
 import { SearchUnavailableError } from '../../projections/search/ports.js';
@@ -13,6 +14,9 @@ export const zodIssues = (error: ZodError, prefix: string): ValidationIssue[] =>
     pointer: [prefix, ...issue.path.map(String)].filter(Boolean).join('/'),
     message: issue.message,
   }));
+
+/** What a 503 tells clients to wait: about the backoff in which subscriptions and pools find the database again. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /** Errors body-parser raises carry a `type`; their messages are safe to show. */
 interface ParserError {
@@ -94,6 +98,16 @@ export function toProblem(error: unknown, request: { ifMatch: boolean }): HttpPr
   if (isParserError(error)) return parserProblem(error);
   const transport = transportProblem(error);
   if (transport) return transport;
+  if (isDependencyUnavailable(error)) {
+    // The database (or another dependency) is away: nothing about the request is wrong, a retry will work.
+    return new HttpProblem({
+      status: 503,
+      slug: 'service-unavailable',
+      title: 'Service temporarily unavailable',
+      detail: 'a dependency (the database) cannot be reached; retry shortly',
+      headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
+    });
+  }
   return new HttpProblem({ status: 500, slug: 'internal', title: 'Internal server error' });
 }
 

@@ -38,6 +38,7 @@ const COMMON_ERRORS: Record<number, string> = {
   403: 'The token’s roles do not grant the permission',
   429: 'Rate limited; see Retry-After',
   500: 'Internal error (no details are disclosed; quote the correlationId)',
+  503: 'A dependency (the database) cannot be reached; retry after Retry-After seconds',
 };
 
 const openApiPath = (path: string): string => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -82,7 +83,8 @@ function operationOf(spec: RouteSpec): JsonSchema {
       name: 'If-Match',
       in: 'header',
       required: false,
-      description: 'The ETag ("<stream version>") last seen; 412 when the resource has changed since',
+      description:
+        'The strong ETag ("<stream version>") last seen; 412 when the resource has changed since, or for a weak ETag',
       schema: { type: 'string' },
     });
   }

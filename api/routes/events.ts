@@ -47,6 +47,7 @@ export const eventRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
       const subscription = deps.log.subscribe({
         after,
         batchSize: 200,
+        name: 'sse',
         handle: async (batch) => {
           let chunk = '';
           let skippedTail = false;
@@ -64,10 +65,9 @@ export const eventRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
           if (skippedTail && last) chunk += `id: ${last.globalPosition}\n\n`;
           if (chunk) await writeChunk(res, chunk);
         },
-        onError: (error) => {
-          deps.logger.error({ err: error }, 'event stream subscription failed');
-          res.end();
-        },
+        // The stream stays open through a database outage (heartbeats go on) and resumes where it
+        // was: an EventSource would not reconnect after a 503, so ending it here would lose the client.
+        onError: (error) => deps.logger.warn({ err: error }, 'event stream: reading the log failed; retrying'),
       });
       const heartbeat = setInterval(() => {
         if (!res.destroyed) res.write(': heartbeat\n\n');

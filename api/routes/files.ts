@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { type PixelSpacingMm, streamIdOf } from '../../schemas/events/index.js';
+import { idOf, type PixelSpacingMm, streamIdOf } from '../../schemas/events/index.js';
 import type { ApiDependencies, ResolvedApiOptions } from '../dependencies.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import { route } from '../http/route.js';
@@ -112,13 +112,14 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
           body: { ...recorded, existing: true, streamVersion: result.nextExpectedVersion },
         };
       }
-      // Answer with what was recorded (the decider has the last word on e.g. the name).
+      // Answer with what was recorded (the decider has the last word on e.g. the name). A retry of an
+      // upload that was committed before its answer was lost gets the first file, not this new id.
       const { uploadedBy: _actor, ...recorded } = (result.events[0]?.data ?? upload) as typeof upload & {
         uploadedBy?: string;
       };
       return {
         status: 201,
-        headers: { Location: `/v1/files/${fileId}`, ETag: etag(result.nextExpectedVersion) },
+        headers: { Location: `/v1/files/${idOf(result.streamId)}`, ETag: etag(result.nextExpectedVersion) },
         body: { ...recorded, streamVersion: result.nextExpectedVersion },
       };
     },

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { streamIdOf } from '../../schemas/events/index.js';
+import { idOf, streamIdOf } from '../../schemas/events/index.js';
 import type { ApiDependencies, ResolvedApiOptions } from '../dependencies.js';
 import { outwardRow } from '../disclosure.js';
 import { route } from '../http/route.js';
@@ -46,10 +46,12 @@ export const inspectionRoutes = (deps: ApiDependencies, options: ResolvedApiOpti
         },
         commandContext(input),
       );
+      // A retry of a request committed before its answer was lost names the first inspection.
+      const recordedId = idOf(result.streamId);
       return commandReply(result, {
         status: 202,
-        location: `/v1/inspections/${inspectionId}`,
-        body: { inspectionId },
+        location: `/v1/inspections/${recordedId}`,
+        body: { inspectionId: recordedId },
       });
     },
   }),

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { streamIdOf } from '../../schemas/events/index.js';
+import { idOf, streamIdOf } from '../../schemas/events/index.js';
 import { generateApiKey } from '../auth/api-key.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { outwardState } from '../disclosure.js';
@@ -37,7 +37,8 @@ export const userRoutes = (deps: ApiDependencies) => [
         { userId, email: input.body.email, displayName: input.body.displayName, roles: input.body.roles },
         commandContext(input),
       );
-      return commandReply(result, { status: 201, location: `/v1/users/${userId}`, body: { userId } });
+      const recordedId = idOf(result.streamId);
+      return commandReply(result, { status: 201, location: `/v1/users/${recordedId}`, body: { userId: recordedId } });
     },
   }),
   route({

@@ -23,13 +23,19 @@ export class LogIdentityDirectory implements IdentityDirectory {
   private position = 0;
   private readonly freshness = new BoundedStaleness(() => this.catchUpToHead());
 
-  constructor(private readonly log: GlobalLog) {}
+  /** `onError` hears every failed read; the subscription retries by itself, through outages too. */
+  constructor(
+    private readonly log: GlobalLog,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
 
   start(): void {
     if (this.subscription) return;
     this.subscription = this.log.subscribe({
       after: 0,
       batchSize: 500,
+      name: 'identity',
+      onError: this.onError,
       handle: async (batch) => {
         for (const event of batch) this.apply(event);
         this.position = batch.at(-1)?.globalPosition ?? this.position;
@@ -59,7 +65,8 @@ export class LogIdentityDirectory implements IdentityDirectory {
   private async catchUpToHead(): Promise<void> {
     if (!this.subscription) throw new Error('LogIdentityDirectory is not started');
     const head = await this.log.headPosition();
-    if (head > this.position) await this.subscription.caughtUpTo(head);
+    // Fail fast while the subscription is retrying (an outage answers 503), instead of hanging.
+    if (head > this.position) await this.subscription.caughtUpTo(head, { failFast: true });
   }
 
   private apply(recorded: RecordedEvent): void {

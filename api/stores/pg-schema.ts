@@ -29,5 +29,8 @@ export async function migrateApiTables(pool: pg.Pool): Promise<void> {
       completed_at timestamptz,
       PRIMARY KEY (scope, key)
     );
+    -- A running request holds its key under a lease it renews; a retry takes over an expired one.
+    ALTER TABLE api.idempotent_requests ADD COLUMN IF NOT EXISTS lease uuid;
+    ALTER TABLE api.idempotent_requests ADD COLUMN IF NOT EXISTS lease_until timestamptz;
   `);
 }

@@ -32,6 +32,7 @@ const command: Subcommand = {
       const types = values.type ? new Set(values.type) : undefined;
       const subscription = runtime.store.subscribe({
         after,
+        name: 'events-tail',
         handle: async (batch) => {
           for (const event of batch) {
             if (types && !types.has(event.type)) continue;
@@ -43,7 +44,7 @@ const command: Subcommand = {
             if (!process.stdout.write(`${line}\n`)) await once(process.stdout, 'drain');
           }
         },
-        onError: (error) => runtime.logger.error({ err: error }, 'tail failed'),
+        onError: (error) => runtime.logger.warn({ err: error }, 'tail: reading the log failed; retrying'),
       });
       await untilSignal(runtime.logger);
       await subscription.stop();

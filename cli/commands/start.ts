@@ -7,7 +7,7 @@ import { exitCodeOf } from '../exit-codes.js';
 import type { Subcommand } from '../main.js';
 import { openRuntime, untilSignal } from '../runtime.js';
 import { startApi } from '../wiring/api.js';
-import { apiDependencyChecks } from '../wiring/health.js';
+import { apiDependencyChecks, projectorChecks } from '../wiring/health.js';
 import { createInference, startInference } from '../wiring/inference.js';
 import { startProjector } from '../wiring/projector.js';
 import { startRelay } from '../wiring/relay.js';
@@ -35,14 +35,19 @@ const command: Subcommand = {
       const registry = new Registry();
       const blobs = new FsBlobStore(join(runtime.dataDir, 'blobs'));
       const { search, backend } = await openSearch(runtime);
-      await startProjector(runtime, search, registry, blobs);
+      const projector = await startProjector(runtime, search, registry, blobs);
       if (config.KAFKA_BROKERS) await startRelay(runtime);
       const inference = createInference(runtime, blobs, registry);
       await deployBundledModel(runtime, inference.models, config.DEFAULT_MODEL);
       await startInference(runtime, inference, registry);
       await startSealer(runtime);
       const keyFile = await ensureAdmin(runtime);
-      await startApi(runtime, { blobs, search, registry, healthChecks: apiDependencyChecks(runtime, search) });
+      await startApi(runtime, {
+        blobs,
+        search,
+        registry,
+        healthChecks: [...apiDependencyChecks(runtime, search), ...projectorChecks(projector)],
+      });
       logger.info(
         { mode: modeOf(config), search: backend, database: config.DATABASE_URL ? 'external' : 'embedded', keyFile },
         `Chitti is ready: http://${config.HOST}:${config.PORT} (admin API key in ${keyFile}; try: npm run chitti -- inspect inference/samples/weld-9001044.png)`,

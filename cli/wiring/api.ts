@@ -50,7 +50,9 @@ export function apiOptions(config: Config, jwtKeys: ApiOptions['jwtKeys']): ApiO
 
 export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Server> {
   const { config, store, pool, logger } = runtime;
-  const identity = new LogIdentityDirectory(store);
+  const identity = new LogIdentityDirectory(store, (error) =>
+    logger.warn({ err: error }, 'identity directory: reading the log failed; retrying'),
+  );
   identity.start();
   // The API is the scraped process in every deployment: it reports the relay's and the sealer's progress too.
   registerLogHealthMetrics(wiring.registry, pool);
@@ -76,7 +78,10 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     imageValidator: workerImageValidator(images),
     identity,
     refreshTokens: new PgRefreshTokenStore(pool),
-    idempotency: new PgIdempotencyStore(pool, runtime.config.IDEMPOTENCY_RETENTION_HOURS),
+    idempotency: new PgIdempotencyStore(pool, {
+      retentionHours: runtime.config.IDEMPOTENCY_RETENTION_HOURS,
+      leaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS,
+    }),
     rateLimiter: openRateLimiter(runtime),
     healthChecks: [
       {

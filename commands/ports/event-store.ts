@@ -29,6 +29,12 @@ export interface ReadStreamOptions {
 export interface EventStore {
   append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /**
+   * What the append under an idempotency key wrote (its stream and result, `duplicate: true`), or
+   * undefined when no append used the key. Lets a retry learn the outcome of an attempt whose
+   * caller died between the commit and the answer, also when the retry would pick a new stream id.
+   */
+  findIdempotent(key: string): Promise<{ readonly streamId: string; readonly result: AppendResult } | undefined>;
 }
 
 export class ConcurrencyError extends Error {

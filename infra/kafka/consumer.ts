@@ -1,4 +1,5 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { isDependencyUnavailable } from '../../commands/ports/unavailable.js';
 import { DEFAULT_TOPIC_PREFIX, deadLetterTopic } from '../../schemas/topics/index.js';
 import { inConsumerSpan } from '../traceparent.js';
 import { type CloudEvent, decodeCloudEvent, PoisonMessageError } from './cloud-event.js';
@@ -6,7 +7,6 @@ import { type DeadLetterKind, deadLetterMessage } from './dead-letter.js';
 import type { DedupeStore } from './dedupe.js';
 import { type BackoffPolicy, backoffDelay, sleep } from './retry.js';
 import { ensureTopics } from './topics.js';
-import { isInfrastructureOutage } from './transient-errors.js';
 
 /** Thrown by a handler that knows the event can never be handled: dead-lettered without retries. */
 export class UnprocessableEventError extends Error {
@@ -152,7 +152,7 @@ export async function runConsumer<Tx>(options: RunConsumerOptions<Tx>): Promise<
       await deadLetter(payload, message, 'poison', error.message, 0);
       return 'done';
     }
-    const isOutage = options.isOutage ?? isInfrastructureOutage;
+    const isOutage = options.isOutage ?? isDependencyUnavailable;
     let attempt = 1;
     for (let tries = 1; ; tries++) {
       try {

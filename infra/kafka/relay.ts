@@ -100,6 +100,7 @@ export class KafkaRelay {
     this.subscription = this.options.log.subscribe({
       after: this.acknowledged,
       batchSize: this.options.batchSize ?? 1000,
+      name: 'relay',
       handle: (batch) => this.enqueue(batch),
       onError: (error) => {
         if (!(error instanceof RelayStoppedError)) this.options.onError?.(error);

@@ -8,6 +8,7 @@
  * version (e.g. detections indexed before reviews were) by replaying the log.
  */
 import type pg from 'pg';
+import { isDependencyUnavailable } from '../../commands/ports/unavailable.js';
 import type { GlobalLog } from '../../projections/ports.js';
 import {
   type AuditDocument,
@@ -137,20 +138,12 @@ export interface PostgresSearchOptions {
   readonly log?: GlobalLog;
 }
 
-/** Connection-level failures: the database is away, not the query wrong. */
-function isUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  return (
-    typeof code === 'string' &&
-    (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03'].includes(code) || code.startsWith('08'))
-  );
-}
-
 async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    if (isUnavailable(error)) throw new SearchUnavailableError(`postgres search: ${what} failed`, { cause: error });
+    if (isDependencyUnavailable(error))
+      throw new SearchUnavailableError(`postgres search: ${what} failed`, { cause: error });
     throw error;
   }
 }

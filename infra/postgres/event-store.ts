@@ -8,7 +8,7 @@ import {
   InvalidAppendError,
   type ReadStreamOptions,
 } from '../../commands/ports/event-store.js';
-import type { GlobalLog, LogSubscription } from '../../projections/ports.js';
+import type { GlobalLog, LogSubscription, SubscribeOptions, SubscriptionStatus } from '../../projections/ports.js';
 import type { ExpectedVersion, NewEvent, RecordedEvent } from '../../schemas/events/index.js';
 import {
   checkExpectedVersion,
@@ -35,10 +35,16 @@ export interface PostgresEventStoreOptions {
   readonly onListenError?: (error: unknown) => void;
   /** Remembers what each append wrote until the sealer (same process) seals it. */
   readonly witness?: AppendWitness;
+  /**
+   * Longest pause between reconnect attempts of the LISTEN connection and between retries of a
+   * failing subscription; a reconnect wakes every retrying subscription at once.
+   */
+  readonly maxBackoffMs?: number;
 }
 
 export const DEFAULT_EVENTS_CHANNEL = 'chitti_events';
 const DEFAULT_SAFETY_POLL_MS = 5_000;
+const DEFAULT_MAX_BACKOFF_MS = 5_000;
 const DEFAULT_BATCH_SIZE = 500;
 const MAX_READ_COUNT = 100_000;
 const OPTIMISTIC_ATTEMPTS = 3;
@@ -61,7 +67,9 @@ export class PostgresEventStore implements EventStore, GlobalLog {
   private readonly channel: string;
   private readonly notifier: LogNotifier;
   private readonly safetyPollMs: number;
+  private readonly maxBackoffMs: number;
   private readonly subscriptions = new Set<LogSubscription>();
+  private unnamed = 0;
   private readonly heads = new StreamHeadCache(STREAM_HEAD_CACHE_SIZE);
   private readonly witness: AppendWitness | undefined;
 
@@ -72,10 +80,12 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     this.channel = options.channel ?? DEFAULT_EVENTS_CHANNEL;
     this.safetyPollMs = options.safetyPollMs ?? DEFAULT_SAFETY_POLL_MS;
     this.witness = options.witness;
+    this.maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
     this.notifier = new LogNotifier(
       options.listenConnection ?? (pool.options as pg.ClientConfig),
       this.channel,
       options.onListenError,
+      this.maxBackoffMs,
     );
   }
 
@@ -234,6 +244,17 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     return events;
   }
 
+  async findIdempotent(key: string): Promise<{ streamId: string; result: AppendResult } | undefined> {
+    checkIdempotencyKey(key);
+    const { rows } = await this.pool.query<{ stream_id: string; result: Omit<AppendResult, 'duplicate'> | null }>(
+      'SELECT stream_id, result FROM idempotency_keys WHERE key = $1',
+      [key],
+    );
+    const row = rows[0];
+    if (!row?.result) return undefined;
+    return { streamId: row.stream_id, result: { ...row.result, duplicate: true } };
+  }
+
   async readAll(options: { after: number; maxCount: number }): Promise<RecordedEvent[]> {
     checkNonNegativeInteger('after', options.after);
     checkCount(options.maxCount);
@@ -250,12 +271,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     return Number(rows[0]?.position ?? 0);
   }
 
-  subscribe(options: {
-    after: number;
-    batchSize?: number;
-    handle: (batch: readonly RecordedEvent[]) => Promise<void>;
-    onError?: (error: unknown) => void;
-  }): LogSubscription {
+  subscribe(options: SubscribeOptions): LogSubscription {
     checkNonNegativeInteger('after', options.after);
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     checkCount(batchSize);
@@ -268,11 +284,13 @@ export class PostgresEventStore implements EventStore, GlobalLog {
       },
       this.notifier,
       {
+        name: options.name ?? `subscription-${++this.unnamed}`,
         after: options.after,
         batchSize,
         handle: options.handle,
         ...(options.onError ? { onError: options.onError } : {}),
         safetyPollMs: this.safetyPollMs,
+        maxBackoffMs: this.maxBackoffMs,
       },
     );
     const subscription: LogSubscription = {
@@ -280,10 +298,16 @@ export class PostgresEventStore implements EventStore, GlobalLog {
         this.subscriptions.delete(subscription);
         await inner.stop();
       },
-      caughtUpTo: (position) => inner.caughtUpTo(position),
+      caughtUpTo: (position, waitOptions) => inner.caughtUpTo(position, waitOptions),
+      status: () => inner.status(),
     };
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /** Every live subscription of this store (readiness: all must be `running`). */
+  subscriptionStatus(): SubscriptionStatus[] {
+    return [...this.subscriptions].map((s) => s.status());
   }
 
   /** Stops every subscription and the LISTEN connection; the pool stays the caller's. */

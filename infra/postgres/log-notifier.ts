@@ -17,6 +17,7 @@ export class LogNotifier {
     private readonly connectionConfig: pg.ClientConfig,
     private readonly channel: string,
     private readonly onError: (error: unknown) => void = () => undefined,
+    private readonly maxBackoffMs = 5_000,
   ) {}
 
   /** Connects if not yet connected; resolves once LISTEN is active (or the attempt failed and a retry is scheduled). */
@@ -81,6 +82,7 @@ export class LogNotifier {
     }
     this.client = client;
     this.failures = 0;
+    // Back after an outage: subscriptions waiting out a backoff try again now.
     this.wakeAll();
   }
 
@@ -97,7 +99,7 @@ export class LogNotifier {
     if (this.closed) return;
     this.onError(error);
     this.failures++;
-    const delay = Math.min(30_000, 100 * 2 ** Math.min(this.failures, 9));
+    const delay = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(this.failures, 9));
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => {
       this.start().catch(this.onError);

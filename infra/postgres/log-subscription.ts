@@ -1,25 +1,43 @@
-import type { LogSubscription } from '../../projections/ports.js';
+import { isDependencyUnavailable } from '../../commands/ports/unavailable.js';
+import type { LogSubscription, SubscriptionState, SubscriptionStatus } from '../../projections/ports.js';
 import type { RecordedEvent } from '../../schemas/events/index.js';
 
 export interface WakeSource {
-  /** Resolves at the next sign of new events, or after timeoutMs at the latest. */
+  /** Resolves at the next sign of new events (or of the database being back), or after timeoutMs at the latest. */
   wait(timeoutMs: number): { promise: Promise<void>; cancel: () => void };
 }
 
 export interface SubscriptionOptions {
+  readonly name: string;
   readonly after: number;
   readonly batchSize: number;
   readonly handle: (batch: readonly RecordedEvent[]) => Promise<void>;
-  /** Called with each failure; the same batch is retried after a backoff. Without it, the first failure ends the subscription. */
+  /**
+   * Called with each failure; the same batch is retried after a backoff. Without it, failures
+   * other than an unavailable database end the subscription.
+   */
   readonly onError?: (error: unknown) => void;
   /** How long to sleep when caught up and no notification arrives: a safety net, not the wake-up path. */
   readonly safetyPollMs: number;
+  /** Longest pause between two attempts while failing (the wake source cuts it short when the database is back). */
+  readonly maxBackoffMs: number;
+}
+
+interface Waiter {
+  readonly position: number;
+  readonly failFast: boolean;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /**
  * Catch-up then live: reads batches after the checkpoint until the log is exhausted, then sleeps
  * until woken. Correct only over a log whose readers never see position p before every lower
  * committed position, which the Postgres store guarantees.
+ *
+ * A database outage never ends it: it retries the same batch with capped backoff, resumes from
+ * its checkpoint when the database answers again, and reports `retrying` meanwhile so readiness
+ * can say so.
  */
 export function startLogSubscription(
   readAll: (after: number, maxCount: number) => Promise<RecordedEvent[]>,
@@ -27,17 +45,22 @@ export function startLogSubscription(
   options: SubscriptionOptions,
 ): LogSubscription {
   let checkpoint = options.after;
-  let stopped = false;
-  let failure: unknown;
+  let state: SubscriptionState = 'running';
+  let failures = 0;
+  let lastError: unknown;
   let cancelWait: (() => void) | undefined;
-  const waiters: { position: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  const waiters: Waiter[] = [];
+  // Read through a call: stop() changes the state while the loop awaits, which narrowing cannot see.
+  const current = (): SubscriptionState => state;
 
-  const settleWaiters = () => {
+  const settleWaiters = (failure?: unknown) => {
     for (let i = waiters.length - 1; i >= 0; i--) {
       const waiter = waiters[i]!;
-      if (failure !== undefined) waiter.reject(failure);
-      else if (checkpoint >= waiter.position) waiter.resolve();
-      else if (stopped) waiter.reject(new Error(`subscription stopped at ${checkpoint} before ${waiter.position}`));
+      if (checkpoint >= waiter.position) waiter.resolve();
+      else if (state === 'failed') waiter.reject(lastError);
+      else if (state === 'stopped')
+        waiter.reject(new Error(`subscription stopped at ${checkpoint} before ${waiter.position}`));
+      else if (failure !== undefined && waiter.failFast) waiter.reject(failure);
       else continue;
       waiters.splice(i, 1);
     }
@@ -51,8 +74,7 @@ export function startLogSubscription(
   };
 
   const loop = async () => {
-    let failures = 0;
-    while (!stopped) {
+    while (state === 'running' || state === 'retrying') {
       try {
         // Take the wake-up ticket before reading, so a commit between the read and the sleep still wakes us.
         const wake = wakeSource.wait(options.safetyPollMs);
@@ -61,12 +83,13 @@ export function startLogSubscription(
           wake.cancel();
           await options.handle(batch);
           checkpoint = batch[batch.length - 1]!.globalPosition;
-          failures = 0;
-          settleWaiters();
-          continue;
         }
+        if (current() === 'retrying') state = 'running';
+        failures = 0;
+        lastError = undefined;
         settleWaiters();
-        if (stopped) {
+        if (batch.length > 0) continue;
+        if (current() !== 'running') {
           wake.cancel();
           break;
         }
@@ -74,14 +97,17 @@ export function startLogSubscription(
         await wake.promise;
         cancelWait = undefined;
       } catch (error) {
-        if (!options.onError) {
-          failure = error;
-          stopped = true;
+        if (current() === 'stopped') break;
+        lastError = error;
+        if (!options.onError && !isDependencyUnavailable(error)) {
+          state = 'failed';
           break;
         }
-        options.onError(error);
+        options.onError?.(error);
+        state = 'retrying';
         failures++;
-        if (!stopped) await sleep(Math.min(30_000, 50 * 2 ** Math.min(failures, 10)));
+        settleWaiters(error);
+        await sleep(Math.min(options.maxBackoffMs, 50 * 2 ** Math.min(failures, 10)));
       }
     }
     settleWaiters();
@@ -91,15 +117,25 @@ export function startLogSubscription(
 
   return {
     async stop() {
-      stopped = true;
+      if (state !== 'failed') state = 'stopped';
       cancelWait?.();
       await running;
     },
-    caughtUpTo(position: number) {
+    caughtUpTo(position: number, waitOptions?: { failFast?: boolean }) {
       return new Promise<void>((resolve, reject) => {
-        waiters.push({ position, resolve, reject });
+        if (waitOptions?.failFast && state === 'retrying' && checkpoint < position) return reject(lastError);
+        waiters.push({ position, failFast: waitOptions?.failFast === true, resolve, reject });
         settleWaiters();
       });
+    },
+    status(): SubscriptionStatus {
+      return {
+        name: options.name,
+        state,
+        checkpoint,
+        failures,
+        ...(lastError !== undefined ? { lastError } : {}),
+      };
     },
   };
 }

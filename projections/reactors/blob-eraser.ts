@@ -93,6 +93,7 @@ export class BlobEraser {
     this.subscription = log.subscribe({
       after: this.checkpoint,
       batchSize: this.options.batchSize ?? 500,
+      name: `reactor:${this.name}`,
       handle: (batch) => this.handle(batch),
       // The subscription retries the same batch after a backoff; nothing is skipped.
       onError: (error) => this.logger.warn({ reactor: this.name, err: error }, 'blob eraser batch failed; retrying'),

@@ -147,6 +147,57 @@ describe('files', () => {
     expect(await backend.store.readStream(`file-${body.fileId}`)).toHaveLength(2);
   });
 
+  it('answers a retry whose stored response is gone with the committed upload, never a new file or a 500', async () => {
+    const first = await uploadPng({ 'idempotency-key': 'upload-response-lost' });
+    expect(first.response.status).toBe(201);
+    const headBefore = await backend.store.headPosition();
+    // The API's own record of the answer is lost (expired, or the process died before writing it).
+    await backend.pool.query(`DELETE FROM api.idempotent_requests WHERE key = 'upload-response-lost'`);
+    const retry = await uploadPng({ 'idempotency-key': 'upload-response-lost' });
+    expect(retry.response.status).toBe(201);
+    expect(retry.body.fileId).toBe(first.body.fileId);
+    expect(retry.response.headers.get('location')).toBe(`/v1/files/${first.body.fileId}`);
+    expect(await backend.store.headPosition()).toBe(headBefore);
+  });
+
+  it('refuses a weak ETag in If-Match with 412 and changes nothing', async () => {
+    const { body } = await uploadPng();
+    const weak = await call('POST', `/v1/files/${body.fileId}/tags`, 'operator', {
+      body: { add: ['urgent'] },
+      headers: { 'if-match': 'W/"1"' },
+    });
+    expect(weak.status).toBe(412);
+    expect((await json(weak)).type).toBe('https://chitti.dev/problems/weak-etag');
+    expect(await backend.store.readStream(`file-${body.fileId}`)).toHaveLength(1);
+  });
+
+  it('lands all of 30 concurrent taggers of one file: commutative commands are retried on conflict', async () => {
+    const { body } = await uploadPng();
+    const tags = Array.from({ length: 30 }, (_, i) => `concurrent-${i}`);
+    const responses = await Promise.all(
+      tags.map((tag) => call('POST', `/v1/files/${body.fileId}/tags`, 'operator', { body: { add: [tag] } })),
+    );
+    expect(responses.map((r) => r.status)).toEqual(tags.map(() => 200));
+    const events = await backend.store.readStream(`file-${body.fileId}`);
+    expect(events).toHaveLength(31);
+    const added = events.flatMap((e) => ((e.data as { added?: string[] }).added ?? []) as string[]);
+    for (const tag of tags) expect(added).toContain(tag);
+  });
+
+  it('never retries a commutative command that carries If-Match: one of 5 concurrent taggers wins, the rest get 412', async () => {
+    const { body } = await uploadPng();
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        call('POST', `/v1/files/${body.fileId}/tags`, 'operator', {
+          body: { add: [`pinned-${i}`] },
+          headers: { 'if-match': '"1"' },
+        }),
+      ),
+    );
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 412, 412, 412, 412]);
+    expect(await backend.store.readStream(`file-${body.fileId}`)).toHaveLength(2);
+  });
+
   it('maps a missing aggregate to 404 and a broken domain rule to 422; a repeated delete is already satisfied', async () => {
     const missing = await call('POST', '/v1/files/nope/tags', 'operator', { body: { add: ['x'] } });
     expect(missing.status).toBe(404);

@@ -57,7 +57,9 @@ afterAll(async () => {
 
 const reportOf = (output: string) => JSON.parse(output.slice(output.indexOf('{'), output.lastIndexOf('}') + 1));
 
-describe('chitti (CLI)', () => {
+// Every test starts `chitti` processes (node + tsx transpiling the CLI): on a loaded 2-core machine
+// one start took 49 s, so each test gets a deadline for process starts, not the 60 s default.
+describe('chitti (CLI)', { timeout: 300_000 }, () => {
   it('lists its commands and refuses unknown ones with exit code 2', async () => {
     const help = await runChitti(['--help'], env);
     expect(help.code).toBe(0);

@@ -67,7 +67,9 @@ async function viewerToken(url: string, dataDir: string) {
   return { userId, headers: await exchange(issued.apiKey) };
 }
 
-describe('npm start (chitti start, embedded defaults)', () => {
+// Two starts (waitUntilReady allows 120 s each) and two inspections (--timeout 120 each): the 60 s
+// default timed the test out on a loaded machine while every wait inside was still within its deadline.
+describe('npm start (chitti start, embedded defaults)', { timeout: 600_000 }, () => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
   let url: string;

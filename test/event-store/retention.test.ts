@@ -45,10 +45,12 @@ describe('retention of dedupe marks and idempotency keys', () => {
   });
 
   it('replays a retried request inside the window; older keys and append results are deleted', async () => {
-    const idempotency = new PgIdempotencyStore(pool, window.idempotencyHours);
+    const idempotency = new PgIdempotencyStore(pool, { retentionHours: window.idempotencyHours });
     for (const key of ['k-recent', 'k-old']) {
-      expect(await idempotency.begin('user-1', key, 'hash')).toEqual({ kind: 'started' });
-      await idempotency.complete('user-1', key, { status: 201, headers: {}, body: { key } });
+      const begun = await idempotency.begin('user-1', key, 'hash');
+      expect(begun.kind).toBe('started');
+      if (begun.kind !== 'started') throw new Error('not started');
+      await idempotency.complete('user-1', key, begun.lease, { status: 201, headers: {}, body: { key } });
     }
     await age('api.idempotent_requests', 'created_at', 'key = $1', ['k-recent'], '23 hours');
     await age('api.idempotent_requests', 'created_at', 'key = $1', ['k-old'], '25 hours');

@@ -25,7 +25,8 @@ const memberScript = fileURLToPath(new URL('./consumer-member.ts', import.meta.u
 // Fault: a group member dies (SIGKILL) in the middle of a batch, with handled but uncommitted
 // messages. Its partitions must move to the surviving member, which handles every event exactly
 // once: the redelivered ones are recognised by the dedupe ledger.
-describe('consumer killed mid-batch', () => {
+// A member process starts and four waits have 60 s deadlines each: more than the 60 s default.
+describe('consumer killed mid-batch', { timeout: 300_000 }, () => {
   let db: TestDatabase;
   let pool: pg.Pool;
   let kafka: Kafka;
@@ -133,6 +134,15 @@ describe('consumer killed mid-batch', () => {
 
     child.kill('SIGKILL');
     await once(child, 'exit');
+    // A COMMIT the victim sent just before it died can still be carried out by its server session
+    // after the process is gone (more likely on a busy machine): read what the victim handled only
+    // once those sessions have ended.
+    await eventually(
+      'the victim’s database sessions to end',
+      async () =>
+        (await count(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'member-victim'`)) === 0,
+      60_000,
+    );
     const victimIds = new Set(
       (await pool.query<{ event_id: string }>(`SELECT event_id FROM effects WHERE member = 'victim'`)).rows.map(
         (r) => r.event_id,
@@ -154,7 +164,10 @@ describe('consumer killed mid-batch', () => {
       `SELECT DISTINCT partition FROM effects WHERE member = 'survivor' ORDER BY partition`,
     );
     expect(survivorPartitions.rows.map((r) => r.partition)).toEqual([0, 1, 2, 3]);
-    expect(duplicates.length).toBeGreaterThan(0);
-    for (const id of duplicates) expect(victimIds.has(id)).toBe(true);
+    // Every event was handled exactly once (above), and the survivor met the victim's handled but
+    // uncommitted events and skipped them. A rebalance on a busy machine can also hand the survivor
+    // its own handled but uncommitted messages again (its commit failed mid-rebalance); those are
+    // skipped the same way, so not every duplicate need be the victim's.
+    expect(duplicates.some((id) => victimIds.has(id))).toBe(true);
   });
 });

@@ -11,9 +11,10 @@ const env = (name: string): string => {
   return value;
 };
 
-const pool = new pg.Pool({ connectionString: env('DATABASE_URL'), max: 2 });
-const delayMs = Number(process.env.HANDLE_DELAY_MS ?? 0);
 const member = env('MEMBER');
+// Named, so a test can tell when this member's server sessions are gone after a kill.
+const pool = new pg.Pool({ connectionString: env('DATABASE_URL'), max: 2, application_name: `member-${member}` });
+const delayMs = Number(process.env.HANDLE_DELAY_MS ?? 0);
 
 await runConsumer({
   kafka: testKafka(env('KAFKA_BROKERS').split(','), member),
