@@ -36,7 +36,12 @@ export interface RuntimeOptions {
 
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const config = loadConfig(options.env);
-  const logger = createLogger({ level: config.LOG_LEVEL, name: `chitti-${options.name}` });
+  // Services answer requests: their log lines must not block the event loop.
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    name: `chitti-${options.name}`,
+    asyncWrites: options.traced === true,
+  });
   const closers: (() => Promise<void> | void)[] = [];
   if (options.traced) closers.push(stopTelemetry);
   const dataDir = resolve(config.CHITTI_DATA_DIR);

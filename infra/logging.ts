@@ -26,8 +26,16 @@ export const REDACTED_PATHS = [
   'config.SEAL_KEY',
 ];
 
-/** JSON logs; every line carries the active trace and span id when there is one. */
-export function createLogger(options: { level?: string; name?: string } = {}, destination?: DestinationStream): Logger {
+/**
+ * JSON logs; every line carries the active trace and span id when there is one. `asyncWrites`
+ * (long-running services) writes stdout from libuv's thread pool, coalescing lines while a write is
+ * in flight, instead of one blocking write per line on the event loop; pino flushes what is left
+ * when the process exits. One-off commands keep synchronous writes, in order with their output.
+ */
+export function createLogger(
+  options: { level?: string; name?: string; asyncWrites?: boolean } = {},
+  destination?: DestinationStream,
+): Logger {
   return pino(
     {
       name: options.name ?? 'chitti',
@@ -40,6 +48,6 @@ export function createLogger(options: { level?: string; name?: string } = {}, de
         return { traceId, spanId };
       },
     },
-    destination,
+    destination ?? pino.destination({ dest: 1, sync: !options.asyncWrites }),
   );
 }
