@@ -135,11 +135,11 @@ describe('rebuild without downtime', () => {
 
   it('rebuilds on start when a projection version changes', async () => {
     const before = (await readCheckpoints(fx.pool)).find((c) => c.name === 'files')!;
-    const filesV2 = { ...filesProjection, version: 2 };
+    const filesNext = { ...filesProjection, version: filesProjection.version + 1 };
     const runner = new ProjectionRunner({
       pool: fx.pool,
       log: fx.store,
-      projections: [filesV2],
+      projections: [filesNext],
       logger: recordingLogger(),
     });
     await runner.start();
@@ -147,7 +147,7 @@ describe('rebuild without downtime', () => {
     await runner.stop();
     const after = (await readCheckpoints(fx.pool)).find((c) => c.name === 'files')!;
     expect(after).toMatchObject({
-      version: 2,
+      version: filesProjection.version + 1,
       generation: before.generation + 1,
       position: await fx.store.headPosition(),
     });
