@@ -61,20 +61,32 @@ interface Load {
   readonly p50: number;
   readonly p99: number;
   readonly non2xx: number;
+  /** CPU time of the server process (not PostgreSQL's) per request answered: steadier than req/s on a busy machine. */
+  readonly cpuMsPerRequest: number;
 }
 
-async function load(url: string, headers: Record<string, string>): Promise<Load> {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+async function load(url: string, headers: Record<string, string>, server: ChildProcess): Promise<Load> {
+  const cpuBefore = await cpuSeconds(server.pid!);
   const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers });
+  const cpu = (await cpuSeconds(server.pid!)) - cpuBefore;
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx + result.errors,
+    cpuMsPerRequest: (cpu * 1000) / Math.max(1, result.requests.total),
   };
 }
 
 const show = (l: Load) =>
-  `${l.rps.toFixed(0).padStart(6)} req/s  p50 ${String(l.p50).padStart(4)} ms  p99 ${String(l.p99).padStart(4)} ms${l.non2xx ? `  (${l.non2xx} not 2xx!)` : ''}`;
+  `${l.rps.toFixed(0).padStart(6)} req/s  p50 ${String(l.p50).padStart(4)} ms  p99 ${String(l.p99).padStart(4)} ms  server CPU ${l.cpuMsPerRequest.toFixed(2)} ms/req${l.non2xx ? `  (${l.non2xx} not 2xx!)` : ''}`;
 
 const quantile = (sorted: readonly number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
@@ -238,13 +250,15 @@ export async function main(): Promise<void> {
     ];
     console.log(`${CONNECTIONS} connections, ${SECONDS} s each, loopback; ${inspection.detections?.length} detections`);
     for (const { name, path, headers } of paths) {
-      await load(`${base}${path}`, headers); // warm-up, not counted
-      const ours = await load(`${base}${path}`, headers);
-      const bare = await load(`${started.url}${path}`, headers);
+      await load(`${base}${path}`, headers, chitti); // warm-up, not counted
+      const ours = await load(`${base}${path}`, headers, chitti);
+      const bare = await load(`${started.url}${path}`, headers, started.child);
       console.log(`\n${name}`);
       console.log(`  chitti   ${show(ours)}`);
       console.log(`  baseline ${show(bare)}`);
-      console.log(`  ratio chitti/baseline req/s: ${(ours.rps / bare.rps).toFixed(2)}`);
+      console.log(
+        `  ratio chitti/baseline req/s: ${(ours.rps / bare.rps).toFixed(2)}; server CPU per request: ${(ours.cpuMsPerRequest / bare.cpuMsPerRequest).toFixed(1)}x`,
+      );
     }
 
     await commands(base, accessToken, fileIds, 40); // warm-up
