@@ -1,7 +1,7 @@
 /**
  * `npm run bench [name ...]`: runs the benchmarks one after another (default: those that need only
  * PostgreSQL). Each prints its own ratios against a baseline measured in the same run.
- * relay and search need Kafka / Elasticsearch: `npm run infra:up` first.
+ * relay and search need Kafka / Elasticsearch: `npm run infra:up` first; http starts `chitti start`.
  */
 const benches: Record<string, () => Promise<{ main: (argv?: string[]) => Promise<unknown> }>> = {
   'event-store': () => import('./event-store.js'),
@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<{ main: (argv?: string[]) => Promise
   search: () => import('./search.js'),
   jwt: () => import('./jwt.js'),
   backup: () => import('./backup.js'),
+  http: () => import('./http.js'),
 };
 const chosen = process.argv.slice(2);
 const names = chosen.length > 0 ? chosen : ['event-store', 'projections', 'inference'];

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Launcher: registers tsx (resolved from this package, whatever the cwd) and runs the TypeScript CLI.
-// Long-running services start OpenTelemetry first, with the ESM loader hook, so that http,
-// express and pg are instrumented when they are first imported.
+// Long-running services start OpenTelemetry first, with the ESM loader hook, so that http
+// and pg are instrumented when they are first imported.
 import { register as registerHook } from 'node:module';
 import { register } from 'tsx/esm/api';
 
@@ -10,7 +10,7 @@ const command = process.argv[2];
 const traced = SERVICES.has(command) && !process.argv.includes('--help');
 
 // Only the instrumented modules are wrapped: wrapping every module trips over `export *` re-exports.
-const INSTRUMENTED = ['http', 'https', 'node:http', 'node:https', 'express', 'pg'];
+const INSTRUMENTED = ['http', 'https', 'node:http', 'node:https', 'pg'];
 if (traced) registerHook('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: INSTRUMENTED } });
 register();
 if (traced) {

@@ -48,9 +48,10 @@ export interface RuntimeOptions {
 
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const config = loadConfig(options.env);
+  // Services answer requests: their log lines must not block the event loop.
   const logger = createLogger(
     { level: config.LOG_LEVEL, name: `chitti-${options.name}` },
-    logDestination(options.traced ? 'stdout' : 'stderr'),
+    logDestination(options.traced ? 'stdout' : 'stderr', { asyncWrites: options.traced === true }),
   );
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async () => {

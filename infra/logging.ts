@@ -27,8 +27,16 @@ export const REDACTED_PATHS = [
   'config.SEAL_LEGACY_HMAC_KEY',
 ];
 
-/** JSON logs; every line carries the active trace and span id when there is one. */
-export function createLogger(options: { level?: string; name?: string } = {}, destination?: DestinationStream): Logger {
+/**
+ * JSON logs; every line carries the active trace and span id when there is one. `asyncWrites`
+ * (long-running services) writes stdout from libuv's thread pool, coalescing lines while a write is
+ * in flight, instead of one blocking write per line on the event loop; pino flushes what is left
+ * when the process exits. One-off commands keep synchronous writes, in order with their output.
+ */
+export function createLogger(
+  options: { level?: string; name?: string; asyncWrites?: boolean } = {},
+  destination?: DestinationStream,
+): Logger {
   return pino(
     {
       name: options.name ?? 'chitti',
@@ -41,7 +49,7 @@ export function createLogger(options: { level?: string; name?: string } = {}, de
         return { traceId, spanId };
       },
     },
-    destination,
+    destination ?? pino.destination({ dest: 1, sync: !options.asyncWrites }),
   );
 }
 
@@ -77,8 +85,9 @@ export function formatPretty(line: string): string {
  * Where a process logs: a terminal gets human-readable lines, anything else (a pipe, a file, a
  * log shipper) gets JSON. Commands whose stdout is data (exports, reports, tails) log to stderr.
  */
-export function logDestination(to: 'stdout' | 'stderr'): DestinationStream {
+export function logDestination(to: 'stdout' | 'stderr', options: { asyncWrites?: boolean } = {}): DestinationStream {
   const stream = to === 'stdout' ? process.stdout : process.stderr;
   if (stream.isTTY) return { write: (line: string) => void stream.write(formatPretty(line)) };
-  return pino.destination({ dest: to === 'stdout' ? 1 : 2, sync: true });
+  // Services answer requests: asynchronous writes keep log lines from blocking the event loop.
+  return pino.destination({ dest: to === 'stdout' ? 1 : 2, sync: !options.asyncWrites });
 }

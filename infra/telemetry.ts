@@ -1,16 +1,20 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { NoopSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, NoopSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 let running: NodeSDK | undefined;
 
 /**
  * Traces from HTTP through commands, PostgreSQL, Kafka headers and inference. Without an OTLP
- * endpoint spans are still created (their trace ids reach logs and event metadata) but not
- * exported. Call it before http, express and pg are first imported (the CLI launcher does).
+ * endpoint nothing is recorded: every span is a non-recording one (AlwaysOff), which still carries
+ * a trace id (the caller's, or a new one) into logs and event metadata. The HTTP span is named by
+ * the matched route (`api/http/request-log.ts`) rather than by one span per express layer (the
+ * express instrumentation cost more per request than the handler). Metrics are Prometheus's
+ * (`/metrics` on METRICS_PORT), so OpenTelemetry gets no metric reader: no per-request attribute
+ * hashing for a meter nobody reads. Call it before http and pg are first imported (the CLI
+ * launcher does).
  */
 export async function startTelemetry(options: {
   serviceName: string;
@@ -25,10 +29,13 @@ export async function startTelemetry(options: {
       : undefined);
   running = new NodeSDK({
     serviceName: options.serviceName,
-    // No exporter: spans still carry trace ids into logs and event metadata, but go nowhere
-    // (NodeSDK would otherwise default to OTLP on localhost and log failed exports).
-    ...(exporter ? { traceExporter: exporter } : { spanProcessors: [new NoopSpanProcessor()] }),
-    instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation(), new PgInstrumentation()],
+    // No exporter: NodeSDK would otherwise default to OTLP on localhost and log failed exports.
+    // With one, sampling follows OTEL_TRACES_SAMPLER (parent-based, always on by default).
+    ...(exporter
+      ? { traceExporter: exporter }
+      : { spanProcessors: [new NoopSpanProcessor()], sampler: new AlwaysOffSampler() }),
+    metricReaders: [],
+    instrumentations: [new HttpInstrumentation(), new PgInstrumentation()],
   });
   running.start();
 }

@@ -2,7 +2,6 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { readCheckpoints } from './generations.js';
 import type { GlobalLog } from './ports.js';
-import { inTransaction } from './transaction.js';
 
 /** What the REST API reads: the `read.*` views, parameterised SQL, keyset pagination, plain JSON out. */
 
@@ -68,8 +67,15 @@ class Where {
 }
 
 type Row = Record<string, unknown>;
+/** Timestamps arrive as Dates from columns and as ISO 8601 text from JSON aggregates: both leave as `toISOString()`. */
 const iso = (value: unknown): string | null =>
-  value instanceof Date ? value.toISOString() : value == null ? null : String(value);
+  value instanceof Date
+    ? value.toISOString()
+    : typeof value === 'string'
+      ? new Date(value).toISOString()
+      : value == null
+        ? null
+        : String(value);
 const num = (value: unknown): number | null => (value == null ? null : Number(value));
 
 function page<T>(rows: Row[], size: number, map: (row: Row) => T, key: (row: Row) => number[]): Page<T> {
@@ -102,6 +108,8 @@ const fileOut = (r: Row) => ({
   deleteReason: (r.delete_reason as string | null) ?? null,
   updatedAt: iso(r.updated_at),
   position: num(r.last_position),
+  /** The stream's version at `position`: the row's ETag. */
+  streamVersion: num(r.stream_version),
 });
 
 const inspectionOut = (r: Row) => ({
@@ -151,6 +159,8 @@ const inspectionOut = (r: Row) => ({
   closeNote: (r.close_note as string | null) ?? null,
   updatedAt: iso(r.updated_at),
   position: num(r.last_position),
+  /** The stream's version at `position`: the row's ETag. */
+  streamVersion: num(r.stream_version),
 });
 
 const detectionOut = (r: Row) => ({
@@ -330,25 +340,27 @@ export class ReadModelQueries {
     return page(rows, q.limit, inspectionOut, (r) => [Number(r.requested_position)]);
   }
 
-  /** The inspection with every box (live and shadow) and every review, or null. */
+  /**
+   * The inspection with every box (live and shadow) and every review, or null. One statement, so
+   * the parts come from one snapshot without a transaction around three reads.
+   */
   async getInspection(inspectionId: string) {
-    const id = parse(Id, inspectionId);
-    // One snapshot for all three reads, so the parts agree with each other.
-    return inTransaction(this.db, async (tx) => {
-      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const inspection = await tx.query('SELECT * FROM read.inspections WHERE inspection_id = $1', [id]);
-      if (!inspection.rows[0]) return null;
-      const detections = await tx.query(
-        'SELECT * FROM read.detections WHERE inspection_id = $1 ORDER BY role, recorded_position, ordinal',
-        [id],
-      );
-      const reviews = await tx.query('SELECT * FROM read.reviews WHERE inspection_id = $1 ORDER BY position', [id]);
-      return {
-        ...inspectionOut(inspection.rows[0]),
-        detections: detections.rows.map(detectionOut),
-        reviews: reviews.rows.map(reviewOut),
-      };
-    });
+    const { rows } = await this.db.query(
+      `SELECT i.*,
+              COALESCE((SELECT json_agg(d ORDER BY d.role, d.recorded_position, d.ordinal)
+                          FROM read.detections d WHERE d.inspection_id = i.inspection_id), '[]') AS detection_rows,
+              COALESCE((SELECT json_agg(r ORDER BY r.position)
+                          FROM read.reviews r WHERE r.inspection_id = i.inspection_id), '[]') AS review_rows
+         FROM read.inspections i WHERE i.inspection_id = $1`,
+      [parse(Id, inspectionId)],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      ...inspectionOut(row),
+      detections: (row.detection_rows as Row[]).map(detectionOut),
+      reviews: (row.review_rows as Row[]).map(reviewOut),
+    };
   }
 
   async listDetections(input?: ListDetectionsInput) {

@@ -50,16 +50,26 @@ export class AccessGuard {
     private readonly accessTokenTtlSeconds: number,
   ) {}
 
-  /** Why the token may no longer be used, or undefined. */
+  /**
+   * Why the token may no longer be used, or undefined. Accepting reads state at most
+   * REVOCATION_STALENESS_MS old, shared by every request of that window (no query per request);
+   * refusing confirms against the head first, so a user, key or role recorded a moment ago is not
+   * refused for a window's staleness.
+   */
   async refusal(claims: AccessClaims): Promise<string | undefined> {
-    const freshness = { maxStalenessMs: REVOCATION_STALENESS_MS };
+    const refused = await this.refusalAt(claims, REVOCATION_STALENESS_MS);
+    return refused === undefined ? undefined : this.refusalAt(claims, 0);
+  }
+
+  private async refusalAt(claims: AccessClaims, maxStalenessMs: number): Promise<string | undefined> {
+    const freshness = { maxStalenessMs };
     const [user, key, sessionEnded] = await checked(
       Promise.all([
         this.identity.findUser(claims.sub, freshness),
         this.identity.findApiKey(claims.akid, freshness),
         claims.fam
           ? this.sessions.isSessionRevoked(claims.fam, {
-              maxStalenessMs: REVOCATION_STALENESS_MS,
+              maxStalenessMs,
               horizonMs: this.accessTokenTtlSeconds * 1000,
             })
           : false,

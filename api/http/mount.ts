@@ -5,17 +5,7 @@ import type { IdempotencyStore, StoredResponse } from '../ports/idempotency.js';
 import type { ApiLogger } from '../ports/logger.js';
 import { can, type Permission } from '../rbac.js';
 import { contextOf, type RequestContext } from './context.js';
-import {
-  badRequest,
-  conflict,
-  forbidden,
-  HttpProblem,
-  unauthenticated,
-  unprocessable,
-  unsupportedMediaType,
-  validationFailed,
-} from './problem.js';
-import { zodIssues } from './problem-mapping.js';
+import { badRequest, forbidden, HttpProblem, unauthenticated, unprocessable, unsupportedMediaType } from './problem.js';
 import type { Reply, RouteSpec, SensitiveRead } from './route.js';
 import { validateInput } from './validate.js';
 

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import type { NextFunction, Request, Response } from 'express';
 import {
   type Counter,
@@ -18,8 +19,11 @@ function metric<T>(registry: Registry, name: string, create: () => T): T {
 }
 
 /**
- * One structured line per request, written when the response finishes. Headers are never logged
- * (Authorization, API keys and tokens cannot leak); the query string is dropped for the same reason.
+ * One structured line per request, written when the response finishes: at debug when it went well
+ * (a line per read is a synchronous write per read; LOG_LEVEL=debug brings them back), at warn for
+ * 4xx and error for 5xx. Headers are never logged (Authorization, API keys and tokens cannot leak);
+ * the query string is dropped for the same reason. The HTTP server span takes the matched route as
+ * its name (there are no per-layer express spans to carry it).
  */
 export function requestLogging(logger: ApiLogger, registry: Registry) {
   const requests = metric<Counter<'method' | 'route' | 'status'>>(
@@ -45,14 +49,31 @@ export function requestLogging(logger: ApiLogger, registry: Registry) {
         registers: [registry],
       }),
   );
+  // Label children made once per (method, route, status): no label hashing per request. Bounded:
+  // routes are patterns, methods and statuses few.
+  const series = new Map<string, { count: { inc(): void }; seconds: { observe(value: number): void } }>();
+  const seriesOf = (method: string, route: string, status: string) => {
+    const key = `${method} ${route} ${status}`;
+    let found = series.get(key);
+    if (!found) {
+      const labels = { method, route, status };
+      found = { count: requests.labels(labels), seconds: duration.labels(labels) };
+      series.set(key, found);
+    }
+    return found;
+  };
   return (req: Request, res: Response, next: NextFunction): void => {
+    const span = trace.getActiveSpan();
     res.on('finish', () => {
       const context = contextOf(res);
       const seconds = Number(process.hrtime.bigint() - context.startedAt) / 1e9;
       const route = routeOf(req);
-      const labels = { method: req.method, route, status: String(res.statusCode) };
-      requests.inc(labels);
-      duration.observe(labels, seconds);
+      const measured = seriesOf(req.method, route, String(res.statusCode));
+      measured.count.inc();
+      measured.seconds.observe(seconds);
+      if (span?.isRecording() && req.route) span.updateName(`${req.method} ${route}`).setAttribute('http.route', route);
+      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug';
+      if (level === 'debug' && !logger.isLevelEnabled('debug')) return;
       const fields = {
         correlationId: context.correlationId,
         traceId: context.traceId,
@@ -61,9 +82,9 @@ export function requestLogging(logger: ApiLogger, registry: Registry) {
         principal: context.principal?.userId,
         responseTimeMs: Math.round(seconds * 1000 * 10) / 10,
       };
-      if (res.statusCode >= 500) logger.error(fields, 'request failed');
-      else if (res.statusCode >= 400) logger.warn(fields, 'request rejected');
-      else logger.info(fields, 'request completed');
+      if (level === 'error') logger.error(fields, 'request failed');
+      else if (level === 'warn') logger.warn(fields, 'request rejected');
+      else logger.debug(fields, 'request completed');
     });
     next();
   };

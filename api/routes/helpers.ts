@@ -45,8 +45,9 @@ export function commandReply(
 }
 
 /**
- * A read-model row with the ETag of the stream version it reflects: the version at the row's
- * `position`, so If-Match names exactly what the client saw even while the projection lags.
+ * A read-model row with the ETag of the stream version it reflects, so If-Match names exactly what
+ * the client saw even while the projection lags. Rows that keep their stream's version
+ * (`streamVersion`) carry it; for the others it is the version at the row's `position`.
  */
 export async function readModelReply(
   history: AggregateHistory,
@@ -56,7 +57,12 @@ export async function readModelReply(
 ): Promise<Reply> {
   if (!row) throw notFound(`${what} not found`);
   const position = typeof row.position === 'number' ? row.position : undefined;
-  const version = position !== undefined ? await history.versionAt(streamId, position) : undefined;
+  const version =
+    typeof row.streamVersion === 'number'
+      ? row.streamVersion
+      : position !== undefined
+        ? await history.versionAt(streamId, position)
+        : undefined;
   return { status: 200, ...(version !== undefined ? { headers: { ETag: etag(version) } } : {}), body: row };
 }
 

@@ -253,14 +253,13 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
       if (query.verdict === 'unreviewed') where.add(`role = 'live' AND review_verdict IS NULL`);
       else if (query.verdict !== undefined) where.add('review_verdict = ?', query.verdict);
       addCommon(where, query);
-      const indexedPosition = await this.checkpoint();
-      const { rows } = await this.pool.query<DetectionRow>(
+      const { rows, indexedPosition } = await this.pageAt<DetectionRow>(
         `SELECT id, event_id, global_position, inspection_id, file_id, file_name, tags, role, model_name,
                 model_version, detection_id, class_name, class_id, score, box, size, recorded_at, review_verdict,
                 review_new_class_name, reviewer, reviewed_at
-           FROM search.detections ${where.sql()}
-          ORDER BY global_position DESC, id COLLATE "C" ASC
-          LIMIT ${query.limit}`,
+           FROM search.detections ${where.sql()}`,
+        'global_position DESC, id COLLATE "C" ASC',
+        query.limit,
         where.params,
       );
       const items = rows.map(detectionHitOfRow);
@@ -276,19 +275,43 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
       if (query.eventType !== undefined) where.add('event_type = ?', query.eventType);
       if (query.action !== undefined) where.add('action = ?', query.action);
       addCommon(where, query, 'event_id');
-      const indexedPosition = await this.checkpoint();
-      const { rows } = await this.pool.query<AuditRow>(
+      const { rows, indexedPosition } = await this.pageAt<AuditRow>(
         `SELECT event_id, global_position, stream_id, stream_version, event_type, action, actor, correlation_id,
                 recorded_at, summary
-           FROM search.audit ${where.sql()}
-          ORDER BY global_position DESC, event_id COLLATE "C" ASC
-          LIMIT ${query.limit}`,
+           FROM search.audit ${where.sql()}`,
+        'global_position DESC, event_id COLLATE "C" ASC',
+        query.limit,
         where.params,
       );
       const items = rows.map(auditHitOfRow);
       const keyed = items.map((h) => ({ globalPosition: h.globalPosition, id: h.eventId }));
       return { items, nextCursor: nextCursorOf(keyed, query.limit), freshness: await this.freshness(indexedPosition) };
     });
+  }
+
+  /**
+   * A page of hits and the checkpoint they reflect, in one statement: one round trip, and one
+   * snapshot, so the page holds exactly what was indexed up to `indexedPosition`. `select` has no
+   * ORDER BY or LIMIT; `order` names its output columns.
+   */
+  private async pageAt<R extends { global_position: string | number }>(
+    select: string,
+    order: string,
+    limit: number,
+    params: readonly unknown[],
+  ): Promise<{ rows: R[]; indexedPosition: number }> {
+    const { rows } = await this.pool.query<R & { indexed_position: string }>(
+      `SELECT checkpoint.position AS indexed_position, hit.*
+         FROM (SELECT COALESCE((SELECT position FROM search.checkpoint WHERE name = 'search'), 0) AS position) checkpoint
+         LEFT JOIN LATERAL (${select} ORDER BY ${order} LIMIT ${limit}) hit ON true
+        ORDER BY ${order}`,
+      [...params],
+    );
+    // No hit: the one row carries the checkpoint alone.
+    return {
+      rows: rows.filter((row) => row.global_position !== null),
+      indexedPosition: Number(rows[0]?.indexed_position ?? 0),
+    };
   }
 
   /** Head is read after the query: the reported lag never understates. */

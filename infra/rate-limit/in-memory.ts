@@ -2,10 +2,14 @@ import type { RateLimitDecision, RateLimiter } from '../../api/ports/rate-limite
 import { checkRateLimitArguments } from './validate.js';
 
 interface Log {
-  /** Times of the hits still inside the window, oldest first. */
+  /** Times of the allowed hits, oldest first; those before `head` have left the window. */
   hits: number[];
+  head: number;
   windowMs: number;
 }
+
+/** Expired hits are skipped by moving `head`; the array is cut only when most of it is behind it. */
+const COMPACT_AFTER = 1024;
 
 /**
  * Sliding-window log in process memory (embedded mode, one process): exactly the semantics of the
@@ -21,16 +25,20 @@ export class InMemoryRateLimiter implements RateLimiter {
     checkRateLimitArguments(key, limit, windowMs);
     const now = this.clock();
     this.sweepNowAndThen(now);
-    const log = this.logs.get(key) ?? { hits: [], windowMs };
+    const log = this.logs.get(key) ?? { hits: [], head: 0, windowMs };
     log.windowMs = windowMs;
-    // A hit at t counts while now - t < windowMs.
-    let expired = 0;
-    while (expired < log.hits.length && log.hits[expired]! <= now - windowMs) expired++;
-    if (expired > 0) log.hits.splice(0, expired);
-    if (log.hits.length < limit) {
+    // A hit at t counts while now - t < windowMs. Amortised O(1) per hit: a splice from the front
+    // would move every hit still in the window (a whole minute of them under load).
+    while (log.head < log.hits.length && log.hits[log.head]! <= now - windowMs) log.head++;
+    if (log.head >= COMPACT_AFTER && log.head * 2 >= log.hits.length) {
+      log.hits = log.hits.slice(log.head);
+      log.head = 0;
+    }
+    const inWindow = log.hits.length - log.head;
+    if (inWindow < limit) {
       log.hits.push(now);
       this.logs.set(key, log);
-      return { allowed: true, limit, remaining: limit - log.hits.length, retryAfterMs: 0 };
+      return { allowed: true, limit, remaining: limit - inWindow - 1, retryAfterMs: 0 };
     }
     this.logs.set(key, log);
     const oldest = log.hits[log.hits.length - limit]!;

@@ -30,6 +30,8 @@ export const filesTable: TableSpec = {
     { name: 'delete_reason', type: 'text', nullable: true },
     { name: 'updated_at', type: 'timestamptz' },
     { name: 'last_position', type: 'bigint' },
+    /** The file stream's version at last_position: the ETag, without a read of the stream. */
+    { name: 'stream_version', type: 'integer' },
   ],
   primaryKey: ['file_id'],
   indexes: ['(uploaded_position)', 'USING gin (tags)', '(sha256)'],
@@ -59,6 +61,7 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
     const touched = (row: Row) => {
       row.updated_at = event.recordedAt;
       row.last_position = event.globalPosition;
+      row.stream_version = event.streamVersion;
     };
     switch (domain.type) {
       case 'FileUploaded': {
@@ -86,6 +89,7 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
           delete_reason: null,
           updated_at: event.recordedAt,
           last_position: event.globalPosition,
+          stream_version: event.streamVersion,
         });
         dirty.add(d.fileId);
         break;
@@ -124,7 +128,8 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
 export const filesProjection: Projection = {
   name: 'files',
   // 2: pixel spacing and the DICOM header.
-  version: 2,
+  // 3: stream_version (the ETag of GET /v1/files/{id} without reading the stream).
+  version: 3,
   tables: [filesTable],
   handles: FILE_EVENTS,
   apply,

@@ -48,6 +48,8 @@ export const inspectionsTable: TableSpec = {
     { name: 'close_note', type: 'text', nullable: true },
     { name: 'updated_at', type: 'timestamptz' },
     { name: 'last_position', type: 'bigint' },
+    /** The inspection stream's version at last_position: the ETag, without a read of the stream. */
+    { name: 'stream_version', type: 'integer' },
   ],
   primaryKey: ['inspection_id'],
   indexes: [
@@ -187,6 +189,7 @@ class InspectionBatch {
 function touch(row: Row, event: RecordedEvent): void {
   row.updated_at = event.recordedAt;
   row.last_position = event.globalPosition;
+  row.stream_version = event.streamVersion;
 }
 
 function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
@@ -239,6 +242,7 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
         close_note: null,
         updated_at: event.recordedAt,
         last_position: event.globalPosition,
+        stream_version: event.streamVersion,
       });
       batch.dirtyInspections.add(d.inspectionId);
       return;
@@ -460,7 +464,8 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
 export const inspectionsProjection: Projection = {
   name: 'inspections',
   // 2: detections carry their size in mm.
-  version: 2,
+  // 3: stream_version (the ETag of GET /v1/inspections/{id} without reading the stream).
+  version: 3,
   tables: [inspectionsTable, detectionsTable, reviewsTable, reviewStatsTable, dailyDefectStatsTable],
   handles: INSPECTION_EVENTS,
   apply,
