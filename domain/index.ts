@@ -5,3 +5,4 @@ export * from './file/index.js';
 export * from './inspection/index.js';
 export * from './model/index.js';
 export * from './user/index.js';
+export * from './acceptance/index.js';

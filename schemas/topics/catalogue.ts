@@ -36,6 +36,8 @@ export const topicCatalogue: readonly TopicDefinition[] = [
       'ShadowInferenceFailed',
       'DetectionReviewed',
       'InspectionClosed',
+      'InspectionEvaluated',
+      'ReportIssued',
     ],
   },
   {
@@ -66,6 +68,14 @@ export const topicCatalogue: readonly TopicDefinition[] = [
     streamIds: 'access-<yyyy-mm-dd>',
     description: 'Audited sensitive reads (audit exports, replays), one stream per day.',
     eventTypes: ['AccessRecorded'],
+  },
+  {
+    name: 'acceptance-profiles',
+    category: 'acceptance-profile',
+    streamIds: 'acceptance-profile-<id>',
+    description:
+      'Acceptance profiles: versioned rule sets that turn detections into a verdict (create, revise, retire).',
+    eventTypes: ['AcceptanceProfileCreated', 'AcceptanceProfileRevised', 'AcceptanceProfileRetired'],
   },
 ];
 
