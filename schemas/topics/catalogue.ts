@@ -1,4 +1,10 @@
-import { type EventType, eventDefinitions, type StreamCategory, streamCategories } from '../events/index.js';
+import {
+  categoryOf,
+  type EventType,
+  eventDefinitions,
+  type StreamCategory,
+  streamCategories,
+} from '../events/index.js';
 
 /** One Kafka topic per aggregate (stream category); every event of that category goes there. */
 export interface TopicDefinition {
@@ -98,9 +104,8 @@ export function deadLetterTopic(prefix = DEFAULT_TOPIC_PREFIX): string {
 
 /** The topic of a stream id (`inspection-42` → `chitti.inspections`). */
 export function topicOfStream(streamId: string, prefix = DEFAULT_TOPIC_PREFIX): string {
-  const dash = streamId.indexOf('-');
-  const category = dash > 0 ? streamId.slice(0, dash) : '';
-  const definition = byCategory.get(category as StreamCategory);
+  const category = categoryOf(streamId);
+  const definition = category && byCategory.get(category);
   if (!definition) throw new UnroutableStreamError(streamId);
   return topicName(prefix, definition);
 }
