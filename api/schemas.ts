@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { REVIEW_VERDICT_FILTERS } from '../projections/search/query.js';
-import { Actor, Id, ModelName, ModelVersion, Role, Tag, Thresholds, TrafficWeights } from '../schemas/events/index.js';
+import {
+  AcceptanceRule,
+  AcceptanceRules,
+  Actor,
+  Id,
+  InspectionEvaluated,
+  ModelName,
+  ModelVersion,
+  Role,
+  Tag,
+  Thresholds,
+  TrafficWeights,
+} from '../schemas/events/index.js';
 
 /** Request and response shapes of the REST API; validation and `/openapi.json` both come from these. */
 
@@ -109,6 +121,10 @@ export const ListInspectionsQuery = z.object({
   cursor: Cursor,
   fileId: Id.optional(),
   status: z.enum(['requested', 'running', 'retrying', 'detected', 'failed', 'closed']).optional(),
+  verdict: z
+    .enum(['accept', 'reject', 'indeterminate', 'none'])
+    .optional()
+    .describe('The latest recorded verdict; none = never evaluated'),
   modelName: ModelName.optional(),
   modelVersion: ModelVersion.optional(),
   from: IsoTime.optional(),
@@ -125,6 +141,8 @@ export const ReviewBody = z
     path: ['newClassName'],
   });
 export const CloseBody = z.object({
+  profileId: Id.optional().describe('Judge the inspection against this acceptance profile as it closes'),
+  revision: z.number().int().min(1).optional().describe('Profile revision (latest when absent)'),
   outcome: z.enum(['accepted', 'rejected', 'inconclusive']),
   note: z.string().max(2000).nullable().default(null),
 });
@@ -313,4 +331,75 @@ export const EventStreamQuery = z.object({
     .describe('Start after this global position (else Last-Event-ID, else now)'),
   types: csvList(z.string().max(100)).optional().describe('Only these event types'),
   category: z.enum(['file', 'inspection', 'model', 'user', 'access']).optional(),
+});
+
+// Acceptance profiles and verdicts
+export const ProfileParams = z.object({ profileId: Id });
+export const CreateProfileBody = z.object({
+  profileId: Id,
+  name: z.string().min(1).max(100),
+  description: z.string().max(2000).optional(),
+  sample: z.boolean().optional(),
+  rules: AcceptanceRules,
+});
+export const ReviseProfileBody = z.object({ rules: AcceptanceRules, note: z.string().max(2000).optional() });
+export const RetireProfileBody = z.object({ reason: z.string().min(1).max(500) });
+export const EvaluateBody = z.object({ profileId: Id, revision: z.number().int().min(1).optional() });
+export const AcceptanceProfile = z.object({
+  profileId: Id,
+  name: z.string(),
+  description: z.string(),
+  sample: z.boolean(),
+  status: z.enum(['active', 'retired']),
+  retirement: z.object({ reason: z.string(), retiredBy: z.string() }).nullable(),
+  revisions: z.array(z.object({ revision: z.number().int(), rules: z.array(AcceptanceRule) })),
+  streamVersion: z.number().int(),
+});
+export const Verdict = InspectionEvaluated.schema.extend({
+  streamVersion: z.number().int(),
+  globalPosition: z.number().int(),
+  recordedAt: z.string(),
+});
+export const Verdicts = z.object({ items: z.array(Verdict) });
+export const ReportQuery = z.object({
+  format: z.enum(['pdf', 'html', 'csv', 'json']).optional().describe('Overrides the Accept header'),
+  asOf: AsOf,
+  shadow: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true')
+    .describe('Also draw and list the shadow models’ detections'),
+});
+export const ImageQuery = z.object({
+  annotated: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v !== 'false'),
+  shadow: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true'),
+  asOf: AsOf,
+});
+export const ReportVerification = z.object({
+  issued: z.boolean(),
+  reportSha256: z.string(),
+  issuances: z.array(
+    z.object({
+      inspectionId: z.string(),
+      format: z.string(),
+      asOf: z.string().nullable(),
+      issuedBy: z.string(),
+      issuedAt: z.string().nullable(),
+      covers: z.object({ streamVersion: z.number(), globalPosition: z.number(), eventHash: z.string() }),
+    }),
+  ),
+  history: z
+    .object({
+      ok: z.boolean(),
+      coveredEventStillRecorded: z.boolean(),
+      auditOk: z.boolean(),
+      detail: z.string(),
+    })
+    .nullable(),
 });

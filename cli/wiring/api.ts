@@ -12,6 +12,7 @@ import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
+import { sealCovering } from '../../infra/postgres/seal-lookup.js';
 import { ReadModelQueries } from '../../projections/queries.js';
 import type { Runtime } from '../runtime.js';
 import { openRateLimiter } from './rate-limiter.js';
@@ -39,7 +40,10 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     queries: new ReadModelQueries(pool, store),
     history: aggregateHistory(store),
     search: wiring.search,
-    auditVerifier: { verify: () => verifyAudit(pool, { sealKey: config.SEAL_KEY }) },
+    auditVerifier: {
+      verify: () => verifyAudit(pool, { sealKey: config.SEAL_KEY }),
+      sealCovering: (position) => sealCovering(pool, position),
+    },
     log: store,
     blobs: wiring.blobs,
     modelInspector: onnxModelInspector(),

@@ -347,3 +347,19 @@ describe('evaluating an inspection', () => {
     inspection.given([]).when(issue('aud')).thenThrows(NotFound);
   });
 });
+
+describe('repeats of what is recorded', () => {
+  // Stored payloads come back from jsonb with their object keys in another order.
+  const reordered = <T>(value: T): T =>
+    JSON.parse(
+      JSON.stringify(value, (_k, v) =>
+        v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v,
+      ),
+    );
+  it('a creation repeated after a round trip through storage records nothing', () => {
+    profile
+      .given([reordered(created)])
+      .when(pc('CreateAcceptanceProfile', SAMPLE_PROFILE))
+      .thenNothing();
+  });
+});

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type {
   CreateAcceptanceProfile,
   RetireAcceptanceProfile,
@@ -37,8 +38,8 @@ export const initialAcceptanceProfileState = (): AcceptanceProfileState => ({
   retirement: null,
 });
 
-const sameRules = (a: readonly AcceptanceRule[], b: readonly AcceptanceRule[]) =>
-  JSON.stringify(a) === JSON.stringify(b);
+// Key order is not meaning: stored payloads come back from jsonb with their keys reordered.
+const sameRules = (a: readonly AcceptanceRule[], b: readonly AcceptanceRule[]) => isDeepStrictEqual(a, b);
 
 export function decideAcceptanceProfile(
   command: AcceptanceProfileCommand,

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { EventData, ModelRef } from '../../schemas/events/index.js';
 import { evaluateDetections } from '../acceptance/evaluate.js';
 import { DomainConflict, DomainRuleViolation, NotFound } from '../errors.js';
@@ -275,8 +276,9 @@ function judge(
   return [{ type: 'InspectionEvaluated', data: verdict }];
 }
 
+/** Key order is not meaning: a recorded verdict comes back from jsonb with its keys reordered. */
 const sameVerdict = (a: EventData<'InspectionEvaluated'>, b: EventData<'InspectionEvaluated'>) =>
-  JSON.stringify({ ...a, evaluatedBy: null }) === JSON.stringify({ ...b, evaluatedBy: null });
+  isDeepStrictEqual({ ...a, evaluatedBy: null }, { ...b, evaluatedBy: null });
 
 /** Who was handed which exact report bytes; the same file to the same person again records nothing. */
 function issueReport({ data, actor }: IssueReportCommand, state: InspectionState): InspectionEvent[] {

@@ -46,6 +46,13 @@ export const inspectionsTable: TableSpec = {
     { name: 'closed_at', type: 'timestamptz', nullable: true },
     { name: 'closed_by', type: 'text', nullable: true },
     { name: 'close_note', type: 'text', nullable: true },
+    /** The latest InspectionEvaluated: accept | reject | indeterminate, and against which profile revision. */
+    { name: 'verdict', type: 'text', nullable: true },
+    { name: 'verdict_profile_id', type: 'text', nullable: true },
+    { name: 'verdict_profile_revision', type: 'integer', nullable: true },
+    { name: 'evaluated_by', type: 'text', nullable: true },
+    { name: 'evaluated_at', type: 'timestamptz', nullable: true },
+    { name: 'reports_issued', type: 'integer' },
     { name: 'updated_at', type: 'timestamptz' },
     { name: 'last_position', type: 'bigint' },
   ],
@@ -55,6 +62,7 @@ export const inspectionsTable: TableSpec = {
     '(status, requested_position)',
     '(model_name, model_version, requested_position)',
     '(file_id)',
+    '(verdict, requested_position)',
   ],
 };
 
@@ -138,6 +146,8 @@ const INSPECTION_EVENTS = new Set([
   'InspectionFailed',
   'DetectionReviewed',
   'InspectionClosed',
+  'InspectionEvaluated',
+  'ReportIssued',
 ]);
 
 type Verdict = 'confirmed' | 'rejected' | 'relabelled';
@@ -233,6 +243,12 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
         closed_at: null,
         closed_by: null,
         close_note: null,
+        verdict: null,
+        verdict_profile_id: null,
+        verdict_profile_revision: null,
+        evaluated_by: null,
+        evaluated_at: null,
+        reports_issued: 0,
         updated_at: event.recordedAt,
         last_position: event.globalPosition,
       });
@@ -345,6 +361,22 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
       dirty();
       return;
     }
+    case 'InspectionEvaluated': {
+      if (!inspection) return;
+      inspection.verdict = domain.data.verdict;
+      inspection.verdict_profile_id = domain.data.profile.profileId;
+      inspection.verdict_profile_revision = domain.data.profile.revision;
+      inspection.evaluated_by = domain.data.evaluatedBy;
+      inspection.evaluated_at = event.recordedAt;
+      dirty();
+      return;
+    }
+    case 'ReportIssued': {
+      if (!inspection) return;
+      inspection.reports_issued = Number(inspection.reports_issued) + 1;
+      dirty();
+      return;
+    }
     default:
       return;
   }
@@ -452,7 +484,8 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
 
 export const inspectionsProjection: Projection = {
   name: 'inspections',
-  version: 1,
+  // v2: the latest verdict and the count of issued reports.
+  version: 2,
   tables: [inspectionsTable, detectionsTable, reviewsTable, reviewStatsTable, dailyDefectStatsTable],
   handles: INSPECTION_EVENTS,
   apply,

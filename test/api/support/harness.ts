@@ -23,6 +23,7 @@ import { FsBlobStore } from '../../../infra/blob/fs-blob-store.js';
 import { verifyAudit } from '../../../infra/postgres/audit-verify.js';
 import { PostgresEventStore } from '../../../infra/postgres/event-store.js';
 import { migrate } from '../../../infra/postgres/migrate.js';
+import { sealCovering } from '../../../infra/postgres/seal-lookup.js';
 import { PostgresSearch } from '../../../infra/postgres-search/postgres-search.js';
 import { InMemoryRateLimiter } from '../../../infra/rate-limit/in-memory.js';
 import { ReadModelQueries } from '../../../projections/queries.js';
@@ -215,7 +216,10 @@ export async function fullDependencies(
     queries: new ReadModelQueries(backend.pool, backend.store),
     history: aggregateHistory(backend.store),
     search,
-    auditVerifier: { verify: () => verifyAudit(backend.pool, { sealKey: SEAL_KEY }) },
+    auditVerifier: {
+      verify: () => verifyAudit(backend.pool, { sealKey: SEAL_KEY }),
+      sealCovering: (position) => sealCovering(backend.pool, position),
+    },
     modelInspector: onnxModelInspector(),
   };
   return {
