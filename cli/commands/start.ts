@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
 import { modeOf } from '../../infra/config.js';
 import { Sealer } from '../../infra/postgres/sealer.js';
-import { deployBundledModel, ensureAdmin } from '../bootstrap.js';
+import { deployBundledModel, ensureAdmin, ensureSampleProfile } from '../bootstrap.js';
 import type { Subcommand } from '../main.js';
 import { openRuntime, untilSignal } from '../runtime.js';
 import { startApi } from '../wiring/api.js';
@@ -33,6 +33,7 @@ const command: Subcommand = {
       if (config.KAFKA_BROKERS) await startRelay(runtime);
       const inference = createInference(runtime, blobs, registry);
       await deployBundledModel(runtime, inference.models, config.DEFAULT_MODEL);
+      await ensureSampleProfile(runtime);
       await startInference(runtime, inference);
       startSealer(runtime);
       const keyFile = await ensureAdmin(runtime);
