@@ -403,3 +403,89 @@ export const ReportVerification = z.object({
     })
     .nullable(),
 });
+
+// Inspection read model (projections/queries.ts inspectionOut); `worker` only for callers with workers:read.
+const time = z.string().nullable();
+export const InspectionRow = z.object({
+  inspectionId: z.string(),
+  fileId: z.string(),
+  fileSha256: z.string().nullable(),
+  status: z.enum(['requested', 'running', 'retrying', 'detected', 'failed', 'closed']),
+  model: z.object({ name: z.string(), version: z.string(), sha256: z.string().nullable() }),
+  selection: z.object({ reason: z.string(), roll: z.number().nullable(), weights: z.record(z.string(), z.number()) }),
+  shadows: z.array(z.object({ name: z.string(), version: z.string(), sha256: z.string().nullable() })),
+  thresholds: Thresholds,
+  requestedBy: z.string(),
+  requestedAt: time,
+  attempts: z.number(),
+  worker: z.string().nullable().optional(),
+  startedAt: time,
+  failure: z.object({ code: z.string(), reason: z.string(), at: time }).nullable(),
+  detectedAt: time,
+  counts: z.object({
+    detections: z.number(),
+    shadowRuns: z.number(),
+    reviewed: z.number(),
+    confirmed: z.number(),
+    rejected: z.number(),
+    relabelled: z.number(),
+  }),
+  timings: z
+    .object({
+      queueMs: z.number(),
+      preprocessMs: z.number(),
+      inferenceMs: z.number(),
+      postprocessMs: z.number(),
+      batchSize: z.number(),
+      cached: z.boolean(),
+    })
+    .nullable(),
+  outcome: z.enum(['accepted', 'rejected', 'inconclusive']).nullable(),
+  closedAt: time,
+  closedBy: z.string().nullable(),
+  closeNote: z.string().nullable(),
+  /** The latest recorded verdict (GET /v1/inspections/{id}/evaluations has them all). */
+  verdict: z
+    .object({
+      verdict: z.enum(['accept', 'reject', 'indeterminate']),
+      profileId: z.string(),
+      revision: z.number(),
+      evaluatedBy: z.string(),
+      evaluatedAt: time,
+    })
+    .nullable(),
+  reportsIssued: z.number(),
+  updatedAt: time,
+  position: z.number().describe('Global position of the last event the row reflects'),
+});
+export const InspectionDetail = InspectionRow.extend({
+  detections: z.array(
+    z.object({
+      inspectionId: z.string(),
+      detectionId: z.string(),
+      role: z.enum(['live', 'shadow']),
+      model: z.object({ name: z.string(), version: z.string() }),
+      fileId: z.string().nullable(),
+      classId: z.number(),
+      className: z.string(),
+      score: z.number(),
+      box: z.object({ x1: z.number(), y1: z.number(), x2: z.number(), y2: z.number() }),
+      recordedAt: time,
+      review: z
+        .object({ verdict: z.string(), relabelledTo: z.string().nullable(), reviewer: z.string(), at: time })
+        .nullable(),
+    }),
+  ),
+  reviews: z.array(
+    z.object({
+      detectionId: z.string(),
+      className: z.string().nullable(),
+      verdict: z.string(),
+      newClassName: z.string().nullable(),
+      comment: z.string().nullable(),
+      reviewer: z.string(),
+      reviewedAt: time,
+      position: z.number(),
+    }),
+  ),
+});
