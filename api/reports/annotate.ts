@@ -19,29 +19,51 @@ export const boxLabel = (d: ReportDetection): string => {
   return `${d.role === 'shadow' ? `${d.model} ` : ''}${d.detectionId} ${cls} ${d.score.toFixed(2)}${rejected}`;
 };
 
-/** The SVG overlay: live boxes solid, shadow boxes dashed, rejected ones thin; labels above each box. */
-export function overlaySvg(
+/** Stroke and label size for an image of this size, so boxes stay visible on small and huge images alike. */
+const styleFor = (size: { width: number; height: number }) => ({
+  stroke: Math.max(2, Math.round(Math.max(size.width, size.height) / 1000)),
+  // Capped: glyph rasterisation dominates the cost on huge images, and 28 px stays legible when zoomed.
+  font: Math.min(28, Math.max(12, Math.round(Math.max(size.width, size.height) / 150))),
+});
+
+/**
+ * One small SVG per detection (its box and label), placed where it belongs. Rasterising 300 small
+ * tiles is far cheaper than one overlay the size of a 10,000-px image.
+ */
+export function overlayTiles(
   detections: readonly ReportDetection[],
   size: { width: number; height: number },
   scale: number,
-): string {
-  const stroke = Math.max(2, Math.round(Math.max(size.width, size.height) / 400));
-  const font = Math.max(12, Math.round(Math.max(size.width, size.height) / 70));
-  const shapes = detections.map((d) => {
-    const x = d.box.x1 * scale;
-    const y = d.box.y1 * scale;
-    const w = Math.max(1, (d.box.x2 - d.box.x1) * scale);
-    const h = Math.max(1, (d.box.y2 - d.box.y1) * scale);
+): { input: Buffer; left: number; top: number }[] {
+  const { stroke, font } = styleFor(size);
+  const pad = stroke + 1;
+  const tiles: { input: Buffer; left: number; top: number }[] = [];
+  for (const d of detections) {
+    const x = Math.round(d.box.x1 * scale);
+    const y = Math.round(d.box.y1 * scale);
+    const w = Math.max(1, Math.round((d.box.x2 - d.box.x1) * scale));
+    const h = Math.max(1, Math.round((d.box.y2 - d.box.y1) * scale));
+    const label = boxLabel(d);
+    const labelWidth = Math.ceil(label.length * font * 0.62) + 2 * pad;
+    const labelAbove = y - pad - font - 4 >= 0;
+    // The tile in image coordinates, clipped to the image.
+    const left = Math.max(0, x - pad);
+    const top = Math.max(0, labelAbove ? y - pad - font - 4 : y - pad);
+    const right = Math.min(size.width, Math.max(x + w + pad, x + labelWidth));
+    const bottom = Math.min(size.height, labelAbove ? y + h + pad : y + h + pad + font + 4);
+    if (right <= left || bottom <= top) continue;
     const colour = colourOf(d.review?.newClassName ?? d.className);
     const dash = d.role === 'shadow' ? ` stroke-dasharray="${stroke * 3},${stroke * 2}"` : '';
     const width = d.review?.verdict === 'rejected' ? Math.max(1, stroke / 2) : stroke;
-    const labelY = y - stroke > font ? y - stroke : y + h + font;
-    return (
-      `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="none" stroke="${colour}" stroke-width="${width}"${dash}/>` +
-      `<text x="${x.toFixed(1)}" y="${labelY.toFixed(1)}" font-family="DejaVu Sans, Arial, sans-serif" font-size="${font}" fill="${colour}" stroke="#000" stroke-width="${Math.max(1, font / 8).toFixed(1)}" paint-order="stroke">${escapeXml(boxLabel(d))}</text>`
-    );
-  });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${size.width}" height="${size.height}">${shapes.join('')}</svg>`;
+    const textY = labelAbove ? y - pad - 2 : y + h + pad + font;
+    const svg =
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${right - left}" height="${bottom - top}"><g transform="translate(${-left},${-top})">` +
+      `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="${colour}" stroke-width="${width}"${dash}/>` +
+      `<text x="${x}" y="${textY}" font-family="DejaVu Sans, Arial, sans-serif" font-size="${font}" fill="${colour}" stroke="#000" stroke-width="${Math.max(1, font / 8).toFixed(1)}" paint-order="stroke">${escapeXml(label)}</text>` +
+      '</g></svg>';
+    tiles.push({ input: Buffer.from(svg), left, top });
+  }
+  return tiles;
 }
 
 /**
@@ -62,10 +84,11 @@ export async function renderAnnotatedPng(
     limitInputPixels: options.maxPixels,
   });
   if (scale < 1) image = sharp(await image.resize(width, height).png({ compressionLevel: 1 }).toBuffer());
-  const svg = Buffer.from(overlaySvg(detections, { width, height }, scale));
   const png = await image
     .toColourspace('srgb')
-    .composite([{ input: svg, top: 0, left: 0 }])
+    .composite(overlayTiles(detections, { width, height }, scale))
+    // The overlays bring an alpha channel; the picture itself is opaque.
+    .removeAlpha()
     .png({ compressionLevel: 6 })
     .toBuffer();
   return { png, width, height };
