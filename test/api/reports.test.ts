@@ -62,6 +62,13 @@ beforeAll(async () => {
   expect(
     (await call('POST', '/v1/models/weld-defects/deployments', 'admin', { body: { version: '0.0.1' } })).status,
   ).toBe(200);
+  // The same network as a second version, run in shadow, so the report can show shadow boxes on request.
+  expect((await call('POST', '/v1/models/weld-defects/versions?version=0.0.2', 'admin', { raw: model })).status).toBe(
+    201,
+  );
+  expect((await call('POST', '/v1/models/weld-defects/shadows', 'admin', { body: { version: '0.0.2' } })).status).toBe(
+    200,
+  );
   const image = await readFile(SAMPLE);
   fileSha256 = createHash('sha256').update(image).digest('hex');
   const upload = await fetch(`${api.server.url}/v1/files?name=weld-9001044.png`, {
@@ -76,7 +83,32 @@ beforeAll(async () => {
   const deps = { store: api.backend.store };
   await startInference(deps, { inspectionId, attempt: 1, worker: 'w1' }, ctx);
   const [requestedEvent] = await streamOf();
-  const { model: chosen, thresholds } = requestedEvent!.data as { model: object; thresholds: object };
+  const {
+    model: chosen,
+    thresholds,
+    shadows,
+  } = requestedEvent!.data as {
+    model: object;
+    thresholds: object;
+    shadows: object[];
+  };
+  expect(shadows).toHaveLength(1);
+  await recordDetections(
+    deps,
+    {
+      inspectionId,
+      role: 'shadow',
+      model: shadows[0],
+      detections: [{ detectionId: 'd0', classId: 0, className: 'porosity', score: 0.77, box: box(20, 20, 30, 30) }],
+      image: { width: 376, height: 271 },
+      window: null,
+      thresholds,
+      timings: { queueMs: 1, preprocessMs: 2, inferenceMs: 20, postprocessMs: 1 },
+      batchSize: 1,
+      cached: false,
+    } as never,
+    ctx,
+  );
   await recordDetections(
     deps,
     {
@@ -301,6 +333,12 @@ describe('reports', () => {
       expect.objectContaining({ format: 'json', asOf: `position=${requestedAt}`, issuedBy: users.auditor }),
     );
     expect(issued).toContainEqual(expect.objectContaining({ format: 'csv', asOf: null, issuedBy: users.viewer }));
+    const withShadow = await (
+      await call('GET', `/v1/inspections/${inspectionId}/report?format=csv&shadow=true`, 'viewer')
+    ).text();
+    expect(withShadow.trim().split('\r\n')).toHaveLength(5);
+    expect(withShadow).toContain('"shadow","weld-defects@0.0.2","d0","porosity","0.770"');
+    expect(csv).not.toContain('"shadow"');
     expect((await call('GET', `/v1/inspections/${inspectionId}/report?format=docx`, 'viewer')).status).toBe(400);
     expect((await call('GET', '/v1/inspections/no-such/report', 'viewer')).status).toBe(404);
   });
