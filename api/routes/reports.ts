@@ -13,9 +13,12 @@ import { verifyReport } from '../reports/verify-report.js';
 import { type AsOf, ImageQuery, InspectionParams, ReportQuery, ReportVerification } from '../schemas.js';
 import { commandContext, describeAsOf, readerOf } from './helpers.js';
 
-/** A report read is a GET: it takes no idempotency key; the decider records the same bytes to the same person once. */
+/**
+ * A report read is a GET: it takes no idempotency key and no If-Match; the decider records the
+ * same bytes to the same person once.
+ */
 const issuanceContext = (input: Parameters<typeof commandContext>[0]) => {
-  const { idempotencyKey: _none, ...ctx } = commandContext(input);
+  const { idempotencyKey: _key, expectedVersion: _version, ...ctx } = commandContext(input);
   return ctx;
 };
 
@@ -193,7 +196,7 @@ export const reportRoutes = (deps: ApiDependencies, options: ResolvedApiOptions)
       body: {
         kind: 'binary',
         mediaTypes: ['application/pdf', 'text/html', 'text/csv', 'application/json', 'application/octet-stream'],
-        maxBytes: 256 * 1024 * 1024,
+        maxBytes: options.maxUploadBytes,
         description: 'The report file, byte for byte as it was downloaded',
       },
       responses: { 200: { description: 'The verification', schema: ReportVerification } },
