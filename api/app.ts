@@ -5,6 +5,7 @@ import { KeyRing } from './auth/key-ring.js';
 import { TokenService } from './auth/token-service.js';
 import { type ApiDependencies, type ApiOptions, resolveOptions } from './dependencies.js';
 import { requestContext } from './http/context.js';
+import { mountApiDocs } from './http/docs.js';
 import { errorHandler, unknownRoute } from './http/error-handler.js';
 import { methodNotAllowed } from './http/method-not-allowed.js';
 import { mountRoutes } from './http/mount.js';
@@ -52,6 +53,7 @@ export function createApp(deps: ApiDependencies, options: ApiOptions): Applicati
   system.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });
+  mountApiDocs(system);
   app.use(system);
 
   // A token that fails (forged, expired, revoked) costs its address the anonymous budget before

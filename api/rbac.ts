@@ -7,6 +7,8 @@ export const permissions = [
   'inspections:read',
   'inspections:request',
   'inspections:review',
+  /** Create, revise and retire acceptance profiles (the rule sets verdicts are judged by). */
+  'profiles:manage',
   'models:read',
   'models:manage',
   'users:read',
@@ -76,6 +78,8 @@ export const eventCategories = {
       'ShadowInferenceFailed',
       'DetectionReviewed',
       'InspectionClosed',
+      'InspectionEvaluated',
+      'ReportIssued',
     ],
   },
   models: {
@@ -97,6 +101,11 @@ export const eventCategories = {
     types: ['UserRegistered', 'RoleGranted', 'RoleRevoked', 'ApiKeyIssued', 'ApiKeyRevoked'],
   },
   access: { stream: 'access', permission: 'audit:read', types: ['AccessRecorded', 'SealKeyActivated'] },
+  acceptance: {
+    stream: 'acceptance-profile',
+    permission: 'inspections:read',
+    types: ['AcceptanceProfileCreated', 'AcceptanceProfileRevised', 'AcceptanceProfileRetired'],
+  },
 } as const satisfies Record<
   string,
   { readonly stream: StreamCategory; readonly permission: Permission; readonly types: readonly EventType[] }

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { REVIEW_VERDICT_FILTERS } from '../projections/search/query.js';
 import {
+  AcceptanceRule,
+  AcceptanceRules,
   Actor,
   DicomHeader,
   Id,
+  InspectionEvaluated,
   ModelName,
   ModelVersion,
   PixelSpacingMm,
@@ -152,6 +155,10 @@ export const ListInspectionsQuery = z.object({
   cursor: Cursor,
   fileId: Id.optional(),
   status: z.enum(['requested', 'running', 'retrying', 'detected', 'failed', 'closed']).optional(),
+  verdict: z
+    .enum(['accept', 'reject', 'indeterminate', 'none'])
+    .optional()
+    .describe('The latest recorded verdict; none = never evaluated'),
   modelName: ModelName.optional(),
   modelVersion: ModelVersion.optional(),
   from: IsoTime.optional(),
@@ -168,6 +175,8 @@ export const ReviewBody = z
     path: ['newClassName'],
   });
 export const CloseBody = z.object({
+  profileId: Id.optional().describe('Judge the inspection against this acceptance profile as it closes'),
+  revision: z.number().int().min(1).optional().describe('Profile revision (latest when absent)'),
   outcome: z.enum(['accepted', 'rejected', 'inconclusive']),
   note: z.string().max(2000).nullable().default(null),
 });
@@ -415,3 +424,160 @@ export const EventStreamQuery = z.object({
   category: z.enum(['file', 'inspection', 'model', 'user', 'access']).optional(),
 });
 export const LastEventId = z.string().regex(/^\d{1,15}$/, 'a global position');
+
+// Acceptance profiles and verdicts
+export const ProfileParams = z.object({ profileId: Id });
+export const CreateProfileBody = z.object({
+  profileId: Id,
+  name: z.string().min(1).max(100),
+  description: z.string().max(2000).optional(),
+  sample: z.boolean().optional(),
+  rules: AcceptanceRules,
+});
+export const ReviseProfileBody = z.object({ rules: AcceptanceRules, note: z.string().max(2000).optional() });
+export const RetireProfileBody = z.object({ reason: z.string().min(1).max(500) });
+export const EvaluateBody = z.object({ profileId: Id, revision: z.number().int().min(1).optional() });
+export const AcceptanceProfile = z.object({
+  profileId: Id,
+  name: z.string(),
+  description: z.string(),
+  sample: z.boolean(),
+  status: z.enum(['active', 'retired']),
+  retirement: z.object({ reason: z.string(), retiredBy: z.string() }).nullable(),
+  revisions: z.array(z.object({ revision: z.number().int(), rules: z.array(AcceptanceRule) })),
+  streamVersion: z.number().int(),
+});
+export const Verdict = InspectionEvaluated.schema.extend({
+  streamVersion: z.number().int(),
+  globalPosition: z.number().int(),
+  recordedAt: z.string(),
+});
+export const Verdicts = z.object({ items: z.array(Verdict) });
+export const ReportQuery = z.object({
+  format: z.enum(['pdf', 'html', 'csv', 'json']).optional().describe('Overrides the Accept header'),
+  asOf: AsOf,
+  shadow: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true')
+    .describe('Also draw and list the shadow models’ detections'),
+});
+export const ImageQuery = z.object({
+  annotated: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v !== 'false'),
+  shadow: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true'),
+  asOf: AsOf,
+});
+export const ReportVerification = z.object({
+  issued: z.boolean(),
+  reportSha256: z.string(),
+  issuances: z.array(
+    z.object({
+      inspectionId: z.string(),
+      format: z.string(),
+      asOf: z.string().nullable(),
+      issuedBy: z.string(),
+      issuedAt: z.string().nullable(),
+      covers: z.object({ streamVersion: z.number(), globalPosition: z.number(), eventHash: z.string() }),
+    }),
+  ),
+  history: z
+    .object({
+      ok: z.boolean(),
+      coveredEventStillRecorded: z.boolean(),
+      auditOk: z.boolean(),
+      detail: z.string(),
+    })
+    .nullable(),
+});
+
+// Inspection read model (projections/queries.ts inspectionOut); `worker` only for callers with workers:read.
+const time = z.string().nullable();
+export const InspectionRow = z.object({
+  inspectionId: z.string(),
+  fileId: z.string(),
+  fileSha256: z.string().nullable(),
+  status: z.enum(['requested', 'running', 'retrying', 'detected', 'failed', 'closed']),
+  model: z.object({ name: z.string(), version: z.string(), sha256: z.string().nullable() }),
+  selection: z.object({ reason: z.string(), roll: z.number().nullable(), weights: z.record(z.string(), z.number()) }),
+  shadows: z.array(z.object({ name: z.string(), version: z.string(), sha256: z.string().nullable() })),
+  thresholds: Thresholds,
+  requestedBy: z.string(),
+  requestedAt: time,
+  attempts: z.number(),
+  worker: z.string().nullable().optional(),
+  startedAt: time,
+  failure: z.object({ code: z.string(), reason: z.string(), at: time }).nullable(),
+  detectedAt: time,
+  counts: z.object({
+    detections: z.number(),
+    shadowRuns: z.number(),
+    reviewed: z.number(),
+    confirmed: z.number(),
+    rejected: z.number(),
+    relabelled: z.number(),
+  }),
+  timings: z
+    .object({
+      queueMs: z.number(),
+      preprocessMs: z.number(),
+      inferenceMs: z.number(),
+      postprocessMs: z.number(),
+      batchSize: z.number(),
+      cached: z.boolean(),
+    })
+    .nullable(),
+  outcome: z.enum(['accepted', 'rejected', 'inconclusive']).nullable(),
+  closedAt: time,
+  closedBy: z.string().nullable(),
+  closeNote: z.string().nullable(),
+  /** The latest recorded verdict (GET /v1/inspections/{id}/evaluations has them all). */
+  verdict: z
+    .object({
+      verdict: z.enum(['accept', 'reject', 'indeterminate']),
+      profileId: z.string(),
+      revision: z.number(),
+      evaluatedBy: z.string(),
+      evaluatedAt: time,
+    })
+    .nullable(),
+  reportsIssued: z.number(),
+  updatedAt: time,
+  position: z.number().describe('Global position of the last event the row reflects'),
+});
+export const InspectionDetail = InspectionRow.extend({
+  detections: z.array(
+    z.object({
+      inspectionId: z.string(),
+      detectionId: z.string(),
+      role: z.enum(['live', 'shadow']),
+      model: z.object({ name: z.string(), version: z.string() }),
+      fileId: z.string().nullable(),
+      classId: z.number(),
+      className: z.string(),
+      score: z.number(),
+      box: z.object({ x1: z.number(), y1: z.number(), x2: z.number(), y2: z.number() }),
+      recordedAt: time,
+      review: z
+        .object({ verdict: z.string(), relabelledTo: z.string().nullable(), reviewer: z.string(), at: time })
+        .nullable(),
+    }),
+  ),
+  reviews: z.array(
+    z.object({
+      detectionId: z.string(),
+      className: z.string().nullable(),
+      verdict: z.string(),
+      newClassName: z.string().nullable(),
+      comment: z.string().nullable(),
+      reviewer: z.string(),
+      reviewedAt: time,
+      position: z.number(),
+    }),
+  ),
+});

@@ -13,9 +13,10 @@ const benches: Record<string, () => Promise<{ main: (argv?: string[]) => Promise
   jwt: () => import('./jwt.js'),
   backup: () => import('./backup.js'),
   http: () => import('./http.js'),
+  report: () => import('./report.js'),
 };
 const chosen = process.argv.slice(2);
-const names = chosen.length > 0 ? chosen : ['event-store', 'projections', 'inference'];
+const names = chosen.length > 0 ? chosen : ['event-store', 'projections', 'inference', 'report'];
 for (const name of names) {
   const load = benches[name];
   if (!load) {

@@ -3,7 +3,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { generateApiKey } from '../api/auth/api-key.js';
-import { deployModel, issueApiKey, loadModel, loadUser, registerModel, registerUser } from '../commands/index.js';
+import {
+  createAcceptanceProfile,
+  deployModel,
+  issueApiKey,
+  loadAcceptanceProfile,
+  loadModel,
+  loadUser,
+  registerModel,
+  registerUser,
+} from '../commands/index.js';
+import { SAMPLE_PROFILE } from '../domain/acceptance/index.js';
 import { type ModelStore, modelRegisteredData } from '../inference/model-store.js';
 import { Thresholds, Tiling } from '../schemas/events/index.js';
 import type { Runtime } from './runtime.js';
@@ -145,4 +155,16 @@ export async function deployBundledModel(
     { model: name, version: bundled.version, sha256: inspection.sha256, thresholds },
     'bundled model deployed',
   );
+}
+
+/**
+ * Records the sample acceptance profile (labelled a sample: illustrative limits, not a standard's
+ * text) so a first inspection can be evaluated. A repeat records nothing; a profile someone
+ * revised or retired is left as it is.
+ */
+export async function ensureSampleProfile(runtime: Pick<Runtime, 'store'>): Promise<void> {
+  const deps = { store: runtime.store };
+  const { state } = await loadAcceptanceProfile(deps, SAMPLE_PROFILE.profileId);
+  if (state.status !== 'absent') return;
+  await createAcceptanceProfile(deps, SAMPLE_PROFILE, { ...BOOTSTRAP, correlationId: 'bootstrap-sample-profile' });
 }

@@ -20,6 +20,7 @@ const subcommands: Record<string, Loader> = {
   projections: () => import('./commands/projections.js'),
   audit: () => import('./commands/audit.js'),
   events: () => import('./commands/events.js'),
+  report: () => import('./commands/report.js'),
   inspect: () => import('./commands/inspect.js'),
   migrate: () => import('./commands/migrate.js'),
   backup: () => import('./commands/backup.js'),

@@ -1,3 +1,4 @@
+import { acceptanceProfileDecider } from '../domain/acceptance/index.js';
 import { accessDecider } from '../domain/access/index.js';
 import type { Decider } from '../domain/decider.js';
 import { NotFound } from '../domain/errors.js';
@@ -16,6 +17,7 @@ export const decidersByCategory = {
   model: modelDecider,
   user: userDecider,
   access: accessDecider,
+  'acceptance-profile': acceptanceProfileDecider,
 } as const satisfies Record<StreamCategory, unknown>;
 
 export type AggregateStateOf<C extends StreamCategory> = ReturnType<(typeof decidersByCategory)[C]['initialState']>;

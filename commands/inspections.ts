@@ -18,6 +18,7 @@ import {
   StartInference,
 } from '../schemas/commands/inspection.js';
 import { streamIdOf } from '../schemas/events/index.js';
+import { evaluationBasis } from './acceptance.js';
 import type { CommandResult } from './command-result.js';
 import type { CommandContext } from './context.js';
 import { type CommandDeps, rollOf } from './deps.js';
@@ -68,14 +69,16 @@ async function fileFactsOf(deps: CommandDeps, fileId: string): Promise<FileFacts
   return { sha256: state.upload.sha256, deleted: state.status === 'deleted' };
 }
 
-type SimpleType = Exclude<InspectionCommand['type'], 'RequestInspection'>;
+type SimpleType = Exclude<
+  InspectionCommand['type'],
+  'RequestInspection' | 'CloseInspection' | 'EvaluateInspection' | 'IssueReport'
+>;
 const schemas = {
   StartInference,
   RecordDetections,
   FailInspection,
   RecordShadowFailure,
   ReviewDetection,
-  CloseInspection,
 } satisfies Record<SimpleType, z.ZodType>;
 
 const run = simpleCommands(
@@ -104,8 +107,28 @@ export const recordShadowFailure = (
 /** A reviewer's verdict on one live detection; the reviewer is `ctx.actor`. */
 export const reviewDetection = (deps: CommandDeps, input: z.input<typeof ReviewDetection>, ctx: CommandContext) =>
   run('ReviewDetection', deps, input, ctx);
-export const closeInspection = (deps: CommandDeps, input: z.input<typeof CloseInspection>, ctx: CommandContext) =>
-  run('CloseInspection', deps, input, ctx);
+/** Closes with an outcome; with `profileId` (and optionally `revision`) it records the verdict first. */
+export async function closeInspection(
+  deps: CommandDeps,
+  input: z.input<typeof CloseInspection>,
+  ctx: CommandContext,
+): Promise<CommandResult> {
+  const { profileId, revision, ...data } = parseInput('CloseInspection', CloseInspection, input);
+  return handleCommand(
+    deps,
+    inspectionDecider,
+    inspectionStreamId(data.inspectionId),
+    async (state: InspectionState) => ({
+      type: 'CloseInspection' as const,
+      actor: ctx.actor,
+      data:
+        profileId !== undefined && state.status !== 'closed' && state.ended === 'detected'
+          ? { ...data, evaluation: await evaluationBasis(deps, state, profileId, revision) }
+          : data,
+    }),
+    ctx,
+  );
+}
 
 export function loadInspection(
   deps: CommandDeps,

@@ -1,3 +1,4 @@
+export * from './acceptance/index.js';
 export * from './access/index.js';
 export * from './decider.js';
 export * from './errors.js';

@@ -157,10 +157,37 @@ const inspectionOut = (r: Row) => ({
   closedAt: iso(r.closed_at),
   closedBy: (r.closed_by as string | null) ?? null,
   closeNote: (r.close_note as string | null) ?? null,
+  verdict: r.verdict
+    ? {
+        verdict: String(r.verdict),
+        profileId: String(r.verdict_profile_id),
+        revision: num(r.verdict_profile_revision),
+        evaluatedBy: String(r.evaluated_by),
+        evaluatedAt: iso(r.evaluated_at),
+      }
+    : null,
+  reportsIssued: num(r.reports_issued),
   updatedAt: iso(r.updated_at),
   position: num(r.last_position),
   /** The stream's version at `position`: the row's ETag. */
   streamVersion: num(r.stream_version),
+});
+
+const issuedReportOut = (r: Row) => ({
+  reportSha256: String(r.report_sha256),
+  inspectionId: String(r.inspection_id),
+  format: String(r.format),
+  sizeBytes: num(r.size_bytes),
+  asOf: (r.as_of as string | null) ?? null,
+  shadow: Boolean(r.shadow),
+  covers: {
+    streamVersion: num(r.covers_version),
+    globalPosition: num(r.covers_position),
+    eventHash: String(r.covers_hash),
+  },
+  issuedBy: String(r.issued_by),
+  issuedAt: iso(r.issued_at),
+  position: num(r.position),
 });
 
 const detectionOut = (r: Row) => ({
@@ -244,6 +271,7 @@ const ListFilesQuery = z.object({
 });
 const ListInspectionsQuery = z.object({
   status: z.enum(['requested', 'running', 'retrying', 'detected', 'failed', 'closed']).optional(),
+  verdict: z.enum(['accept', 'reject', 'indeterminate', 'none']).optional(),
   modelName: text,
   modelVersion: text,
   fileId: text,
@@ -327,17 +355,28 @@ export class ReadModelQueries {
     const after = decodeCursor(q.cursor, 1);
     const where = new Where()
       .when(q.status, (p) => `status = ${p}`)
+      .when(q.verdict === 'none' ? undefined : q.verdict, (p) => `verdict = ${p}`)
       .when(q.modelName, (p) => `model_name = ${p}`)
       .when(q.modelVersion, (p) => `model_version = ${p}`)
       .when(q.fileId, (p) => `file_id = ${p}`)
       .when(q.from, (p) => `requested_at >= ${p}`)
       .when(q.to, (p) => `requested_at < ${p}`)
       .when(after?.[0], (p) => `requested_position < ${p}`);
+    if (q.verdict === 'none') where.add(() => 'verdict IS NULL');
     const { rows } = await this.db.query(
       `SELECT * FROM read.inspections ${where} ORDER BY requested_position DESC LIMIT ${q.limit + 1}`,
       where.params,
     );
     return page(rows, q.limit, inspectionOut, (r) => [Number(r.requested_position)]);
+  }
+
+  /** The issuances of the report with these exact bytes, oldest first (the same file may go to several people). */
+  async findIssuedReports(reportSha256: string) {
+    const { rows } = await this.db.query(
+      'SELECT * FROM read.issued_reports WHERE report_sha256 = $1 ORDER BY position',
+      [parse(z.string().regex(/^[a-f0-9]{64}$/), reportSha256)],
+    );
+    return rows.map(issuedReportOut);
   }
 
   /**

@@ -19,6 +19,11 @@ export interface ApiCommands {
   readonly requestInspection: Bound<typeof Commands.requestInspection>;
   readonly reviewDetection: Bound<typeof Commands.reviewDetection>;
   readonly closeInspection: Bound<typeof Commands.closeInspection>;
+  readonly evaluateInspection: Bound<typeof Commands.evaluateInspection>;
+  readonly recordReportIssued: Bound<typeof Commands.recordReportIssued>;
+  readonly createAcceptanceProfile: Bound<typeof Commands.createAcceptanceProfile>;
+  readonly reviseAcceptanceProfile: Bound<typeof Commands.reviseAcceptanceProfile>;
+  readonly retireAcceptanceProfile: Bound<typeof Commands.retireAcceptanceProfile>;
   readonly registerModel: Bound<typeof Commands.registerModel>;
   readonly deployModel: Bound<typeof Commands.deployModel>;
   readonly shiftTraffic: Bound<typeof Commands.shiftTraffic>;

@@ -5,6 +5,7 @@ import type {
   ListInspectionsInput,
 } from '../../projections/queries.js';
 import type { AuditQueryInput, DetectionQueryInput } from '../../projections/search/query.js';
+import type { RecordedEvent } from '../../schemas/events/index.js';
 
 /** A read-model row as the API returns it: plain JSON. */
 export type ReadModel = Record<string, unknown>;
@@ -22,6 +23,8 @@ export interface ApiQueries {
   getFile(fileId: string): Promise<ReadModel | null>;
   listInspections(input: ListInspectionsInput): Promise<Page>;
   getInspection(inspectionId: string): Promise<ReadModel | null>;
+  /** Who was handed the report with these exact bytes (sha256), oldest first; empty when never issued. */
+  findIssuedReports(reportSha256: string): Promise<readonly ReadModel[]>;
   listModels(): Promise<readonly ReadModel[]>;
   getModel(name: string): Promise<ReadModel | null>;
   reviewStats(): Promise<readonly ReadModel[]>;
@@ -45,6 +48,8 @@ export interface AggregateHistory {
     streamId: string,
     at?: PointInTime,
   ): Promise<{ state: unknown; streamVersion: number; lastGlobalPosition: number } | undefined>;
+  /** The stream's recorded events (payloads upcast to current versions), now or up to a past point. */
+  events(streamId: string, at?: PointInTime): Promise<readonly RecordedEvent[]>;
   /** The version the stream had at a global position (the ETag of a read-model row at that position). */
   versionAt(streamId: string, globalPosition: number): Promise<number | undefined>;
 }
@@ -65,4 +70,14 @@ export interface AuditVerifier {
   sealKeys(): Promise<readonly PublishedSealKeyInfo[]>;
   /** The seals whose range overlaps from..to, as exported (opaque JSON objects, docs/integrity.md). */
   seals(range: { from: number; to: number }): Promise<readonly object[]>;
+  /** The newest seal whose range holds this global position, or null while it is unsealed. */
+  sealCovering(globalPosition: number): Promise<SealSummary | null>;
+}
+
+export interface SealSummary {
+  readonly sealNumber: number;
+  readonly fromPosition: number;
+  readonly toPosition: number;
+  readonly digest: string;
+  readonly sealedAt: string;
 }

@@ -9,9 +9,11 @@ import {
   CommandAccepted,
   DetectionSearchQuery,
   GetQuery,
+  InspectionDetail,
   InspectionParams,
+  InspectionRow,
   ListInspectionsQuery,
-  ReadModelObject,
+  PageOf,
   ReadModelPage,
   RequestInspectionBody,
   ReviewBody,
@@ -63,7 +65,7 @@ export const inspectionRoutes = (deps: ApiDependencies, options: ResolvedApiOpti
     tag: 'inspections',
     permission: 'inspections:read',
     query: ListInspectionsQuery,
-    responses: { 200: { description: 'A page of inspections', schema: ReadModelPage } },
+    responses: { 200: { description: 'A page of inspections', schema: PageOf(InspectionRow) } },
     handle: async (input) => {
       const page = await deps.queries.listInspections(input.query);
       const reader = readerOf(input);
@@ -88,7 +90,10 @@ export const inspectionRoutes = (deps: ApiDependencies, options: ResolvedApiOpti
           }
         : undefined,
     responses: {
-      200: { description: 'The inspection (ETag = stream version)', schema: ReadModelObject.or(AsOfState) },
+      200: {
+        description: 'The inspection (ETag = stream version); with ?asOf= the folded aggregate instead',
+        schema: InspectionDetail.or(AsOfState),
+      },
       404: { description: 'No such inspection' },
     },
     handle: async (input) => {

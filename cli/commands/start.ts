@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
 import { modeOf } from '../../infra/config.js';
-import { deployBundledModel, ensureAdmin } from '../bootstrap.js';
+import { deployBundledModel, ensureAdmin, ensureSampleProfile } from '../bootstrap.js';
 import { exitCodeOf } from '../exit-codes.js';
 import type { Subcommand } from '../main.js';
 import { openRuntime, untilSignal } from '../runtime.js';
@@ -39,6 +39,7 @@ const command: Subcommand = {
       if (config.KAFKA_BROKERS) await startRelay(runtime);
       const inference = createInference(runtime, blobs, registry);
       await deployBundledModel(runtime, inference.models, config.DEFAULT_MODEL);
+      await ensureSampleProfile(runtime);
       await startInference(runtime, inference, registry);
       await startSealer(runtime);
       const keyFile = await ensureAdmin(runtime);

@@ -7,7 +7,14 @@ import type {
   ReviewDetection,
   StartInference,
 } from '../../schemas/commands/inspection.js';
-import type { ModelRef, ModelSelection, Thresholds } from '../../schemas/events/index.js';
+import type {
+  AcceptanceRule,
+  EventData,
+  ModelRef,
+  ModelSelection,
+  PixelSpacingMm,
+  Thresholds,
+} from '../../schemas/events/index.js';
 import type { Command } from '../decider.js';
 
 /** What the handler found in the file's stream when the inspection was requested. */
@@ -28,7 +35,23 @@ export type RecordDetectionsCommand = Command<'RecordDetections', RecordDetectio
 export type FailInspectionCommand = Command<'FailInspection', FailInspection>;
 export type RecordShadowFailureCommand = Command<'RecordShadowFailure', RecordShadowFailure>;
 export type ReviewDetectionCommand = Command<'ReviewDetection', ReviewDetection>;
-export type CloseInspectionCommand = Command<'CloseInspection', CloseInspection>;
+/** A profile revision resolved by the handler, with the pixel spacing of the inspected file (null: unknown). */
+export interface EvaluationBasis {
+  readonly profile: { readonly profileId: string; readonly name: string; readonly revision: number };
+  readonly rules: readonly AcceptanceRule[];
+  readonly pixelSpacingMm: PixelSpacingMm | null;
+}
+
+/** Closing may judge the inspection against a profile in the same decision. */
+export type CloseInspectionCommand = Command<
+  'CloseInspection',
+  CloseInspection & { readonly evaluation?: EvaluationBasis }
+>;
+export type EvaluateInspectionCommand = Command<
+  'EvaluateInspection',
+  { readonly inspectionId: string } & EvaluationBasis
+>;
+export type IssueReportCommand = Command<'IssueReport', Omit<EventData<'ReportIssued'>, 'issuedBy'>>;
 export type InspectionCommand =
   | RequestInspectionCommand
   | StartInferenceCommand
@@ -36,4 +59,6 @@ export type InspectionCommand =
   | FailInspectionCommand
   | RecordShadowFailureCommand
   | ReviewDetectionCommand
-  | CloseInspectionCommand;
+  | CloseInspectionCommand
+  | EvaluateInspectionCommand
+  | IssueReportCommand;

@@ -1,17 +1,22 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { EventData, ModelRef } from '../../schemas/events/index.js';
+import { evaluateDetections } from '../acceptance/evaluate.js';
 import { DomainConflict, DomainRuleViolation, NotFound } from '../errors.js';
 import type {
   CloseInspectionCommand,
+  EvaluateInspectionCommand,
+  EvaluationBasis,
   FailInspectionCommand,
   FileFacts,
   InspectionCommand,
+  IssueReportCommand,
   RecordDetectionsCommand,
   RecordShadowFailureCommand,
   RequestInspectionCommand,
   ReviewDetectionCommand,
   StartInferenceCommand,
 } from './commands.js';
-import { type InspectionEvent, type InspectionState, modelKey } from './state.js';
+import { type InspectionEvent, type InspectionState, issuanceKey, modelKey } from './state.js';
 
 export function decideInspection(command: InspectionCommand, state: InspectionState): InspectionEvent[] {
   switch (command.type) {
@@ -29,6 +34,10 @@ export function decideInspection(command: InspectionCommand, state: InspectionSt
       return review(command, state);
     case 'CloseInspection':
       return close(command, state);
+    case 'EvaluateInspection':
+      return evaluate(command, state);
+    case 'IssueReport':
+      return issueReport(command, state);
   }
 }
 
@@ -217,13 +226,71 @@ function close({ data, actor }: CloseInspectionCommand, state: InspectionState):
       { inspectionId: data.inspectionId },
     );
   }
-  return [
-    {
-      type: 'InspectionClosed',
-      data: { inspectionId: data.inspectionId, outcome: data.outcome, note: data.note ?? null, closedBy: actor },
-    },
-  ];
+  const closing: InspectionEvent = {
+    type: 'InspectionClosed',
+    data: { inspectionId: data.inspectionId, outcome: data.outcome, note: data.note ?? null, closedBy: actor },
+  };
+  if (!data.evaluation) return [closing];
+  if (state.ended === 'failed') throw noDetections(data.inspectionId);
+  return [...judge(data.inspectionId, data.evaluation, state, actor, { always: true }), closing];
 }
+
+/**
+ * Judges the live detections, as reviewed now, against one profile revision. Allowed after
+ * closing too (an auditor re-evaluates against a newer revision); each verdict is a new event
+ * and none replaces an earlier one. Asking again with nothing changed records nothing.
+ */
+function evaluate({ data, actor }: EvaluateInspectionCommand, state: InspectionState): InspectionEvent[] {
+  requireExisting(state, data.inspectionId);
+  return judge(data.inspectionId, data, state, actor, { always: false });
+}
+
+function judge(
+  inspectionId: string,
+  basis: EvaluationBasis,
+  state: InspectionState,
+  actor: string,
+  { always }: { always: boolean },
+): InspectionEvent[] {
+  if (!state.live) throw noDetections(inspectionId);
+  const result = evaluateDetections({
+    rules: basis.rules,
+    detections: state.live.detections,
+    reviews: state.reviews,
+    image: state.live.image,
+    pixelSpacingMm: basis.pixelSpacingMm,
+  });
+  const verdict = {
+    inspectionId,
+    profile: basis.profile,
+    verdict: result.verdict,
+    pixelSpacingMm: basis.pixelSpacingMm,
+    image: state.live.image,
+    detections: result.detections,
+    excluded: result.excluded,
+    rules: result.rules,
+    evaluatedBy: actor,
+  };
+  const latest = state.evaluations.at(-1);
+  if (!always && latest && sameVerdict(latest, verdict)) return [];
+  return [{ type: 'InspectionEvaluated', data: verdict }];
+}
+
+/** Key order is not meaning: a recorded verdict comes back from jsonb with its keys reordered. */
+const sameVerdict = (a: EventData<'InspectionEvaluated'>, b: EventData<'InspectionEvaluated'>) =>
+  isDeepStrictEqual({ ...a, evaluatedBy: null }, { ...b, evaluatedBy: null });
+
+/** Who was handed which exact report bytes; the same file to the same person again records nothing. */
+function issueReport({ data, actor }: IssueReportCommand, state: InspectionState): InspectionEvent[] {
+  requireExisting(state, data.inspectionId);
+  if (state.reportsIssued.includes(issuanceKey(data.reportSha256, actor))) return [];
+  return [{ type: 'ReportIssued', data: { ...data, issuedBy: actor } }];
+}
+
+const noDetections = (inspectionId: string) =>
+  new DomainRuleViolation('inspection.no-detections', `inspection '${inspectionId}' has no live detections`, {
+    inspectionId,
+  });
 
 /** A file can be inspected when it exists and is not deleted. */
 export function requireInspectableFile(fileId: string, file: FileFacts): NonNullable<FileFacts> {

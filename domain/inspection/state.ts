@@ -8,6 +8,8 @@ export type InspectionEvent = EventOfType<
   | 'ShadowInferenceFailed'
   | 'DetectionReviewed'
   | 'InspectionClosed'
+  | 'InspectionEvaluated'
+  | 'ReportIssued'
 >;
 
 /**
@@ -29,8 +31,13 @@ export interface InspectionState {
   /** Highest attempt started (0 before the first). */
   readonly attempt: number;
   readonly lastFailure: EventData<'InspectionFailed'> | null;
-  /** The live result: detection id -> class name as detected. */
-  readonly live: { readonly model: ModelRef; readonly classes: Readonly<Record<string, string>> } | null;
+  /** The live result: detection id -> class name as detected, and the boxes in original pixels. */
+  readonly live: {
+    readonly model: ModelRef;
+    readonly classes: Readonly<Record<string, string>>;
+    readonly detections: EventData<'DetectionsRecorded'>['detections'];
+    readonly image: EventData<'DetectionsRecorded'>['image'];
+  } | null;
   /** `name@version` of each shadow whose detections are recorded. */
   readonly shadowResults: readonly string[];
   /** `name@version` of each shadow recorded as failed. */
@@ -40,6 +47,10 @@ export interface InspectionState {
   /** Whether the inspection ended with detections or a final failure (before any close). */
   readonly ended: 'detected' | 'failed' | null;
   readonly closure: Omit<EventData<'InspectionClosed'>, 'inspectionId'> | null;
+  /** Every verdict recorded, oldest first. */
+  readonly evaluations: readonly EventData<'InspectionEvaluated'>[];
+  /** `<sha256> <issuer>` of every report issuance recorded. */
+  readonly reportsIssued: readonly string[];
 }
 
 export const initialInspectionState = (): InspectionState => ({
@@ -53,7 +64,11 @@ export const initialInspectionState = (): InspectionState => ({
   reviews: {},
   ended: null,
   closure: null,
+  evaluations: [],
+  reportsIssued: [],
 });
+
+export const issuanceKey = (reportSha256: string, issuedBy: string): string => `${reportSha256} ${issuedBy}`;
 
 export const modelKey = (model: Pick<ModelRef, 'name' | 'version'>): string => `${model.name}@${model.version}`;
 
@@ -71,7 +86,12 @@ export function evolveInspection(state: InspectionState, event: InspectionEvent)
       const { data } = event;
       if (data.role === 'shadow') return { ...state, shadowResults: [...state.shadowResults, modelKey(data.model)] };
       const classes = Object.fromEntries(data.detections.map((d) => [d.detectionId, d.className]));
-      return { ...state, status: 'detected', ended: 'detected', live: { model: data.model, classes } };
+      return {
+        ...state,
+        status: 'detected',
+        ended: 'detected',
+        live: { model: data.model, classes, detections: data.detections, image: data.image },
+      };
     }
     case 'InspectionFailed':
       return event.data.final
@@ -87,6 +107,13 @@ export function evolveInspection(state: InspectionState, event: InspectionEvent)
       const { inspectionId: _id, ...closure } = event.data;
       return { ...state, status: 'closed', closure };
     }
+    case 'InspectionEvaluated':
+      return { ...state, evaluations: [...state.evaluations, event.data] };
+    case 'ReportIssued':
+      return {
+        ...state,
+        reportsIssued: [...state.reportsIssued, issuanceKey(event.data.reportSha256, event.data.issuedBy)],
+      };
     default:
       return state;
   }

@@ -2,6 +2,7 @@ import type { EventStore } from '../../commands/ports/event-store.js';
 import { SEAL_KEYS_STREAM } from '../../schemas/events/index.js';
 import type { PublishedSealKey } from '../sealing/seal-keys.js';
 import { type AuditReport, type Queryable, type VerifyAuditOptions, verifyAudit } from './audit-verify.js';
+import { sealCovering } from './seal-lookup.js';
 
 /** A seal as exported and published: everything an auditor needs to check it offline. */
 export interface SealRecord {
@@ -91,10 +92,12 @@ export function postgresAuditVerifier(
   verify(): Promise<AuditReport>;
   sealKeys(): Promise<RecordedSealKey[]>;
   seals(range: { from: number; to: number }): Promise<SealRecord[]>;
+  sealCovering(globalPosition: number): ReturnType<typeof sealCovering>;
 } {
   return {
     verify: async () => verifyAudit(pool, await inputs()),
     sealKeys: () => readSealKeys(store),
     seals: (range) => readSeals(pool, range),
+    sealCovering: (position) => sealCovering(pool, position),
   };
 }

@@ -47,6 +47,20 @@ export function summarise(event: ChittiEvent): string {
     }
     case 'InspectionClosed':
       return `${event.data.closedBy} closed inspection ${event.data.inspectionId}: ${event.data.outcome}`;
+    case 'InspectionEvaluated': {
+      const d = event.data;
+      return `${d.evaluatedBy} evaluated inspection ${d.inspectionId} against ${d.profile.profileId} revision ${d.profile.revision}: ${d.verdict}`;
+    }
+    case 'ReportIssued': {
+      const d = event.data;
+      return `${d.issuedBy} was issued a ${d.format} report of inspection ${d.inspectionId}${d.asOf ? ` as of ${d.asOf}` : ''} (sha256 ${d.reportSha256.slice(0, 12)})`;
+    }
+    case 'AcceptanceProfileCreated':
+      return `${event.data.createdBy} created acceptance profile ${event.data.profileId} (${event.data.rules.length} rules${event.data.sample ? ', sample' : ''})`;
+    case 'AcceptanceProfileRevised':
+      return `${event.data.revisedBy} revised acceptance profile ${event.data.profileId} to revision ${event.data.revision}`;
+    case 'AcceptanceProfileRetired':
+      return `${event.data.retiredBy} retired acceptance profile ${event.data.profileId}: ${event.data.reason}`;
     case 'ModelRegistered': {
       const d = event.data;
       return `${d.registeredBy} registered model ${d.name}@${d.version} (${d.classes.length} classes, sha256 ${d.sha256.slice(0, 12)})`;

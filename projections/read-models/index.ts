@@ -3,6 +3,7 @@ import { auditTrailProjection } from './audit-trail.js';
 import { filesProjection } from './files.js';
 import { inspectionsProjection } from './inspections.js';
 import { modelsProjection } from './models.js';
+import { reportsProjection } from './reports.js';
 import { shadowComparisonProjection } from './shadow-comparison.js';
 
 /** Every PostgreSQL read model, in the order the runner starts them. */
@@ -12,6 +13,14 @@ export const readModelProjections: readonly Projection[] = [
   modelsProjection,
   shadowComparisonProjection,
   auditTrailProjection,
+  reportsProjection,
 ];
 
-export { auditTrailProjection, filesProjection, inspectionsProjection, modelsProjection, shadowComparisonProjection };
+export {
+  auditTrailProjection,
+  filesProjection,
+  inspectionsProjection,
+  modelsProjection,
+  reportsProjection,
+  shadowComparisonProjection,
+};

@@ -46,6 +46,13 @@ export const inspectionsTable: TableSpec = {
     { name: 'closed_at', type: 'timestamptz', nullable: true },
     { name: 'closed_by', type: 'text', nullable: true },
     { name: 'close_note', type: 'text', nullable: true },
+    /** The latest InspectionEvaluated: accept | reject | indeterminate, and against which profile revision. */
+    { name: 'verdict', type: 'text', nullable: true },
+    { name: 'verdict_profile_id', type: 'text', nullable: true },
+    { name: 'verdict_profile_revision', type: 'integer', nullable: true },
+    { name: 'evaluated_by', type: 'text', nullable: true },
+    { name: 'evaluated_at', type: 'timestamptz', nullable: true },
+    { name: 'reports_issued', type: 'integer' },
     { name: 'updated_at', type: 'timestamptz' },
     { name: 'last_position', type: 'bigint' },
     /** The inspection stream's version at last_position: the ETag, without a read of the stream. */
@@ -57,6 +64,7 @@ export const inspectionsTable: TableSpec = {
     '(status, requested_position)',
     '(model_name, model_version, requested_position)',
     '(file_id)',
+    '(verdict, requested_position)',
   ],
 };
 
@@ -144,6 +152,8 @@ const INSPECTION_EVENTS = new Set([
   'InspectionFailed',
   'DetectionReviewed',
   'InspectionClosed',
+  'InspectionEvaluated',
+  'ReportIssued',
 ]);
 
 type Verdict = 'confirmed' | 'rejected' | 'relabelled';
@@ -240,6 +250,12 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
         closed_at: null,
         closed_by: null,
         close_note: null,
+        verdict: null,
+        verdict_profile_id: null,
+        verdict_profile_revision: null,
+        evaluated_by: null,
+        evaluated_at: null,
+        reports_issued: 0,
         updated_at: event.recordedAt,
         last_position: event.globalPosition,
         stream_version: event.streamVersion,
@@ -356,6 +372,22 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
       dirty();
       return;
     }
+    case 'InspectionEvaluated': {
+      if (!inspection) return;
+      inspection.verdict = domain.data.verdict;
+      inspection.verdict_profile_id = domain.data.profile.profileId;
+      inspection.verdict_profile_revision = domain.data.profile.revision;
+      inspection.evaluated_by = domain.data.evaluatedBy;
+      inspection.evaluated_at = event.recordedAt;
+      dirty();
+      return;
+    }
+    case 'ReportIssued': {
+      if (!inspection) return;
+      inspection.reports_issued = Number(inspection.reports_issued) + 1;
+      dirty();
+      return;
+    }
     default:
       return;
   }
@@ -465,7 +497,8 @@ export const inspectionsProjection: Projection = {
   name: 'inspections',
   // 2: detections carry their size in mm.
   // 3: stream_version (the ETag of GET /v1/inspections/{id} without reading the stream).
-  version: 3,
+  // 4: the latest verdict and the count of issued reports.
+  version: 4,
   tables: [inspectionsTable, detectionsTable, reviewsTable, reviewStatsTable, dailyDefectStatsTable],
   handles: INSPECTION_EVENTS,
   apply,

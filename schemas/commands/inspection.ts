@@ -47,5 +47,9 @@ export const CloseInspection = z.object({
   inspectionId: Id,
   outcome: z.enum(['accepted', 'rejected', 'inconclusive']),
   note: z.string().max(2000).nullable().optional(),
+  /** Judge the inspection against this acceptance profile as it closes (InspectionEvaluated before InspectionClosed). */
+  profileId: Id.optional(),
+  /** The profile revision; the latest when absent. */
+  revision: z.number().int().min(1).optional(),
 });
 export type CloseInspection = z.infer<typeof CloseInspection>;

@@ -1,3 +1,4 @@
+export * from './acceptance.js';
 export * from './access.js';
 export * from './common.js';
 export * from './define.js';

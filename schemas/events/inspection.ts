@@ -196,3 +196,91 @@ export const InspectionClosed = defineEvent({
     closedBy: Actor,
   }),
 });
+
+/** What was measured on one detection; mm values are null when the pixel spacing is unknown (never guessed). */
+export const DetectionMeasurement = z.object({
+  widthPx: z.number().min(0),
+  heightPx: z.number().min(0),
+  /** Larger box side (a pore's diameter). */
+  sizeMm: z.number().min(0).nullable(),
+  /** Box diagonal: an upper bound of a straight linear indication's length. */
+  lengthMm: z.number().min(0).nullable(),
+  /** Ellipse inscribed in the box, as a percentage of the image area. */
+  areaPercent: z.number().min(0),
+});
+export type DetectionMeasurement = z.infer<typeof DetectionMeasurement>;
+
+export const RuleOutcome = z.object({
+  ruleId: z.string().min(1).max(64),
+  kind: z.string().min(1).max(32),
+  classes: z.array(z.string().min(1).max(100)),
+  description: z.string().max(500),
+  outcome: z.enum(['pass', 'fail', 'indeterminate']),
+  /** The value compared with the limit; null when it could not be measured. */
+  measured: z.number().nullable(),
+  limit: z.number(),
+  unit: z.enum(['count', 'mm', 'mm-per-length', 'percent']),
+  /** The detections the rule looked at (after reviews). */
+  detectionIds: z.array(z.string().regex(/^d\d+$/)),
+  /** The detection that set `measured` (largest, longest), when one did. */
+  worst: z
+    .string()
+    .regex(/^d\d+$/)
+    .nullable(),
+});
+export type RuleOutcome = z.infer<typeof RuleOutcome>;
+
+export const InspectionEvaluated = defineEvent({
+  type: 'InspectionEvaluated',
+  description:
+    'The live detections, as reviewed, were judged against one revision of an acceptance profile. A later revision never changes it; re-evaluation is a new event.',
+  schema: z.object({
+    inspectionId: Id,
+    profile: z.object({ profileId: Id, name: z.string().min(1).max(100), revision: z.number().int().min(1) }),
+    /** reject when a rule failed; else indeterminate when a rule needed mm and the pixel spacing is unknown; else accept. */
+    verdict: z.enum(['accept', 'reject', 'indeterminate']),
+    pixelSpacingMm: PixelSpacingMm.nullable(),
+    image: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
+    /** The detections the verdict used: live ones not rejected by a reviewer, with the class a relabel gave them. */
+    detections: z
+      .array(
+        z.object({
+          detectionId: z.string().regex(/^d\d+$/),
+          className: z.string().min(1).max(100),
+          review: z.enum(['unreviewed', 'confirmed', 'relabelled']),
+          measurement: DetectionMeasurement,
+        }),
+      )
+      .max(1000),
+    /** Live detections left out because a reviewer rejected them. */
+    excluded: z.array(z.string().regex(/^d\d+$/)).max(1000),
+    rules: z.array(RuleOutcome).max(50),
+    evaluatedBy: Actor,
+  }),
+});
+
+export const ReportFormat = z.enum(['pdf', 'html', 'csv', 'json']);
+export type ReportFormat = z.infer<typeof ReportFormat>;
+
+export const ReportIssued = defineEvent({
+  type: 'ReportIssued',
+  description:
+    'A report of the inspection was handed out: the sha256 of its exact bytes, who asked, as of when, and the stream history it was made from.',
+  schema: z.object({
+    inspectionId: Id,
+    reportSha256: Sha256,
+    sizeBytes: z.number().int().positive(),
+    format: ReportFormat,
+    /** The `asOf` asked for (ISO time or `position=N`), null for the report as of its issue. */
+    asOf: z.string().max(64).nullable(),
+    /** Whether shadow detections were drawn and listed. */
+    shadow: z.boolean(),
+    /** The last inspection event the report shows (issuance events are not part of a report). */
+    covers: z.object({
+      streamVersion: z.number().int().min(1),
+      globalPosition: z.number().int().min(1),
+      eventHash: Sha256,
+    }),
+    issuedBy: Actor,
+  }),
+});

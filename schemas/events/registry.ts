@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { AcceptanceProfileCreated, AcceptanceProfileRetired, AcceptanceProfileRevised } from './acceptance.js';
 import { AccessRecorded, SealKeyActivated } from './access.js';
 import type { EventDefinition } from './define.js';
 import { FileDeleted, FileTagged, FileUploaded } from './file.js';
@@ -7,8 +8,10 @@ import {
   DetectionsRecorded,
   InferenceStarted,
   InspectionClosed,
+  InspectionEvaluated,
   InspectionFailed,
   InspectionRequested,
+  ReportIssued,
   ShadowInferenceFailed,
 } from './inspection.js';
 import {
@@ -33,6 +36,11 @@ export const eventDefinitions = {
   ShadowInferenceFailed,
   DetectionReviewed,
   InspectionClosed,
+  InspectionEvaluated,
+  ReportIssued,
+  AcceptanceProfileCreated,
+  AcceptanceProfileRevised,
+  AcceptanceProfileRetired,
   ModelRegistered,
   ModelDeployed,
   TrafficShifted,

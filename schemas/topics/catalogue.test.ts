@@ -25,10 +25,14 @@ describe('topic catalogue', () => {
       'chitti.models',
       'chitti.users',
       'chitti.access',
+      'chitti.acceptance-profiles',
     ]);
     expect(topicOfStream('inspection-7f3')).toBe('chitti.inspections');
     expect(topicOfStream('model-weld-defects', 'staging')).toBe('staging.models');
     expect(topicOfStream('access-2026-11-23')).toBe('chitti.access');
+    // A category with a dash in its name wins over a shorter one that is not a category.
+    expect(topicOfStream('acceptance-profile-sample-1')).toBe('chitti.acceptance-profiles');
+    expect(() => topicOfStream('acceptance-1')).toThrow(UnroutableStreamError);
     expect(() => topicOfStream('invoice-1')).toThrow(UnroutableStreamError);
   });
 

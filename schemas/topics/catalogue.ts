@@ -1,4 +1,10 @@
-import { type EventType, eventDefinitions, type StreamCategory, streamCategories } from '../events/index.js';
+import {
+  categoryOf,
+  type EventType,
+  eventDefinitions,
+  type StreamCategory,
+  streamCategories,
+} from '../events/index.js';
 
 /** One Kafka topic per aggregate (stream category); every event of that category goes there. */
 export interface TopicDefinition {
@@ -36,6 +42,8 @@ export const topicCatalogue: readonly TopicDefinition[] = [
       'ShadowInferenceFailed',
       'DetectionReviewed',
       'InspectionClosed',
+      'InspectionEvaluated',
+      'ReportIssued',
     ],
   },
   {
@@ -68,6 +76,14 @@ export const topicCatalogue: readonly TopicDefinition[] = [
       'Audited sensitive reads (audit exports, replays), one stream per day; the public keys seals are signed with.',
     eventTypes: ['AccessRecorded', 'SealKeyActivated'],
   },
+  {
+    name: 'acceptance-profiles',
+    category: 'acceptance-profile',
+    streamIds: 'acceptance-profile-<id>',
+    description:
+      'Acceptance profiles: versioned rule sets that turn detections into a verdict (create, revise, retire).',
+    eventTypes: ['AcceptanceProfileCreated', 'AcceptanceProfileRevised', 'AcceptanceProfileRetired'],
+  },
 ];
 
 export class UnroutableStreamError extends Error {
@@ -96,9 +112,8 @@ export function topicOf(eventType: string): TopicDefinition {
 
 /** The topic of a stream id (`inspection-42` → `chitti.inspections`). */
 export function topicOfStream(streamId: string, prefix = DEFAULT_TOPIC_PREFIX): string {
-  const dash = streamId.indexOf('-');
-  const category = dash > 0 ? streamId.slice(0, dash) : '';
-  const definition = byCategory.get(category as StreamCategory);
+  const category = categoryOf(streamId);
+  const definition = category && byCategory.get(category);
   if (!definition) throw new UnroutableStreamError(streamId);
   return topicName(prefix, definition);
 }

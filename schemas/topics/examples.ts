@@ -149,6 +149,89 @@ export const eventExamples: { readonly [T in EventType]: EventExample<T> } = {
     streamId: 'inspection-01JDX8M7VB',
     data: { inspectionId: '01JDX8M7VB', outcome: 'rejected', note: 'repair and re-shoot', closedBy: 'user-12' },
   },
+  InspectionEvaluated: {
+    streamId: 'inspection-01JDX8M7VB',
+    data: {
+      inspectionId: '01JDX8M7VB',
+      profile: { profileId: 'sample-weld-level-2', name: 'Sample weld acceptance', revision: 2 },
+      verdict: 'reject',
+      pixelSpacingMm: { row: 0.2, column: 0.2 },
+      image: { width: 2048, height: 1536 },
+      detections: [
+        {
+          detectionId: 'd0',
+          className: 'porosity',
+          review: 'confirmed',
+          measurement: { widthPx: 20, heightPx: 18, sizeMm: 4, lengthMm: 5.381, areaPercent: 0.008989 },
+        },
+      ],
+      excluded: ['d1'],
+      rules: [
+        {
+          ruleId: 'largest-pore',
+          kind: 'max-size',
+          classes: ['porosity'],
+          description: 'Largest single pore diameter ≤ 3 mm.',
+          outcome: 'fail',
+          measured: 4,
+          limit: 3,
+          unit: 'mm',
+          detectionIds: ['d0'],
+          worst: 'd0',
+        },
+      ],
+      evaluatedBy: 'user-12',
+    },
+  },
+  ReportIssued: {
+    streamId: 'inspection-01JDX8M7VB',
+    data: {
+      inspectionId: '01JDX8M7VB',
+      reportSha256: SHA_FILE.split('').reverse().join(''),
+      sizeBytes: 182_331,
+      format: 'pdf',
+      asOf: '2026-11-23T10:00:00.000Z',
+      shadow: false,
+      covers: { streamVersion: 6, globalPosition: 1042, eventHash: SHA_SHADOW },
+      issuedBy: 'user-30',
+    },
+  },
+  AcceptanceProfileCreated: {
+    streamId: 'acceptance-profile-sample-weld-level-2',
+    data: {
+      profileId: 'sample-weld-level-2',
+      name: 'Sample weld acceptance',
+      description: 'Illustrative limits, not the text of a standard.',
+      sample: true,
+      rules: [
+        { id: 'no-cracks', kind: 'not-permitted', classes: ['crack'], description: 'Cracks are not permitted.' },
+        { id: 'largest-pore', kind: 'max-size', classes: ['porosity'], maxMm: 3, description: 'Largest pore ≤ 3 mm.' },
+      ],
+      createdBy: 'user-1',
+    },
+  },
+  AcceptanceProfileRevised: {
+    streamId: 'acceptance-profile-sample-weld-level-2',
+    data: {
+      profileId: 'sample-weld-level-2',
+      revision: 2,
+      rules: [
+        {
+          id: 'largest-pore',
+          kind: 'max-size',
+          classes: ['porosity'],
+          maxMm: 2.5,
+          description: 'Largest pore ≤ 2.5 mm.',
+        },
+      ],
+      note: 'tighter pore limit for line 3',
+      revisedBy: 'user-1',
+    },
+  },
+  AcceptanceProfileRetired: {
+    streamId: 'acceptance-profile-sample-weld-level-2',
+    data: { profileId: 'sample-weld-level-2', reason: 'replaced by the customer profile', retiredBy: 'user-1' },
+  },
   ModelRegistered: {
     streamId: 'model-weld-defects',
     data: {

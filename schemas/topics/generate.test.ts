@@ -12,6 +12,7 @@ describe('generated topic contract', () => {
     const rendered = renderAll();
     expect([...rendered.keys()].sort()).toEqual([
       'docs/topics.md',
+      'schemas/topics/chitti.acceptance-profiles.schema.json',
       'schemas/topics/chitti.access.schema.json',
       'schemas/topics/chitti.files.schema.json',
       'schemas/topics/chitti.inspections.schema.json',

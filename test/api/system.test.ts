@@ -205,6 +205,40 @@ describe('health, metrics and OpenAPI', () => {
     }
   });
 
+  it('serves a browsable API reference at /docs from the package, reading the same /openapi.json', async () => {
+    const page = await fetch(`${server.url}/docs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    // Nothing from a CDN: every script and style is served by the API itself.
+    expect(html).not.toMatch(/(src|href)="https?:/);
+    for (const asset of ['/docs/assets/swagger-ui-bundle.js', '/docs/assets/swagger-ui.css', '/docs/init.js']) {
+      expect(html).toContain(asset);
+      const response = await fetch(`${server.url}${asset}`);
+      expect(response.status, asset).toBe(200);
+    }
+    expect(await (await fetch(`${server.url}/docs/assets/swagger-ui-bundle.js`)).text()).toContain('SwaggerUIBundle');
+    expect(await (await fetch(`${server.url}/docs/init.js`)).text()).toContain("url: '/openapi.json'");
+  });
+
+  it('gives the inspection, verdict and profile reads real response schemas', async () => {
+    const document = await json(await fetch(`${server.url}/openapi.json`));
+    const schemaOf = (path: string) => document.paths[path].get.responses['200'].content['application/json'].schema;
+    const inspection = schemaOf('/v1/inspections/{inspectionId}').anyOf[0];
+    expect(inspection.properties.verdict.anyOf[0].properties.verdict.enum).toEqual([
+      'accept',
+      'reject',
+      'indeterminate',
+    ]);
+    expect(inspection.properties.detections.items.properties.box.required).toEqual(['x1', 'y1', 'x2', 'y2']);
+    expect(schemaOf('/v1/inspections').properties.items.items.properties.reportsIssued.type).toBe('number');
+    const verdict = schemaOf('/v1/inspections/{inspectionId}/evaluations').properties.items.items;
+    expect(verdict.properties.rules.items.properties.outcome.enum).toEqual(['pass', 'fail', 'indeterminate']);
+    expect(schemaOf('/v1/acceptance-profiles/{profileId}').properties.revisions.type).toBe('array');
+    const report = document.paths['/v1/inspections/{inspectionId}/report'].get;
+    expect(report.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['format', 'asOf']));
+  });
+
   it('serves an OpenAPI 3.1 document listing every route with its schemas', async () => {
     const response = await fetch(`${server.url}/openapi.json`);
     expect(response.status).toBe(200);

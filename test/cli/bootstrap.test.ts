@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployBundledModel } from '../../cli/bootstrap.js';
-import { deployModel, loadModel } from '../../commands/index.js';
+import { deployBundledModel, ensureSampleProfile } from '../../cli/bootstrap.js';
+import { deployModel, loadModel, retireAcceptanceProfile } from '../../commands/index.js';
+import { SAMPLE_PROFILE } from '../../domain/acceptance/index.js';
 import { ModelStore } from '../../inference/model-store.js';
 import { SessionPool } from '../../inference/session-pool.js';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
@@ -90,5 +91,24 @@ describe('the bundled model at start', () => {
 
     await writeFile(file, '{ thresholds: ');
     await expect(deployBundledModel(runtime, models, 'faulty', bundled)).rejects.toThrow(`${file} is not JSON`);
+  });
+
+  it('records the sample acceptance profile once, labelled a sample, and leaves a retired one retired', async () => {
+    await ensureSampleProfile(runtime);
+    await ensureSampleProfile(runtime);
+    const stream = `acceptance-profile-${SAMPLE_PROFILE.profileId}`;
+    const events = await runtime.store.readStream(stream);
+    expect(events.map((e) => e.type)).toEqual(['AcceptanceProfileCreated']);
+    expect(events[0]!.data).toMatchObject({ sample: true, rules: SAMPLE_PROFILE.rules });
+    await retireAcceptanceProfile(
+      { store: runtime.store },
+      { profileId: SAMPLE_PROFILE.profileId, reason: 'own profile' },
+      { actor: 'qa' },
+    );
+    await ensureSampleProfile(runtime);
+    expect((await runtime.store.readStream(stream)).map((e) => e.type)).toEqual([
+      'AcceptanceProfileCreated',
+      'AcceptanceProfileRetired',
+    ]);
   });
 });
