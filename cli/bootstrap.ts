@@ -86,32 +86,68 @@ async function readBundledDeployment(path: string): Promise<z.infer<typeof Bundl
   return parsed.data;
 }
 
-/** The newest shipped `<name>-<version>.onnx` (untrained layout fixtures excluded), its metrics and deployment thresholds. */
-export async function findBundledModel(name: string, dir = BUNDLED_MODELS_DIR) {
+/** Share of live traffic a newer bundled version gets on an install where another version serves. */
+export const BUNDLED_CANARY_PERCENT = 10;
+
+/** Numbers of a metrics file, flattened: `{ splits: { test: { mAP50 } } }` gives `test.mAP50`. */
+function numericMetrics(value: unknown, prefix = ''): Record<string, number> {
+  if (typeof value === 'number') return prefix ? { [prefix]: value } : {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
+  return Object.assign(
+    {},
+    ...Object.entries(value).map(([key, inner]) =>
+      numericMetrics(inner, key === 'splits' && !prefix ? '' : prefix ? `${prefix}.${key}` : key),
+    ),
+  );
+}
+
+async function readMetrics(dir: string, name: string, version: string): Promise<Record<string, number>> {
+  // A version's own file first (`<name>-<version>.metrics.json`), then the shared one of older releases.
+  for (const file of [`${name}-${version}.metrics.json`, `${name}.metrics.json`]) {
+    try {
+      return numericMetrics(JSON.parse(await readFile(join(dir, file), 'utf8')));
+    } catch {
+      // Metrics are informative; a model without them still registers.
+    }
+  }
+  return {};
+}
+
+/**
+ * The shipped `<name>-<version>.onnx` files (untrained layout fixtures excluded), oldest first, each
+ * with its metrics and the deployment thresholds.
+ */
+export async function findBundledModels(name: string, dir = BUNDLED_MODELS_DIR) {
   const pattern = new RegExp(`^${name}-(\\d+\\.\\d+\\.\\d+)\\.onnx$`);
   const versions = (await readdir(dir))
     .map((file) => pattern.exec(file))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ file: join(dir, m[0]), version: m[1]! }))
     .sort((a, b) => a.version.localeCompare(b.version, undefined, { numeric: true }));
-  const newest = versions.at(-1);
-  if (!newest) return undefined;
-  let metrics: Record<string, number> = {};
-  try {
-    const raw = JSON.parse(await readFile(join(dir, `${name}.metrics.json`), 'utf8')) as Record<string, unknown>;
-    metrics = Object.fromEntries(Object.entries(raw).filter((e): e is [string, number] => typeof e[1] === 'number'));
-  } catch {
-    // Metrics are informative; a model without them still registers.
-  }
   const deployment = await readBundledDeployment(join(dir, `${name}.deployment.json`));
-  return { ...newest, metrics, thresholds: deployment?.thresholds, tiling: deployment?.tiling };
+  return Promise.all(
+    versions.map(async (v) => ({
+      ...v,
+      metrics: await readMetrics(dir, name, v.version),
+      thresholds: deployment?.thresholds,
+      tiling: deployment?.tiling,
+    })),
+  );
+}
+
+/** The newest shipped version, its metrics and deployment thresholds and tiling. */
+export async function findBundledModel(name: string, dir = BUNDLED_MODELS_DIR) {
+  return (await findBundledModels(name, dir)).at(-1);
 }
 
 /**
- * Registers the shipped model with its shipped thresholds and gives it all traffic when no version
- * of that name serves yet, so `npm start` inspects out of the box. Once something serves, traffic
- * is never moved here: a newer shipped version (after an upgrade of Chitti) is only registered,
- * for an operator to deploy, canary or shadow.
+ * Registers the shipped versions with their shipped thresholds. A fresh install (no version of that
+ * name serves) deploys the newest with all traffic, so `npm start` inspects out of the box. An
+ * install where a version serves (an upgrade of Chitti) gets a newer shipped version as a canary
+ * with BUNDLED_CANARY_PERCENT of the traffic: visible in the event log and the traffic split, never
+ * a silent switch, and the operator promotes it, shifts traffic or rolls back. A version that has
+ * been live once, is retired or runs as a shadow is left as the operator has it, so restarts
+ * append nothing.
  */
 export async function deployBundledModel(
   runtime: Pick<Runtime, 'store' | 'logger'>,
@@ -119,41 +155,43 @@ export async function deployBundledModel(
   name: string,
   dir = BUNDLED_MODELS_DIR,
 ): Promise<void> {
-  const bundled = await findBundledModel(name, dir);
-  if (!bundled) {
+  const bundled = await findBundledModels(name, dir);
+  const newest = bundled.at(-1);
+  if (!newest) {
     runtime.logger.warn({ model: name }, 'no bundled model found; deploy one through the API');
     return;
   }
   const deps = { store: runtime.store };
   const state = (await loadModel(deps, name)).state;
   const serving = Object.values(state.weights).some((w) => w > 0);
-  if (serving && bundled.version in state.versions) return;
-  const inspection = await models.register(await readFile(bundled.file));
-  const registration = modelRegisteredData(inspection, {
-    name,
-    version: bundled.version,
-    registeredBy: BOOTSTRAP.actor,
-    metrics: bundled.metrics,
-  });
-  const { registeredBy: _by, task: _task, format: _format, ...input } = registration;
-  const { thresholds, tiling } = bundled;
-  // Registered with its thresholds and tiling, so any deployment of it, here or later by an operator, uses them.
-  await registerModel(
-    deps,
-    { ...input, ...(thresholds ? { thresholds } : {}), ...(tiling ? { tiling } : {}) },
-    BOOTSTRAP,
-  );
-  if (serving) {
-    runtime.logger.info(
-      { model: name, version: bundled.version, serving: state.weights },
-      'bundled model version registered, not deployed (another version serves): deploy it or run it as a shadow through the API',
+  const current = state.versions[newest.version];
+  if (serving && current && (current.everDeployed || current.retired || state.shadows.includes(newest.version))) return;
+  // Older shipped versions are registered too (a fresh install can roll back to them); only the newest is deployed.
+  for (const version of serving ? [newest] : bundled) {
+    if (version.version in state.versions) continue;
+    const inspection = await models.register(await readFile(version.file));
+    const registration = modelRegisteredData(inspection, {
+      name,
+      version: version.version,
+      registeredBy: BOOTSTRAP.actor,
+      metrics: version.metrics,
+    });
+    const { registeredBy: _by, task: _task, format: _format, ...input } = registration;
+    const { thresholds, tiling } = version;
+    // Registered with its thresholds and tiling, so any deployment of it, here or later by an operator, uses them.
+    await registerModel(
+      deps,
+      { ...input, ...(thresholds ? { thresholds } : {}), ...(tiling ? { tiling } : {}) },
+      BOOTSTRAP,
     );
-    return;
   }
-  await deployModel(deps, { name, version: bundled.version, percent: 100 }, BOOTSTRAP);
+  const percent = serving ? BUNDLED_CANARY_PERCENT : 100;
+  await deployModel(deps, { name, version: newest.version, percent }, BOOTSTRAP);
   runtime.logger.info(
-    { model: name, version: bundled.version, sha256: inspection.sha256, thresholds },
-    'bundled model deployed',
+    { model: name, version: newest.version, percent, previous: state.weights, thresholds: newest.thresholds },
+    serving
+      ? 'newer bundled model version deployed as a canary beside the serving one: promote it, shift traffic or roll back through the API'
+      : 'bundled model deployed',
   );
 }
 

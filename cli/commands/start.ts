@@ -51,7 +51,7 @@ const command: Subcommand = {
       });
       logger.info(
         { mode: modeOf(config), search: backend, database: config.DATABASE_URL ? 'external' : 'embedded', keyFile },
-        `Chitti is ready: http://${config.HOST}:${config.PORT} (admin API key in ${keyFile}; try: npm run chitti -- inspect inference/samples/weld-9001044.png)`,
+        `Chitti is ready: http://${config.HOST}:${config.PORT} (admin API key in ${keyFile}; try: npm run chitti -- inspect inference/samples/weld-9001056.png)`,
       );
     } catch (error) {
       logger.fatal({ err: error }, 'start failed');

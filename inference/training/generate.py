@@ -28,7 +28,19 @@ CLASS_NAMES = ["porosity", "crack", "slag_inclusion", "lack_of_fusion", "undercu
 POROSITY, CRACK, SLAG, LACK_OF_FUSION, UNDERCUT = range(5)
 
 # Seeds of the splits are disjoint ranges, so no image appears in two splits.
+# Classic splits: one ~350x280 radiograph per seed (``Scene``; the splits 1.1.0 was trained
+# and measured on, kept reproducible).
 SPLITS = {"train": (1_000_000, 16000), "val": (2_000_000, 400), "test": (3_000_000, 500)}
+# Realistic splits (``realistic.RealScene``): a large radiograph per seed, saved as TILE x TILE
+# tiles at native resolution: (seed base, images, tiles per image, tile focus, defects).
+# defects None: drawn per image (about 1 in 3 has none); True/False: forced.
+REAL_SPLITS = {
+    "real_train": (5_000_000, 700, 12, "mixed", None),
+    "real_val": (5_500_000, 60, 4, "defects", True),
+    "distractors_val": (5_600_000, 60, 4, "distractors", False),
+    "realistic": (6_000_000, 150, 4, "defects", True),  # held out: only evaluate.py reads it
+    "distractors": (7_000_000, 150, 4, "distractors", False),  # held out: defect-free, annotations and markers
+}
 
 
 @dataclass
@@ -450,15 +462,45 @@ def write_split(out: Path, split: str, base: int, count: int, first: int = 0) ->
             print(f"{split}: {i + 1}/{count}", flush=True)
 
 
+def write_real_split(out: Path, split: str, first: int = 0, stop: int | None = None) -> None:
+    """Renders each image of a realistic split, windows it as serving does, and saves its tiles.
+
+    A 16-bit radiograph (about 2 in 3 here) is windowed by the percentiles of the whole
+    image before it is cut, as the serving side windows an image before tiling it. Tile k of
+    seed s is ``weld_<s>_<k>.png`` (8-bit) with its YOLO label file."""
+    from realistic import clip_to_tile, render_scene, tile_origins, to_grey8, TILE
+
+    base, count, per_image, focus, defects = REAL_SPLITS[split]
+    img_dir, lbl_dir = out / split / "images", out / split / "labels"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    lbl_dir.mkdir(parents=True, exist_ok=True)
+    end = count if stop is None else min(count, stop)
+    for i in range(first, end):
+        seed = base + i
+        img, boxes, scene = render_scene(seed, defects)
+        grey = to_grey8(img, sixteen_bit=seed % 3 != 0)
+        for k, (x0, y0) in enumerate(tile_origins(scene, boxes, per_image, focus if boxes or focus != "defects" else "mixed")):
+            tile = grey[y0 : y0 + TILE, x0 : x0 + TILE]
+            stem = f"weld_{seed}_{k}"
+            Image.fromarray(tile, mode="L").save(img_dir / f"{stem}.png")
+            lines = yolo_lines(clip_to_tile(boxes, x0, y0), TILE, TILE)
+            (lbl_dir / f"{stem}.txt").write_text("".join(line + "\n" for line in lines))
+        if (i + 1) % 50 == 0:
+            print(f"{split}: {i + 1}/{end}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "data")
-    ap.add_argument("--splits", nargs="*", default=list(SPLITS))
+    ap.add_argument("--splits", nargs="*", default=list(SPLITS), help=f"classic {list(SPLITS)} or realistic {list(REAL_SPLITS)}")
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of each split's size to generate")
     ap.add_argument("--first", type=int, default=0, help="index in the split to start at (to extend a split or split the work)")
     ap.add_argument("--stop", type=int, help="index in the split to stop before (default: its size)")
     args = ap.parse_args()
     for split in args.splits:
+        if split in REAL_SPLITS:
+            write_real_split(args.out, split, args.first, args.stop)
+            continue
         base, count = SPLITS[split]
         end = max(1, int(count * args.scale))
         write_split(args.out, split, base, end if args.stop is None else min(end, args.stop), args.first)

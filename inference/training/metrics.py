@@ -124,3 +124,18 @@ def mean_average_precision(dets: list[np.ndarray], gts: list[np.ndarray], nc: in
         "ap50_95_per_class": ap.mean(1).tolist(),
         "instances_per_class": counts.tolist(),
     }
+
+
+def false_positives(dets: list[np.ndarray], gts: list[np.ndarray], conf: float, iou: float = 0.5) -> list[np.ndarray]:
+    """Per image, the detections scoring >= conf that are false positives, [F, 6].
+
+    A detection is a true positive when it takes a labelled box of its class at IoU >= iou
+    that no higher-scoring detection took (the mAP50 matching); every other one is false.
+    On a defect-free image every detection at the threshold is a false positive."""
+    out = []
+    for d, g in zip(dets, gts):
+        d = d[d[:, 4] >= conf]
+        d = d[np.argsort(-d[:, 4], kind="stable")]
+        j = int(np.argmin(np.abs(IOU_THRESHOLDS - iou)))
+        out.append(d[~match(d, g)[:, j]])
+    return out

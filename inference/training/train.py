@@ -9,11 +9,20 @@ Validation decodes with the NMS IoU the bundled model is deployed with, so the b
 checkpoint is the best as served. ``--init-onnx FILE`` starts from an exported model
 (the shipped one, say) with its BatchNorms frozen; see ``from_onnx.py``.
 
+``--real-fraction F`` mixes realistic tiles (``generate.REAL_SPLITS``: 320x320 tiles of large
+radiographs at native resolution, a third of them without defects but with text, markers and
+IQIs) into every batch: F of each batch comes from ``<data>/real_train``. Validation then also
+scores ``real_val`` (mAP50) and ``distractors_val`` (false positives per image at the deployed
+thresholds), and the best checkpoint is the one with the highest
+``(classic mAP50 + realistic mAP50) / 2 - 0.5 * distractor FP/image``.
+
 Usage:
     /usr/bin/python3 inference/training/train.py --data inference/training/data \
         --run inference/training/runs/train --minutes 60
     /usr/bin/python3 inference/training/train.py --init-onnx inference/models/weld-defects-1.1.0.onnx \
         --lr 5e-4 --run inference/training/runs/finetune --minutes 90
+    /usr/bin/python3 inference/training/train.py --init-onnx inference/models/weld-defects-1.1.0.onnx \
+        --real-fraction 0.6 --train-limit 4000 --lr 1e-3 --run inference/training/runs/real --minutes 45
 """
 
 from __future__ import annotations
@@ -92,20 +101,58 @@ def augment(img: np.ndarray, lab: np.ndarray, rng: np.random.Generator) -> tuple
     centre = bead_row(img) + int(rng.integers(-40, 41))
     y0 = int(np.clip(centre - CROP_H // 2, 0, h - CROP_H))
     x0 = int(rng.integers(0, w - CROP_W + 1))
-    img = img[y0 : y0 + CROP_H, x0 : x0 + CROP_W]
-    if len(lab):
-        orig_w, orig_h = lab[:, 3] - lab[:, 1], lab[:, 4] - lab[:, 2]
-        lab[:, [1, 3]] = np.clip(lab[:, [1, 3]] - x0, 0, CROP_W)
-        lab[:, [2, 4]] = np.clip(lab[:, [2, 4]] - y0, 0, CROP_H)
-        keep_w = (lab[:, 3] - lab[:, 1]) >= np.maximum(0.4 * orig_w, 2.0)
-        keep_h = (lab[:, 4] - lab[:, 2]) >= np.maximum(0.4 * orig_h, 2.0)
-        lab = lab[keep_w & keep_h]
+    return jitter(img[y0 : y0 + CROP_H, x0 : x0 + CROP_W], clip_labels(lab, x0, y0), rng)
+
+
+def augment_tile(img: np.ndarray, lab: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A CROP_H x CROP_W window of a realistic tile: flips, a quarter turn, and the same exposure jitter.
+
+    The weld runs at any angle in these tiles, so a transpose is as valid as a flip. Half of
+    the windows are placed over a labelled defect (when the tile has one), half anywhere."""
+    lab = lab.copy()
+    if rng.uniform() < 0.5:
+        img = img.T
+        lab[:, [1, 2, 3, 4]] = lab[:, [2, 1, 4, 3]]
+    h, w = img.shape
+    if rng.uniform() < 0.5:
+        img = img[:, ::-1]
+        lab[:, [1, 3]] = w - lab[:, [3, 1]]
+    if rng.uniform() < 0.5:
+        img = img[::-1, :]
+        lab[:, [2, 4]] = h - lab[:, [4, 2]]
+    if len(lab) and rng.uniform() < 0.5:
+        b = lab[int(rng.integers(0, len(lab)))]
+        cx = (b[1] + b[3]) / 2 + rng.uniform(-0.35, 0.35) * CROP_W
+        cy = (b[2] + b[4]) / 2 + rng.uniform(-0.35, 0.35) * CROP_H
+        x0 = int(np.clip(cx - CROP_W / 2, 0, w - CROP_W))
+        y0 = int(np.clip(cy - CROP_H / 2, 0, h - CROP_H))
+    else:
+        x0, y0 = int(rng.integers(0, w - CROP_W + 1)), int(rng.integers(0, h - CROP_H + 1))
+    return jitter(img[y0 : y0 + CROP_H, x0 : x0 + CROP_W], clip_labels(lab, x0, y0), rng, pad=False)
+
+
+def clip_labels(lab: np.ndarray, x0: int, y0: int) -> np.ndarray:
+    """Boxes of a window at (x0, y0): clipped, kept while 40% of their extent stays inside."""
+    if not len(lab):
+        return lab
+    orig_w, orig_h = lab[:, 3] - lab[:, 1], lab[:, 4] - lab[:, 2]
+    lab = lab.copy()
+    lab[:, [1, 3]] = np.clip(lab[:, [1, 3]] - x0, 0, CROP_W)
+    lab[:, [2, 4]] = np.clip(lab[:, [2, 4]] - y0, 0, CROP_H)
+    keep_w = (lab[:, 3] - lab[:, 1]) >= np.maximum(0.4 * orig_w, 2.0)
+    keep_h = (lab[:, 4] - lab[:, 2]) >= np.maximum(0.4 * orig_h, 2.0)
+    return lab[keep_w & keep_h]
+
+
+def jitter(img: np.ndarray, lab: np.ndarray, rng: np.random.Generator, pad: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Gamma, contrast and brightness jitter; letterbox padding (114) stays as it is."""
     f = img.astype(np.float32) / 255.0
-    pad = img == 114
     gamma = float(np.exp(rng.uniform(-0.3, 0.3)))
     f = np.clip(f, 1e-4, 1) ** gamma
     f = (f - 0.5) * rng.uniform(0.75, 1.3) + 0.5 + rng.uniform(-0.1, 0.1)
-    f = np.where(pad, 114 / 255.0, np.clip(f, 0, 1))
+    f = np.clip(f, 0, 1)
+    if pad:
+        f = np.where(img == 114, 114 / 255.0, f)
     return f.astype(np.float32), lab
 
 
@@ -130,6 +177,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init-onnx", type=Path, help="start from this exported model's weights, BatchNorm frozen")
+    ap.add_argument("--real-fraction", type=float, default=0.0, help="share of each batch from <data>/real_train tiles")
+    ap.add_argument("--train-limit", type=int, help="use only the first N classic training images")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -139,9 +188,18 @@ def main() -> None:
     log = open(args.run / "log.jsonl", "a")
 
     t0 = time.time()
-    train = load_split_cached(args.data / "train", TRAIN_H, TRAIN_W, args.run.parent / "cache" / "train_256x320.npz")
-    val = load_split_cached(args.data / "val", EVAL_SIZE, EVAL_SIZE, args.run.parent / "cache" / "val_320.npz")
+    cache = args.run.parent / "cache"
+    suffix = f"_{args.train_limit}" if args.train_limit else ""
+    train = load_split_cached(args.data / "train", TRAIN_H, TRAIN_W, cache / f"train_256x320{suffix}.npz", args.train_limit)
+    val = load_split_cached(args.data / "val", EVAL_SIZE, EVAL_SIZE, cache / "val_320.npz")
+    real = real_val = distractors_val = None
+    if args.real_fraction > 0:
+        real = load_split_cached(args.data / "real_train", EVAL_SIZE, EVAL_SIZE, cache / "real_train_320.npz")
+        real_val = load_split_cached(args.data / "real_val", EVAL_SIZE, EVAL_SIZE, cache / "real_val_320.npz")
+        distractors_val = load_split_cached(args.data / "distractors_val", EVAL_SIZE, EVAL_SIZE, cache / "distractors_val_320.npz")
+        print(f"loaded {len(real.images)} realistic tiles, {len(real_val.images)} + {len(distractors_val.images)} to validate", flush=True)
     print(f"loaded {len(train.images)} train / {len(val.images)} val in {time.time() - t0:.0f}s", flush=True)
+    n_real = int(round(args.batch * args.real_fraction))
 
     model = WeldDetector(nc=len(CLASS_NAMES))
     print(f"params {count_parameters(model)}", flush=True)
@@ -165,7 +223,7 @@ def main() -> None:
     budget = args.minutes * 60
     start = time.time()
     warmup_iters = 200
-    step, epoch, best = 0, 0, -1.0
+    step, epoch, best = 0, 0, -math.inf
     done = False
 
     def validate(losses: np.ndarray) -> None:
@@ -183,15 +241,28 @@ def main() -> None:
             "val_mAP50_95": round(metrics["mAP50_95"], 4),
             "val_ap50_per_class": [round(v, 4) for v in metrics["ap50_per_class"]],
         }
+        score = metrics["mAP50"]
+        if real_val is not None and distractors_val is not None:
+            rm = evaluate_model(ema.model, real_val.images, real_val.labels, len(CLASS_NAMES), max_candidates=1000)
+            dm = evaluate_model(ema.model, distractors_val.images, distractors_val.labels, len(CLASS_NAMES), max_candidates=1000)
+            record.update(
+                real_val_mAP50=round(rm["mAP50"], 4),
+                real_val_mAP50_95=round(rm["mAP50_95"], 4),
+                real_val_ap50_per_class=[round(v, 4) for v in rm["ap50_per_class"]],
+                real_val_fp_per_image=round(rm["fp_per_image"], 4),
+                distractors_val_fp_per_image=round(dm["fp_per_image"], 4),
+            )
+            score = (metrics["mAP50"] + rm["mAP50"]) / 2 - 0.5 * dm["fp_per_image"]
+            record["score"] = round(score, 4)
         print(json.dumps(record), flush=True)
         log.write(json.dumps(record) + "\n")
         log.flush()
         state = {"model": ema.model.state_dict(), "epoch": epoch, "step": step, "val": record, "names": CLASS_NAMES}
         torch.save(state, args.run / "last.pt")
-        if metrics["mAP50"] > best:
-            best = metrics["mAP50"]
+        if score > best:
+            best = score
             torch.save(state, args.run / "best.pt")
-            print(f"new best val mAP50 {best:.4f}", flush=True)
+            print(f"new best validation score {best:.4f}", flush=True)
 
     if args.init_onnx:
         validate(np.zeros(3))  # epoch 0: the starting model is the one to beat
@@ -214,10 +285,15 @@ def main() -> None:
             for g in opt.param_groups:
                 g["lr"] = lr
             imgs, targets = [], []
-            for i in order[bi : bi + args.batch]:
+            for i in order[bi : bi + args.batch - n_real]:
                 im, lab = augment(train.images[i], train.labels[i], rng)
                 imgs.append(im)
                 targets.append(torch.from_numpy(lab))
+            if real is not None:
+                for i in rng.integers(0, len(real.images), n_real):
+                    im, lab = augment_tile(real.images[i], real.labels[i], rng)
+                    imgs.append(im)
+                    targets.append(torch.from_numpy(lab))
             dist, logits, points = model(batch_tensor(imgs))
             loss, lbox, lcls = criterion(dist, logits, points, strides, targets)
             opt.zero_grad(set_to_none=True)
@@ -236,7 +312,7 @@ def main() -> None:
                     flush=True,
                 )
         validate(sums / max(n_batches, 1))
-    print(f"done after {time.time() - start:.0f}s, best val mAP50 {best:.4f}", flush=True)
+    print(f"done after {time.time() - start:.0f}s, best validation score {best:.4f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import { isolatedEnv, runChitti } from '../e2e/support.js';
 import { bearer, type FullApi, json, KEY_A, seedUser, startFullApi, tokensFor } from './support/harness.js';
 
 const run = promisify(execFile);
-const SAMPLE = new URL('../../inference/samples/weld-9001044.png', import.meta.url);
+const SAMPLE = new URL('../../inference/samples/weld-9001056.png', import.meta.url);
 const MODEL_FILE = new URL('../../inference/models/weld-defects-0.0.1-untrained.onnx', import.meta.url);
 
 let api: FullApi;
@@ -71,7 +71,7 @@ beforeAll(async () => {
   );
   const image = await readFile(SAMPLE);
   fileSha256 = createHash('sha256').update(image).digest('hex');
-  const upload = await fetch(`${api.server.url}/v1/files?name=weld-9001044.png`, {
+  const upload = await fetch(`${api.server.url}/v1/files?name=weld-9001056.png`, {
     method: 'POST',
     headers: { ...bearer(token.admin), 'content-type': 'image/png' },
     body: image,

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployBundledModel, ensureSampleProfile } from '../../cli/bootstrap.js';
-import { deployModel, loadModel, retireAcceptanceProfile } from '../../commands/index.js';
+import { BUNDLED_CANARY_PERCENT, deployBundledModel, ensureSampleProfile } from '../../cli/bootstrap.js';
+import { deployModel, loadModel, modelStreamId, retireAcceptanceProfile, shiftTraffic } from '../../commands/index.js';
 import { SAMPLE_PROFILE } from '../../domain/acceptance/index.js';
 import { ModelStore } from '../../inference/model-store.js';
 import { SessionPool } from '../../inference/session-pool.js';
@@ -40,7 +40,7 @@ describe('the bundled model at start', () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('deploys the newest shipped version once, and after an upgrade only registers the new one', async () => {
+  it('deploys the newest shipped version once, and after an upgrade runs the new one as a canary', async () => {
     const { trained, untrained } = await shippedModelFiles();
     const bundled = join(root, 'bundled');
     await mkdir(bundled);
@@ -58,22 +58,49 @@ describe('the bundled model at start', () => {
     await deployBundledModel(runtime, models, 'weld', bundled);
     expect((await loadModel(runtime, 'weld')).version).toBe(first.version);
 
-    // Chitti upgraded: a newer file ships. It is registered; traffic stays where the operator has it.
+    // Chitti upgraded: a newer file ships. It goes live as a canary beside the serving version, at its shipped thresholds.
     await copyFile(trained.at(-1)!, join(bundled, 'weld-1.1.0.onnx'));
     await deployBundledModel(runtime, models, 'weld', bundled);
     const upgraded = await loadModel(runtime, 'weld');
     expect(Object.keys(upgraded.state.versions).sort()).toEqual(['1.0.0', '1.1.0']);
-    expect(upgraded.state.weights).toEqual({ '1.0.0': 100 });
+    expect(upgraded.state.weights).toEqual({ '1.0.0': 100 - BUNDLED_CANARY_PERCENT, '1.1.0': BUNDLED_CANARY_PERCENT });
+    expect(upgraded.state.versions['1.1.0']!.thresholds).toEqual(shipped);
+    const deployed = (await runtime.store.readStream(modelStreamId('weld')))
+      .filter((e) => e.type === 'ModelDeployed')
+      .at(-1);
+    expect(deployed?.data).toMatchObject({ version: '1.1.0', canary: true, deployedBy: 'system:bootstrap' });
 
     await deployBundledModel(runtime, models, 'weld', bundled);
     expect((await loadModel(runtime, 'weld')).version).toBe(upgraded.version);
 
-    // The operator deploys the new version later and names no thresholds: it serves at the shipped ones.
-    expect(upgraded.state.versions['1.1.0']!.registration.thresholds).toEqual(shipped);
+    // The operator rolls the canary back: later starts leave it there.
+    await shiftTraffic(runtime, { name: 'weld', weights: { '1.0.0': 100 } }, { actor: 'operator' });
+    const rolledBack = await loadModel(runtime, 'weld');
+    await deployBundledModel(runtime, models, 'weld', bundled);
+    expect((await loadModel(runtime, 'weld')).version).toBe(rolledBack.version);
+    expect(rolledBack.state.weights).toEqual({ '1.0.0': 100 });
+
+    // Or promotes it, naming no thresholds: it serves at the shipped ones.
     await deployModel(runtime, { name: 'weld', version: '1.1.0' }, { actor: 'operator' });
     const promoted = await loadModel(runtime, 'weld');
     expect(promoted.state.weights).toEqual({ '1.1.0': 100 });
     expect(promoted.state.versions['1.1.0']!.thresholds).toEqual(shipped);
+  });
+
+  it('on a fresh install registers every shipped version and deploys the newest', async () => {
+    const { trained, untrained } = await shippedModelFiles();
+    const bundled = join(root, 'bundled-fresh');
+    await mkdir(bundled);
+    await copyFile(untrained[0]!, join(bundled, 'fresh-1.0.0.onnx'));
+    await copyFile(trained.at(-1)!, join(bundled, 'fresh-1.10.0.onnx'));
+    await copyFile(trained[0]!, join(bundled, 'fresh-1.2.0.onnx'));
+    await writeFile(join(bundled, 'fresh-1.10.0.metrics.json'), JSON.stringify({ splits: { test: { mAP50: 0.9 } } }));
+
+    await deployBundledModel(runtime, models, 'fresh', bundled);
+    const state = (await loadModel(runtime, 'fresh')).state;
+    expect(Object.keys(state.versions).sort()).toEqual(['1.0.0', '1.10.0', '1.2.0']);
+    expect(state.weights).toEqual({ '1.10.0': 100 });
+    expect(state.versions['1.10.0']!.registration.metrics).toEqual({ 'test.mAP50': 0.9 });
   });
 
   it('refuses an invalid deployment file with its path and the field at fault, and records nothing', async () => {
