@@ -98,7 +98,7 @@ describe('schema evolution against the released set (schemas/released, refreshed
     it('ignores annotations: a reworded description is no change', async () => {
       const current = await setup();
       const reworded = clone(current);
-      (reworded.events.FileUploaded!['1'] as { description?: string }).description = 'reworded';
+      (reworded.events.FileDeleted!['1'] as { description?: string }).description = 'reworded';
       expect(incompatibilities(releasedSet, reworded, versions)).toEqual([]);
     });
   });
