@@ -65,6 +65,7 @@ function detectionsRecorded(n: number): NewEvent {
       timings: { queueMs: 3, preprocessMs: 20, inferenceMs: 80, postprocessMs: 2 },
       batchSize: 4,
       cached: false,
+      tiling: null,
     },
     metadata: { actor: 'bench-worker', correlationId: `corr-${n}` },
   };

@@ -106,6 +106,7 @@ function workload(inspections: number): RecordedEvent[] {
         timings: { queueMs: 1, preprocessMs: 2, inferenceMs: 9, postprocessMs: 1 },
         batchSize: 1,
         cached: false,
+        tiling: null,
       },
       'system:inference',
     );

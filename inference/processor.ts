@@ -398,7 +398,7 @@ export class InspectionProcessor {
         outputLayout: registration.outputLayout,
         classes: registration.classes,
         inputSize: registration.inputSize,
-        tiling: registration.tiling,
+        tiling: registration.tiling ?? null,
       };
       this.registrations.set(key, served);
     }

@@ -1,6 +1,7 @@
 import type { Kafka, KafkaMessage, Message } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DetectionsRecorded } from '../../schemas/events/index.js';
 import {
   createTopics,
   deleteTopics,
@@ -108,7 +109,7 @@ describe('runConsumer against real Kafka and Postgres', () => {
     await running.stop();
 
     expect(seen.map((e) => e.id).sort()).toEqual(events.map((e) => e.event.eventId).sort());
-    expect(seen[0]?.type).toBe('chitti.DetectionsRecorded.v1');
+    expect(seen[0]?.type).toBe(`chitti.DetectionsRecorded.v${DetectionsRecorded.version}`);
     const { rows } = await pool.query("SELECT event_id FROM effects WHERE note = 'once'");
     expect(rows.map((r) => r.event_id).sort()).toEqual(events.map((e) => e.event.eventId).sort());
   });

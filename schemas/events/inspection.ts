@@ -122,11 +122,12 @@ export const DetectionsRecorded = defineEvent({
     /** The file's pixel spacing the sizes were computed with; absent (and no sizes) when unknown. */
     pixelSpacingMm: PixelSpacingMm.optional(),
     /**
-     * The tiles the image was inspected in (tile size, overlap, scale, grid, count); null: the
-     * whole image letterboxed into one model input. For tiled runs, timings are summed over the
-     * tiles and batchSize is the largest batch a tile ran in.
+     * The tiles the image was inspected in (tile size, overlap, scale, grid, count); null (or
+     * absent, for producers that predate tiling): the whole image letterboxed into one model input.
+     * For tiled runs, timings are summed over the tiles and batchSize is the largest batch a tile
+     * ran in. Chitti's processor always records it.
      */
-    tiling: TilingUsed.nullable(),
+    tiling: TilingUsed.nullable().optional(),
   }),
   upcasters: {
     // v1 recorded no pixel spacing and no sizes (both stay absent, read as unknown) and always

@@ -34,9 +34,10 @@ export const ModelRegistered = defineEvent({
   schema: ModelRegisteredV1.extend({
     /**
      * How this version inspects images larger than its input (overlapping tiles at a set
-     * resolution); null: every image is letterboxed whole into one input.
+     * resolution); null (or absent): every image is letterboxed whole into one input. The model
+     * decider always records it.
      */
-    tiling: Tiling.nullable(),
+    tiling: Tiling.nullable().optional(),
   }),
   upcasters: {
     // v1 versions letterboxed every image whole. v1 as released had no thresholds (absent: the

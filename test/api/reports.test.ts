@@ -13,6 +13,9 @@ import { bearer, type FullApi, json, KEY_A, seedUser, startFullApi, tokensFor } 
 
 const run = promisify(execFile);
 const SAMPLE = new URL('../../inference/samples/weld-9001056.png', import.meta.url);
+/** The sample's size: the recorded detections below are drawn on it. */
+const SAMPLE_WIDTH = 336;
+const SAMPLE_HEIGHT = 308;
 const MODEL_FILE = new URL('../../inference/models/weld-defects-0.0.1-untrained.onnx', import.meta.url);
 
 let api: FullApi;
@@ -100,7 +103,7 @@ beforeAll(async () => {
       role: 'shadow',
       model: shadows[0],
       detections: [{ detectionId: 'd0', classId: 0, className: 'porosity', score: 0.77, box: box(20, 20, 30, 30) }],
-      image: { width: 376, height: 271 },
+      image: { width: SAMPLE_WIDTH, height: SAMPLE_HEIGHT },
       window: null,
       thresholds,
       timings: { queueMs: 1, preprocessMs: 2, inferenceMs: 20, postprocessMs: 1 },
@@ -120,7 +123,7 @@ beforeAll(async () => {
         { detectionId: 'd1', classId: 1, className: 'crack', score: 0.62, box: box(40, 200, 120, 5) },
         { detectionId: 'd2', classId: 2, className: 'slag_inclusion', score: 0.48, box: box(250, 140, 60, 6) },
       ],
-      image: { width: 376, height: 271 },
+      image: { width: SAMPLE_WIDTH, height: SAMPLE_HEIGHT },
       window: null,
       thresholds,
       timings: { queueMs: 1, preprocessMs: 2, inferenceMs: 20, postprocessMs: 1 },
@@ -350,11 +353,13 @@ describe('reports', () => {
     const plain = Buffer.from(
       await (await call('GET', `/v1/inspections/${inspectionId}/image?annotated=false`, 'viewer')).arrayBuffer(),
     );
-    expect(await sharp(drawn).metadata()).toMatchObject({ width: 376, height: 271, format: 'png' });
+    expect(await sharp(drawn).metadata()).toMatchObject({ width: SAMPLE_WIDTH, height: SAMPLE_HEIGHT, format: 'png' });
     const a = await sharp(drawn).removeAlpha().toColourspace('srgb').raw().toBuffer();
     const b = await sharp(plain).removeAlpha().toColourspace('srgb').raw().toBuffer();
     // The box of d0 (x 170..179, y 110..119) is drawn in colour on a grey image.
-    const at = (buf: Buffer, x: number, y: number) => [...buf.subarray((y * 376 + x) * 3, (y * 376 + x) * 3 + 3)];
+    const at = (buf: Buffer, x: number, y: number) => [
+      ...buf.subarray((y * SAMPLE_WIDTH + x) * 3, (y * SAMPLE_WIDTH + x) * 3 + 3),
+    ];
     const [r, g, bl] = at(a, 174, 110);
     expect(new Set([r, g, bl]).size).toBeGreaterThan(1);
     const [pr, pg, pb] = at(b, 174, 110);

@@ -29,11 +29,13 @@ describe('log health metrics (relay lag, seal lag and age) read at scrape time',
   it('reports head minus the relay checkpoint and the unsealed tail, and 0 once all is sealed', async () => {
     const store = new PostgresEventStore(pool);
     await writeWorkload(store, generateWorkload({ inspections: 3, seed: 1 }));
+    const sealer = new Sealer(pool, { signingKey: generateSealSigningKey(), store, rangeSize: 1000 });
+    // The first seal records its key (SealKeyActivated): an event of its own, so take the head after it.
+    await sealer.sealUpTo(1);
     const head = await store.headPosition();
     await pool.query("INSERT INTO kafka_integration.relay_checkpoints (relay, position) VALUES ('relay-a', $1)", [
       head - 5,
     ]);
-    const sealer = new Sealer(pool, { signingKey: generateSealSigningKey(), store, rangeSize: 1000 });
     await sealer.sealUpTo(head - 2);
     await pool.query("UPDATE seals SET sealed_at = now() - interval '10 minutes'");
 

@@ -70,6 +70,7 @@ export function detectionsRecorded(inspectionId: string, classNames: readonly st
       timings: { queueMs: 1, preprocessMs: 2, inferenceMs: 3, postprocessMs: 1 },
       batchSize: 1,
       cached: false,
+      tiling: null,
     },
   };
 }

@@ -79,6 +79,7 @@ const recorded = (inspectionId: string, extra: { size?: object; pixelSpacingMm?:
   timings: { queueMs: 0, preprocessMs: 1, inferenceMs: 2, postprocessMs: 0 },
   batchSize: 1,
   cached: false,
+  tiling: null,
   ...(extra.pixelSpacingMm ? { pixelSpacingMm: extra.pixelSpacingMm } : {}),
 });
 

@@ -163,6 +163,7 @@ function detections(role: 'live' | 'shadow', version: string, inspectionId: stri
       timings: TIMINGS,
       batchSize: 1,
       cached: false,
+      tiling: null,
     },
     'processor',
   );

@@ -78,6 +78,7 @@ export const detectionsRecorded = (
     timings: { queueMs: 1, preprocessMs: 2, inferenceMs: 3, postprocessMs: 1 },
     batchSize: 1,
     cached: false,
+    tiling: null,
   },
   metadata: { actor: SCENARIO.inference, correlationId: `corr-${inspectionId}` },
 });
