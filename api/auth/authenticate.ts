@@ -22,8 +22,11 @@ function recheckWhileOpen(res: Response, claims: AccessClaims, guard: AccessGuar
       clearInterval(timer);
       return;
     }
+    // While the revocation state cannot be read (database away) nothing new can reach the stream
+    // either, since it reads the same database: keep it open and check again once the state is
+    // readable, rather than cutting every subscriber at each outage. Expiry is checked regardless.
     const refused =
-      claims.exp * 1000 <= Date.now() || (await guard.refusal(claims).catch(() => 'unavailable')) !== undefined;
+      claims.exp * 1000 <= Date.now() || (await guard.refusal(claims).catch(() => undefined)) !== undefined;
     if (refused && !res.destroyed) res.destroy();
   }, OPEN_RESPONSE_RECHECK_MS);
   timer.unref();

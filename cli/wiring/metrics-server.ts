@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
+import { DependencyError } from '../../infra/config.js';
 import type { Runtime } from '../runtime.js';
 
 /** /metrics (and /health/live) on METRICS_PORT, for every process: the API keeps it off its own port. */
@@ -17,9 +18,18 @@ export async function startMetricsServer(runtime: Runtime, registry: Registry): 
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new DependencyError(
+              `metrics port ${port} on ${runtime.config.HOST} is in use by another process: stop it or set METRICS_PORT (0 picks a free one)`,
+            )
+          : error,
+      ),
+    );
     server.listen(port, runtime.config.HOST, resolve);
   });
   runtime.onClose(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  runtime.logger.info({ port }, 'metrics on /metrics');
+  const address = server.address();
+  runtime.logger.info({ port: typeof address === 'object' && address ? address.port : port }, 'metrics on /metrics');
 }

@@ -59,10 +59,14 @@ describe('one-off commands next to a running chitti start on the same data folde
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('audit export writes NDJSON on stdout, every line an event, its logs on stderr', async () => {
+  it('audit export writes NDJSON on stdout, every line an event or a seal record, its logs on stderr', async () => {
     const { code, stdout, stderr } = await oneOff(['audit', 'export'], cliEnv);
     expect(code, stderr).toBe(0);
-    const lines = stdout.trimEnd().split('\n');
+    const all = stdout.trimEnd().split('\n');
+    // After the events come the seals over them and their public keys (docs/integrity.md).
+    const records = all.filter((l) => 'record' in JSON.parse(l));
+    for (const record of records) expect(['seal-key', 'seal']).toContain(JSON.parse(record).record);
+    const lines = all.filter((l) => !('record' in JSON.parse(l)));
     expect(lines.length).toBeGreaterThan(2); // the bootstrap admin and model events at least
     for (const line of lines) {
       const event = JSON.parse(line) as Record<string, unknown>;

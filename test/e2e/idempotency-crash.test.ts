@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeyRing } from '../../api/auth/key-ring.js';
+import { generateApiKey } from '../../api/auth/api-key.js';
+import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 import { type ChittiProcess, freePort, isolatedEnv, startChitti, waitUntilReady } from './support.js';
 
@@ -49,12 +50,6 @@ describe('Idempotency-Key across a crash of the API process', () => {
       RATE_LIMIT_PER_MINUTE: '1000000',
       LOG_LEVEL: 'warn',
     });
-    token = new KeyRing([{ kid: 'crash', secret }], 'chitti', 'chitti-api').sign(
-      'access',
-      'crash-tester',
-      { roles: ['admin'], akid: 'crash-test' },
-      3600,
-    ).token;
     png = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 40, g: 90, b: 160 } } })
       .png()
       .toBuffer();
@@ -67,6 +62,53 @@ describe('Idempotency-Key across a crash of the API process', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  /**
+   * A real admin with an API key, recorded in the log the API follows, and an access token for it
+   * (a token for a user the log does not know is refused, however well signed).
+   */
+  async function adminToken(): Promise<string> {
+    const key = generateApiKey();
+    const userId = 'crash-tester';
+    const metadata = { actor: 'test-setup' };
+    const store = new PostgresEventStore(pool);
+    await store.append(
+      `user-${userId}`,
+      [
+        {
+          type: 'UserRegistered',
+          data: { userId, email: 'crash@example.com', displayName: 'Crash', registeredBy: 'test-setup' },
+          metadata,
+        },
+        { type: 'RoleGranted', data: { userId, role: 'admin', grantedBy: 'test-setup' }, metadata },
+        {
+          type: 'ApiKeyIssued',
+          data: {
+            userId,
+            keyId: key.keyId,
+            secretSha256: key.secretSha256,
+            label: 'crash',
+            expiresAt: null,
+            issuedBy: 'test-setup',
+          },
+          metadata,
+        },
+      ],
+      { expectedVersion: 'no_stream' },
+    );
+    await store.close();
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const response = await fetch(`${url}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey: key.token }),
+      });
+      if (response.ok) return ((await response.json()) as { accessToken: string }).accessToken;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error('the API never accepted the seeded admin key');
+  }
+
   const upload = (key: string) =>
     fetch(`${url}/v1/files?name=crash.png`, {
       method: 'POST',
@@ -77,6 +119,7 @@ describe('Idempotency-Key across a crash of the API process', () => {
   it('every retry after kill -9 gets 2xx with the committed id; nothing is applied twice', async () => {
     api = startChitti(['api'], env);
     await waitUntilReady(url, api);
+    token = await adminToken();
 
     const attempts: Attempt[] = [];
     let stopping = false;

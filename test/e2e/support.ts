@@ -24,7 +24,8 @@ export function isolatedEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'ELASTICSEARCH_URL', 'REDIS_URL', 'CHITTI_ENV'])
     delete env[name];
-  return { ...env, LOG_LEVEL: 'info', ...extra };
+  // METRICS_PORT 0: each process its own free port, so suites running side by side never clash on 9464.
+  return { ...env, LOG_LEVEL: 'info', METRICS_PORT: '0', ...extra };
 }
 
 export interface ChittiProcess {
