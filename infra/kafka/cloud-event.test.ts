@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { topicOf } from '../../schemas/topics/catalogue.js';
+import { topicMessageSchema } from '../../schemas/topics/envelope.js';
 import { inspectionRequested, recorded } from '../../test/kafka/fixtures.js';
 import { decodeCloudEvent, domainEventOf, PoisonMessageError, toCloudEvent, toKafkaMessage } from './cloud-event.js';
 
@@ -67,5 +70,37 @@ describe('CloudEvents envelope', () => {
       expect(() => decodeCloudEvent(value)).toThrow(PoisonMessageError);
       expect(() => decodeCloudEvent(value)).toThrow(reason);
     }
+  });
+});
+
+describe('secret material on topics', () => {
+  const secretSha256 = 'e'.repeat(64);
+  const issued = {
+    ...recorded(
+      {
+        type: 'ApiKeyIssued',
+        data: { userId: 'u1', keyId: 'k1', secretSha256, label: 'ci', expiresAt: null, issuedBy: 'admin' },
+      },
+      { streamId: 'user-u1', streamVersion: 2, globalPosition: 7 },
+    ),
+    schemaVersion: 2,
+  };
+
+  it('never publishes an API key hash: not in the message, not in the published schema', () => {
+    const envelope = toCloudEvent(issued);
+    expect(envelope.type).toBe('chitti.ApiKeyIssued.v2');
+    expect(envelope.data).toEqual({ userId: 'u1', keyId: 'k1', label: 'ci', expiresAt: null, issuedBy: 'admin' });
+    const message = toKafkaMessage(issued, { topicPrefix: 'chitti', source: '/chitti' });
+    expect(message.value).not.toContain(secretSha256);
+    expect(JSON.stringify(z.toJSONSchema(topicMessageSchema(topicOf('ApiKeyIssued'))))).not.toContain('secretSha256');
+    // What was published decodes as a valid message of its type.
+    expect(decodeCloudEvent(Buffer.from(message.value)).data).toEqual(envelope.data);
+  });
+
+  it('drops the hash from a v1 message that carried it', () => {
+    const v1 = { ...toCloudEvent(issued), type: 'chitti.ApiKeyIssued.v1', data: { ...(issued.data as object) } };
+    const decoded = decodeCloudEvent(Buffer.from(JSON.stringify(v1)));
+    expect(decoded.type).toBe('chitti.ApiKeyIssued.v2');
+    expect(decoded.data).not.toHaveProperty('secretSha256');
   });
 });

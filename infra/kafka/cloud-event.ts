@@ -3,6 +3,7 @@ import {
   type ChittiEvent,
   decodeStored,
   definitionOf,
+  publishedData,
   type RecordedEvent,
   upcast,
 } from '../../schemas/events/index.js';
@@ -25,7 +26,8 @@ export function toCloudEvent(event: RecordedEvent, source = DEFAULT_SOURCE): Clo
   const definition = definitionOf(event.type);
   // A payload already in the current version was validated by the store on append: re-parsing it
   // would be the relay's main CPU cost. Older versions go through their upcasters (and the parse).
-  const data = decodeStored(event).data;
+  // Secret material (an API key's hash) stays in the log: topics never carry unpublished fields.
+  const data = publishedData(definition, decodeStored(event).data);
   const { actor, traceparent, correlationId, causationId } = event.metadata;
   const envelope: CloudEvent = {
     specversion: '1.0',
@@ -110,7 +112,9 @@ export function decodeCloudEvent(value: Buffer | null): CloudEvent {
     if (parsed.version > definition.version) {
       throw new Error(`v${parsed.version} is newer than this reader's v${definition.version}`);
     }
-    current = upcast(parsed.eventType, parsed.version, envelope.data.data);
+    // Upcast, then held to the published schema: a message never carries unpublished fields
+    // (older ones that did have them dropped here).
+    current = upcast(parsed.eventType, parsed.version, envelope.data.data, { published: true });
   } catch (error) {
     throw new PoisonMessageError(`${envelope.data.type} data is invalid: ${(error as Error).message}`);
   }

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { AcceptanceProfileCreated, AcceptanceProfileRetired, AcceptanceProfileRevised } from './acceptance.js';
 import { AccessRecorded, SealKeyActivated } from './access.js';
-import type { EventDefinition } from './define.js';
+import { type EventDefinition, publishedSchema } from './define.js';
 import { FileDeleted, FileTagged, FileUploaded } from './file.js';
 import {
   DetectionReviewed,
@@ -117,7 +117,12 @@ export function validateEventData(type: string, schemaVersion: number, data: unk
 }
 
 /** Lifts a stored payload of any past version to the current shape; old rows are never rewritten. */
-export function upcast(type: string, schemaVersion: number, data: unknown): ChittiEvent {
+export function upcast(
+  type: string,
+  schemaVersion: number,
+  data: unknown,
+  options: { readonly published?: boolean } = {},
+): ChittiEvent {
   const definition = definitionOf(type);
   if (!Number.isInteger(schemaVersion) || schemaVersion < 1 || schemaVersion > definition.version) {
     throw new InvalidEventPayloadError(type, schemaVersion, [
@@ -130,7 +135,9 @@ export function upcast(type: string, schemaVersion: number, data: unknown): Chit
     if (!lift) throw new InvalidEventPayloadError(type, v, [{ path: '', message: `no upcaster from v${v}` }]);
     payload = lift(payload);
   }
-  return { type, data: definition.schema.parse(payload) } as ChittiEvent;
+  // A topic message is held to the published schema (no unpublished fields); the log to the whole one.
+  const schema = options.published ? publishedSchema(definition) : definition.schema;
+  return { type, data: schema.parse(payload) } as ChittiEvent;
 }
 
 /**

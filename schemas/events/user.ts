@@ -27,7 +27,15 @@ export const RoleRevoked = defineEvent({
 
 export const ApiKeyIssued = defineEvent({
   type: 'ApiKeyIssued',
-  description: 'An API key was issued; only its sha256 is recorded, the secret is shown once.',
+  /**
+   * v2: the same payload in the log, but `secretSha256` is no longer published on topics (secret
+   * material never leaves Chitti). Published v1 messages carried it; v2 consumers never see it.
+   */
+  version: 2,
+  upcasters: { 1: (v1) => ({ ...v1 }) },
+  unpublished: ['secretSha256'],
+  description:
+    'An API key was issued; only its sha256 is recorded (never published on topics), the secret is shown once.',
   schema: z.object({
     userId: Id,
     keyId: Id,

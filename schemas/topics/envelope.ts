@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { eventDefinitions } from '../events/index.js';
+import { eventDefinitions, publishedSchema } from '../events/index.js';
 import { cloudEventType, DEFAULT_TOPIC_PREFIX, type TopicDefinition, topicName, topicOf } from './catalogue.js';
 
 /** Where the published JSON Schemas live: `<base><topic>.schema.json`. */
@@ -57,7 +57,7 @@ export function eventMessageSchema(eventType: keyof typeof eventDefinitions) {
   return CloudEventEnvelope.extend({
     type: z.literal(cloudEventType(definition.type, definition.version)),
     dataschema: z.literal(dataSchemaUri(eventType, definition.version)).optional(),
-    data: definition.schema.meta({ $anchor: dataSchemaAnchor(definition.type, definition.version) }),
+    data: publishedSchema(definition).meta({ $anchor: dataSchemaAnchor(definition.type, definition.version) }),
   }).meta({ title: cloudEventType(definition.type, definition.version), description: definition.description });
 }
 
