@@ -72,7 +72,8 @@ interface AuditRow extends EventTableRow {
   finer_than_ms: boolean;
 }
 
-interface SealRow {
+/** A row of the seals table as verify reads it (one definition: seal-records.ts extends it). */
+export interface SealRow {
   seal_number: number;
   from_position: string;
   to_position: string;

@@ -1,7 +1,13 @@
 import type { EventStore } from '../../commands/ports/event-store.js';
 import { SEAL_KEYS_STREAM } from '../../schemas/events/index.js';
 import type { PublishedSealKey } from '../sealing/seal-keys.js';
-import { type AuditReport, type Queryable, type VerifyAuditOptions, verifyAudit } from './audit-verify.js';
+import {
+  type AuditReport,
+  type Queryable,
+  type SealRow,
+  type VerifyAuditOptions,
+  verifyAudit,
+} from './audit-verify.js';
 import { sealCovering } from './seal-lookup.js';
 
 /** A seal as exported and published: everything an auditor needs to check it offline. */
@@ -28,23 +34,13 @@ export interface RecordedSealKey extends PublishedSealKey {
   readonly globalPosition: number;
 }
 
-interface SealRow {
-  seal_number: number;
-  from_position: string;
-  to_position: string;
-  event_count: number;
-  entries: Buffer;
-  prev_digest: string | null;
-  digest: string;
-  format: number;
-  key_id: string | null;
-  signature: string | null;
+interface SealRecordRow extends SealRow {
   sealed_at: Date;
 }
 
 /** Seals whose range overlaps from..to, in order. */
 export async function readSeals(db: Queryable, range: { from: number; to: number }): Promise<SealRecord[]> {
-  const { rows } = await db.query<SealRow>(
+  const { rows } = await db.query<SealRecordRow>(
     `SELECT seal_number, from_position, to_position, event_count, entries, prev_digest, digest, format, key_id,
             signature, sealed_at
        FROM seals WHERE to_position >= $1 AND from_position <= $2 ORDER BY seal_number`,
