@@ -5,7 +5,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source infra/local/ensure-services.sh
 npm run --silent infra:up || { echo "infra:up failed"; exit 1; }
-trap 'npm run --silent infra:down >/dev/null 2>&1' EXIT
+# CHITTI_KEEP_INFRA=1 leaves Kafka and Elasticsearch running afterwards (other work on this machine
+# may be using them); by default the run stops what it started.
+if [ "${CHITTI_KEEP_INFRA:-}" != "1" ]; then
+  trap 'npm run --silent infra:down >/dev/null 2>&1' EXIT
+fi
 rm -f test-results.json
 npx vitest run --reporter=default --reporter=json --outputFile=test-results.json "$@"
 status=$?
