@@ -76,6 +76,20 @@ describe('the auditor console in chromium', () => {
     expect(api.headers.get('content-security-policy')).toContain("default-src 'none'");
   });
 
+  it('renders the API reference at /docs under the same page policy (no CSP refusal)', async () => {
+    const context = await chromium.browser.createBrowserContext();
+    const page = await context.newPage();
+    const refused: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') refused.push(message.text());
+    });
+    await page.goto(`${scenario.url}/docs`);
+    await page.waitForSelector('.opblock', WAIT);
+    expect(await page.$$eval('.opblock', (blocks) => blocks.length)).toBeGreaterThan(20);
+    expect(refused.filter((line) => /Content Security Policy/.test(line))).toEqual([]);
+    await context.close();
+  }, 120_000);
+
   it('lets an auditor find the inspection, travel back before its detections, verify and download', async () => {
     const context = await chromium.browser.createBrowserContext({
       downloadBehavior: { policy: 'allow', downloadPath: downloads },
