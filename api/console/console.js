@@ -31,6 +31,11 @@ function h(tag, attrs = {}, ...children) {
   return element;
 }
 
+/** A section named by its heading (`<id>-title`). */
+function section(id, title, ...content) {
+  return h('section', { 'aria-labelledby': `${id}-title` }, h('h2', { id: `${id}-title` }, title), ...content);
+}
+
 function announce(text) {
   statusLine.textContent = text;
 }
@@ -353,10 +358,9 @@ async function searchView(params, mine) {
   const get = (name) => params.get(name) ?? '';
   show(
     'Search',
-    h(
-      'section',
-      { 'aria-labelledby': 'detections-title' },
-      h('h2', { id: 'detections-title' }, 'Detections'),
+    section(
+      'detections',
+      'Detections',
       searchForm(
         'detections',
         'Search detections',
@@ -378,10 +382,9 @@ async function searchView(params, mine) {
       ),
       detectionsOut,
     ),
-    h(
-      'section',
-      { 'aria-labelledby': 'inspections-title' },
-      h('h2', { id: 'inspections-title' }, 'Inspections'),
+    section(
+      'inspections',
+      'Inspections',
       searchForm(
         'inspections',
         'List inspections',
@@ -792,10 +795,9 @@ async function inspectionView(inspectionId, mine) {
         ? [h('dt', {}, 'Closed'), h('dd', {}, `${inspection.outcome} by ${inspection.closedBy}`)]
         : null,
     ),
-    h(
-      'section',
-      { 'aria-labelledby': 'downloads-title' },
-      h('h2', { id: 'downloads-title' }, 'Report'),
+    section(
+      'downloads',
+      'Report',
       h(
         'p',
         { class: 'muted' },
@@ -809,30 +811,17 @@ async function inspectionView(inspectionId, mine) {
       ]),
     ),
     timeTravel && entries.length > 0
-      ? h(
-          'section',
-          { 'aria-labelledby': 'history-title' },
-          h('h2', { id: 'history-title' }, 'History'),
-          timeline(entries, onSlide),
-        )
+      ? section('history', 'History', timeline(entries, onSlide))
       : h(
           'p',
           { class: 'muted', id: 'no-time-travel' },
           'Time travel needs the audit:read and history:as-of permissions (auditors); this is the inspection now.',
         ),
-    h(
-      'section',
-      { 'aria-labelledby': 'state-title' },
-      h('h2', { id: 'state-title' }, 'Detections'),
-      stateStatus,
-      figure,
-      detections,
-    ),
-    h('section', { 'aria-labelledby': 'verdict-title' }, h('h2', { id: 'verdict-title' }, 'Verdict'), verdict),
-    h(
-      'section',
-      { 'aria-labelledby': 'reviews-title' },
-      h('h2', { id: 'reviews-title' }, 'Review history'),
+    section('state', 'Detections', stateStatus, figure, detections),
+    section('verdict', 'Verdict', verdict),
+    section(
+      'reviews',
+      'Review history',
       can('audit:read')
         ? reviews.length
           ? h(
@@ -1022,10 +1011,9 @@ async function auditView(mine) {
   const sections = [];
   if (can('audit:verify')) {
     sections.push(
-      h(
-        'section',
-        { 'aria-labelledby': 'verify-title' },
-        h('h2', { id: 'verify-title' }, 'Verify the event log'),
+      section(
+        'verify',
+        'Verify the event log',
         h(
           'p',
           { class: 'muted' },
@@ -1036,10 +1024,9 @@ async function auditView(mine) {
         }),
         verifyOut,
       ),
-      h(
-        'section',
-        { 'aria-labelledby': 'report-verify-title' },
-        h('h2', { id: 'report-verify-title' }, 'Verify a report file'),
+      section(
+        'report-verify',
+        'Verify a report file',
         h(
           'div',
           { class: 'field' },
@@ -1064,10 +1051,9 @@ async function auditView(mine) {
   }
   if (can('audit:export')) {
     sections.push(
-      h(
-        'section',
-        { 'aria-labelledby': 'export-title' },
-        h('h2', { id: 'export-title' }, 'Export'),
+      section(
+        'export',
+        'Export',
         h(
           'p',
           { class: 'muted' },
@@ -1079,11 +1065,7 @@ async function auditView(mine) {
       ),
     );
   }
-  show(
-    'Audit',
-    ...sections,
-    h('section', { 'aria-labelledby': 'trail-title' }, h('h2', { id: 'trail-title' }, 'Latest events'), trailOut),
-  );
+  show('Audit', ...sections, section('trail', 'Latest events', trailOut));
   try {
     const page = await api('/v1/audit/trail?limit=50');
     if (mine !== generation) return;

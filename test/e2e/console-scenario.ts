@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { type ChittiProcess, freePort, isolatedEnv, REPO, startChitti, waitUntilReady } from './support.js';
+import { type ChittiProcess, freePort, isolatedEnv, REPO, startChitti, until, waitUntilReady } from './support.js';
 
 /** The DICONDE sample of the README's first use: 0.1 mm pixels, so detections have mm sizes. */
 export const SAMPLE = join(REPO, 'inference/samples/weld-9000000.dcm');
@@ -15,17 +15,6 @@ export interface ConsoleScenario {
   readonly inspectionId: string;
   readonly chitti: ChittiProcess;
   stop(): Promise<void>;
-}
-
-/** Polls a condition (a state, never a duration) until it holds or the deadline passes. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 async function call(url: string, token: string, method: string, path: string, body?: unknown) {
@@ -101,12 +90,17 @@ export async function startConsoleScenario(): Promise<ConsoleScenario> {
     if (upload.status !== 201) throw new Error(`upload -> ${upload.status}: ${await upload.text()}`);
     const { fileId } = (await upload.json()) as { fileId: string };
     const { inspectionId } = await call(url, admin, 'POST', '/v1/inspections', { fileId });
-    const detected = await waitFor('the sample inspected', async () => {
-      // 404 until the projector has it in the read model.
-      const inspection = await call(url, admin, 'GET', `/v1/inspections/${inspectionId}`).catch(() => undefined);
-      if (inspection?.status === 'failed') throw new Error(`inspection failed: ${JSON.stringify(inspection.failure)}`);
-      return inspection?.status === 'detected' ? inspection : undefined;
-    });
+    const detected = await until(
+      'the sample inspected',
+      async () => {
+        // 404 until the projector has it in the read model.
+        const inspection = await call(url, admin, 'GET', `/v1/inspections/${inspectionId}`).catch(() => undefined);
+        if (inspection?.status === 'failed')
+          throw new Error(`inspection failed: ${JSON.stringify(inspection.failure)}`);
+        return inspection?.status === 'detected' ? inspection : undefined;
+      },
+      180_000,
+    );
     await call(url, admin, 'POST', `/v1/inspections/${inspectionId}/evaluations`, { profileId: 'sample-weld-level-2' });
     const first = detected.detections.find((d: { role: string }) => d.role === 'live');
     if (first) {
@@ -116,7 +110,7 @@ export async function startConsoleScenario(): Promise<ConsoleScenario> {
       });
     }
     // The console reads the read models and the search index: wait until they show all of it.
-    await waitFor('the read model and search index caught up', async () => {
+    await until('the read model and search index caught up', async () => {
       const inspection = await call(url, admin, 'GET', `/v1/inspections/${inspectionId}`);
       const hits = await call(url, admin, 'GET', '/v1/detections?q=weld-9000000');
       const reviewed = hits.items.some((hit: { review: unknown }) => hit.review);

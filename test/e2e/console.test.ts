@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HeadlessBrowser, launchChromium } from '../support/browser.js';
-import { type ConsoleScenario, startConsoleScenario, waitFor } from './console-scenario.js';
+import { type ConsoleScenario, startConsoleScenario } from './console-scenario.js';
+import { until } from './support.js';
 
 /**
  * The auditor console in a real browser (Debian's chromium, headless) against a real `chitti
@@ -55,7 +56,7 @@ const rowCount = (page: Page) => page.$$eval('#detections tbody tr', (rows) => r
 
 /** A finished download: the file exists under its final name (chromium renames it from .crdownload). */
 const downloaded = (pattern: RegExp) =>
-  waitFor(`a download matching ${pattern}`, async () => {
+  until(`a download matching ${pattern}`, async () => {
     const name = (await readdir(downloads)).find((entry) => pattern.test(entry) && !entry.endsWith('.crdownload'));
     return name ? join(downloads, name) : undefined;
   });
