@@ -1101,7 +1101,7 @@ function route() {
     showSignIn();
     return;
   }
-  const [path = '', query = ''] = location.hash.replace(/^#/, '').split('?');
+  const [path = '', query = ''] = (location.hash.startsWith('#/') ? location.hash.slice(1) : '').split('?');
   const [section = 'search', id] = path.split('/').filter(Boolean);
   const key = id === undefined ? undefined : decodeURIComponent(id);
   showChrome(section === 'inspections' ? 'search' : section);
@@ -1127,7 +1127,10 @@ async function boot() {
   } catch {
     roleTable = {};
   }
-  window.addEventListener('hashchange', route);
+  // Only '#/…' is a route: the skip link's '#main' moves the focus and leaves the view alone.
+  window.addEventListener('hashchange', () => {
+    if (location.hash === '' || location.hash.startsWith('#/')) route();
+  });
   route();
   document.body.dataset.ready = 'true';
 }

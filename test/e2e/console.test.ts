@@ -130,6 +130,16 @@ describe('the auditor console in chromium', () => {
     expect(await text(page, '#verdict .verdict')).toBe(api.verdict.verdict);
     expect(await page.$$eval('#verdict tbody tr', (rows) => rows.length)).toBeGreaterThan(0);
 
+    // The PDF report, by keyboard: the page's heading has the focus, the next stop is the PDF button,
+    // with a visible focus ring.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.id')).toBe('report-pdf');
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    await page.keyboard.press('Enter');
+    const pdfPath = await downloaded(new RegExp(`^inspection-${inspectionId}-v\\d+\\.pdf$`));
+    const pdf = await readFile(pdfPath);
+    expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+
     // Back to the first event (keyboard: Home on the range input): no detections then.
     const slider = await page.$('#as-of');
     expect(await page.$eval('label[for="as-of"]', (label) => label.textContent)).toBeTruthy();
@@ -152,11 +162,6 @@ describe('the auditor console in chromium', () => {
     await page.keyboard.press('End');
     await page.waitForFunction("document.querySelector('#state-status')?.textContent.includes('(now)')");
 
-    // The PDF report, downloaded by the browser.
-    await page.click('#report-pdf');
-    const pdfPath = await downloaded(new RegExp(`^inspection-${inspectionId}-v\\d+\\.pdf$`));
-    const pdf = await readFile(pdfPath);
-    expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
 
     // Audit: verify the log, then check the downloaded report is one Chitti issued.
     await page.click('a[data-nav="audit"]');
