@@ -162,7 +162,6 @@ describe('the auditor console in chromium', () => {
     await page.keyboard.press('End');
     await page.waitForFunction("document.querySelector('#state-status')?.textContent.includes('(now)')");
 
-
     // Audit: verify the log, then check the downloaded report is one Chitti issued.
     await page.click('a[data-nav="audit"]');
     await page.waitForSelector('#verify');
