@@ -115,8 +115,20 @@ async function refreshTokens() {
 }
 
 /**
+ * @typedef {object} CallOptions
+ * @property {string} [method]
+ * @property {any} [body] JSON, or bytes (a File) when `contentType` names their type
+ * @property {string} [contentType]
+ * @property {boolean} [raw] answer the Response itself
+ * @property {AbortSignal} [signal]
+ */
+
+/**
  * Calls the API as the signed-in user. Answers the parsed JSON, or the Response itself with
  * `raw`; a problem answer throws an ApiProblem. An expired access token is refreshed once.
+ * @param {string} path
+ * @param {CallOptions} [options]
+ * @returns {Promise<any>}
  */
 async function api(path, { method = 'GET', body, contentType, raw = false, signal } = {}) {
   if (!session) throw new ApiProblem({ title: 'Not signed in', detail: 'sign in with an API key' });
@@ -215,7 +227,7 @@ function showSignIn(message) {
 
 document.getElementById('sign-in').addEventListener('submit', async (event) => {
   event.preventDefault();
-  const input = document.getElementById('api-key');
+  const input = /** @type {HTMLInputElement} */ (document.getElementById('api-key'));
   try {
     const response = await fetch('/auth/token', {
       method: 'POST',
