@@ -701,9 +701,17 @@ function timeline(entries, onChange) {
   );
 }
 
+/** A stream's events you may read, oldest first (the audit trail, page by page, up to 5,000). */
 async function streamEntries(streamId) {
-  const page = await api(`/v1/audit/trail?${new URLSearchParams({ streamId, order: 'asc', limit: '500' })}`);
-  return page.items;
+  const entries = [];
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ streamId, order: 'asc', limit: '500', ...(cursor ? { cursor } : {}) });
+    const page = await api(`/v1/audit/trail?${query}`);
+    entries.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && entries.length < 5000);
+  return entries;
 }
 
 async function inspectionView(inspectionId, mine) {
