@@ -4,6 +4,7 @@ import { authenticate } from './auth/authenticate.js';
 import { KeyRing } from './auth/key-ring.js';
 import { TokenService } from './auth/token-service.js';
 import { type ApiDependencies, type ApiOptions, resolveOptions } from './dependencies.js';
+import { mountConsole } from './http/console.js';
 import { requestContext } from './http/context.js';
 import { mountApiDocs } from './http/docs.js';
 import { errorHandler, unknownRoute } from './http/error-handler.js';
@@ -54,6 +55,7 @@ export function createApp(deps: ApiDependencies, options: ApiOptions): Applicati
     res.type('application/json').send(openapi);
   });
   mountApiDocs(system);
+  mountConsole(system);
   app.use(system);
 
   // A token that fails (forged, expired, revoked) costs its address the anonymous budget before

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Router } from 'express';
+import { sendPageFile } from './console.js';
 
 /** swagger-ui-dist ships the browsable reference as static files; served from the package, never a CDN. */
 const DIST = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -20,16 +21,12 @@ const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui',
 /** `/docs`: the API reference rendered from the same `/openapi.json` the API serves. */
 export function mountApiDocs(router: Router): void {
   const files = new Map(ASSETS.map((name) => [name, readFileSync(join(DIST, name))]));
-  router.get('/docs', (_req, res) => {
-    res.type('html').send(PAGE);
-  });
-  router.get('/docs/init.js', (_req, res) => {
-    res.type('application/javascript').send(INIT);
-  });
+  router.get('/docs', (_req, res) => sendPageFile(res, 'html', PAGE));
+  router.get('/docs/init.js', (_req, res) => sendPageFile(res, 'application/javascript', INIT));
   router.get('/docs/assets/:name', (req, res, next) => {
     const body = files.get(req.params.name);
     if (!body) return next();
-    res.type(req.params.name.split('.').pop()!).setHeader('Cache-Control', 'public, max-age=86400');
-    res.send(body);
+    res.setHeader('Cache-Control', 'public, max-age=86400');
+    sendPageFile(res, req.params.name.split('.').pop()!, body);
   });
 }

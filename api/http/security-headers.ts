@@ -6,8 +6,9 @@ import helmet from 'helmet';
 const HSTS = 'max-age=31536000; includeSubDomains';
 
 /**
- * Headers on every response, errors included. The API serves JSON and bytes, never pages: the CSP
- * allows nothing to load and no one to frame it. HSTS only where the request arrived over TLS,
+ * Headers on every response, errors included. The API answers JSON and bytes: their CSP allows
+ * nothing to load and no one to frame them. The two pages it serves (`/console`, `/docs`) replace
+ * it with `PAGE_CSP` (console.ts): their own files only, still nothing inline. HSTS only where the request arrived over TLS,
  * directly or through a trusted proxy's `X-Forwarded-Proto: https` (`req.secure`): sent over plain
  * HTTP it would be meaningless, and a development server on http://localhost must not pin HTTPS.
  */

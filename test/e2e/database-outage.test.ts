@@ -4,20 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../infra/embedded-postgres.js';
 import { createLogger } from '../../infra/logging.js';
-import { type ChittiProcess, freePort, isolatedEnv, startChitti, waitUntilReady } from './support.js';
+import { type ChittiProcess, freePort, isolatedEnv, startChitti, until, waitUntilReady } from './support.js';
 
 const logger = createLogger({ level: 'warn', name: 'outage-test-postgres' });
-const DEADLINE_MS = 90_000;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 /**
  * `chitti start` against a PostgreSQL cluster of its own (not the shared server other suites

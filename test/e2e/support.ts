@@ -61,6 +61,17 @@ export async function runChitti(args: string[], env: NodeJS.ProcessEnv) {
   return { code, output: process_.output() };
 }
 
+/** Polls a condition (a state, never a duration) until it holds or the deadline passes. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
 export async function waitUntilReady(url: string, chitti: ChittiProcess, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
