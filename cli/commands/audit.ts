@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { outwardEvent } from '../../api/disclosure.js';
@@ -5,8 +6,12 @@ import { sealLines } from '../../api/routes/audit.js';
 import { recordAccess } from '../../commands/access.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { postgresAuditVerifier, readSealKeys } from '../../infra/postgres/seal-records.js';
+import { parseAnchor } from '../../infra/sealing/anchor-file.js';
+import { verifyExport } from '../../infra/sealing/export-file.js';
+import { parsePublicKeys, publicKeyOf } from '../../infra/sealing/seal-keys.js';
 import { currentVersionOf, decodeStored } from '../../schemas/events/index.js';
 import { cliActor, hostReader, intOption, parseOptions } from '../args.js';
+import { EXIT } from '../exit-codes.js';
 import { type Subcommand, UsageError } from '../main.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { openAnchor, openSealer, verificationInputs } from '../wiring/sealing.js';
@@ -18,6 +23,13 @@ const usage = `chitti audit verify [--seal] [--anchor FILE] [--public-keys FILE]
   kept) and fails when events older than SEAL_MAX_UNSEALED_SECONDS are unsealed. Names the first
   altered, inserted, deleted or reordered event. Exit code 0 when intact, 1 when not (3: database unreachable).
   --seal first seals what is unsealed (needs the seal private key).
+
+chitti audit verify --file EXPORT [--anchor FILE] [--public-keys FILE] [--max-unsealed-seconds N]
+  Verifies an export (audit export --raw) with no database: the same checks, against the public keys
+  of --public-keys and of the anchor copy only (the export's own seal-key lines are compared, never
+  trusted), and, with --anchor, that every anchored seal is in the export. Events older than N seconds
+  (default 60) before the export's last event that no seal covers fail it. The export must be complete
+  (from position 1, no --to). Exit 0 intact, 1 not, 2 usage (no trusted key given, unreadable file).
 
 chitti audit anchor
   Prints the seal anchor (NDJSON: the public keys, then every seal's number, range and digest).
@@ -44,10 +56,16 @@ const command: Subcommand = {
       from: { type: 'string' },
       to: { type: 'string' },
       raw: { type: 'boolean' },
+      file: { type: 'string' },
+      'max-unsealed-seconds': { type: 'string' },
     });
     const action = positionals[0];
     if (action !== 'verify' && action !== 'export' && action !== 'anchor' && action !== 'seal-keys') {
       throw new UsageError(usage);
+    }
+    if (values.file !== undefined) {
+      if (action !== 'verify') throw new UsageError('--file goes with audit verify');
+      return verifyFile(values.file, values);
     }
     const runtime = await openRuntime({ name: 'audit', allowEmbedded: true });
     try {
@@ -98,6 +116,47 @@ async function verify(
     return 1;
   }
   return report.ok ? 0 : 1;
+}
+
+/** A file the command line names: unreadable is a usage error (exit 2), not a failed verification. */
+async function readNamed(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+}
+
+/** audit verify --file: an export checked with no database, against keys the auditor names. */
+async function verifyFile(
+  file: string,
+  values: { anchor?: string; 'public-keys'?: string; 'max-unsealed-seconds'?: string },
+): Promise<number> {
+  if (values.anchor === undefined && values['public-keys'] === undefined) {
+    throw new UsageError(
+      'verify --file needs the public keys you trust: --public-keys FILE (PEM) and/or --anchor FILE (an anchor copy)',
+    );
+  }
+  const maxUnsealedSeconds = intOption(values['max-unsealed-seconds'], 'max-unsealed-seconds', 60);
+  const text = await readNamed(file, 'the export');
+  let anchor: ReturnType<typeof parseAnchor> | undefined;
+  const trustedKeys = new Map<string, KeyObject>();
+  try {
+    if (values.anchor !== undefined) {
+      anchor = parseAnchor(await readNamed(values.anchor, 'the anchor'));
+      for (const key of anchor.keys) trustedKeys.set(key.keyId, publicKeyOf(key));
+    }
+    if (values['public-keys'] !== undefined) {
+      const keys = parsePublicKeys(await readNamed(values['public-keys'], 'the public keys'));
+      if (keys.size === 0) throw new UsageError(`${values['public-keys']} holds no PEM public key`);
+      for (const [id, key] of keys) trustedKeys.set(id, key);
+    }
+  } catch (error) {
+    throw error instanceof UsageError ? error : new UsageError((error as Error).message);
+  }
+  const report = await verifyExport(text, { trustedKeys, anchor, maxUnsealedSeconds });
+  process.stdout.write(`${JSON.stringify({ file, ...report }, null, 2)}\n`);
+  return report.ok ? EXIT.ok : EXIT.verificationFailed;
 }
 
 async function exportLog(runtime: Runtime, values: { from?: string; to?: string; raw?: boolean }): Promise<number> {
