@@ -192,7 +192,13 @@ function verifyExport(text, trusted, anchorSeals, maxUnsealedSeconds) {
       const e = byPosition.get(position);
       if (position < s.fromPosition || position > s.toPosition) fail(`${name}: entry outside its range`);
       else if (!e) fail(`position ${position}: the event ${name} recorded is gone (deleted)`);
-      else if (e.eventId !== id) fail(`position ${position}: ${name} recorded event ${id} here, not ${e.eventId}`);
+      else if (e.eventId !== id) {
+        const moved = events.find((other) => other.eventId === id);
+        fail(
+          `position ${position}: ${name} recorded event ${id} here, not ${e.eventId}` +
+            (moved ? ` (the export has it at ${moved.globalPosition}: reordered or inserted)` : ' (deleted)'),
+        );
+      }
       else if (e.hash !== hash) fail(`position ${position}: hash differs from the one ${name} recorded (altered)`);
       sealed.add(position);
     }

@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { outwardEvent } from '../../api/disclosure.js';
@@ -6,9 +5,7 @@ import { sealLines } from '../../api/routes/audit.js';
 import { recordAccess } from '../../commands/access.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { postgresAuditVerifier, readSealKeys } from '../../infra/postgres/seal-records.js';
-import { parseAnchor } from '../../infra/sealing/anchor-file.js';
-import { verifyExport } from '../../infra/sealing/export-file.js';
-import { parsePublicKeys, publicKeyOf } from '../../infra/sealing/seal-keys.js';
+import { exportTrust, verifyExport } from '../../infra/sealing/export-file.js';
 import { currentVersionOf, decodeStored } from '../../schemas/events/index.js';
 import { cliActor, hostReader, intOption, parseOptions } from '../args.js';
 import { EXIT } from '../exit-codes.js';
@@ -139,21 +136,17 @@ async function verifyFile(
   }
   const maxUnsealedSeconds = intOption(values['max-unsealed-seconds'], 'max-unsealed-seconds', 60);
   const text = await readNamed(file, 'the export');
-  let anchor: ReturnType<typeof parseAnchor> | undefined;
-  const trustedKeys = new Map<string, KeyObject>();
+  const anchorText = values.anchor === undefined ? undefined : await readNamed(values.anchor, 'the anchor');
+  const publicKeysText =
+    values['public-keys'] === undefined ? undefined : await readNamed(values['public-keys'], 'the public keys');
+  let trust: ReturnType<typeof exportTrust>;
   try {
-    if (values.anchor !== undefined) {
-      anchor = parseAnchor(await readNamed(values.anchor, 'the anchor'));
-      for (const key of anchor.keys) trustedKeys.set(key.keyId, publicKeyOf(key));
-    }
-    if (values['public-keys'] !== undefined) {
-      const keys = parsePublicKeys(await readNamed(values['public-keys'], 'the public keys'));
-      if (keys.size === 0) throw new UsageError(`${values['public-keys']} holds no PEM public key`);
-      for (const [id, key] of keys) trustedKeys.set(id, key);
-    }
+    trust = exportTrust({ anchorText, publicKeysText });
   } catch (error) {
-    throw error instanceof UsageError ? error : new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message);
   }
+  const { trustedKeys, anchor } = trust;
+  if (trustedKeys.size === 0) throw new UsageError('the anchor and --public-keys hold no public key');
   const report = await verifyExport(text, { trustedKeys, anchor, maxUnsealedSeconds });
   process.stdout.write(`${JSON.stringify({ file, ...report }, null, 2)}\n`);
   return report.ok ? EXIT.ok : EXIT.verificationFailed;

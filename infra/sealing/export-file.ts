@@ -8,8 +8,29 @@ import {
   type VerifyAuditOptions,
   verifyAuditSource,
 } from '../postgres/audit-verify.js';
-import type { AnchorContent } from './anchor-file.js';
-import { type PublishedSealKey, publicKeyOf } from './seal-keys.js';
+import { type AnchorContent, parseAnchor } from './anchor-file.js';
+import { type PublishedSealKey, parsePublicKeys, publicKeyOf } from './seal-keys.js';
+
+/**
+ * The trust an auditor brings: the anchor copy's key lines and PEM public keys. Used by the database
+ * verify (with the install's own inputs added) and by the export verify alike.
+ */
+export function auditorTrust(sources: {
+  anchor?: AnchorContent | undefined;
+  publicKeysTexts?: readonly (string | undefined)[];
+}) {
+  const trustedKeys = new Map<string, KeyObject>();
+  for (const published of sources.anchor?.keys ?? []) trustedKeys.set(published.keyId, publicKeyOf(published));
+  for (const text of sources.publicKeysTexts ?? [])
+    if (text) for (const [id, key] of parsePublicKeys(text)) trustedKeys.set(id, key);
+  return trustedKeys;
+}
+
+/** The inputs of an export verify from an auditor's files' text. */
+export function exportTrust(sources: { anchorText?: string | undefined; publicKeysText?: string | undefined }) {
+  const anchor = sources.anchorText === undefined ? undefined : parseAnchor(sources.anchorText);
+  return { anchor, trustedKeys: auditorTrust({ anchor, publicKeysTexts: [sources.publicKeysText] }) };
+}
 
 /** An event line of an export (`chitti audit export --raw`, `GET /v1/audit/export?raw=true`). */
 interface ExportEventLine {

@@ -1,0 +1,201 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresEventStore } from '../../infra/postgres/event-store.js';
+import { migrate } from '../../infra/postgres/migrate.js';
+import { Sealer } from '../../infra/postgres/sealer.js';
+import { SealAnchorFile } from '../../infra/sealing/anchor-file.js';
+import { exportTrust, verifyExport } from '../../infra/sealing/export-file.js';
+import { generateSealSigningKey, type SealSigningKey } from '../../infra/sealing/seal-keys.js';
+import { tagged } from '../conformance/fixtures.js';
+import { CHITTI, isolatedEnv, REPO } from '../e2e/support.js';
+import { createTestDatabase, type TestDatabase } from '../support/pg.js';
+import { type ExportLine, TAMPER_CASES, type VerifyInput } from './export-tampering.js';
+import { appendAfterClockTick } from './support.js';
+
+const STANDALONE = fileURLToPath(new URL('../../examples/verify-export.mjs', import.meta.url));
+const ORDER = ['a', 'b', 'a', 'c', 'b', 'a', 'c', 'b', 'a', 'b', 'c', 'a'];
+
+/** Runs a process to its end; stdout and stderr apart (the export is stdout only). */
+async function run(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, args, { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += String(chunk);
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+// A real export of a real PostgreSQL log, sealed by the real sealer, written by `chitti audit export --raw`;
+// then each kind of tampering of TAMPER_CASES, checked by `chitti audit verify --file` (its function
+// in-process for every case, the command itself for a few) and by the standalone examples/verify-export.mjs.
+describe('offline proof: an export verifies with no database, and every kind of tampering fails it', {
+  timeout: 300_000,
+}, () => {
+  let database: TestDatabase;
+  let pool: pg.Pool;
+  let dir: string;
+  let key: SealSigningKey;
+  let exportText: string;
+  let anchorText: string;
+  const intruder = generateSealSigningKey();
+
+  /** Writes a verification's inputs to files, as an auditor would hold them. */
+  async function files(name: string, input: VerifyInput) {
+    const exportFile = join(dir, `${name}.ndjson`);
+    await writeFile(exportFile, input.exportText);
+    const args = [exportFile];
+    if (input.publicKeysPem !== undefined) {
+      await writeFile(join(dir, `${name}.pem`), input.publicKeysPem);
+      args.push('--public-keys', join(dir, `${name}.pem`));
+    }
+    if (input.anchorText !== undefined) {
+      await writeFile(join(dir, `${name}.anchor`), input.anchorText);
+      args.push('--anchor', join(dir, `${name}.anchor`));
+    }
+    return args;
+  }
+
+  /** What `chitti audit verify --file` does after reading its files. */
+  function chittiVerify(input: VerifyInput) {
+    const trust = exportTrust({ anchorText: input.anchorText, publicKeysText: input.publicKeysPem });
+    return verifyExport(input.exportText, { ...trust, maxUnsealedSeconds: 60 });
+  }
+
+  const freshLines = () =>
+    exportText
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as ExportLine);
+
+  beforeAll(async () => {
+    database = await createTestDatabase('chitti_offline_proof');
+    pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    await migrate(pool);
+    const store = new PostgresEventStore(pool);
+    for (const [i, stream] of ORDER.entries())
+      await appendAfterClockTick(pool, store, `file-${stream}`, tagged(i + 1, { metadata: { actor: 'user-1' } }));
+    dir = await mkdtemp(join(tmpdir(), 'chitti-offline-'));
+    key = generateSealSigningKey();
+    const anchorFile = new SealAnchorFile(join(dir, 'anchor.ndjson'));
+    const sealer = new Sealer(pool, { signingKey: key, store, anchor: anchorFile, rangeSize: 4 });
+    expect(await sealer.sealUpTo()).toEqual({ sealsWritten: 4, sealedUpTo: 13 });
+    await store.close();
+    anchorText = await readFile(anchorFile.path, 'utf8');
+    const exported = await run(
+      [CHITTI, 'audit', 'export', '--raw'],
+      isolatedEnv({ DATABASE_URL: database.url, CHITTI_DATA_DIR: dir, LOG_LEVEL: 'warn' }),
+    );
+    expect(exported.code, exported.stderr).toBe(0);
+    exportText = exported.stdout;
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await database?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the export holds the events with hashes, the key rotation event, the seals and their public key', () => {
+    const lines = freshLines();
+    const events = lines.filter((l) => l.record === undefined);
+    expect(events.map((e) => e.globalPosition)).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
+    expect(events[12]).toMatchObject({ type: 'SealKeyActivated', data: { keyId: key.published.keyId } });
+    expect(events[13]).toMatchObject({ type: 'AccessRecorded', data: { action: 'audit.export' } });
+    expect(events.every((e) => /^[0-9a-f]{64}$/.test(String(e.hash)) && e.hashVersion === 2)).toBe(true);
+    expect(lines.filter((l) => l.record === 'seal-key')).toEqual([
+      expect.objectContaining({ keyId: key.published.keyId, publicKeyPem: key.published.publicKeyPem }),
+    ]);
+    expect(lines.filter((l) => l.record === 'seal').map((s) => [s.sealNumber, s.fromPosition, s.toPosition])).toEqual([
+      [1, 1, 4],
+      [2, 5, 8],
+      [3, 9, 12],
+      [4, 13, 13],
+    ]);
+  });
+
+  it('the untouched export passes both verifiers, with the pinned key or with the anchor', async () => {
+    for (const input of [
+      { exportText, publicKeysPem: key.published.publicKeyPem },
+      { exportText, anchorText },
+    ]) {
+      const report = await chittiVerify(input);
+      expect(report, JSON.stringify(report.firstProblem)).toMatchObject({
+        ok: true,
+        eventsChecked: 14,
+        sealsChecked: 4,
+        sealedUpTo: 13,
+        untrustedPublishedKeys: [],
+      });
+      const standalone = await run([STANDALONE, ...(await files('intact', input))]);
+      expect(standalone.code, standalone.stdout + standalone.stderr).toBe(0);
+      expect(standalone.stdout).toMatch(/^OK 14 events, 4 seals, 13 events sealed/);
+    }
+  });
+
+  for (const tamperCase of TAMPER_CASES) {
+    it(`${tamperCase.name}: both verifiers fail and say why`, async () => {
+      const input = tamperCase.tamper({
+        lines: freshLines(),
+        publicKeysPem: key.published.publicKeyPem,
+        anchorText,
+        intruder,
+      });
+      const report = await chittiVerify(input);
+      expect(report.ok).toBe(false);
+      expect(report.firstProblem).toMatchObject(tamperCase.firstProblem);
+      const standalone = await run([STANDALONE, ...(await files('tampered', input))]);
+      expect(standalone.code, standalone.stdout + standalone.stderr).toBe(1);
+      expect(standalone.stdout).toMatch(tamperCase.standalone);
+      expect(standalone.stdout).toMatch(/^FAILED \(\d+ problems\)/m);
+    });
+  }
+
+  it('without the anchor a cut-off tail cannot be told from an older export: keep anchor copies', async () => {
+    const truncated = TAMPER_CASES.find((c) => c.firstProblem.kind === 'truncated')!.tamper({
+      lines: freshLines(),
+      publicKeysPem: key.published.publicKeyPem,
+      anchorText,
+      intruder,
+    });
+    const report = await chittiVerify({ exportText: truncated.exportText, publicKeysPem: key.published.publicKeyPem });
+    expect(report).toMatchObject({ ok: true, eventsChecked: 12 });
+  });
+
+  it('chitti audit verify --file: exit 0 intact, 1 tampered with the first problem named, 2 without trusted keys', async () => {
+    const env = isolatedEnv({ LOG_LEVEL: 'warn' }); // no DATABASE_URL: nothing but the files
+    const intact = await run(
+      [CHITTI, 'audit', 'verify', '--file', ...(await files('cli-intact', { exportText, anchorText }))],
+      env,
+    );
+    expect(intact.code, intact.stdout + intact.stderr).toBe(0);
+    expect(JSON.parse(intact.stdout)).toMatchObject({ ok: true, eventsChecked: 14, anchoredSealsChecked: 4 });
+
+    const backdated = TAMPER_CASES.find((c) => c.firstProblem.kind === 'time-reversed')!;
+    const input = backdated.tamper({
+      lines: freshLines(),
+      publicKeysPem: key.published.publicKeyPem,
+      anchorText,
+      intruder,
+    });
+    const tampered = await run([CHITTI, 'audit', 'verify', '--file', ...(await files('cli-tampered', input))], env);
+    expect(tampered.code, tampered.stderr).toBe(1);
+    expect(JSON.parse(tampered.stdout).firstProblem).toMatchObject(backdated.firstProblem);
+
+    const keyless = await run([CHITTI, 'audit', 'verify', '--file', join(dir, 'cli-intact.ndjson')], env);
+    expect(keyless.code).toBe(2);
+    expect(keyless.stderr).toMatch(/needs the public keys you trust/);
+    const standaloneKeyless = await run([STANDALONE, join(dir, 'cli-intact.ndjson')]);
+    expect(standaloneKeyless.code).toBe(2);
+    expect(standaloneKeyless.stderr).toMatch(/give the keys you trust/);
+  });
+});
