@@ -118,8 +118,8 @@ const editPayload = (lines: ExportLine[], position: number) => {
 /**
  * One table of tampering, run against both verifiers (test/event-store/offline-proof.test.ts). The export
  * they start from: positions 1..12 FileTagged events in streams file-a/b/c (order a b a c | b a c b |
- * a b c a), 13 SealKeyActivated, sealed in ranges of 4 (seals 1..4, all anchored), 14 the export's own
- * AccessRecorded event, not sealed yet.
+ * a b c a), 13 ModelRegistered (values only RFC 8785 canonicalises right), 14 SealKeyActivated, sealed in
+ * ranges of 4 (seals 1..4, all anchored), 15 the export's own AccessRecorded event, not sealed yet.
  */
 export const TAMPER_CASES: readonly TamperCase[] = [
   {

@@ -20,6 +20,35 @@ import { appendAfterClockTick } from './support.js';
 
 const STANDALONE = fileURLToPath(new URL('../../examples/verify-export.mjs', import.meta.url));
 const ORDER = ['a', 'b', 'a', 'c', 'b', 'a', 'c', 'b', 'a', 'b', 'c', 'a'];
+/** An event where a canonicaliser that is not JCS goes wrong: key order by UTF-16 code unit, number forms, escapes. */
+const jcsHard = {
+  type: 'ModelRegistered',
+  data: {
+    name: 'detector',
+    version: '1.0.0',
+    sha256: 'a'.repeat(64),
+    sizeBytes: 123456789,
+    task: 'detect',
+    format: 'onnx',
+    outputLayout: 'yolo',
+    classes: ['crack', 'péché', 'pêche', '気泡', 'emoji \ud83d\ude00', '\u1e0d\u0307', '</script> \u007f'],
+    inputSize: { width: 640, height: 640 },
+    metrics: {
+      '\u20ac': 1e21,
+      '\ud83d\ude00': 5e-324,
+      '\ufb33': -0.0000033333333333333333,
+      '\r': 333333333.33333329,
+      '1': 1e23,
+      '\u0080': 0.000001,
+      '\u00f6': 1e-7,
+      zero: -0,
+    },
+    description: 'line\nbreak "quoted" \\ backslash \u000f',
+    registeredBy: 'ml-engineer',
+    tiling: null,
+  },
+  metadata: { actor: 'ml-engineer' },
+};
 
 /** Runs a process to its end; stdout and stderr apart (the export is stdout only). */
 async function run(args: string[], env: NodeJS.ProcessEnv = process.env) {
@@ -85,11 +114,12 @@ describe('offline proof: an export verifies with no database, and every kind of 
     const store = new PostgresEventStore(pool);
     for (const [i, stream] of ORDER.entries())
       await appendAfterClockTick(pool, store, `file-${stream}`, tagged(i + 1, { metadata: { actor: 'user-1' } }));
+    await appendAfterClockTick(pool, store, 'model-detector', jcsHard);
     dir = await mkdtemp(join(tmpdir(), 'chitti-offline-'));
     key = generateSealSigningKey();
     const anchorFile = new SealAnchorFile(join(dir, 'anchor.ndjson'));
     const sealer = new Sealer(pool, { signingKey: key, store, anchor: anchorFile, rangeSize: 4 });
-    expect(await sealer.sealUpTo()).toEqual({ sealsWritten: 4, sealedUpTo: 13 });
+    expect(await sealer.sealUpTo()).toEqual({ sealsWritten: 4, sealedUpTo: 14 });
     await store.close();
     anchorText = await readFile(anchorFile.path, 'utf8');
     const exported = await run(
@@ -108,9 +138,10 @@ describe('offline proof: an export verifies with no database, and every kind of 
   it('the export holds the events with hashes, the key rotation event, the seals and their public key', () => {
     const lines = freshLines();
     const events = lines.filter((l) => l.record === undefined);
-    expect(events.map((e) => e.globalPosition)).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
-    expect(events[12]).toMatchObject({ type: 'SealKeyActivated', data: { keyId: key.published.keyId } });
-    expect(events[13]).toMatchObject({ type: 'AccessRecorded', data: { action: 'audit.export' } });
+    expect(events.map((e) => e.globalPosition)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    expect(events[12]).toMatchObject({ type: 'ModelRegistered', data: { metrics: { '\u20ac': 1e21 } } });
+    expect(events[13]).toMatchObject({ type: 'SealKeyActivated', data: { keyId: key.published.keyId } });
+    expect(events[14]).toMatchObject({ type: 'AccessRecorded', data: { action: 'audit.export' } });
     expect(events.every((e) => /^[0-9a-f]{64}$/.test(String(e.hash)) && e.hashVersion === 2)).toBe(true);
     expect(lines.filter((l) => l.record === 'seal-key')).toEqual([
       expect.objectContaining({ keyId: key.published.keyId, publicKeyPem: key.published.publicKeyPem }),
@@ -119,7 +150,7 @@ describe('offline proof: an export verifies with no database, and every kind of 
       [1, 1, 4],
       [2, 5, 8],
       [3, 9, 12],
-      [4, 13, 13],
+      [4, 13, 14],
     ]);
   });
 
@@ -131,14 +162,14 @@ describe('offline proof: an export verifies with no database, and every kind of 
       const report = await chittiVerify(input);
       expect(report, JSON.stringify(report.firstProblem)).toMatchObject({
         ok: true,
-        eventsChecked: 14,
+        eventsChecked: 15,
         sealsChecked: 4,
-        sealedUpTo: 13,
+        sealedUpTo: 14,
         untrustedPublishedKeys: [],
       });
       const standalone = await run([STANDALONE, ...(await files('intact', input))]);
       expect(standalone.code, standalone.stdout + standalone.stderr).toBe(0);
-      expect(standalone.stdout).toMatch(/^OK 14 events, 4 seals, 13 events sealed/);
+      expect(standalone.stdout).toMatch(/^OK 15 events, 4 seals, 14 events sealed/);
     }
   });
 
@@ -178,7 +209,7 @@ describe('offline proof: an export verifies with no database, and every kind of 
       env,
     );
     expect(intact.code, intact.stdout + intact.stderr).toBe(0);
-    expect(JSON.parse(intact.stdout)).toMatchObject({ ok: true, eventsChecked: 14, anchoredSealsChecked: 4 });
+    expect(JSON.parse(intact.stdout)).toMatchObject({ ok: true, eventsChecked: 15, anchoredSealsChecked: 4 });
 
     const backdated = TAMPER_CASES.find((c) => c.firstProblem.kind === 'time-reversed')!;
     const input = backdated.tamper({
