@@ -7,6 +7,7 @@ import { computeEventHashV1, computeEventHashV2 } from '../../infra/postgres/eve
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
+import { jcsHardEvent } from './support.js';
 
 describe('event hashes', () => {
   it('canonical JSON ignores key order and undefined members', () => {
@@ -93,31 +94,7 @@ describe('event hashes', () => {
 
     it('numbers, unicode and key orders jsonb normalises still verify', async () => {
       const store = new PostgresEventStore(pool);
-      await store.append(
-        'model-detector',
-        [
-          {
-            type: 'ModelRegistered',
-            data: {
-              name: 'detector',
-              version: '1.0.0',
-              sha256: 'a'.repeat(64),
-              sizeBytes: 123456789,
-              task: 'detect',
-              format: 'onnx',
-              outputLayout: 'yolo',
-              classes: ['crack', 'pore', 'inclusión', '気泡', 'emoji 🔧'],
-              inputSize: { width: 640, height: 640 },
-              metrics: { zeta: 1e-7, 'mAP50-95': 0.123456789012345, alpha: 1e21, negative: -0.5, longKeyFirst: 3 },
-              description: 'line\nbreak "quoted" \\ backslash',
-              registeredBy: 'ml-engineer',
-              tiling: null,
-            },
-            metadata: { actor: 'ml-engineer', flag: true, nothing: null, ratio: 0.1 },
-          },
-        ],
-        { expectedVersion: 'no_stream' },
-      );
+      await store.append('model-detector', [jcsHardEvent], { expectedVersion: 'no_stream' });
       await store.close();
       expect(await verifyAudit(pool, { trustedKeys: new Map() })).toMatchObject({
         ok: true,

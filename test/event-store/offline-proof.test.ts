@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,57 +11,13 @@ import { SealAnchorFile } from '../../infra/sealing/anchor-file.js';
 import { exportTrust, verifyExport } from '../../infra/sealing/export-file.js';
 import { generateSealSigningKey, type SealSigningKey } from '../../infra/sealing/seal-keys.js';
 import { tagged } from '../conformance/fixtures.js';
-import { CHITTI, isolatedEnv, REPO } from '../e2e/support.js';
+import { CHITTI, isolatedEnv, runNode } from '../e2e/support.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 import { type ExportLine, TAMPER_CASES, type VerifyInput } from './export-tampering.js';
-import { appendAfterClockTick } from './support.js';
+import { appendAfterClockTick, jcsHardEvent } from './support.js';
 
 const STANDALONE = fileURLToPath(new URL('../../examples/verify-export.mjs', import.meta.url));
 const ORDER = ['a', 'b', 'a', 'c', 'b', 'a', 'c', 'b', 'a', 'b', 'c', 'a'];
-/** An event where a canonicaliser that is not JCS goes wrong: key order by UTF-16 code unit, number forms, escapes. */
-const jcsHard = {
-  type: 'ModelRegistered',
-  data: {
-    name: 'detector',
-    version: '1.0.0',
-    sha256: 'a'.repeat(64),
-    sizeBytes: 123456789,
-    task: 'detect',
-    format: 'onnx',
-    outputLayout: 'yolo',
-    classes: ['crack', 'péché', 'pêche', '気泡', 'emoji \ud83d\ude00', '\u1e0d\u0307', '</script> \u007f'],
-    inputSize: { width: 640, height: 640 },
-    metrics: {
-      '\u20ac': 1e21,
-      '\ud83d\ude00': 5e-324,
-      '\ufb33': -0.0000033333333333333333,
-      '\r': 333333333.33333329,
-      '1': 1e23,
-      '\u0080': 0.000001,
-      '\u00f6': 1e-7,
-      zero: -0,
-    },
-    description: 'line\nbreak "quoted" \\ backslash \u000f',
-    registeredBy: 'ml-engineer',
-    tiling: null,
-  },
-  metadata: { actor: 'ml-engineer' },
-};
-
-/** Runs a process to its end; stdout and stderr apart (the export is stdout only). */
-async function run(args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const child = spawn(process.execPath, args, { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += String(chunk);
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += String(chunk);
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
 
 // A real export of a real PostgreSQL log, sealed by the real sealer, written by `chitti audit export --raw`;
 // then each kind of tampering of TAMPER_CASES, checked by `chitti audit verify --file` (its function
@@ -114,7 +68,7 @@ describe('offline proof: an export verifies with no database, and every kind of 
     const store = new PostgresEventStore(pool);
     for (const [i, stream] of ORDER.entries())
       await appendAfterClockTick(pool, store, `file-${stream}`, tagged(i + 1, { metadata: { actor: 'user-1' } }));
-    await appendAfterClockTick(pool, store, 'model-detector', jcsHard);
+    await appendAfterClockTick(pool, store, 'model-detector', jcsHardEvent);
     dir = await mkdtemp(join(tmpdir(), 'chitti-offline-'));
     key = generateSealSigningKey();
     const anchorFile = new SealAnchorFile(join(dir, 'anchor.ndjson'));
@@ -122,7 +76,7 @@ describe('offline proof: an export verifies with no database, and every kind of 
     expect(await sealer.sealUpTo()).toEqual({ sealsWritten: 4, sealedUpTo: 14 });
     await store.close();
     anchorText = await readFile(anchorFile.path, 'utf8');
-    const exported = await run(
+    const exported = await runNode(
       [CHITTI, 'audit', 'export', '--raw'],
       isolatedEnv({ DATABASE_URL: database.url, CHITTI_DATA_DIR: dir, LOG_LEVEL: 'warn' }),
     );
@@ -167,7 +121,7 @@ describe('offline proof: an export verifies with no database, and every kind of 
         sealedUpTo: 14,
         untrustedPublishedKeys: [],
       });
-      const standalone = await run([STANDALONE, ...(await files('intact', input))]);
+      const standalone = await runNode([STANDALONE, ...(await files('intact', input))]);
       expect(standalone.code, standalone.stdout + standalone.stderr).toBe(0);
       expect(standalone.stdout).toMatch(/^OK 15 events, 4 seals, 14 events sealed/);
     }
@@ -184,7 +138,7 @@ describe('offline proof: an export verifies with no database, and every kind of 
       const report = await chittiVerify(input);
       expect(report.ok).toBe(false);
       expect(report.firstProblem).toMatchObject(tamperCase.firstProblem);
-      const standalone = await run([STANDALONE, ...(await files('tampered', input))]);
+      const standalone = await runNode([STANDALONE, ...(await files('tampered', input))]);
       expect(standalone.code, standalone.stdout + standalone.stderr).toBe(1);
       expect(standalone.stdout).toMatch(tamperCase.standalone);
       expect(standalone.stdout).toMatch(/^FAILED \(\d+ problems\)/m);
@@ -204,7 +158,7 @@ describe('offline proof: an export verifies with no database, and every kind of 
 
   it('chitti audit verify --file: exit 0 intact, 1 tampered with the first problem named, 2 without trusted keys', async () => {
     const env = isolatedEnv({ LOG_LEVEL: 'warn' }); // no DATABASE_URL: nothing but the files
-    const intact = await run(
+    const intact = await runNode(
       [CHITTI, 'audit', 'verify', '--file', ...(await files('cli-intact', { exportText, anchorText }))],
       env,
     );
@@ -218,14 +172,14 @@ describe('offline proof: an export verifies with no database, and every kind of 
       anchorText,
       intruder,
     });
-    const tampered = await run([CHITTI, 'audit', 'verify', '--file', ...(await files('cli-tampered', input))], env);
+    const tampered = await runNode([CHITTI, 'audit', 'verify', '--file', ...(await files('cli-tampered', input))], env);
     expect(tampered.code, tampered.stderr).toBe(1);
     expect(JSON.parse(tampered.stdout).firstProblem).toMatchObject(backdated.firstProblem);
 
-    const keyless = await run([CHITTI, 'audit', 'verify', '--file', join(dir, 'cli-intact.ndjson')], env);
+    const keyless = await runNode([CHITTI, 'audit', 'verify', '--file', join(dir, 'cli-intact.ndjson')], env);
     expect(keyless.code).toBe(2);
     expect(keyless.stderr).toMatch(/needs the public keys you trust/);
-    const standaloneKeyless = await run([STANDALONE, join(dir, 'cli-intact.ndjson')]);
+    const standaloneKeyless = await runNode([STANDALONE, join(dir, 'cli-intact.ndjson')]);
     expect(standaloneKeyless.code).toBe(2);
     expect(standaloneKeyless.stderr).toMatch(/give the keys you trust/);
   });
