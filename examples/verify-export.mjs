@@ -4,6 +4,7 @@
  *
  *   chitti audit export --raw > export.ndjson     # on the Chitti host
  *   chitti audit anchor > anchor.ndjson            # keep a copy: it holds the seal keys and digests
+ *                                                  # (or: an earlier export made with --with-anchor)
  *   node verify-export.mjs export.ndjson --public-keys keys.pem [--anchor anchor.ndjson]
  *                          [--max-unsealed-seconds 60]
  *
@@ -76,7 +77,11 @@ function readInputs(options) {
   let anchorSeals = [];
   if (options.anchor) {
     const lines = readFileSync(options.anchor, 'utf8').split('\n').slice(0, -1); // a cut-off last line is ignored
-    const parsed = lines.filter((l) => l.trim()).map((l) => JSON.parse(l));
+    // An anchor file's lines, or an earlier export made with --with-anchor: its "record":"anchor" lines.
+    const parsed = lines
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.record === 'anchor' || (l.record === undefined && l.globalPosition === undefined));
     for (const k of parsed.filter((l) => l.kind === 'key')) trusted.set(k.keyId, createPublicKey(k.publicKeyPem));
     anchorSeals = parsed.filter((l) => l.kind === 'seal');
   }
@@ -107,7 +112,7 @@ function verifyExport(text, trusted, anchorSeals, maxUnsealedSeconds) {
     }
     if (record.record === 'seal') seals.push(record);
     else if (record.record === undefined && Number.isSafeInteger(record.globalPosition)) events.push(record);
-    else if (record.record !== 'seal-key') fail(`line ${i + 1}: neither an event, a seal nor a seal key`);
+    else if (record.record !== 'seal-key' && record.record !== 'anchor') fail(`line ${i + 1}: neither an event, a seal nor a seal key`);
   });
   events.sort((a, b) => a.globalPosition - b.globalPosition);
 

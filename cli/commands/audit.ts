@@ -5,6 +5,7 @@ import { sealLines } from '../../api/routes/audit.js';
 import { recordAccess } from '../../commands/access.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { postgresAuditVerifier, readSealKeys } from '../../infra/postgres/seal-records.js';
+import { exportedAnchorLine } from '../../infra/sealing/anchor-file.js';
 import { exportTrust, verifyExport } from '../../infra/sealing/export-file.js';
 import { currentVersionOf, decodeStored } from '../../schemas/events/index.js';
 import { cliActor, hostReader, intOption, parseOptions } from '../args.js';
@@ -35,12 +36,13 @@ chitti audit anchor
 chitti audit seal-keys
   Prints the public seal keys (PEM) this install trusts: the anchor's and its own.
 
-chitti audit export [--from POS] [--to POS] [--raw]
+chitti audit export [--from POS] [--to POS] [--raw] [--with-anchor]
   Writes the log as NDJSON (one event per line, with hash) to stdout, upcast to current
   schema versions and without secret fields (API-key hashes, named in "redacted"), the same
   redaction the API applies; --raw writes every event exactly as stored, secrets included, for
   offline hash verification (hashes verify only on --raw lines or unredacted ones). Then the
-  seals over it and their public keys. The export itself is recorded as an access event.`;
+  seals over it and their public keys; --with-anchor then adds the anchor's lines ({"record":"anchor",...}),
+  so that the export, kept, serves later as --anchor. The export itself is recorded as an access event.`;
 
 const command: Subcommand = {
   summary: 'verify tamper evidence (hash chains, seals, anchor), print the anchor or keys, or export the log',
@@ -54,6 +56,7 @@ const command: Subcommand = {
       to: { type: 'string' },
       raw: { type: 'boolean' },
       file: { type: 'string' },
+      'with-anchor': { type: 'boolean' },
       'max-unsealed-seconds': { type: 'string' },
     });
     const action = positionals[0];
@@ -152,7 +155,10 @@ async function verifyFile(
   return report.ok ? EXIT.ok : EXIT.verificationFailed;
 }
 
-async function exportLog(runtime: Runtime, values: { from?: string; to?: string; raw?: boolean }): Promise<number> {
+async function exportLog(
+  runtime: Runtime,
+  values: { from?: string; to?: string; raw?: boolean; 'with-anchor'?: boolean },
+): Promise<number> {
   const from = intOption(values.from, 'from', 0);
   const to = intOption(values.to, 'to', Number.MAX_SAFE_INTEGER);
   await recordAccess(
@@ -186,6 +192,14 @@ async function exportLog(runtime: Runtime, values: { from?: string; to?: string;
   }
   const auditVerifier = postgresAuditVerifier(runtime.pool, runtime.store, () => verificationInputs(runtime));
   await write(await sealLines({ auditVerifier }, Math.max(1, from), last));
+  if (values['with-anchor']) {
+    const anchor = await openAnchor(runtime).read();
+    const lines = [
+      ...anchor.keys.map((key) => exportedAnchorLine({ kind: 'key', ...key })),
+      ...anchor.seals.map((seal) => exportedAnchorLine({ kind: 'seal', ...seal })),
+    ];
+    await write(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+  }
   return 0;
 }
 export default command;

@@ -102,7 +102,9 @@ export function parseExport(text: string): ParsedExport {
       problems.push({ kind: 'altered', detail: `export line ${lineNumber} is not JSON` });
       return;
     }
-    if (line.record === 'seal-key') {
+    if (line.record === 'anchor') {
+      // The anchor as it stood at export time (--with-anchor): for the auditor to keep, never trusted here.
+    } else if (line.record === 'seal-key') {
       publishedKeys.push(line as unknown as PublishedSealKey);
     } else if (line.record === 'seal') {
       const seal = line as unknown as ExportSealLine;

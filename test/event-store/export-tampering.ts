@@ -10,7 +10,7 @@ import type { SealSigningKey } from '../../infra/sealing/seal-keys.js';
 
 /** An export's lines, parsed: what a tamperer edits. */
 export interface ExportLine {
-  record?: 'seal' | 'seal-key';
+  record?: 'seal' | 'seal-key' | 'anchor';
   [field: string]: unknown;
 }
 

@@ -77,8 +77,13 @@ describe('offline proof: an export verifies with no database, and every kind of 
     await store.close();
     anchorText = await readFile(anchorFile.path, 'utf8');
     const exported = await runNode(
-      [CHITTI, 'audit', 'export', '--raw'],
-      isolatedEnv({ DATABASE_URL: database.url, CHITTI_DATA_DIR: dir, LOG_LEVEL: 'warn' }),
+      [CHITTI, 'audit', 'export', '--raw', '--with-anchor'],
+      isolatedEnv({
+        DATABASE_URL: database.url,
+        CHITTI_DATA_DIR: dir,
+        SEAL_ANCHOR_FILE: anchorFile.path,
+        LOG_LEVEL: 'warn',
+      }),
     );
     expect(exported.code, exported.stderr).toBe(0);
     exportText = exported.stdout;
@@ -100,6 +105,12 @@ describe('offline proof: an export verifies with no database, and every kind of 
     expect(lines.filter((l) => l.record === 'seal-key')).toEqual([
       expect.objectContaining({ keyId: key.published.keyId, publicKeyPem: key.published.publicKeyPem }),
     ]);
+    expect(lines.filter((l) => l.record === 'anchor')).toEqual(
+      anchorText
+        .trim()
+        .split('\n')
+        .map((line) => ({ record: 'anchor', ...JSON.parse(line) })),
+    );
     expect(lines.filter((l) => l.record === 'seal').map((s) => [s.sealNumber, s.fromPosition, s.toPosition])).toEqual([
       [1, 1, 4],
       [2, 5, 8],
@@ -144,6 +155,20 @@ describe('offline proof: an export verifies with no database, and every kind of 
       expect(standalone.stdout).toMatch(/^FAILED \(\d+ problems\)/m);
     });
   }
+
+  it('an earlier export made with --with-anchor serves as the anchor for a later one', async () => {
+    const truncated = TAMPER_CASES.find((c) => c.firstProblem.kind === 'truncated')!.tamper({
+      lines: freshLines(),
+      publicKeysPem: key.published.publicKeyPem,
+      anchorText,
+      intruder,
+    });
+    const input = { exportText: truncated.exportText, anchorText: exportText };
+    expect((await chittiVerify(input)).firstProblem).toMatchObject({ kind: 'truncated', sealNumber: 4 });
+    const standalone = await runNode([STANDALONE, ...(await files('earlier-export', input))]);
+    expect(standalone.code).toBe(1);
+    expect(standalone.stdout).toMatch(/seal 4 .* is in the anchor but not in the export \(truncated\)/);
+  });
 
   it('without the anchor a cut-off tail cannot be told from an older export: keep anchor copies', async () => {
     const truncated = TAMPER_CASES.find((c) => c.firstProblem.kind === 'truncated')!.tamper({
