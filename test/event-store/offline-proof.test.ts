@@ -55,6 +55,9 @@ describe('offline proof: an export verifies with no database, and every kind of 
     return verifyExport(input.exportText, { ...trust, maxUnsealedSeconds: 60 });
   }
 
+  /** What a tamper case starts from: a fresh copy of the export, the real trust inputs, an intruder's key. */
+  const context = () => ({ lines: freshLines(), publicKeysPem: key.published.publicKeyPem, anchorText, intruder });
+  const caseOf = (kind: string) => TAMPER_CASES.find((c) => c.firstProblem.kind === kind)!;
   const freshLines = () =>
     exportText
       .trim()
@@ -140,12 +143,7 @@ describe('offline proof: an export verifies with no database, and every kind of 
 
   for (const tamperCase of TAMPER_CASES) {
     it(`${tamperCase.name}: both verifiers fail and say why`, async () => {
-      const input = tamperCase.tamper({
-        lines: freshLines(),
-        publicKeysPem: key.published.publicKeyPem,
-        anchorText,
-        intruder,
-      });
+      const input = tamperCase.tamper(context());
       const report = await chittiVerify(input);
       expect(report.ok).toBe(false);
       expect(report.firstProblem).toMatchObject(tamperCase.firstProblem);
@@ -157,12 +155,7 @@ describe('offline proof: an export verifies with no database, and every kind of 
   }
 
   it('an earlier export made with --with-anchor serves as the anchor for a later one', async () => {
-    const truncated = TAMPER_CASES.find((c) => c.firstProblem.kind === 'truncated')!.tamper({
-      lines: freshLines(),
-      publicKeysPem: key.published.publicKeyPem,
-      anchorText,
-      intruder,
-    });
+    const truncated = caseOf('truncated').tamper(context());
     const input = { exportText: truncated.exportText, anchorText: exportText };
     expect((await chittiVerify(input)).firstProblem).toMatchObject({ kind: 'truncated', sealNumber: 4 });
     const standalone = await runNode([STANDALONE, ...(await files('earlier-export', input))]);
@@ -171,12 +164,7 @@ describe('offline proof: an export verifies with no database, and every kind of 
   });
 
   it('without the anchor a cut-off tail cannot be told from an older export: keep anchor copies', async () => {
-    const truncated = TAMPER_CASES.find((c) => c.firstProblem.kind === 'truncated')!.tamper({
-      lines: freshLines(),
-      publicKeysPem: key.published.publicKeyPem,
-      anchorText,
-      intruder,
-    });
+    const truncated = caseOf('truncated').tamper(context());
     const report = await chittiVerify({ exportText: truncated.exportText, publicKeysPem: key.published.publicKeyPem });
     expect(report).toMatchObject({ ok: true, eventsChecked: 12 });
   });
@@ -190,13 +178,8 @@ describe('offline proof: an export verifies with no database, and every kind of 
     expect(intact.code, intact.stdout + intact.stderr).toBe(0);
     expect(JSON.parse(intact.stdout)).toMatchObject({ ok: true, eventsChecked: 15, anchoredSealsChecked: 4 });
 
-    const backdated = TAMPER_CASES.find((c) => c.firstProblem.kind === 'time-reversed')!;
-    const input = backdated.tamper({
-      lines: freshLines(),
-      publicKeysPem: key.published.publicKeyPem,
-      anchorText,
-      intruder,
-    });
+    const backdated = caseOf('time-reversed');
+    const input = backdated.tamper(context());
     const tampered = await runNode([CHITTI, 'audit', 'verify', '--file', ...(await files('cli-tampered', input))], env);
     expect(tampered.code, tampered.stderr).toBe(1);
     expect(JSON.parse(tampered.stdout).firstProblem).toMatchObject(backdated.firstProblem);
