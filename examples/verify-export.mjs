@@ -18,10 +18,11 @@
  * against the entry its seal recorded, every anchored seal present with its digest, and that no
  * event older than --max-unsealed-seconds before the export's last event is left unsealed.
  *
- * This file deliberately repeats what Chitti's own code does (canonical JSON, hashes, seal messages):
- * it is the independent second implementation an auditor can read in one sitting, with no Chitti
- * imports. `chitti audit verify --file` is the first; test/audit/offline-proof.test.ts runs both over
- * the same tampered exports.
+ * The one deliberate exception to "one copy of each helper" in this repository: this file repeats what
+ * Chitti's own code does (canonical JSON, event hashes, seal messages, key ids) so that it is an
+ * independent second implementation an auditor can read in one sitting, with no Chitti imports.
+ * `chitti audit verify --file` is the first; test/event-store/offline-proof.test.ts runs both over one
+ * table of tampered exports (test/event-store/export-tampering.ts).
  */
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -240,7 +241,13 @@ function verifyExport(text, trusted, anchorSeals, maxUnsealedSeconds) {
     process.stderr.write(`verify-export: ${error.message}\nusage: node verify-export.mjs EXPORT --public-keys PEM [--anchor ANCHOR] [--max-unsealed-seconds N]\n`);
     process.exit(2);
   }
-  const result = verifyExport(inputs.text, inputs.trusted, inputs.anchorSeals, options.maxUnsealedSeconds);
+  let result;
+  try {
+    result = verifyExport(inputs.text, inputs.trusted, inputs.anchorSeals, options.maxUnsealedSeconds);
+  } catch (error) {
+    process.stdout.write(`FAIL the export is malformed: ${error.message}\nFAILED\n`);
+    process.exit(1);
+  }
   for (const failure of result.failures) process.stdout.write(`FAIL ${failure}\n`);
   const summary = `${result.events} events, ${result.seals} seals, ${result.sealedEvents} events sealed, ${inputs.anchorSeals.length} anchored seals compared`;
   process.stdout.write(result.failures.length === 0 ? `OK ${summary}\n` : `FAILED (${result.failures.length} problems) ${summary}\n`);
