@@ -64,7 +64,7 @@ const command: Subcommand = {
       throw new UsageError(usage);
     }
     if (values.file !== undefined) {
-      if (action !== 'verify') throw new UsageError('--file goes with audit verify');
+      if (action !== 'verify' || values.seal) throw new UsageError('--file goes with audit verify, without --seal');
       return verifyFile(values.file, values);
     }
     const runtime = await openRuntime({ name: 'audit', allowEmbedded: true });
