@@ -169,7 +169,7 @@ describe('offline proof: an export verifies with no database, and every kind of 
     expect(report).toMatchObject({ ok: true, eventsChecked: 12 });
   });
 
-  it('chitti audit verify --file: exit 0 intact, 1 tampered with the first problem named, 2 without trusted keys', async () => {
+  it('chitti audit verify --file: exit 0 intact, 1 tampered with the first problem named, 2 without trusted keys or an unreadable file', async () => {
     const env = isolatedEnv({ LOG_LEVEL: 'warn' }); // no DATABASE_URL: nothing but the files
     const intact = await runNode(
       [CHITTI, 'audit', 'verify', '--file', ...(await files('cli-intact', { exportText, anchorText }))],
@@ -187,6 +187,12 @@ describe('offline proof: an export verifies with no database, and every kind of 
     const keyless = await runNode([CHITTI, 'audit', 'verify', '--file', join(dir, 'cli-intact.ndjson')], env);
     expect(keyless.code).toBe(2);
     expect(keyless.stderr).toMatch(/needs the public keys you trust/);
+    const missing = await runNode(
+      [CHITTI, 'audit', 'verify', '--file', join(dir, 'no-such.ndjson'), '--anchor', join(dir, 'cli-intact.anchor')],
+      env,
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read the export .*no-such\.ndjson: ENOENT/);
     const standaloneKeyless = await runNode([STANDALONE, join(dir, 'cli-intact.ndjson')]);
     expect(standaloneKeyless.code).toBe(2);
     expect(standaloneKeyless.stderr).toMatch(/give the keys you trust/);
