@@ -1,9 +1,9 @@
-import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Sealer } from '../../infra/postgres/sealer.js';
 import { type AnchorContent, parseAnchor, SealAnchorFile } from '../../infra/sealing/anchor-file.js';
-import { loadSealSigningKey, parsePublicKeys, publicKeyOf } from '../../infra/sealing/seal-keys.js';
+import { auditorTrust } from '../../infra/sealing/export-file.js';
+import { loadSealSigningKey, publicKeyOf } from '../../infra/sealing/seal-keys.js';
 import type { Runtime } from '../runtime.js';
 
 /** Where this install keeps its seal key and its anchor (both outside the database). */
@@ -87,13 +87,13 @@ export async function verificationInputs(runtime: Pick<Runtime, 'config' | 'data
   const { keyFile } = sealingPaths(runtime);
   const anchor: AnchorContent =
     sources.anchorText !== undefined ? parseAnchor(sources.anchorText) : await openAnchor(runtime).read();
-  const trustedKeys = new Map<string, KeyObject>();
-  for (const published of anchor.keys) trustedKeys.set(published.keyId, publicKeyOf(published));
-  const keysText = [
-    sources.publicKeysText,
-    config.SEAL_PUBLIC_KEYS_FILE ? await readFile(config.SEAL_PUBLIC_KEYS_FILE, 'utf8') : undefined,
-  ];
-  for (const text of keysText) if (text) for (const [id, key] of parsePublicKeys(text)) trustedKeys.set(id, key);
+  const trustedKeys = auditorTrust({
+    anchor,
+    publicKeysTexts: [
+      sources.publicKeysText,
+      config.SEAL_PUBLIC_KEYS_FILE ? await readFile(config.SEAL_PUBLIC_KEYS_FILE, 'utf8') : undefined,
+    ],
+  });
   // Optional: a verifying process (an API replica) may have no access to the private key at all.
   const own = await loadSealSigningKey({ pem: config.SEAL_PRIVATE_KEY, file: keyFile, createIfMissing: false }).catch(
     () => undefined,

@@ -67,7 +67,7 @@ export interface VerifyAuditOptions {
   readonly batchSize?: number;
 }
 
-interface AuditRow extends EventTableRow {
+export interface AuditRow extends EventTableRow {
   /** The store writes millisecond times; a finer one was edited (and would hide in a JS Date). */
   finer_than_ms: boolean;
 }
@@ -84,6 +84,69 @@ export interface SealRow {
   format: number;
   key_id: string | null;
   signature: string | null;
+}
+
+/**
+ * Where verify reads the log from: the database (postgresAuditSource) or an export file
+ * (infra/sealing/export-file.ts). Events and seals are asked for in ascending order, in pages.
+ */
+export interface AuditSource {
+  /** The snapshot: the log head, the end of the highest seal, and "now" for the unsealed-age bound. */
+  bounds(): Promise<{ head: number; sealed: number; now: Date | undefined }>;
+  /** Events with after < position <= upTo, by position, at most `limit`. */
+  events(after: number, upTo: number, limit: number): Promise<AuditRow[]>;
+  /** Seals numbered above `afterNumber`, by number, at most `limit`. */
+  seals(afterNumber: number, limit: number): Promise<SealRow[]>;
+  /** Whether an event with this id is anywhere in the log. */
+  hasEvent(eventId: string): Promise<boolean>;
+  /** A row beyond the log head (one the store cannot have written), if the source knows a head. */
+  beyondHead(): Promise<{ global_position: string; stream_id: string; event_id: string } | undefined>;
+  /** Problems the source found while reading (an export's malformed or duplicate lines). */
+  readonly readProblems?: readonly AuditProblem[];
+}
+
+/** The database as an audit source; one client gives one consistent snapshot (REPEATABLE READ). */
+export function postgresAuditSource(pool: Queryable): AuditSource {
+  return {
+    async bounds() {
+      const { rows } = await pool.query<{ head: string; sealed: string | null; now: Date }>(
+        `SELECT (SELECT position FROM event_log_head) AS head, (SELECT max(to_position) FROM seals) AS sealed,
+                clock_timestamp() AS now`,
+      );
+      return { head: Number(rows[0]?.head ?? 0), sealed: Number(rows[0]?.sealed ?? 0), now: rows[0]!.now };
+    },
+    async events(after, upTo, limit) {
+      const { rows } = await pool.query<AuditRow>(
+        `SELECT global_position, stream_id, stream_version, event_id, type, schema_version, data, metadata,
+                recorded_at, recorded_at <> date_trunc('milliseconds', recorded_at) AS finer_than_ms, hash, prev_hash,
+                hash_version
+           FROM events WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position LIMIT $3`,
+        [after, upTo, limit],
+      );
+      return rows;
+    },
+    async seals(afterNumber, limit) {
+      const { rows } = await pool.query<SealRow>(
+        `SELECT seal_number, from_position, to_position, event_count, entries, prev_digest, digest, format, key_id,
+                signature
+           FROM seals WHERE seal_number > $1 ORDER BY seal_number LIMIT $2`,
+        [afterNumber, limit],
+      );
+      return rows;
+    },
+    async hasEvent(eventId) {
+      const { rows } = await pool.query('SELECT 1 FROM events WHERE event_id = $1', [eventId]);
+      return rows.length > 0;
+    },
+    async beyondHead() {
+      // Rows and the head counter commit together, so in one snapshot a row above the counter was forged.
+      const { rows } = await pool.query<{ global_position: string; stream_id: string; event_id: string }>(
+        `SELECT global_position, stream_id, event_id FROM events
+          WHERE global_position > (SELECT position FROM event_log_head) ORDER BY global_position LIMIT 1`,
+      );
+      return rows[0];
+    },
+  };
 }
 
 /** A verified seal: what it says was at each position of its range. */
@@ -116,6 +179,11 @@ interface LogTip {
  * global order; memory grows with the number of streams (one tip each), not with events.
  */
 export async function verifyAudit(pool: Queryable, options: VerifyAuditOptions): Promise<AuditReport> {
+  return verifyAuditSource(postgresAuditSource(pool), options);
+}
+
+/** verifyAudit over any source: the database, or an export file with no database at all. */
+export async function verifyAuditSource(source: AuditSource, options: VerifyAuditOptions): Promise<AuditReport> {
   const legacyKey = options.legacyHmacKey === undefined ? undefined : sealKeyBytes(options.legacyHmacKey);
   const batchSize = options.batchSize ?? 2_000;
   let firstProblem: AuditProblem | undefined;
@@ -130,15 +198,13 @@ export async function verifyAudit(pool: Queryable, options: VerifyAuditOptions):
     }
   };
 
+  for (const problem of source.readProblems ?? []) report(problem);
   // One snapshot: the head and the sealed end; appends and seals after it are left for the next run.
-  const bounds = await pool.query<{ head: string; sealed: string | null; now: Date }>(
-    `SELECT (SELECT position FROM event_log_head) AS head, (SELECT max(to_position) FROM seals) AS sealed,
-            clock_timestamp() AS now`,
-  );
+  const bounds = await source.bounds();
   // Honest stores never seal beyond the head, so a larger sealed end means the head was wound back.
-  const scanUpTo = Math.max(Number(bounds.rows[0]?.head ?? 0), Number(bounds.rows[0]?.sealed ?? 0));
+  const scanUpTo = Math.max(bounds.head, bounds.sealed);
   const seals = new SealWalker(
-    pool,
+    source,
     { trustedKeys: options.trustedKeys, legacyKey },
     Math.max(1, Math.floor(batchSize / 200)),
     report,
@@ -167,20 +233,14 @@ export async function verifyAudit(pool: Queryable, options: VerifyAuditOptions):
   };
 
   for (let after = 0; ; ) {
-    const { rows } = await pool.query<AuditRow>(
-      `SELECT global_position, stream_id, stream_version, event_id, type, schema_version, data, metadata,
-              recorded_at, recorded_at <> date_trunc('milliseconds', recorded_at) AS finer_than_ms, hash, prev_hash,
-              hash_version
-         FROM events WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position LIMIT $3`,
-      [after, scanUpTo, batchSize],
-    );
+    const rows = await source.events(after, scanUpTo, batchSize);
     if (rows.length === 0) break;
     for (const row of rows) {
       const position = Number(row.global_position);
       await checkMissingBefore(position);
       checkChain(row, position, tips, logTip, report);
       const seal = await seals.covering(position);
-      if (seal) await checkAgainstSeal(pool, row, position, seal, report);
+      if (seal) await checkAgainstSeal(source, row, position, seal, report);
       else oldestUnsealed ??= { position, recordedAt: row.recorded_at };
       eventsChecked++;
       lastPosition = position;
@@ -190,8 +250,8 @@ export async function verifyAudit(pool: Queryable, options: VerifyAuditOptions):
   await checkMissingBefore(scanUpTo + 1);
   await seals.drainUpTo(Number.POSITIVE_INFINITY);
   const anchoredSealsChecked = options.anchor ? seals.compareWithAnchor(options.anchor) : 0;
-  const now = bounds.rows[0]!.now;
-  if (oldestUnsealed && options.maxUnsealedSeconds !== undefined) {
+  const now = bounds.now;
+  if (oldestUnsealed && now && options.maxUnsealedSeconds !== undefined) {
     const ageSeconds = (now.getTime() - oldestUnsealed.recordedAt.getTime()) / 1000;
     if (ageSeconds > options.maxUnsealedSeconds) {
       report({
@@ -201,17 +261,13 @@ export async function verifyAudit(pool: Queryable, options: VerifyAuditOptions):
       });
     }
   }
-  // Rows and the head counter commit together, so in one snapshot a row above the counter was forged.
-  const { rows: forged } = await pool.query<{ global_position: string; stream_id: string; event_id: string }>(
-    `SELECT global_position, stream_id, event_id FROM events
-      WHERE global_position > (SELECT position FROM event_log_head) ORDER BY global_position LIMIT 1`,
-  );
-  if (forged[0]) {
+  const forged = await source.beyondHead();
+  if (forged) {
     report({
       kind: 'inserted',
-      globalPosition: Number(forged[0].global_position),
-      streamId: forged[0].stream_id,
-      eventId: forged[0].event_id,
+      globalPosition: Number(forged.global_position),
+      streamId: forged.stream_id,
+      eventId: forged.event_id,
       detail: 'the row lies beyond the log head: it was not written by the store',
     });
   }
@@ -325,7 +381,7 @@ function checkChain(
 
 /** Compares a row with what its seal recorded at that position. */
 async function checkAgainstSeal(
-  pool: Queryable,
+  source: AuditSource,
   row: AuditRow,
   position: number,
   seal: TrustedSeal,
@@ -346,9 +402,8 @@ async function checkAgainstSeal(
       });
       return;
     }
-    const { rows } = await pool.query('SELECT 1 FROM events WHERE event_id = $1', [sealed.eventId]);
     report(
-      rows.length === 0
+      !(await source.hasEvent(sealed.eventId))
         ? {
             ...at,
             eventId: sealed.eventId,
@@ -391,7 +446,7 @@ class SealWalker {
   private previous: { sealNumber: number; to: number; digest: string; format: number } | undefined;
 
   constructor(
-    private readonly pool: Queryable,
+    private readonly source: AuditSource,
     private readonly trust: SealTrust,
     private readonly pageSize: number,
     private readonly report: (p: AuditProblem) => void,
@@ -437,12 +492,7 @@ class SealWalker {
 
   private async next(): Promise<WalkedSeal | undefined> {
     if (this.buffer.length === 0 && !this.exhausted) {
-      const { rows } = await this.pool.query<SealRow>(
-        `SELECT seal_number, from_position, to_position, event_count, entries, prev_digest, digest, format, key_id,
-                signature
-           FROM seals WHERE seal_number > $1 ORDER BY seal_number LIMIT $2`,
-        [this.afterNumber, this.pageSize],
-      );
+      const rows = await this.source.seals(this.afterNumber, this.pageSize);
       this.buffer = rows;
       this.exhausted = rows.length < this.pageSize;
     }

@@ -50,9 +50,14 @@ export class SealAnchorFile {
   }
 }
 
+/** The anchor line as an export made with `--with-anchor` carries it: `{"record":"anchor", ...line}`. */
+export const exportedAnchorLine = (line: AnchorLine) => ({ record: 'anchor' as const, ...line });
+
 /**
- * Parses anchor text (the file, or a copy an auditor kept). A last line without its newline is a write
- * a crash cut short and is ignored; any other unreadable line is an error.
+ * Parses anchor text (the file, or a copy an auditor kept, or an earlier export made with
+ * `--with-anchor`: its `"record":"anchor"` lines are the anchor, its other lines are skipped). A last
+ * line without its newline is a write a crash cut short and is ignored; any other unreadable line is
+ * an error.
  */
 export function parseAnchor(text: string): AnchorContent {
   const keys: PublishedSealKey[] = [];
@@ -61,11 +66,14 @@ export function parseAnchor(text: string): AnchorContent {
   const complete = lines.slice(0, -1);
   complete.forEach((line, i) => {
     if (line.trim() === '') return;
-    let parsed: AnchorLine;
+    let parsed: AnchorLine & { record?: string };
     try {
-      parsed = JSON.parse(line) as AnchorLine;
+      parsed = JSON.parse(line) as AnchorLine & { record?: string };
     } catch {
       throw new Error(`seal anchor line ${i + 1} is not JSON`);
+    }
+    if ('record' in parsed || 'globalPosition' in parsed) {
+      if (parsed.record !== 'anchor') return; // an export's event, seal or key line
     }
     if (parsed.kind === 'key') {
       keys.push({ keyId: parsed.keyId, algorithm: parsed.algorithm, publicKeyPem: parsed.publicKeyPem });

@@ -10,25 +10,14 @@ import {
   freePort,
   isolatedEnv,
   REPO,
+  runNode,
   startChitti,
   stopLeftoverPostgres,
   waitUntilReady,
 } from './support.js';
 
 /** A one-off command with stdout and stderr kept apart: stdout must be data only. */
-async function oneOff(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [CHITTI, ...args], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += String(chunk);
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += String(chunk);
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+const oneOff = (args: string[], env: NodeJS.ProcessEnv) => runNode([CHITTI, ...args], env);
 
 describe('one-off commands next to a running chitti start on the same data folder', () => {
   let dataDir: string;

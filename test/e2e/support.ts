@@ -55,6 +55,21 @@ export function startChitti(args: string[], env: NodeJS.ProcessEnv): ChittiProce
   };
 }
 
+/** Runs `node ARGS` to its end with stdout and stderr kept apart (stdout must be data only). */
+export async function runNode(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, args, { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += String(chunk);
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
 export async function runChitti(args: string[], env: NodeJS.ProcessEnv) {
   const process_ = startChitti(args, env);
   const [code] = (await once(process_.child, 'exit')) as [number | null];

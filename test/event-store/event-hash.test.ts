@@ -7,6 +7,7 @@ import { computeEventHashV1, computeEventHashV2 } from '../../infra/postgres/eve
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
+import { jcsHardEvent } from './support.js';
 
 describe('event hashes', () => {
   it('canonical JSON ignores key order and undefined members', () => {
@@ -78,45 +79,6 @@ describe('event hashes', () => {
     expect(computeEventHashV2(content, 'ab'.repeat(32))).toBe(expected);
   });
 
-  it("canonical JSON is RFC 8785 (JCS) for I-JSON values: the RFC's own examples", () => {
-    // RFC 8785 section 3.2.2 (input as parsed JSON) and its expected output.
-    const parsed = JSON.parse(String.raw`{
-      "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
-      "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
-      "literals": [null, true, false]
-    }`);
-    expect(canonicalJson(parsed)).toBe(
-      String.raw`{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}`,
-    );
-    // RFC 8785 section 3.2.3: properties sorted by UTF-16 code units.
-    const sorting = {
-      '\u20ac': 'Euro Sign',
-      '\r': 'Carriage Return',
-      '\ufb33': 'Hebrew Letter Dalet With Dagesh',
-      '1': 'One',
-      '\ud83d\ude00': 'Emoji: Grinning Face',
-      '\u0080': 'Control',
-      '\u00f6': 'Latin Small Letter O With Diaeresis',
-    };
-    expect(canonicalJson(sorting)).toBe(
-      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis",' +
-        '"\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
-    );
-    // RFC 8785 appendix B: IEEE 754 number serialisation samples.
-    const numbers: [number, string][] = [
-      [0, '0'],
-      [-0, '0'],
-      [5e-324, '5e-324'],
-      [1.7976931348623157e308, '1.7976931348623157e+308'],
-      [9007199254740992, '9007199254740992'],
-      [1e21, '1e+21'],
-      [999999999999999700000, '999999999999999700000'],
-      [0.000001, '0.000001'],
-      [1e-7, '1e-7'],
-    ];
-    for (const [value, text] of numbers) expect(canonicalJson(value)).toBe(text);
-  });
-
   describe('survive the jsonb round trip', () => {
     let database: TestDatabase;
     let pool: pg.Pool;
@@ -132,31 +94,7 @@ describe('event hashes', () => {
 
     it('numbers, unicode and key orders jsonb normalises still verify', async () => {
       const store = new PostgresEventStore(pool);
-      await store.append(
-        'model-detector',
-        [
-          {
-            type: 'ModelRegistered',
-            data: {
-              name: 'detector',
-              version: '1.0.0',
-              sha256: 'a'.repeat(64),
-              sizeBytes: 123456789,
-              task: 'detect',
-              format: 'onnx',
-              outputLayout: 'yolo',
-              classes: ['crack', 'pore', 'inclusión', '気泡', 'emoji 🔧'],
-              inputSize: { width: 640, height: 640 },
-              metrics: { zeta: 1e-7, 'mAP50-95': 0.123456789012345, alpha: 1e21, negative: -0.5, longKeyFirst: 3 },
-              description: 'line\nbreak "quoted" \\ backslash',
-              registeredBy: 'ml-engineer',
-              tiling: null,
-            },
-            metadata: { actor: 'ml-engineer', flag: true, nothing: null, ratio: 0.1 },
-          },
-        ],
-        { expectedVersion: 'no_stream' },
-      );
+      await store.append('model-detector', [jcsHardEvent], { expectedVersion: 'no_stream' });
       await store.close();
       expect(await verifyAudit(pool, { trustedKeys: new Map() })).toMatchObject({
         ok: true,

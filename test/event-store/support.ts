@@ -24,3 +24,33 @@ export async function appendAfterClockTick(
   }
   await store.append(streamId, [event], { expectedVersion: 'any' });
 }
+
+/** An event where a canonicaliser that is not JCS goes wrong: key order by UTF-16 code unit, number forms, escapes. */
+export const jcsHardEvent: NewEvent = {
+  type: 'ModelRegistered',
+  data: {
+    name: 'detector',
+    version: '1.0.0',
+    sha256: 'a'.repeat(64),
+    sizeBytes: 123456789,
+    task: 'detect',
+    format: 'onnx',
+    outputLayout: 'yolo',
+    classes: ['crack', 'péché', 'pêche', '気泡', 'emoji \ud83d\ude00', '\u1e0d\u0307', '</script> \u007f'],
+    inputSize: { width: 640, height: 640 },
+    metrics: {
+      '\u20ac': 1e21,
+      '\ud83d\ude00': 5e-324,
+      '\ufb33': -0.0000033333333333333333,
+      '\r': 333333333.3333333,
+      '1': 1e23,
+      '\u0080': 0.000001,
+      '\u00f6': 1e-7,
+      zero: -0,
+    },
+    description: 'line\nbreak "quoted" \\ backslash \u000f',
+    registeredBy: 'ml-engineer',
+    tiling: null,
+  },
+  metadata: { actor: 'ml-engineer' },
+};
