@@ -17,9 +17,11 @@ let running: NodeSDK | undefined;
  * launcher does).
  */
 export async function startTelemetry(options: {
+  /** The name when neither OTEL_SERVICE_NAME nor `service.name` in OTEL_RESOURCE_ATTRIBUTES gives one. */
   serviceName: string;
   otlpEndpoint?: string;
   exporter?: SpanExporter;
+  env?: NodeJS.ProcessEnv;
 }): Promise<void> {
   if (running) return;
   const exporter =
@@ -28,7 +30,7 @@ export async function startTelemetry(options: {
       ? new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` })
       : undefined);
   running = new NodeSDK({
-    serviceName: options.serviceName,
+    serviceName: serviceNameOf(options.serviceName, options.env ?? process.env),
     // No exporter: NodeSDK would otherwise default to OTLP on localhost and log failed exports.
     // With one, sampling follows OTEL_TRACES_SAMPLER (parent-based, always on by default).
     ...(exporter
@@ -38,6 +40,24 @@ export async function startTelemetry(options: {
     instrumentations: [new HttpInstrumentation(), new PgInstrumentation()],
   });
   running.start();
+}
+
+/**
+ * The service name, as the OpenTelemetry specification orders it: OTEL_SERVICE_NAME, then
+ * `service.name` in OTEL_RESOURCE_ATTRIBUTES, then the process's own (`chitti-<command>`). The SDK
+ * would let an explicit name win over both variables, so the choice is made here.
+ */
+export function serviceNameOf(fallback: string, env: NodeJS.ProcessEnv): string {
+  const named = env.OTEL_SERVICE_NAME?.trim();
+  if (named) return named;
+  for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0 && pair.slice(0, at).trim() === 'service.name') {
+      const value = decodeURIComponent(pair.slice(at + 1).trim());
+      if (value) return value;
+    }
+  }
+  return fallback;
 }
 
 /** Flushes and stops tracing when it was started; a no-op otherwise. */

@@ -61,6 +61,11 @@ export interface RunConsumerOptions<Tx> {
   /** A redelivered event the dedupe store had already seen: skipped, its offset committed. */
   readonly onDuplicate?: (event: CloudEvent, delivery: { topic: string; partition: number; offset: string }) => void;
   readonly onDeadLetter?: (info: { kind: DeadLetterKind; reason: string; topic: string; offset: string }) => void;
+  /**
+   * Consumer lag of a partition after each handled message: messages on the broker (its high
+   * watermark) after this one, still to handle by this group.
+   */
+  readonly onLag?: (info: { topic: string; partition: number; lag: number }) => void;
 }
 
 export interface RunningConsumer {
@@ -222,6 +227,11 @@ export async function runConsumer<Tx>(options: RunConsumerOptions<Tx>): Promise<
           if (stopping || !payload.isRunning() || payload.isStale()) break;
           if ((await handleMessage(payload, message)) === 'abandoned') break;
           payload.resolveOffset(message.offset);
+          options.onLag?.({
+            topic: payload.batch.topic,
+            partition: payload.batch.partition,
+            lag: Math.max(0, Number(BigInt(payload.batch.highWatermark) - BigInt(message.offset) - 1n)),
+          });
           uncommitted = message.offset;
           if (++sinceCommit >= commitEvery) {
             await commit(payload, message.offset);
