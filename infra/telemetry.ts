@@ -1,5 +1,6 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, NoopSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -7,7 +8,8 @@ import { AlwaysOffSampler, NoopSpanProcessor, type SpanExporter } from '@opentel
 let running: NodeSDK | undefined;
 
 /**
- * Traces from HTTP through commands, PostgreSQL, Kafka headers and inference. Without an OTLP
+ * Traces from HTTP through commands, PostgreSQL, Kafka (relay send spans, kafkajs instrumentation
+ * in consumers) and inference. Without an OTLP
  * endpoint nothing is recorded: every span is a non-recording one (AlwaysOff), which still carries
  * a trace id (the caller's, or a new one) into logs and event metadata. The HTTP span is named by
  * the matched route (`api/http/request-log.ts`) rather than by one span per express layer (the
@@ -22,6 +24,12 @@ export async function startTelemetry(options: {
   otlpEndpoint?: string;
   exporter?: SpanExporter;
   env?: NodeJS.ProcessEnv;
+  /**
+   * kafkajs instrumentation (consume: poll and process spans; produce: a send span per message,
+   * e.g. dead letters). Off in a process that relays: it would re-parent every message of a relay
+   * batch on one context and overwrite the per-event send span the relay puts in the header.
+   */
+  kafka?: boolean;
 }): Promise<void> {
   if (running) return;
   const exporter =
@@ -37,7 +45,11 @@ export async function startTelemetry(options: {
       ? { traceExporter: exporter }
       : { spanProcessors: [new NoopSpanProcessor()], sampler: new AlwaysOffSampler() }),
     metricReaders: [],
-    instrumentations: [new HttpInstrumentation(), new PgInstrumentation()],
+    instrumentations: [
+      new HttpInstrumentation(),
+      new PgInstrumentation(),
+      ...(options.kafka ? [new KafkaJsInstrumentation()] : []),
+    ],
   });
   running.start();
 }

@@ -69,6 +69,42 @@ export function inConsumerSpan<T>(
   return inSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent, fn);
 }
 
+export interface ProducerSpan {
+  /** The traceparent naming this span, for the message's header; undefined when the event has no trace. */
+  readonly traceparent: string | undefined;
+  end(error?: unknown): void;
+}
+
+const NO_SPAN: ProducerSpan = { traceparent: undefined, end: () => undefined };
+
+/**
+ * Sending one event's message (Kafka produce): a PRODUCER span that continues the trace the event
+ * carries, so the consumer's span can be its child and the trace runs through the relay. One per
+ * message even when messages go out in batches (the kafkajs instrumentation parents every message
+ * of a batch on the one active context, so the relay makes these itself). Nothing for an event
+ * without a trace.
+ */
+export function startProducerSpan(name: string, traceparent: string | undefined, attributes: Attributes): ProducerSpan {
+  const remote = spanContextOf(traceparent);
+  if (!remote) return NO_SPAN;
+  const span = tracer.startSpan(
+    name,
+    { kind: SpanKind.PRODUCER, attributes },
+    trace.setSpanContext(ROOT_CONTEXT, remote),
+  );
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return {
+    traceparent: `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, '0')}`,
+    end(error?: unknown) {
+      if (error !== undefined) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      span.end();
+    },
+  };
+}
+
 /** Most links on one batch span: a batch of events may span hundreds of traces. */
 const MAX_LINKS = 128;
 

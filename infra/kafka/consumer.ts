@@ -8,6 +8,11 @@ import type { DedupeStore } from './dedupe.js';
 import { type BackoffPolicy, backoffDelay, sleep } from './retry.js';
 import { ensureTopics } from './topics.js';
 
+function headerText(value: IHeaders[string]): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
 /** Thrown by a handler that knows the event can never be handled: dead-lettered without retries. */
 export class UnprocessableEventError extends Error {
   override readonly name = 'UnprocessableEventError';
@@ -170,7 +175,10 @@ export async function runConsumer<Tx>(options: RunConsumerOptions<Tx>): Promise<
           'messaging.message.id': event.id,
           'messaging.kafka.message.offset': Number(message.offset),
         };
-        const result = await inConsumerSpan(`process ${topic}`, event.traceparent, attributes, () =>
+        // The header names the relay's send span when it made one (the trace then runs through the
+        // relay); the envelope's is the event's own trace.
+        const parent = headerText(message.headers?.traceparent) ?? event.traceparent;
+        const result = await inConsumerSpan(`handle ${topic}`, parent, attributes, () =>
           options.dedupe.runOnce(consumerName, event.id, (tx) =>
             options.handle(event, {
               tx,
