@@ -18,8 +18,11 @@ export function currentTraceparent(): string | undefined {
   propagation.inject(context.active(), carrier);
   if (carrier.traceparent) return carrier.traceparent;
   const span = trace.getActiveSpan();
-  if (!span) return undefined;
-  const { traceId, spanId, traceFlags } = span.spanContext();
+  return span ? traceparentOf(span.spanContext()) : undefined;
+}
+
+/** The W3C traceparent that names a span. */
+function traceparentOf({ traceId, spanId, traceFlags }: SpanContext): string {
   return `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, '0')}`;
 }
 
@@ -92,9 +95,8 @@ export function startProducerSpan(name: string, traceparent: string | undefined,
     { kind: SpanKind.PRODUCER, attributes },
     trace.setSpanContext(ROOT_CONTEXT, remote),
   );
-  const { traceId, spanId, traceFlags } = span.spanContext();
   return {
-    traceparent: `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, '0')}`,
+    traceparent: traceparentOf(span.spanContext()),
     end(error?: unknown) {
       if (error !== undefined) {
         span.recordException(error as Error);
