@@ -544,5 +544,36 @@ describe('distributed mode: api, relay, projector and two inference processes on
       120_000,
       () => `(${otlp.spans.length} spans collected; missing: ${JSON.stringify([...gaps].slice(0, 3))})`,
     );
+
+    // Every process serves its default metrics and its PostgreSQL pool; the relay its throughput,
+    // the inference its consumer lag (0 once all is handled).
+    const metricsOf = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const [what, member] of Object.entries({ api, relay, projector, survivor })) {
+      const text = await metricsOf(member.metricsPort);
+      for (const name of [
+        'process_cpu_user_seconds_total',
+        'process_resident_memory_bytes',
+        'nodejs_eventloop_lag_p99_seconds',
+        'nodejs_gc_duration_seconds',
+        'chitti_db_pool_connections',
+      ])
+        expect(text, `${what} ${name}`).toContain(`# TYPE ${name} `);
+    }
+    const relayed = /^chitti_relay_published_events_total (\d+)/m.exec(await metricsOf(relay.metricsPort));
+    expect(Number(relayed?.[1])).toBeGreaterThan(UPLOADS * 2);
+    // The detections events land on the same topic and are handled (skipped) too: wait for them.
+    await eventually(
+      'the surviving inference process to report no consumer lag',
+      async () => {
+        const lags = [
+          ...(await metricsOf(survivor.metricsPort)).matchAll(
+            /^chitti_kafka_consumer_lag_messages\{[^}]*topic="([^"]+)"[^}]*\} (\d+)/gm,
+          ),
+        ];
+        expect(lags.every((m) => m[1] === `${topicPrefix}.inspections`)).toBe(true);
+        return lags.length > 0 && lags.every((m) => m[2] === '0') ? true : undefined;
+      },
+      60_000,
+    );
   });
 });
