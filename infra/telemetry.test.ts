@@ -1,18 +1,7 @@
 import { trace } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
+import { CollectingExporter } from '../test/support/collecting-exporter.js';
 import { serviceNameOf, startTelemetry, stopTelemetry } from './telemetry.js';
-
-/** Keeps what it is given (the SDK's in-memory exporter forgets its spans at shutdown). */
-class CollectingExporter implements SpanExporter {
-  readonly spans: ReadableSpan[] = [];
-  export(spans: ReadableSpan[], done: (result: { code: ExportResultCode }) => void): void {
-    this.spans.push(...spans);
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  async shutdown(): Promise<void> {}
-}
 
 describe('OpenTelemetry service name', () => {
   it('OTEL_SERVICE_NAME wins over the built-in name, on the spans exported', async () => {

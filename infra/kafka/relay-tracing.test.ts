@@ -1,24 +1,14 @@
 import { SpanKind } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTopics } from '../../schemas/topics/index.js';
 import { eventually, inspectionRequested, uniquePrefix } from '../../test/kafka/fixtures.js';
 import { openRelayTestStack, type RelayTestStack } from '../../test/kafka/relay-stack.js';
+import { CollectingExporter } from '../../test/support/collecting-exporter.js';
 import { startTelemetry, stopTelemetry } from '../telemetry.js';
 import { runConsumer } from './consumer.js';
 import { PostgresDedupeStore } from './dedupe.js';
 import { KafkaRelay } from './relay.js';
 import { PostgresRelayCheckpoints } from './relay-checkpoints.js';
-
-class CollectingExporter implements SpanExporter {
-  readonly spans: ReadableSpan[] = [];
-  export(spans: ReadableSpan[], done: (result: { code: ExportResultCode }) => void): void {
-    this.spans.push(...spans);
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  async shutdown(): Promise<void> {}
-}
 
 /**
  * The trace of an event crosses the relay and the broker: the relay's send span is a child of the
