@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { type Manifest, renderKustomization, schemaProblems } from './validate.js';
+import { type Manifest, renderKustomization, schemaProblems, unknownFieldProblems } from './validate.js';
 
 interface Probe {
   httpGet?: { path: string; port: string | number };
@@ -34,6 +34,7 @@ describe('Kubernetes manifests (infra/k8s, kustomize)', () => {
       const manifests = await renderKustomization(folder);
       const problems = (await Promise.all(manifests.map(schemaProblems))).flat();
       expect(problems).toEqual([]);
+      expect(await unknownFieldProblems(manifests)).toEqual([]);
       expect(
         byKind(manifests, 'Deployment')
           .map((d) => d.metadata.name)
@@ -53,6 +54,20 @@ describe('Kubernetes manifests (infra/k8s, kustomize)', () => {
     expect(await schemaProblems({ apiVersion: 'apps/v1', kind: 'Deploymnet', metadata: { name: 'x' } })).toHaveLength(
       1,
     );
+  });
+
+  it('the strict check rejects fields Kubernetes does not know, naming the object', async () => {
+    const manifests = await renderKustomization('base');
+    const api = structuredClone(byKind(manifests, 'Deployment').find((d) => d.metadata.name === 'chitti-api')!);
+    (templateOf(api).spec.containers[0]!.livenessProbe as Record<string, unknown>).periodSecond = 10;
+    const service = structuredClone(byKind(manifests, 'Service')[0]!) as Manifest & { spec: Record<string, unknown> };
+    service.spec.typ = 'ClusterIP';
+    // The schema validation lets both through; the strict check does not.
+    expect(await schemaProblems(api)).toEqual([]);
+    const problems = await unknownFieldProblems([api, service]);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^Deployment\/chitti-api: .*periodSecond/);
+    expect(problems[1]).toMatch(/^Service\/chitti-api: .*typ/);
   });
 
   it('every process has probes on its health endpoints, resources and a scraped metrics port', async () => {

@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 
 const run = promisify(execFile);
 const HERE = fileURLToPath(new URL('.', import.meta.url));
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface Manifest {
   readonly apiVersion: string;
@@ -56,12 +60,66 @@ export async function schemaProblems(manifest: Manifest): Promise<string[]> {
   }
 }
 
+/**
+ * Unknown fields (a misspelt `periodSecond`, a field at the wrong level), which the schemas above
+ * let through like `kubeconform` without `-strict`: every object is type-checked as an object
+ * literal against the TypeScript interface of its kind (kubernetes-models generates both from the
+ * same OpenAPI), and TypeScript refuses properties the interface does not have. One `tsc` run for
+ * all; returns the problems, naming each object.
+ */
+export async function unknownFieldProblems(manifests: readonly Manifest[]): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'chitti-k8s-'));
+  try {
+    const imports = new Set<string>();
+    const lines = manifests.map((manifest, i) => {
+      const path = modelPath(manifest);
+      imports.add(`import type { I${manifest.kind} } from '${path}';`);
+      return `export const m${i}: I${manifest.kind} = ${JSON.stringify(manifest)};`;
+    });
+    const header = [...imports];
+    await writeFile(join(dir, 'manifests.ts'), [...header, ...lines, ''].join('\n'));
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          skipLibCheck: true,
+          types: [],
+          paths: { 'kubernetes-models/*': [join(REPO, 'node_modules/kubernetes-models/*')] },
+        },
+        files: ['manifests.ts'],
+      }),
+    );
+    try {
+      await run(join(REPO, 'node_modules/.bin/tsc'), ['-p', join(dir, 'tsconfig.json')], {
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      return [];
+    } catch (error) {
+      const output = String((error as { stdout?: string }).stdout ?? '') || String(error);
+      const problems = [...output.matchAll(/manifests\.ts\((\d+),\d+\): error (TS\d+: .*)/g)].map((match) => {
+        const manifest = manifests[Number(match[1]) - 1 - header.length];
+        return `${manifest ? `${manifest.kind}/${manifest.metadata?.name}` : 'manifests'}: ${match[2]}`;
+      });
+      return problems.length > 0 ? problems : [`tsc failed: ${output.slice(0, 2000)}`];
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** `node --import tsx infra/k8s/validate.ts [folder...]`: renders and validates, exit 1 on a problem. */
 async function main(folders: string[]): Promise<number> {
   let failed = false;
   for (const folder of folders.length > 0 ? folders : ['base', 'overlays/production']) {
     const manifests = await renderKustomization(folder);
-    const problems = (await Promise.all(manifests.map(schemaProblems))).flat();
+    const problems = [
+      ...(await Promise.all(manifests.map(schemaProblems))).flat(),
+      ...(await unknownFieldProblems(manifests)),
+    ];
     for (const problem of problems) process.stderr.write(`${folder}: ${problem}\n`);
     failed ||= problems.length > 0;
     process.stdout.write(`${folder}: ${manifests.length} objects, ${problems.length} problems\n`);
