@@ -15,12 +15,10 @@ if (traced) registerHook('@opentelemetry/instrumentation/hook.mjs', import.meta.
 register();
 if (traced) {
   const { startTelemetry } = await import('../infra/telemetry.ts');
-  const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   await startTelemetry({
     serviceName: `chitti-${command}`,
     // The relay makes a send span per event itself (infra/kafka/relay.ts); `start` may relay too.
     kafka: command !== 'relay' && command !== 'start',
-    ...(endpoint ? { otlpEndpoint: endpoint } : {}),
   });
 }
 const { main } = await import('./main.ts');

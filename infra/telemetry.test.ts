@@ -1,7 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { CollectingExporter } from '../test/support/collecting-exporter.js';
-import { serviceNameOf, startTelemetry, stopTelemetry } from './telemetry.js';
+import { otlpTracesUrlOf, serviceNameOf, startTelemetry, stopTelemetry } from './telemetry.js';
 
 describe('OpenTelemetry service name', () => {
   it('OTEL_SERVICE_NAME wins over the built-in name, on the spans exported', async () => {
@@ -23,5 +23,24 @@ describe('OpenTelemetry service name', () => {
     expect(
       serviceNameOf('chitti-api', { OTEL_SERVICE_NAME: 'api-eu', OTEL_RESOURCE_ATTRIBUTES: 'service.name=other' }),
     ).toBe('api-eu');
+  });
+
+  it('traces go where the OTLP variables say, and nowhere when the SDK or the traces exporter is off', () => {
+    expect(otlpTracesUrlOf({})).toBeUndefined();
+    expect(otlpTracesUrlOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toBe(
+      'http://collector:4318/v1/traces',
+    );
+    expect(
+      otlpTracesUrlOf({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/ingest',
+      }),
+    ).toBe('https://traces.example/ingest');
+    expect(
+      otlpTracesUrlOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }),
+    ).toBeUndefined();
+    expect(
+      otlpTracesUrlOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' }),
+    ).toBeUndefined();
   });
 });

@@ -21,7 +21,7 @@ let running: NodeSDK | undefined;
 export async function startTelemetry(options: {
   /** The name when neither OTEL_SERVICE_NAME nor `service.name` in OTEL_RESOURCE_ATTRIBUTES gives one. */
   serviceName: string;
-  otlpEndpoint?: string;
+  /** Instead of the OTLP exporter the OTEL_* variables configure (tests). */
   exporter?: SpanExporter;
   env?: NodeJS.ProcessEnv;
   /**
@@ -32,13 +32,11 @@ export async function startTelemetry(options: {
   kafka?: boolean;
 }): Promise<void> {
   if (running) return;
-  const exporter =
-    options.exporter ??
-    (options.otlpEndpoint
-      ? new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` })
-      : undefined);
+  const env = options.env ?? process.env;
+  const url = otlpTracesUrlOf(env);
+  const exporter = options.exporter ?? (url ? new OTLPTraceExporter({ url }) : undefined);
   running = new NodeSDK({
-    serviceName: serviceNameOf(options.serviceName, options.env ?? process.env),
+    serviceName: serviceNameOf(options.serviceName, env),
     // No exporter: NodeSDK would otherwise default to OTLP on localhost and log failed exports.
     // With one, sampling follows OTEL_TRACES_SAMPLER (parent-based, always on by default).
     ...(exporter
@@ -52,6 +50,21 @@ export async function startTelemetry(options: {
     ],
   });
   running.start();
+}
+
+/**
+ * Where traces go, per the OTLP exporter specification: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it
+ * is, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`; nothing when neither is set, when
+ * OTEL_SDK_DISABLED is true or OTEL_TRACES_EXPORTER is `none` (headers, timeout and compression
+ * come from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS etc., read by the exporter itself).
+ */
+export function otlpTracesUrlOf(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
+  if (env.OTEL_TRACES_EXPORTER?.split(',').every((name) => name.trim() === 'none')) return undefined;
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  return base ? `${base.replace(/\/$/, '')}/v1/traces` : undefined;
 }
 
 /**
