@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -55,6 +55,66 @@ export async function ensureAdmin(runtime: Runtime): Promise<string> {
   await writeFile(path, `${key.token}\n`, { mode: 0o600 });
   runtime.logger.info({ path }, 'admin API key written (shown nowhere else)');
   return path;
+}
+
+export type AdminBootstrap =
+  | { readonly outcome: 'created'; readonly userId: string; readonly keyId: string; readonly keyFile: string }
+  | { readonly outcome: 'new-key'; readonly userId: string; readonly keyId: string; readonly keyFile: string }
+  | { readonly outcome: 'already-bootstrapped'; readonly userId: string; readonly activeKeys: number };
+
+/**
+ * `chitti admin bootstrap`: the first admin of an install whose processes never run `chitti start`
+ * (distributed mode). Idempotent: once the admin exists with an active key, a repeat records
+ * nothing; `newKey` issues one more key for it (a lost file), never silently. Guarded: the key goes
+ * to a new 0600 file that must not exist (no key is overwritten, none is printed or logged), and
+ * the first key is issued under an idempotency key, so two bootstraps at once record one admin key.
+ */
+export async function bootstrapAdmin(
+  runtime: Pick<Runtime, 'store' | 'logger'>,
+  options: { readonly keyFile: string; readonly email: string; readonly newKey: boolean; readonly actor: string },
+): Promise<AdminBootstrap> {
+  const deps = { store: runtime.store };
+  const ctx = { ...BOOTSTRAP, actor: options.actor };
+  const user = await loadUser(deps, ADMIN_ID);
+  if (user.state.status === 'registered') {
+    const activeKeys = Object.values(user.state.apiKeys).filter((k) => !k.revoked).length;
+    if (activeKeys > 0 && !options.newKey) return { outcome: 'already-bootstrapped', userId: ADMIN_ID, activeKeys };
+  }
+  const first = user.state.status !== 'registered' || Object.keys(user.state.apiKeys).length === 0;
+  // Claimed before anything is recorded: a file that is there stops the command here (EEXIST).
+  const file = await open(options.keyFile, 'wx', 0o600);
+  try {
+    if (user.state.status !== 'registered') {
+      await registerUser(
+        deps,
+        { userId: ADMIN_ID, email: options.email, displayName: 'Administrator', roles: ['admin'] },
+        { ...ctx, idempotencyKey: 'bootstrap-admin' },
+      );
+    }
+    const key = generateApiKey();
+    const issued = await issueApiKey(
+      { ...deps, newId: () => key.keyId, newSecret: () => key.secret },
+      { userId: ADMIN_ID, label: first ? 'bootstrap admin key' : 'bootstrap admin key (reissued)' },
+      first ? { ...ctx, idempotencyKey: 'bootstrap-admin-key' } : ctx,
+    );
+    if (issued.secret === null) {
+      // Another bootstrap recorded the first key a moment ago: it holds the only copy.
+      await file.close();
+      await rm(options.keyFile, { force: true });
+      return { outcome: 'already-bootstrapped', userId: ADMIN_ID, activeKeys: 1 };
+    }
+    await file.writeFile(`${key.token}\n`);
+    await file.close();
+    runtime.logger.info(
+      { keyFile: options.keyFile, keyId: issued.keyId },
+      'admin API key written (shown nowhere else)',
+    );
+    return { outcome: first ? 'created' : 'new-key', userId: ADMIN_ID, keyId: issued.keyId, keyFile: options.keyFile };
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    await rm(options.keyFile, { force: true });
+    throw error;
+  }
 }
 
 export const BUNDLED_MODELS_DIR = fileURLToPath(new URL('../inference/models/', import.meta.url));

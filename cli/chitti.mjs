@@ -10,15 +10,15 @@ const command = process.argv[2];
 const traced = SERVICES.has(command) && !process.argv.includes('--help');
 
 // Only the instrumented modules are wrapped: wrapping every module trips over `export *` re-exports.
-const INSTRUMENTED = ['http', 'https', 'node:http', 'node:https', 'pg'];
+const INSTRUMENTED = ['http', 'https', 'node:http', 'node:https', 'pg', 'kafkajs'];
 if (traced) registerHook('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: INSTRUMENTED } });
 register();
 if (traced) {
   const { startTelemetry } = await import('../infra/telemetry.ts');
-  const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   await startTelemetry({
     serviceName: `chitti-${command}`,
-    ...(endpoint ? { otlpEndpoint: endpoint } : {}),
+    // The relay makes a send span per event itself (infra/kafka/relay.ts); `start` may relay too.
+    kafka: command !== 'relay' && command !== 'start',
   });
 }
 const { main } = await import('./main.ts');

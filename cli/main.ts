@@ -25,6 +25,7 @@ const subcommands: Record<string, Loader> = {
   migrate: () => import('./commands/migrate.js'),
   backup: () => import('./commands/backup.js'),
   restore: () => import('./commands/restore.js'),
+  admin: () => import('./commands/admin.js'),
 };
 
 async function help(): Promise<string> {

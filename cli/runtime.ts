@@ -13,6 +13,8 @@ import { startRetention } from './wiring/retention.js';
 
 /** What every process shares: configuration, logs, one pool, the event store. */
 export interface Runtime {
+  /** The command this process runs (`api`, `relay`, ...): names its logs, pool and metrics port. */
+  readonly name: string;
   readonly config: Config;
   readonly logger: Logger;
   readonly pool: pg.Pool;
@@ -137,6 +139,7 @@ async function openDatabase(
   });
   closers.push(() => store.close());
   const runtime: Runtime = {
+    name: options.name,
     config,
     logger,
     pool,

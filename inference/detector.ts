@@ -1,3 +1,4 @@
+import { currentTraceparent, inBatchSpan } from '../infra/traceparent.js';
 import type { Detection, Thresholds, Tiling, TilingUsed } from '../schemas/events/index.js';
 import { type Batched, MicroBatcher } from './batcher.js';
 import {
@@ -71,8 +72,14 @@ interface BatchSlot {
   readonly inferenceMs: number;
 }
 
+/** One image (or tile) waiting for a batch, with the trace of the request it belongs to. */
+interface BatchItem {
+  readonly tensor: Float32Array;
+  readonly traceparent: string | undefined;
+}
+
 interface ModelLane {
-  readonly batcher: MicroBatcher<Float32Array, BatchSlot>;
+  readonly batcher: MicroBatcher<BatchItem, BatchSlot>;
   readonly maxBatch: number;
 }
 
@@ -124,7 +131,7 @@ export class Detector {
     const started = performance.now();
     const { tensor, geometry } = await this.images.letterbox(image, model.inputSize);
     const preprocessMs = opened.decodeMs + (performance.now() - started);
-    const batched: Batched<BatchSlot> = await lane.batcher.submit(tensor);
+    const batched: Batched<BatchSlot> = await lane.batcher.submit({ tensor, traceparent: currentTraceparent() });
     const decodeStarted = performance.now();
     const detections = decodeDetections(batched.result.output, batched.result.index, spec, thresholds, geometry);
     return {
@@ -170,7 +177,8 @@ export class Detector {
         const cutStarted = performance.now();
         const tensors = await this.images.tiles(image, plan, positions);
         timings.preprocessMs += performance.now() - cutStarted;
-        const results = await Promise.all(tensors.map((tensor) => lane.batcher.submit(tensor)));
+        const traceparent = currentTraceparent();
+        const results = await Promise.all(tensors.map((tensor) => lane.batcher.submit({ tensor, traceparent })));
         const decodeStarted = performance.now();
         for (const [i, batched] of results.entries()) {
           timings.queueMs += batched.queueMs;
@@ -226,18 +234,25 @@ export class Detector {
     await first.run(new Float32Array(warmBatch * 3 * height * width), [warmBatch, 3, height, width]);
     const maxBatch = Math.min(this.options.maxBatch ?? 8, fixedBatch ?? Number.POSITIVE_INFINITY);
     const imageSize = 3 * height * width;
-    const batcher = new MicroBatcher<Float32Array, BatchSlot>(
+    const batcher = new MicroBatcher<BatchItem, BatchSlot>(
       { maxBatch, maxWaitMs: this.options.maxWaitMs ?? 5, maxInFlight: this.options.maxInFlight ?? 2 },
-      async (tensors) => {
-        // A fixed-batch export needs exactly its batch: the rest stays zero.
-        const batch = fixedBatch ?? tensors.length;
-        const input = new Float32Array(batch * imageSize);
-        for (const [i, t] of tensors.entries()) input.set(t, i * imageSize);
-        const result = await (await session()).run(input, [batch, 3, height, width]);
-        const output = result.outputs[0];
-        if (!output) throw new OutputShapeError('the model returned no output');
-        return tensors.map((_, index) => ({ output, index, inferenceMs: result.inferenceMs }));
-      },
+      // One span per batch, linked to the trace of every request in it (a batch mixes requests).
+      (items) =>
+        inBatchSpan(
+          'inference batch',
+          items.map((item) => item.traceparent),
+          { 'chitti.model.sha256': model.sha256, 'chitti.inference.batch_size': items.length },
+          async () => {
+            // A fixed-batch export needs exactly its batch: the rest stays zero.
+            const batch = fixedBatch ?? items.length;
+            const input = new Float32Array(batch * imageSize);
+            for (const [i, item] of items.entries()) input.set(item.tensor, i * imageSize);
+            const result = await (await session()).run(input, [batch, 3, height, width]);
+            const output = result.outputs[0];
+            if (!output) throw new OutputShapeError('the model returned no output');
+            return items.map((_, index) => ({ output, index, inferenceMs: result.inferenceMs }));
+          },
+        ),
     );
     return { batcher, maxBatch };
   }

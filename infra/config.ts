@@ -98,8 +98,12 @@ export const ConfigSchema = z
     CHITTI_ENV: z.enum(['development', 'test', 'production']).default('development'),
     HOST: z.string().default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-    /** /metrics of every process; the API serves it here, not on PORT. */
-    METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+    /**
+     * /metrics of every process; the API serves it here, not on PORT. Unset: a port per kind of
+     * process (`cli/wiring/metrics-server.ts`), so an api, relay, projector and inference on one
+     * host never clash; 0 picks a free one.
+     */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     CHITTI_DATA_DIR: z.string().default('./data'),
     DATABASE_URL: z.string().url().optional(),
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),

@@ -1,5 +1,6 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, NoopSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -7,7 +8,8 @@ import { AlwaysOffSampler, NoopSpanProcessor, type SpanExporter } from '@opentel
 let running: NodeSDK | undefined;
 
 /**
- * Traces from HTTP through commands, PostgreSQL, Kafka headers and inference. Without an OTLP
+ * Traces from HTTP through commands, PostgreSQL, Kafka (relay send spans, kafkajs instrumentation
+ * in consumers) and inference. Without an OTLP
  * endpoint nothing is recorded: every span is a non-recording one (AlwaysOff), which still carries
  * a trace id (the caller's, or a new one) into logs and event metadata. The HTTP span is named by
  * the matched route (`api/http/request-log.ts`) rather than by one span per express layer (the
@@ -17,27 +19,70 @@ let running: NodeSDK | undefined;
  * launcher does).
  */
 export async function startTelemetry(options: {
+  /** The name when neither OTEL_SERVICE_NAME nor `service.name` in OTEL_RESOURCE_ATTRIBUTES gives one. */
   serviceName: string;
-  otlpEndpoint?: string;
+  /** Instead of the OTLP exporter the OTEL_* variables configure (tests). */
   exporter?: SpanExporter;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * kafkajs instrumentation (consume: poll and process spans; produce: a send span per message,
+   * e.g. dead letters). Off in a process that relays: it would re-parent every message of a relay
+   * batch on one context and overwrite the per-event send span the relay puts in the header.
+   */
+  kafka?: boolean;
 }): Promise<void> {
   if (running) return;
-  const exporter =
-    options.exporter ??
-    (options.otlpEndpoint
-      ? new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` })
-      : undefined);
+  const env = options.env ?? process.env;
+  const url = otlpTracesUrlOf(env);
+  const exporter = options.exporter ?? (url ? new OTLPTraceExporter({ url }) : undefined);
   running = new NodeSDK({
-    serviceName: options.serviceName,
+    serviceName: serviceNameOf(options.serviceName, env),
     // No exporter: NodeSDK would otherwise default to OTLP on localhost and log failed exports.
     // With one, sampling follows OTEL_TRACES_SAMPLER (parent-based, always on by default).
     ...(exporter
       ? { traceExporter: exporter }
       : { spanProcessors: [new NoopSpanProcessor()], sampler: new AlwaysOffSampler() }),
     metricReaders: [],
-    instrumentations: [new HttpInstrumentation(), new PgInstrumentation()],
+    instrumentations: [
+      new HttpInstrumentation(),
+      new PgInstrumentation(),
+      ...(options.kafka ? [new KafkaJsInstrumentation()] : []),
+    ],
   });
   running.start();
+}
+
+/**
+ * Where traces go, per the OTLP exporter specification: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it
+ * is, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`; nothing when neither is set, when
+ * OTEL_SDK_DISABLED is true or OTEL_TRACES_EXPORTER is `none` (headers, timeout and compression
+ * come from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS etc., read by the exporter itself).
+ */
+export function otlpTracesUrlOf(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
+  if (env.OTEL_TRACES_EXPORTER?.split(',').every((name) => name.trim() === 'none')) return undefined;
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  return base ? `${base.replace(/\/$/, '')}/v1/traces` : undefined;
+}
+
+/**
+ * The service name, as the OpenTelemetry specification orders it: OTEL_SERVICE_NAME, then
+ * `service.name` in OTEL_RESOURCE_ATTRIBUTES, then the process's own (`chitti-<command>`). The SDK
+ * would let an explicit name win over both variables, so the choice is made here.
+ */
+export function serviceNameOf(fallback: string, env: NodeJS.ProcessEnv): string {
+  const named = env.OTEL_SERVICE_NAME?.trim();
+  if (named) return named;
+  for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0 && pair.slice(0, at).trim() === 'service.name') {
+      const value = decodeURIComponent(pair.slice(at + 1).trim());
+      if (value) return value;
+    }
+  }
+  return fallback;
 }
 
 /** Flushes and stops tracing when it was started; a no-op otherwise. */

@@ -18,8 +18,11 @@ export function currentTraceparent(): string | undefined {
   propagation.inject(context.active(), carrier);
   if (carrier.traceparent) return carrier.traceparent;
   const span = trace.getActiveSpan();
-  if (!span) return undefined;
-  const { traceId, spanId, traceFlags } = span.spanContext();
+  return span ? traceparentOf(span.spanContext()) : undefined;
+}
+
+/** The W3C traceparent that names a span. */
+function traceparentOf({ traceId, spanId, traceFlags }: SpanContext): string {
   return `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, '0')}`;
 }
 
@@ -67,6 +70,41 @@ export function inConsumerSpan<T>(
   const remote = spanContextOf(traceparent);
   const parent = remote ? trace.setSpanContext(ROOT_CONTEXT, remote) : ROOT_CONTEXT;
   return inSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent, fn);
+}
+
+export interface ProducerSpan {
+  /** The traceparent naming this span, for the message's header; undefined when the event has no trace. */
+  readonly traceparent: string | undefined;
+  end(error?: unknown): void;
+}
+
+const NO_SPAN: ProducerSpan = { traceparent: undefined, end: () => undefined };
+
+/**
+ * Sending one event's message (Kafka produce): a PRODUCER span that continues the trace the event
+ * carries, so the consumer's span can be its child and the trace runs through the relay. One per
+ * message even when messages go out in batches (the kafkajs instrumentation parents every message
+ * of a batch on the one active context, so the relay makes these itself). Nothing for an event
+ * without a trace.
+ */
+export function startProducerSpan(name: string, traceparent: string | undefined, attributes: Attributes): ProducerSpan {
+  const remote = spanContextOf(traceparent);
+  if (!remote) return NO_SPAN;
+  const span = tracer.startSpan(
+    name,
+    { kind: SpanKind.PRODUCER, attributes },
+    trace.setSpanContext(ROOT_CONTEXT, remote),
+  );
+  return {
+    traceparent: traceparentOf(span.spanContext()),
+    end(error?: unknown) {
+      if (error !== undefined) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      span.end();
+    },
+  };
 }
 
 /** Most links on one batch span: a batch of events may span hundreds of traces. */

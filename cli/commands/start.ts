@@ -36,7 +36,7 @@ const command: Subcommand = {
       const blobs = new FsBlobStore(join(runtime.dataDir, 'blobs'));
       const { search, backend } = await openSearch(runtime);
       const projector = await startProjector(runtime, search, registry, blobs);
-      if (config.KAFKA_BROKERS) await startRelay(runtime);
+      if (config.KAFKA_BROKERS) await startRelay(runtime, registry);
       const inference = createInference(runtime, blobs, registry);
       await deployBundledModel(runtime, inference.models, config.DEFAULT_MODEL);
       await ensureSampleProfile(runtime);

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { EmbeddedInspectionSource } from '../../inference/embedded-source.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
 import type { PredictionCache } from '../../inference/ports/prediction-cache.js';
@@ -32,15 +32,24 @@ function requestSource(runtime: Runtime, registry: Registry | undefined): Inspec
       labelNames: ['kind'],
       registers: registry ? [registry] : [],
     });
+    const lag = new Gauge({
+      name: 'chitti_kafka_consumer_lag_messages',
+      help: 'Messages of a partition this consumer group has still to handle, as of the last one it handled',
+      labelNames: ['group', 'topic', 'partition'],
+      registers: registry ? [registry] : [],
+    });
     const topicPrefix = runtime.config.KAFKA_TOPIC_PREFIX;
+    const groupId = `${topicPrefix}-inference`;
     return new KafkaInspectionSource({
       kafka: kafkaOf(runtime, 'chitti-inference'),
       topicPrefix,
-      groupId: `${topicPrefix}-inference`,
+      groupId,
       dedupe: new PostgresDedupeStore(runtime.pool),
       concurrency: runtime.config.INFERENCE_MAX_BATCH * 2,
       onError,
       onDeadLetter: ({ kind }) => deadLetters.inc({ kind }),
+      onLag: ({ topic, partition, lag: messages }) =>
+        lag.set({ group: groupId, topic, partition: String(partition) }, messages),
     });
   }
   return new EmbeddedInspectionSource(runtime.store, {

@@ -30,8 +30,7 @@ secrets=(
 env "${secrets[@]}" "${compose[@]}" -f docker-compose.yml config -q || fail "docker-compose config rejected the file"
 
 services=$(env "${secrets[@]}" "${compose[@]}" -f docker-compose.yml config --services | sort | tr '\n' ' ')
-for required in postgres kafka elasticsearch redis otel-collector prometheus grafana migrate api relay projector \
-  inference-1 inference-2; do
+for required in postgres kafka elasticsearch redis otel-collector prometheus grafana migrate api relay projector inference; do
   [[ " $services" == *" $required "* ]] || fail "service '$required' missing (have: $services)"
 done
 

@@ -114,6 +114,34 @@ describe('runConsumer against real Kafka and Postgres', () => {
     expect(rows.map((r) => r.event_id).sort()).toEqual(events.map((e) => e.event.eventId).sort());
   });
 
+  it('reports the lag of each partition after every handled message, down to 0', async () => {
+    const lagTopic = `${prefix}.lag`;
+    await createTopics(kafka, [{ topic: lagTopic, numPartitions: 1 }]);
+    try {
+      const events = Array.from({ length: 8 }, (_, i) => inspectionEvent(`lag${i}`));
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic: lagTopic, messages: events.map(({ message }) => ({ ...message })), acks: -1 });
+      await producer.disconnect();
+      const lags: { topic: string; partition: number; lag: number }[] = [];
+      const running = await runConsumer({
+        kafka,
+        groupId: `${prefix}.lag`,
+        topics: [lagTopic],
+        deadLetterTopic: dlq,
+        dedupe: new PostgresDedupeStore(pool),
+        handle: async () => undefined,
+        onLag: (info) => lags.push(info),
+      });
+      await eventually('all handled', () => lags.length === events.length);
+      await running.stop();
+      // All 8 were on the broker before the group started: 7 still to handle after the first, ... 0.
+      expect(lags).toEqual(events.map((_, i) => ({ topic: lagTopic, partition: 0, lag: events.length - 1 - i })));
+    } finally {
+      await deleteTopics(kafka, [lagTopic]);
+    }
+  });
+
   it('retries a failing handler with backoff, rolls back its effect each time, and handles it once', async () => {
     const { event, message } = inspectionEvent('flaky');
     await produce([{ ...message }]);

@@ -8,6 +8,11 @@ import type { DedupeStore } from './dedupe.js';
 import { type BackoffPolicy, backoffDelay, sleep } from './retry.js';
 import { ensureTopics } from './topics.js';
 
+function headerText(value: IHeaders[string]): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
 /** Thrown by a handler that knows the event can never be handled: dead-lettered without retries. */
 export class UnprocessableEventError extends Error {
   override readonly name = 'UnprocessableEventError';
@@ -61,6 +66,11 @@ export interface RunConsumerOptions<Tx> {
   /** A redelivered event the dedupe store had already seen: skipped, its offset committed. */
   readonly onDuplicate?: (event: CloudEvent, delivery: { topic: string; partition: number; offset: string }) => void;
   readonly onDeadLetter?: (info: { kind: DeadLetterKind; reason: string; topic: string; offset: string }) => void;
+  /**
+   * Consumer lag of a partition after each handled message: messages on the broker (its high
+   * watermark) after this one, still to handle by this group.
+   */
+  readonly onLag?: (info: { topic: string; partition: number; lag: number }) => void;
 }
 
 export interface RunningConsumer {
@@ -165,7 +175,10 @@ export async function runConsumer<Tx>(options: RunConsumerOptions<Tx>): Promise<
           'messaging.message.id': event.id,
           'messaging.kafka.message.offset': Number(message.offset),
         };
-        const result = await inConsumerSpan(`process ${topic}`, event.traceparent, attributes, () =>
+        // The header names the relay's send span when it made one (the trace then runs through the
+        // relay); the envelope's is the event's own trace.
+        const parent = headerText(message.headers?.traceparent) ?? event.traceparent;
+        const result = await inConsumerSpan(`handle ${topic}`, parent, attributes, () =>
           options.dedupe.runOnce(consumerName, event.id, (tx) =>
             options.handle(event, {
               tx,
@@ -222,6 +235,11 @@ export async function runConsumer<Tx>(options: RunConsumerOptions<Tx>): Promise<
           if (stopping || !payload.isRunning() || payload.isStale()) break;
           if ((await handleMessage(payload, message)) === 'abandoned') break;
           payload.resolveOffset(message.offset);
+          options.onLag?.({
+            topic: payload.batch.topic,
+            partition: payload.batch.partition,
+            lag: Math.max(0, Number(BigInt(payload.batch.highWatermark) - BigInt(message.offset) - 1n)),
+          });
           uncommitted = message.offset;
           if (++sinceCommit >= commitEvery) {
             await commit(payload, message.offset);

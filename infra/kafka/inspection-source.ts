@@ -18,6 +18,7 @@ export interface KafkaInspectionSourceOptions<Tx> {
   readonly concurrency?: number;
   readonly onError?: (error: unknown) => void;
   readonly onDeadLetter?: RunConsumerOptions<Tx>['onDeadLetter'];
+  readonly onLag?: RunConsumerOptions<Tx>['onLag'];
 }
 
 /**
@@ -42,6 +43,7 @@ export class KafkaInspectionSource<Tx> implements InspectionRequestSource {
       partitionsConsumedConcurrently: this.options.concurrency ?? 8,
       ...(this.options.onError ? { onError: this.options.onError } : {}),
       ...(this.options.onDeadLetter ? { onDeadLetter: this.options.onDeadLetter } : {}),
+      ...(this.options.onLag ? { onLag: this.options.onLag } : {}),
       handle: async (envelope) => {
         const event = domainEventOf(envelope);
         const request = inspectionRequestFrom({

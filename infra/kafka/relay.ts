@@ -2,6 +2,7 @@ import type { Kafka, Message, Producer } from 'kafkajs';
 import type { GlobalLog, LogSubscription } from '../../projections/ports.js';
 import type { RecordedEvent } from '../../schemas/events/index.js';
 import { allTopics, DEFAULT_TOPIC_PREFIX } from '../../schemas/topics/index.js';
+import { type ProducerSpan, startProducerSpan } from '../traceparent.js';
 import { DEFAULT_SOURCE, toKafkaMessage } from './cloud-event.js';
 import type { RelayCheckpointStore } from './relay-checkpoints.js';
 import { type BackoffPolicy, backoffDelay, sleep } from './retry.js';
@@ -35,6 +36,8 @@ interface EncodedBatch {
   readonly lastPosition: number;
   readonly count: number;
   readonly topicMessages: { topic: string; messages: Message[] }[];
+  /** One per traced event, ended when the broker acknowledged the batch. */
+  readonly spans: ProducerSpan[];
 }
 
 export class RelayStoppedError extends Error {
@@ -139,11 +142,25 @@ export class KafkaRelay {
 
   private encode(batch: readonly RecordedEvent[]): EncodedBatch {
     const byTopic = new Map<string, Message[]>();
+    const spans: ProducerSpan[] = [];
     for (const event of batch) {
       const { topic, key, value, headers } = toKafkaMessage(event, {
         topicPrefix: this.topicPrefix,
         source: this.source,
       });
+      // The header names the send span (child of the event's trace); the envelope keeps the event's own.
+      const span = startProducerSpan(`send ${topic}`, event.metadata.traceparent, {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': topic,
+        'messaging.message.id': event.eventId,
+        'messaging.kafka.message.key': key,
+        'chitti.global_position': event.globalPosition,
+      });
+      if (span.traceparent) {
+        headers.traceparent = span.traceparent;
+        spans.push(span);
+      }
       const messages = byTopic.get(topic);
       if (messages) messages.push({ key, value, headers });
       else byTopic.set(topic, [{ key, value, headers }]);
@@ -153,6 +170,7 @@ export class KafkaRelay {
       lastPosition: last.globalPosition,
       count: batch.length,
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      spans,
     };
   }
 
@@ -181,6 +199,7 @@ export class KafkaRelay {
         await producer.sendBatch({ topicMessages: batch.topicMessages, acks: -1 });
         await this.options.checkpoints.save(this.name, batch.lastPosition);
         this.acknowledged = batch.lastPosition;
+        for (const span of batch.spans) span.end();
         this.options.onPublished?.({ lastPosition: batch.lastPosition, count: batch.count });
         this.releaseWaiters();
         return true;
@@ -189,11 +208,18 @@ export class KafkaRelay {
         // A producer that gave up may hold stale idempotence sequence numbers: start a fresh one.
         await this.producer?.disconnect().catch(() => undefined);
         this.producer = undefined;
-        if (this.stopping) return false;
-        await sleep(backoffDelay(this.policy, attempt));
-        if (this.stopping) return false;
+        if (this.stopping || (await this.backoffUnlessStopped(attempt))) {
+          for (const span of batch.spans) span.end(error);
+          return false;
+        }
       }
     }
+  }
+
+  /** Waits before the next attempt; true when the relay was stopped meanwhile. */
+  private async backoffUnlessStopped(attempt: number): Promise<boolean> {
+    await sleep(backoffDelay(this.policy, attempt));
+    return this.stopping;
   }
 
   private async connectedProducer(): Promise<Producer> {

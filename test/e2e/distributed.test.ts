@@ -7,17 +7,14 @@ import { crc32, gunzipSync } from 'node:zlib';
 import type { Admin, Kafka } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApiKey } from '../../api/auth/api-key.js';
 import { findBundledModel } from '../../cli/bootstrap.js';
-import { issueApiKey, registerUser } from '../../commands/index.js';
 import { createElasticsearchClient } from '../../infra/elasticsearch/client.js';
-import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { deleteTopics, testKafka, uniquePrefix } from '../kafka/fixtures.js';
 import { sharedKafka } from '../kafka/kafka-server.js';
 import { TEST_REDIS_URL } from '../redis/support.js';
 import { deleteIndicesWithPrefix, TEST_ELASTICSEARCH_URL } from '../search/support/elasticsearch.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { type ChittiProcess, freePort, isolatedEnv, REPO, startChitti } from './support.js';
+import { type ChittiProcess, freePort, isolatedEnv, REPO, runChitti, startChitti } from './support.js';
 
 const UPLOADS = 50;
 /** Inspections requested before one inference process is killed; the rest are requested after. */
@@ -258,24 +255,11 @@ describe('distributed mode: api, relay, projector and two inference processes on
       120_000,
     );
 
-    // A distributed install has no bootstrap admin: the operator records one in the log, as `chitti start` does.
-    const store = new PostgresEventStore(pool);
-    const userId = `e2e-admin-${prefix}`;
-    const key = generateApiKey();
-    try {
-      await registerUser(
-        { store },
-        { userId, email: 'admin@example.com', displayName: 'E2E admin', roles: ['admin'] },
-        { actor: 'system:e2e' },
-      );
-      await issueApiKey(
-        { store, newId: () => key.keyId, newSecret: () => key.secret },
-        { userId, label: 'e2e' },
-        { actor: 'system:e2e' },
-      );
-    } finally {
-      await store.close();
-    }
+    // A distributed install's first admin: `chitti admin bootstrap`, as docs/deployment.md says.
+    const keyFile = join(dataDir, 'e2e-admin-key');
+    const bootstrap = await runChitti(['admin', 'bootstrap', '--key-file', keyFile], isolatedEnv(baseEnv));
+    expect(bootstrap.code, bootstrap.output).toBe(0);
+    const key = { token: (await readFile(keyFile, 'utf8')).trim() };
     const token = await eventually(
       'an access token for the admin key',
       async () => {
@@ -481,8 +465,10 @@ describe('distributed mode: api, relay, projector and two inference processes on
     expect(Object.fromEntries(searched)).toEqual(Object.fromEntries(expected));
     expect(expected.size).toBeGreaterThan(0);
 
-    // Spans of every process in one trace: the API's request, the surviving inference process's
-    // consume of that request from Kafka (child of the API span the event names), and the
+    // Spans of every process in one trace: the API's request; the relay's send of that event to
+    // Kafka (child of the API span the event names); the surviving inference process's handling
+    // of the message (child of the send span, across the broker), the kafkajs instrumentation's
+    // process span linked to the send, and the inference batch linked to the trace; the
     // projections' batches linked to it. (The killed process's unexported spans died with it.)
     const requestedAfterKill = requested.slice(BEFORE_KILL);
     const parentOf = new Map(
@@ -493,20 +479,47 @@ describe('distributed mode: api, relay, projector and two inference processes on
         )
       ).rows.map((r) => [r.inspection_id, r.traceparent.split('-')[2]]),
     );
+    const PRODUCER = 4;
     const CONSUMER = 5;
+    const topic = `${topicPrefix}.inspections`;
+    const gaps = new Map<string, string[]>();
     await eventually(
-      'spans of the api, inference and projector processes in the trace of each inspection requested after the kill',
+      'spans of the api, relay, inference and projector processes in the trace of each inspection requested after the kill',
       async () => {
-        const missing = requestedAfterKill.filter(({ inspectionId, traceId }) => {
+        gaps.clear();
+        for (const { inspectionId, traceId } of requestedAfterKill) {
           const inTrace = otlp.spans.filter((span) => span.traceId === traceId);
           const apiSpanIds = new Set(inTrace.filter((span) => span.service === 'chitti-api').map((s) => s.spanId));
-          const consumed = inTrace.some(
+          const sent = inTrace.find(
             (span) =>
-              span.service === 'chitti-inference' &&
-              span.kind === CONSUMER &&
-              span.name === `process ${topicPrefix}.inspections` &&
+              span.service === 'chitti-relay' &&
+              span.kind === PRODUCER &&
+              span.name === `send ${topic}` &&
               span.parentSpanId === parentOf.get(inspectionId) &&
               apiSpanIds.has(span.parentSpanId),
+          );
+          const handled =
+            sent &&
+            inTrace.some(
+              (span) =>
+                span.service === 'chitti-inference' &&
+                span.kind === CONSUMER &&
+                span.name === `handle ${topic}` &&
+                span.parentSpanId === sent.spanId,
+            );
+          const instrumented =
+            sent &&
+            otlp.spans.some(
+              (span) =>
+                span.service === 'chitti-inference' &&
+                span.name === `process ${topic}` &&
+                span.links.some((link) => link.spanId === sent.spanId),
+            );
+          const batched = otlp.spans.some(
+            (span) =>
+              span.service === 'chitti-inference' &&
+              span.name === 'inference batch' &&
+              span.links.some((link) => link.traceId === traceId),
           );
           const projected = otlp.spans.some(
             (span) =>
@@ -514,12 +527,53 @@ describe('distributed mode: api, relay, projector and two inference processes on
               span.name === 'projection search' &&
               span.links.some((link) => link.traceId === traceId),
           );
-          return !(apiSpanIds.size > 0 && consumed && projected);
-        });
-        return missing.length === 0 ? true : undefined;
+          const missing = Object.entries({
+            api: apiSpanIds.size > 0,
+            relaySend: !!sent,
+            inferenceHandle: !!handled,
+            kafkajsProcess: !!instrumented,
+            inferenceBatch: batched,
+            projection: projected,
+          })
+            .filter(([, ok]) => !ok)
+            .map(([what]) => what);
+          if (missing.length > 0) gaps.set(inspectionId, missing);
+        }
+        return gaps.size === 0 ? true : undefined;
       },
       120_000,
-      () => `(${otlp.spans.length} spans collected)`,
+      () => `(${otlp.spans.length} spans collected; missing: ${JSON.stringify([...gaps].slice(0, 3))})`,
+    );
+
+    // Every process serves its default metrics and its PostgreSQL pool; the relay its throughput,
+    // the inference its consumer lag (0 once all is handled).
+    const metricsOf = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const [what, member] of Object.entries({ api, relay, projector, survivor })) {
+      const text = await metricsOf(member.metricsPort);
+      for (const name of [
+        'process_cpu_user_seconds_total',
+        'process_resident_memory_bytes',
+        'nodejs_eventloop_lag_p99_seconds',
+        'nodejs_gc_duration_seconds',
+        'chitti_db_pool_connections',
+      ])
+        expect(text, `${what} ${name}`).toContain(`# TYPE ${name} `);
+    }
+    const relayed = /^chitti_relay_published_events_total (\d+)/m.exec(await metricsOf(relay.metricsPort));
+    expect(Number(relayed?.[1])).toBeGreaterThan(UPLOADS * 2);
+    // The detections events land on the same topic and are handled (skipped) too: wait for them.
+    await eventually(
+      'the surviving inference process to report no consumer lag',
+      async () => {
+        const lags = [
+          ...(await metricsOf(survivor.metricsPort)).matchAll(
+            /^chitti_kafka_consumer_lag_messages\{[^}]*topic="([^"]+)"[^}]*\} (\d+)/gm,
+          ),
+        ];
+        expect(lags.every((m) => m[1] === `${topicPrefix}.inspections`)).toBe(true);
+        return lags.length > 0 && lags.every((m) => m[2] === '0') ? true : undefined;
+      },
+      60_000,
     );
   });
 });
