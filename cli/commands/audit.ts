@@ -55,6 +55,8 @@ const command: Subcommand = {
       if (action === 'anchor') {
         const anchor = await openAnchor(runtime).read();
         for (const key of anchor.keys) process.stdout.write(`${JSON.stringify({ kind: 'key', ...key })}\n`);
+        if (anchor.writerMacsFrom !== undefined)
+          process.stdout.write(`${JSON.stringify({ kind: 'writer-macs', fromPosition: anchor.writerMacsFrom })}\n`);
         for (const seal of anchor.seals) process.stdout.write(`${JSON.stringify({ kind: 'seal', ...seal })}\n`);
         return 0;
       }

@@ -13,9 +13,10 @@ const command: Subcommand = {
   sealer (Ed25519 key and seal anchor in CHITTI_DATA_DIR unless SEAL_PRIVATE_KEY[_FILE] is set).`,
   async run() {
     const runtime = await openRuntime({ name: 'relay', allowEmbedded: false, traced: true });
+    const registry = new Registry();
     await startRelay(runtime);
-    await startSealer(runtime);
-    await startMetricsServer(runtime, new Registry());
+    await startSealer(runtime, registry);
+    await startMetricsServer(runtime, registry);
     await untilSignal(runtime.logger);
     await runtime.close();
     return 0;

@@ -11,6 +11,7 @@ import { migrate } from '../../infra/postgres/migrate.js';
 import { Sealer } from '../../infra/postgres/sealer.js';
 import { SealAnchorFile } from '../../infra/sealing/anchor-file.js';
 import { generateSealSigningKey, publicKeyOf } from '../../infra/sealing/seal-keys.js';
+import { generateWriterKey, writerKeyRing } from '../../infra/sealing/writer-keys.js';
 import { tagged } from '../conformance/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 import { appendAfterClockTick } from './support.js';
@@ -30,6 +31,7 @@ describe('the unsealed tail is sealed as the writer wrote it', () => {
   let sealer: Sealer;
   let dir: string;
   const key = generateSealSigningKey();
+  const writerKeys = writerKeyRing([generateWriterKey()]);
 
   beforeEach(async () => {
     database = await createTestDatabase('chitti_witness');
@@ -37,8 +39,14 @@ describe('the unsealed tail is sealed as the writer wrote it', () => {
     await migrate(pool);
     dir = await mkdtemp(join(tmpdir(), 'chitti-witness-'));
     const witness = new AppendWitness();
-    store = new PostgresEventStore(pool, { witness });
-    sealer = new Sealer(pool, { signingKey: key, store, anchor: new SealAnchorFile(join(dir, 'a')), witness });
+    store = new PostgresEventStore(pool, { witness, writerKeys });
+    sealer = new Sealer(pool, {
+      signingKey: key,
+      store,
+      anchor: new SealAnchorFile(join(dir, 'a')),
+      witness,
+      writerKeys,
+    });
     await sealer.sealUpTo(0);
     for (const [i, stream] of ['a', 'b', 'a'].entries())
       await appendAfterClockTick(pool, store, `file-${stream}`, tagged(i));

@@ -18,6 +18,7 @@ import {
 import { SealChainBrokenError, Sealer } from '../../infra/postgres/sealer.js';
 import { type AnchorContent, SealAnchorFile } from '../../infra/sealing/anchor-file.js';
 import { generateSealSigningKey, publicKeyOf, type SealSigningKey } from '../../infra/sealing/seal-keys.js';
+import { generateWriterKey, writerKeyRing } from '../../infra/sealing/writer-keys.js';
 import { tagged } from '../conformance/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 import { appendAfterClockTick } from './support.js';
@@ -38,6 +39,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
   let store: PostgresEventStore;
   let dir: string;
   let key: SealSigningKey;
+  const writerKeys = writerKeyRing([generateWriterKey()]);
   let anchorFile: SealAnchorFile;
   let anchor: AnchorContent;
 
@@ -45,7 +47,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
     database = await createTestDatabase('chitti_tamper');
     pool = new pg.Pool({ connectionString: database.url, max: 4 });
     await migrate(pool);
-    store = new PostgresEventStore(pool);
+    store = new PostgresEventStore(pool, { writerKeys });
     for (const [i, stream] of ORDER.entries())
       await appendAfterClockTick(
         pool,
@@ -56,7 +58,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
     dir = await mkdtemp(join(tmpdir(), 'chitti-anchor-'));
     key = generateSealSigningKey();
     anchorFile = new SealAnchorFile(join(dir, 'anchor.ndjson'));
-    const sealer = new Sealer(pool, { signingKey: key, store, anchor: anchorFile, rangeSize: 4 });
+    const sealer = new Sealer(pool, { signingKey: key, store, anchor: anchorFile, rangeSize: 4, writerKeys });
     expect(await sealer.sealUpTo(10)).toEqual({ sealsWritten: 3, sealedUpTo: 10 });
     anchor = await anchorFile.read();
     expect(anchor.seals.map((s) => s.sealNumber)).toEqual([1, 2, 3]);
@@ -372,7 +374,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
   describe('the sealer (committed changes, undone after each test)', () => {
     it('continues the chain, anchors each new seal (catching up a fresh anchor) and records its key once', async () => {
       const ownAnchor = new SealAnchorFile(join(dir, 'second-anchor.ndjson'));
-      const sealer = new Sealer(pool, { signingKey: key, store, anchor: ownAnchor, rangeSize: 4 });
+      const sealer = new Sealer(pool, { signingKey: key, store, anchor: ownAnchor, rangeSize: 4, writerKeys });
       try {
         expect(await sealer.sealUpTo()).toEqual({ sealsWritten: 1, sealedUpTo: 13 });
         const anchored = await ownAnchor.read();
@@ -395,7 +397,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
       const saved = (await pool.query('SELECT * FROM seals WHERE seal_number = 3')).rows[0];
       await pool.query('DELETE FROM seals WHERE seal_number = 3');
       try {
-        const sealer = new Sealer(pool, { signingKey: key, store, anchor: anchorFile, rangeSize: 4 });
+        const sealer = new Sealer(pool, { signingKey: key, store, anchor: anchorFile, rangeSize: 4, writerKeys });
         await expect(sealer.sealUpTo()).rejects.toBeInstanceOf(SealChainBrokenError);
         expect(Number((await pool.query('SELECT max(seal_number) AS n FROM seals')).rows[0].n)).toBe(2);
       } finally {
