@@ -59,6 +59,8 @@ export async function openSealer(runtime: Runtime): Promise<Sealer> {
 export async function startSealer(runtime: Runtime, registry?: Registry): Promise<Sealer> {
   const { config, logger } = runtime;
   const sealer = await openSealer(runtime);
+  // Commit notices of every writer (other processes included) become the sealer's witness.
+  await runtime.store.listen();
   const refusals = new Counter({
     name: 'chitti_sealer_refusals_total',
     help: 'Sealer runs that refused to seal: unauthenticated-event (no valid writer MAC) or seal-chain-broken.',

@@ -3,7 +3,7 @@ import type { AppendResult } from '../../commands/ports/event-store.js';
 import type { WriterKey } from '../sealing/writer-keys.js';
 import type { ValidEvent } from './append-input.js';
 import { eventHashPartsV2 } from './event-hash.js';
-import { computeWriterMac } from './writer-mac.js';
+import { computeNoticeMac, computeWriterMac } from './writer-mac.js';
 
 /** What an append needs to know about its stream (and its idempotency key) before writing. */
 export interface AppendState {
@@ -73,7 +73,8 @@ export async function lockAppendState(client: pg.PoolClient, streamId: string, k
 /**
  * The whole write as one statement: compare-and-set the stream head against the version that was
  * read, take positions and the recorded time from the log head row, hash the events, insert the
- * rows, record the idempotency key with its result, and notify. If the stream moved since it was
+ * rows, record the idempotency key with its result, and notify (`<last position> <its event id> <its hash>
+ * <notice MAC>`: a sealer in another process keeps these commit notices as its witness, see AppendWitness). If the stream moved since it was
  * read, nothing is written and no row comes back. Run outside a transaction it commits at once, so
  * the counter's row lock (the serialised section) is held for the statement and its commit only,
  * with no network round trip.
@@ -154,7 +155,10 @@ export async function writeEvents(
                                                 'lastGlobalPosition', head.position)
              FROM head WHERE $6::text IS NOT NULL
            )
-           SELECT position, recorded_at, hashes, pg_notify($7, position::text) FROM head`,
+           SELECT position, recorded_at, hashes,
+                  pg_notify($7, position::text || ' ' || ($3::jsonb -> -1 ->> 'event_id')::uuid::text || ' '
+                                || hashes[array_length(hashes, 1)] || ' ' || coalesce($14, '-'))
+             FROM head`,
     values: [
       events.length,
       streamId,
@@ -169,6 +173,7 @@ export async function writeEvents(
       tails,
       state.lastHash,
       macs,
+      writerKey ? computeNoticeMac(writerKey, events.at(-1)!.eventId) : null,
     ],
   });
   const row = rows[0];

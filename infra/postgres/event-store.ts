@@ -94,6 +94,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
       this.channel,
       options.onListenError,
       this.maxBackoffMs,
+      (payload) => this.witness?.noticed(payload),
     );
   }
 
@@ -311,6 +312,14 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     };
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /**
+   * Starts listening for commit notices without a subscription (a sealer's process): with a witness,
+   * every append's notice (any process's) is kept until sealed.
+   */
+  listen(): Promise<void> {
+    return this.notifier.start();
   }
 
   /** Every live subscription of this store (readiness: all must be `running`). */

@@ -4,7 +4,7 @@ import { SEAL_KEYS_STREAM } from '../../schemas/events/index.js';
 import type { AnchoredSeal, SealAnchorFile } from '../sealing/anchor-file.js';
 import { publicKeyOf, type SealSigningKey } from '../sealing/seal-keys.js';
 import type { WriterKeyRing } from '../sealing/writer-keys.js';
-import type { AppendWitness } from './append-witness.js';
+import type { AppendWitness, Notice } from './append-witness.js';
 import {
   encodeSealEntries,
   type SealEntry,
@@ -13,7 +13,7 @@ import {
   sealSignatureValid,
   signSealMessage,
 } from './seal-digest.js';
-import { checkWriterMac, writerMacProblem } from './writer-mac.js';
+import { checkWriterMac, noticeMacValid, writerMacProblem } from './writer-mac.js';
 
 export interface SealerOptions {
   /** The Ed25519 key pair; the private half stays in this process. Never log it. */
@@ -236,6 +236,33 @@ export class Sealer {
     return undefined;
   }
 
+  /**
+   * Commit notices in from..to that the rows contradict (the event noticed there is gone or was
+   * replaced) and that a writer-key holder sent: their MAC over the event id verifies, and the event
+   * is not one sealed earlier elsewhere (a replayed notice of an old event).
+   */
+  private async contradictingNotices(
+    db: pg.PoolClient,
+    rows: readonly CandidateRow[],
+    from: number,
+    to: number,
+    sealedBelow: number,
+  ): Promise<Notice[]> {
+    const rowAt = new Map(rows.map((r) => [Number(r.global_position), r]));
+    const contradicted = (this.options.witness?.noticesBetween(from, to) ?? []).filter((notice) => {
+      const row = rowAt.get(notice.globalPosition);
+      if (row?.event_id === notice.eventId && row.hash === notice.hash) return false;
+      return noticeMacValid(this.options.writerKeys, notice.eventId, notice.mac);
+    });
+    if (contradicted.length === 0) return [];
+    const { rows: located } = await db.query<{ event_id: string; global_position: string }>(
+      'SELECT event_id, global_position FROM events WHERE event_id = ANY($1::uuid[])',
+      [contradicted.map((n) => n.eventId)],
+    );
+    const sealedBefore = new Set(located.filter((r) => Number(r.global_position) < sealedBelow).map((r) => r.event_id));
+    return contradicted.filter((notice) => !sealedBefore.has(notice.eventId));
+  }
+
   private anchoredOf(row: SealRow): AnchoredSeal {
     return {
       sealNumber: row.seal_number,
@@ -284,13 +311,22 @@ export class Sealer {
         );
         const previous = last.rows[0];
         const witness = this.options.witness;
-        // A witnessed position above the head means rows were deleted and the head wound back.
-        const logHead = Math.max(
-          Number((await client.query<{ position: string }>('SELECT position FROM event_log_head')).rows[0]!.position),
-          witness?.highest() ?? 0,
-        );
-        const limit = Math.min(head ?? logHead, logHead);
         const fromPosition = Number(previous?.to_position ?? 0) + 1;
+        // A position this process wrote, or a writer's commit notice, above the head means rows were
+        // deleted and the head wound back. Only notices with a valid MAC count, and only within one
+        // range of the head: nothing makes the sealer sign empty ranges without end.
+        const dbHead = Number(
+          (await client.query<{ position: string }>('SELECT position FROM event_log_head')).rows[0]!.position,
+        );
+        const noticedAbove = await this.contradictingNotices(
+          client,
+          [],
+          dbHead + 1,
+          dbHead + this.rangeSize,
+          fromPosition,
+        );
+        const logHead = Math.max(dbHead, witness?.highest() ?? 0, ...noticedAbove.map((n) => n.globalPosition));
+        const limit = Math.min(head ?? logHead, logHead);
         if (fromPosition > limit) {
           await client.query('COMMIT');
           return undefined;
@@ -302,9 +338,14 @@ export class Sealer {
              FROM events WHERE global_position BETWEEN $1 AND $2 ORDER BY global_position`,
           [fromPosition, toPosition],
         );
-        // Witnessed positions are sealed as this process wrote them; every other row must prove its writer.
-        const witnessed = new Set(witness?.between(fromPosition, toPosition).map((e) => e.globalPosition));
-        const refused = this.firstUnauthenticated(read.rows.filter((r) => !witnessed.has(Number(r.global_position))));
+        // Witnessed positions are sealed as this process wrote them, and so are commit notices the rows
+        // no longer match (the event there was deleted or replaced); every other row must prove its writer.
+        const asWritten = new Map<number, SealEntry>(
+          witness?.between(fromPosition, toPosition).map((e) => [e.globalPosition, e]),
+        );
+        for (const notice of await this.contradictingNotices(client, read.rows, fromPosition, toPosition, fromPosition))
+          if (!asWritten.has(notice.globalPosition)) asWritten.set(notice.globalPosition, notice);
+        const refused = this.firstUnauthenticated(read.rows.filter((r) => !asWritten.has(Number(r.global_position))));
         if (refused) {
           toPosition = refused.globalPosition - 1;
           if (toPosition < fromPosition) throw refused;
@@ -316,8 +357,8 @@ export class Sealer {
             { globalPosition: Number(row.global_position), eventId: row.event_id, hash: row.hash },
           ]),
         );
-        for (const entry of witness?.between(fromPosition, toPosition) ?? [])
-          byPosition.set(entry.globalPosition, entry);
+        for (const entry of asWritten.values())
+          if (entry.globalPosition <= toPosition) byPosition.set(entry.globalPosition, entry);
         const sealed = [...byPosition.values()].sort((a, b) => a.globalPosition - b.globalPosition);
         const entries = encodeSealEntries(sealed);
         const sealNumber = (previous?.seal_number ?? 0) + 1;

@@ -35,6 +35,22 @@ export function computeWriterMac(key: WriterKey, content: MacedEventContent, pre
   return `${key.keyId}:${macHex(key, writerMacMessage(content, prevHash))}`;
 }
 
+/**
+ * The MAC in a commit notice: `<keyId>:<hex HMAC-SHA256 over "chitti-commit-notice-v1\n" + event id>`.
+ * Made before the statement (the id is the writer's), it shows the notice names an event a writer-key
+ * holder appended; the position and hash beside it are the statement's own.
+ */
+export function computeNoticeMac(key: WriterKey, eventId: string): string {
+  return `${key.keyId}:${macHex(key, `chitti-commit-notice-v1\n${eventId.toLowerCase()}`)}`;
+}
+
+/** Whether a commit notice's MAC was made by a key of the ring for this event id. */
+export function noticeMacValid(ring: WriterKeyRing, eventId: string, stored: string): boolean {
+  const key = ring.byId.get(stored.slice(0, 16));
+  if (!key || !/^[0-9a-f]{16}:[0-9a-f]{64}$/.test(stored)) return false;
+  return timingSafeEqual(Buffer.from(stored), Buffer.from(computeNoticeMac(key, eventId)));
+}
+
 export type WriterMacCheck = 'valid' | 'missing' | 'unknown-key' | 'invalid';
 
 /**

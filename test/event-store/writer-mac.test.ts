@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AppendWitness } from '../../infra/postgres/append-witness.js';
 import { type AuditReport, type VerifyAuditOptions, verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { computeEventHashV2 } from '../../infra/postgres/event-hash.js';
 import { type EventTableRow, hashEventRow } from '../../infra/postgres/event-rows.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import { Sealer, UnauthenticatedEventError } from '../../infra/postgres/sealer.js';
+import { computeNoticeMac } from '../../infra/postgres/writer-mac.js';
 import { SealAnchorFile } from '../../infra/sealing/anchor-file.js';
 import { generateSealSigningKey, publicKeyOf } from '../../infra/sealing/seal-keys.js';
 import { generateWriterKey, type WriterKeyRing, writerKeyRing } from '../../infra/sealing/writer-keys.js';
@@ -37,8 +39,15 @@ describe('writer MACs: events no writer-key holder wrote are never sealed', () =
   let writerKeys: WriterKeyRing;
   const sealKey = generateSealSigningKey();
 
-  const sealerWith = (keys: WriterKeyRing) =>
-    new Sealer(pool, { signingKey: sealKey, store: relayStore, anchor, writerKeys: keys });
+  let relayWitness: AppendWitness;
+  const sealerWith = (keys: WriterKeyRing, witness?: AppendWitness) =>
+    new Sealer(pool, {
+      signingKey: sealKey,
+      store: relayStore,
+      anchor,
+      writerKeys: keys,
+      ...(witness ? { witness } : {}),
+    });
 
   beforeEach(async () => {
     database = await createTestDatabase('chitti_writer_mac');
@@ -48,8 +57,11 @@ describe('writer MACs: events no writer-key holder wrote are never sealed', () =
     anchor = new SealAnchorFile(join(dir, 'anchor.ndjson'));
     writerKeys = writerKeyRing([generateWriterKey()]);
     writer = new PostgresEventStore(pool, { writerKeys });
-    relayStore = new PostgresEventStore(pool, { writerKeys });
-    const sealer = sealerWith(writerKeys);
+    // The relay: hears every writer's commit notices on its LISTEN connection.
+    relayWitness = new AppendWitness();
+    relayStore = new PostgresEventStore(pool, { writerKeys, witness: relayWitness });
+    await relayStore.listen();
+    const sealer = sealerWith(writerKeys, relayWitness);
     await sealer.sealUpTo(0);
     for (const [i, stream] of ['a', 'b', 'a'].entries())
       await appendAfterClockTick(pool, writer, `file-${stream}`, tagged(i));
@@ -223,5 +235,56 @@ describe('writer MACs: events no writer-key holder wrote are never sealed', () =
     } finally {
       await next.close();
     }
+  });
+
+  describe('commit notices: what a writer in another process committed, heard by the sealer', () => {
+    async function heardUpTo(position: number): Promise<void> {
+      const deadline = Date.now() + 20_000;
+      while (relayWitness.noticesBetween(position, position).length === 0) {
+        if (Date.now() > deadline) throw new Error(`no commit notice for position ${position}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+
+    it('the newest event deleted, with the log head and its stream head rolled back', async () => {
+      await heardUpTo(6);
+      const a3 = (await sql('SELECT event_id FROM events WHERE global_position = 6')).rows[0].event_id;
+      await sql('DELETE FROM events WHERE global_position = 6');
+      await sql(`UPDATE streams SET version = 2 WHERE stream_id = 'file-a'`);
+      await sql(
+        `UPDATE event_log_head SET position = 5, recorded_at = (SELECT recorded_at FROM events WHERE global_position = 5)`,
+      );
+      // Every keyless and writer-MAC check passes: the remaining rows are all genuine.
+      expect(await verify()).toMatchObject({ ok: true });
+      expect(await sealerWith(writerKeys, relayWitness).sealUpTo()).toMatchObject({ sealedUpTo: 6 });
+      expect((await verify()).firstProblem).toMatchObject({ kind: 'deleted', globalPosition: 6, eventId: a3 });
+    });
+
+    it('positions renumbered over a deleted event, re-hashed, heads rolled back', async () => {
+      await heardUpTo(6);
+      await sql('DELETE FROM events WHERE global_position = 5');
+      await sql('UPDATE events SET global_position = 5 WHERE global_position = 6');
+      await sql(`UPDATE streams SET version = 1 WHERE stream_id = 'file-b'`);
+      await sql('UPDATE event_log_head SET position = 5');
+      await rehashStream('file-a');
+      await sealerWith(writerKeys, relayWitness)
+        .sealUpTo()
+        .catch(() => undefined);
+      expect((await verify()).firstProblem).toMatchObject({ globalPosition: 5 });
+    });
+
+    it('a forged notice (bad MAC) far above the head, or a replayed one, seals nothing that is not there', async () => {
+      await heardUpTo(6);
+      const sealed = (await sql('SELECT event_id, hash, writer_mac FROM events WHERE global_position = 2')).rows[0];
+      await sql(`SELECT pg_notify('chitti_events', $1)`, [`7 ${randomUUID()} ${'a'.repeat(64)} ${sealed.writer_mac}`]);
+      // A replay of a genuine, already sealed event's notice at a new position.
+      const noticeMac = computeNoticeMac(writerKeys.current, sealed.event_id);
+      await sql(`SELECT pg_notify('chitti_events', $1)`, [`8 ${sealed.event_id} ${sealed.hash} ${noticeMac}`]);
+      await sql(`SELECT pg_notify('chitti_events', '1000000 ${randomUUID()} ${'b'.repeat(64)} -')`);
+      // Notices arrive in commit order: once the last is heard, all were.
+      await heardUpTo(1_000_000);
+      expect(await sealerWith(writerKeys, relayWitness).sealUpTo()).toMatchObject({ sealedUpTo: 6 });
+      expect(await verify()).toMatchObject({ ok: true });
+    });
   });
 });
