@@ -5,6 +5,7 @@ import { sealLines } from '../../api/routes/audit.js';
 import { recordAccess } from '../../commands/access.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { postgresAuditVerifier, readSealKeys } from '../../infra/postgres/seal-records.js';
+import { SealChainBrokenError, UnauthenticatedEventError } from '../../infra/postgres/sealer.js';
 import { currentVersionOf, decodeStored } from '../../schemas/events/index.js';
 import { cliActor, hostReader, intOption, parseOptions } from '../args.js';
 import { type Subcommand, UsageError } from '../main.js';
@@ -81,7 +82,13 @@ async function verify(
   runtime: Runtime,
   values: { seal?: boolean; anchor?: string; 'public-keys'?: string },
 ): Promise<number> {
-  if (values.seal) await (await openSealer(runtime)).sealUpTo();
+  if (values.seal) {
+    // A refusal is what verify then reports (the event without a valid writer MAC, the cut seal chain).
+    await (await openSealer(runtime)).sealUpTo().catch((error: unknown) => {
+      if (!(error instanceof UnauthenticatedEventError || error instanceof SealChainBrokenError)) throw error;
+      runtime.logger.error({ err: error, code: error.code }, error.message);
+    });
+  }
   const inputs = await verificationInputs(runtime, {
     anchorText: values.anchor === undefined ? undefined : await readFile(values.anchor, 'utf8'),
     publicKeysText: values['public-keys'] === undefined ? undefined : await readFile(values['public-keys'], 'utf8'),

@@ -202,7 +202,7 @@ export async function verifyAudit(pool: Queryable, options: VerifyAuditOptions):
       const seal = await seals.covering(position);
       if (seal) await checkAgainstSeal(pool, row, position, seal, report);
       else oldestUnsealed ??= { position, recordedAt: row.recorded_at };
-      checkWriter(row, position, options.writerKeys, writers, report);
+      checkWriter(row, position, options.writerKeys, writers, seal !== undefined, report);
       eventsChecked++;
       lastPosition = position;
     }
@@ -349,13 +349,15 @@ function checkChain(
 /**
  * The writer MAC: required from the cut-over on, and after any row that has one (MACs never go
  * back, so stripping them from the tail shows even without the anchor's cut-over); verified when
- * the writer keys are at hand.
+ * the writer keys are at hand. A sealed event under a key the ring no longer holds is accepted: its
+ * verified seal shows the sealer checked the MAC before signing.
  */
 function checkWriter(
   row: AuditRow,
   position: number,
   ring: WriterKeyRing | undefined,
   writers: { from: number; checked: number },
+  sealed: boolean,
   report: (p: AuditProblem) => void,
 ) {
   if (row.writer_mac === null && position < writers.from) return;
@@ -375,6 +377,8 @@ function checkWriter(
     if (ring) writers.checked++;
     return;
   }
+  // A retired key no longer in the ring: the sealer checked this MAC before it signed the seal.
+  if (check === 'unknown-key' && sealed) return;
   report({ ...where(row, position), kind: 'unauthenticated', detail: writerMacProblem(check, row.writer_mac) });
 }
 

@@ -160,8 +160,8 @@ export class Sealer {
       return;
     }
     const content = await anchor.read();
-    await this.loadWriterMacCutOver(content.writerMacsFrom);
     if (!content.keys.some((k) => k.keyId === published.keyId)) await anchor.append([{ kind: 'key', ...published }]);
+    await this.loadWriterMacCutOver(content.writerMacsFrom);
     const mine = content.seals.filter((s) => s.keyId === published.keyId);
     const last = mine.at(-1);
     if (last) {

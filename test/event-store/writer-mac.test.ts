@@ -229,9 +229,12 @@ describe('writer MACs: events no writer-key holder wrote are never sealed', () =
       expect(macs.map((r) => r.writer_mac.slice(0, 16))).toEqual([writerKeys.current.keyId, rotated.current.keyId]);
       expect(await sealerWith(rotated).sealUpTo()).toMatchObject({ sealedUpTo: 7 });
       expect(await verify({ writerKeys: rotated })).toMatchObject({ ok: true, writerMacsChecked: 7 });
-      // A ring that lost the old key reports its events instead of accepting them.
+      // A ring that lost the old key: sealed events stand on their seal (the sealer checked them),
+      // an unsealed event under that key is reported instead of accepted.
+      expect(await verify({ writerKeys: writerKeyRing([rotated.current]) })).toMatchObject({ ok: true });
+      await writer.append('file-c', [tagged(31)], { expectedVersion: 'any' });
       const report = await verify({ writerKeys: writerKeyRing([rotated.current]) });
-      expect(report.firstProblem).toMatchObject({ kind: 'unauthenticated', globalPosition: 1 });
+      expect(report.firstProblem).toMatchObject({ kind: 'unauthenticated', globalPosition: 8 });
     } finally {
       await next.close();
     }
