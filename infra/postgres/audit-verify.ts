@@ -13,7 +13,7 @@ import {
   sealMessageDigest,
   sealSignatureValid,
 } from './seal-digest.js';
-import { checkWriterMac, writerMacProblem } from './writer-mac.js';
+import { checkRowWriterMac, writerMacProblem } from './writer-mac.js';
 
 /** A pool, or one client (e.g. inside a REPEATABLE READ transaction, for one consistent snapshot). */
 export type Queryable = pg.Pool | pg.ClientBase;
@@ -362,17 +362,7 @@ function checkWriter(
 ) {
   if (row.writer_mac === null && position < writers.from) return;
   writers.from = Math.min(writers.from, position);
-  const content = {
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
-    eventId: row.event_id,
-    type: row.type,
-    schemaVersion: row.schema_version,
-    data: row.data,
-    metadata: row.metadata,
-  };
-  const check =
-    row.writer_mac === null ? 'missing' : ring ? checkWriterMac(ring, content, row.prev_hash, row.writer_mac) : 'valid';
+  const check = row.writer_mac === null ? 'missing' : ring ? checkRowWriterMac(ring, row) : 'valid';
   if (check === 'valid') {
     if (ring) writers.checked++;
     return;

@@ -13,7 +13,7 @@ import {
   sealSignatureValid,
   signSealMessage,
 } from './seal-digest.js';
-import { checkWriterMac, noticeMacValid, writerMacProblem } from './writer-mac.js';
+import { checkRowWriterMac, noticeMacValid, writerMacProblem } from './writer-mac.js';
 
 export interface SealerOptions {
   /** The Ed25519 key pair; the private half stays in this process. Never log it. */
@@ -211,20 +211,7 @@ export class Sealer {
     for (const row of rows) {
       const position = Number(row.global_position);
       if (row.writer_mac === null && position < this.writerMacsFrom) continue;
-      const check = checkWriterMac(
-        this.options.writerKeys,
-        {
-          streamId: row.stream_id,
-          streamVersion: row.stream_version,
-          eventId: row.event_id,
-          type: row.type,
-          schemaVersion: row.schema_version,
-          data: row.data,
-          metadata: row.metadata,
-        },
-        row.prev_hash,
-        row.writer_mac,
-      );
+      const check = checkRowWriterMac(this.options.writerKeys, row);
       if (check !== 'valid')
         return new UnauthenticatedEventError(
           position,

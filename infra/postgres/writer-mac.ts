@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { WriterKey, WriterKeyRing } from '../sealing/writer-keys.js';
 import { canonicalJson } from './canonical-json.js';
 import type { HashedEventContent } from './event-hash.js';
+import { contentOfRow, type EventContentColumns } from './event-rows.js';
 
 /** What a writer MAC covers: the event as the appending process made it, before the log placed it. */
 export type MacedEventContent = Omit<HashedEventContent, 'recordedAt'>;
@@ -73,6 +74,14 @@ export function checkWriterMac(
   const same = (candidate: string | null) =>
     timingSafeEqual(given, Buffer.from(macHex(key, writerMacMessage(content, candidate)), 'hex'));
   return same(prevHash) || (prevHash !== null && same(null)) ? 'valid' : 'invalid';
+}
+
+/** checkWriterMac on a raw row (its prev_hash and writer_mac columns). */
+export function checkRowWriterMac(
+  ring: WriterKeyRing,
+  row: EventContentColumns & { prev_hash: string | null; writer_mac: string | null },
+): WriterMacCheck {
+  return checkWriterMac(ring, contentOfRow(row), row.prev_hash, row.writer_mac);
 }
 
 /** Why a writer-MAC check failed, in words for logs and reports. */

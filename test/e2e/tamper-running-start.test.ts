@@ -6,7 +6,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresPasswordFileOf } from '../../infra/embedded-postgres.js';
 import { computeEventHashV2 } from '../../infra/postgres/event-hash.js';
-import { type EventTableRow, hashEventRow } from '../../infra/postgres/event-rows.js';
+import type { EventTableRow } from '../../infra/postgres/event-rows.js';
+import { rehashStream } from '../event-store/support.js';
 import {
   type ChittiProcess,
   freePort,
@@ -87,13 +88,7 @@ describe('tampering with the database under a running chitti start', { timeout: 
       [target],
     );
     const { stream_id } = (await sql('SELECT stream_id FROM events WHERE global_position = $1', [target])).rows[0];
-    const { rows } = await sql('SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version', [stream_id]);
-    let prev: string | null = null;
-    for (const row of rows as EventTableRow[]) {
-      const hash = hashEventRow(row, prev);
-      await sql('UPDATE events SET hash = $1, prev_hash = $2 WHERE event_id = $3', [hash, prev, row.event_id]);
-      prev = hash;
-    }
+    await rehashStream(sql, stream_id);
     await sql('COMMIT');
     await until('the edited event to be sealed', async () => (await sealedUpTo()) >= target);
     const { code, report } = await verify();

@@ -5,7 +5,6 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppendWitness } from '../../infra/postgres/append-witness.js';
 import { type AuditReport, verifyAudit } from '../../infra/postgres/audit-verify.js';
-import { type EventTableRow, hashEventRow } from '../../infra/postgres/event-rows.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import { Sealer } from '../../infra/postgres/sealer.js';
@@ -14,7 +13,7 @@ import { generateSealSigningKey, publicKeyOf } from '../../infra/sealing/seal-ke
 import { generateWriterKey, writerKeyRing } from '../../infra/sealing/writer-keys.js';
 import { tagged } from '../conformance/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { appendAfterClockTick } from './support.js';
+import { appendAfterClockTick, rehashStream as rehashStream_ } from './support.js';
 
 /**
  * The unsealed tail when the sealer runs in the writing process (`chitti start`): rows edited between
@@ -62,15 +61,7 @@ describe('the unsealed tail is sealed as the writer wrote it', () => {
   });
 
   const sql = (text: string, values: unknown[] = []) => pool.query(text, values);
-  async function rehashStream(streamId: string): Promise<void> {
-    const { rows } = await sql('SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId]);
-    let prev: string | null = null;
-    for (const row of rows as EventTableRow[]) {
-      const hash = hashEventRow(row, prev);
-      await sql('UPDATE events SET hash = $1, prev_hash = $2 WHERE event_id = $3', [hash, prev, row.event_id]);
-      prev = hash;
-    }
-  }
+  const rehashStream = (streamId: string) => rehashStream_(sql, streamId);
   const verify = () => verifyAudit(pool, { trustedKeys: new Map([[key.published.keyId, publicKeyOf(key.published)]]) });
   async function sealThenVerify(): Promise<AuditReport> {
     expect(await verify()).toMatchObject({ ok: true });

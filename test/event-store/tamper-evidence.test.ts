@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditReport, type VerifyAuditOptions, verifyAudit } from '../../infra/postgres/audit-verify.js';
-import { type EventTableRow, hashEventRow } from '../../infra/postgres/event-rows.js';
+import type { EventTableRow } from '../../infra/postgres/event-rows.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import {
@@ -21,7 +21,7 @@ import { generateSealSigningKey, publicKeyOf, type SealSigningKey } from '../../
 import { generateWriterKey, writerKeyRing } from '../../infra/sealing/writer-keys.js';
 import { tagged } from '../conformance/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { appendAfterClockTick } from './support.js';
+import { appendAfterClockTick, rehashStream as rehashStream_ } from './support.js';
 
 /**
  * The log every test starts from (positions fixed by the append order, recorded times strictly increasing):
@@ -86,16 +86,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
   const eventAt = async (position: number) =>
     (await sql('SELECT * FROM events WHERE global_position = $1', [position])).rows[0] as EventTableRow;
 
-  /** What an attacker without the seal key can do: recompute a stream's chain from its rows (v2 rule included). */
-  async function rehashStream(streamId: string): Promise<void> {
-    const { rows } = await sql('SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId]);
-    let prev: string | null = null;
-    for (const row of rows as EventTableRow[]) {
-      const hash = hashEventRow(row, prev);
-      await sql('UPDATE events SET hash = $1, prev_hash = $2 WHERE event_id = $3', [hash, prev, row.event_id]);
-      prev = hash;
-    }
-  }
+  const rehashStream = (streamId: string) => rehashStream_(sql, streamId);
 
   function expectProblem(report: AuditReport, expected: Record<string, unknown>) {
     expect(report.ok).toBe(false);

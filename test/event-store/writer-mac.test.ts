@@ -7,7 +7,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppendWitness } from '../../infra/postgres/append-witness.js';
 import { type AuditReport, type VerifyAuditOptions, verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { computeEventHashV2 } from '../../infra/postgres/event-hash.js';
-import { type EventTableRow, hashEventRow } from '../../infra/postgres/event-rows.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import { Sealer, UnauthenticatedEventError } from '../../infra/postgres/sealer.js';
@@ -17,7 +16,7 @@ import { generateSealSigningKey, publicKeyOf } from '../../infra/sealing/seal-ke
 import { generateWriterKey, type WriterKeyRing, writerKeyRing } from '../../infra/sealing/writer-keys.js';
 import { tagged } from '../conformance/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { appendAfterClockTick } from './support.js';
+import { appendAfterClockTick, rehashStream as rehashStream_ } from './support.js';
 
 /**
  * Distributed mode: the writers (API processes) and the sealer (the relay) are different processes, so
@@ -89,15 +88,7 @@ describe('writer MACs: events no writer-key holder wrote are never sealed', () =
     });
   };
   const sealedUpTo = async () => Number((await sql('SELECT max(to_position) AS n FROM seals')).rows[0].n);
-  async function rehashStream(streamId: string): Promise<void> {
-    const { rows } = await sql('SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId]);
-    let prev: string | null = null;
-    for (const row of rows as EventTableRow[]) {
-      const hash = hashEventRow(row, prev);
-      await sql('UPDATE events SET hash = $1, prev_hash = $2 WHERE event_id = $3', [hash, prev, row.event_id]);
-      prev = hash;
-    }
-  }
+  const rehashStream = (streamId: string) => rehashStream_(sql, streamId);
 
   /**
    * Appends a forged event at head+1 the way the store would: right stream version, v2 hash over its
