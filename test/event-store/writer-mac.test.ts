@@ -267,6 +267,29 @@ describe('writer MACs: events no writer-key holder wrote are never sealed', () =
       expect((await verify()).firstProblem).toMatchObject({ globalPosition: 5 });
     });
 
+    it('a swap of the two newest events with equal recorded times, re-hashed (no time order can see it)', async () => {
+      await heardUpTo(6);
+      await sql(`UPDATE events SET recorded_at = (SELECT recorded_at FROM events WHERE global_position = 5)
+                  WHERE global_position = 6`);
+      await sql('UPDATE events SET global_position = 1005 WHERE global_position = 5');
+      await sql('UPDATE events SET global_position = 5 WHERE global_position = 6');
+      await sql('UPDATE events SET global_position = 6 WHERE global_position = 1005');
+      for (const stream of ['file-a', 'file-b']) await rehashStream(stream);
+      expect(await verify()).toMatchObject({ ok: true });
+      await sealerWith(writerKeys, relayWitness).sealUpTo();
+      expect((await verify()).firstProblem).toMatchObject({ kind: 'reordered', globalPosition: 5 });
+    });
+
+    it('the newest event backdated within its neighbours, re-hashed', async () => {
+      await heardUpTo(6);
+      await sql(`UPDATE events SET recorded_at = (SELECT recorded_at FROM events WHERE global_position = 5)
+                  WHERE global_position = 6`);
+      await rehashStream('file-a');
+      expect(await verify()).toMatchObject({ ok: true });
+      await sealerWith(writerKeys, relayWitness).sealUpTo();
+      expect((await verify()).firstProblem).toMatchObject({ kind: 'altered', globalPosition: 6 });
+    });
+
     it('a forged notice (bad MAC) far above the head, or a replayed one, seals nothing that is not there', async () => {
       await heardUpTo(6);
       const sealed = (await sql('SELECT event_id, hash, writer_mac FROM events WHERE global_position = 2')).rows[0];
