@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -251,6 +251,19 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
       await sql('DELETE FROM seals');
       const report = await verify({ anchor: undefined, maxUnsealedSeconds: 0 });
       expectProblem(report, { kind: 'unsealed', globalPosition: 1 });
+    });
+
+    it("the anchor file's last line replaced: verify names the seal, and a sealer on that anchor refuses to sign", async () => {
+      const text = await readFile(anchorFile.path, 'utf8');
+      const lines = text.trimEnd().split('\n');
+      const last = JSON.parse(lines.at(-1)!);
+      expect(last).toMatchObject({ kind: 'seal', sealNumber: 3 });
+      lines[lines.length - 1] = JSON.stringify({ ...last, digest: 'f'.repeat(64) });
+      const edited = new SealAnchorFile(join(dir, 'edited-anchor.ndjson'));
+      await writeFile(edited.path, `${lines.join('\n')}\n`);
+      expectProblem(await verify({ anchor: await edited.read() }), { kind: 'truncated', sealNumber: 3 });
+      const sealer = new Sealer(pool, { signingKey: key, store, anchor: edited, rangeSize: 4, writerKeys });
+      await expect(sealer.sealUpTo()).rejects.toBeInstanceOf(SealChainBrokenError);
     });
 
     it('a seal replaced by a re-signed one with the same number', async () => {
