@@ -73,9 +73,9 @@ export async function lockAppendState(client: pg.PoolClient, streamId: string, k
 /**
  * The whole write as one statement: compare-and-set the stream head against the version that was
  * read, take positions and the recorded time from the log head row, hash the events, insert the
- * rows, record the idempotency key with its result, and notify (`<last position> <its event id> <its hash>
- * <notice MAC>`: a sealer in another process keeps these commit notices as its witness, see AppendWitness). If the stream moved since it was
- * read, nothing is written and no row comes back. Run outside a transaction it commits at once, so
+ * rows, record the idempotency key with its result, and notify (`<last position> <its event id>
+ * <its hash> <notice MAC>`: a sealer in another process keeps these commit notices as its witness,
+ * see AppendWitness). If the stream moved since it was read, nothing is written and no row comes back. Run outside a transaction it commits at once, so
  * the counter's row lock (the serialised section) is held for the statement and its commit only,
  * with no network round trip.
  *
@@ -91,6 +91,7 @@ export async function lockAppendState(client: pg.PoolClient, streamId: string, k
  *
  * Each row also gets its writer MAC (`writerKey`, docs/integrity.md), made here before the statement
  * over what the writer knows: content, stream, version and, for the first event, the head hash read.
+ * It is one more array parameter: the statement, its lock and its commit stay as they were.
  */
 export async function writeEvents(
   db: pg.Pool | pg.PoolClient,
