@@ -370,6 +370,8 @@ export const VerifyResult = z.object({
   anchoredSealsChecked: z.number().int(),
   sealKeys: z.array(z.string()),
   oldestUnsealedAt: z.string().optional(),
+  writerMacs: z.enum(['verified', 'presence-only']),
+  writerMacsChecked: z.number().int(),
   problemCount: z.number().int(),
   firstProblem: z
     .object({
@@ -383,6 +385,7 @@ export const VerifyResult = z.object({
         'seal-unverifiable',
         'truncated',
         'unsealed',
+        'unauthenticated',
       ]),
       globalPosition: z.number().int().optional(),
       streamId: z.string().optional(),

@@ -11,6 +11,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
 import { migrate } from '../infra/postgres/migrate.js';
+import { computeWriterMac } from '../infra/postgres/writer-mac.js';
+import { generateWriterKey, writerKeyRing } from '../infra/sealing/writer-keys.js';
 import type { NewEvent } from '../schemas/events/index.js';
 import { createBenchDatabase, runIfMain, SERVER_URL } from './support.js';
 
@@ -22,8 +24,20 @@ export interface AppendFigures {
   readonly batchRawEventsPerSec: number;
 }
 
+/** Appends with writer MACs (the store as every Chitti process runs it) beside the same store without a key. */
+export interface WriterMacFigures {
+  readonly writers: number;
+  readonly singlePlainPerSec: number;
+  readonly singleMacPerSec: number;
+  readonly batchPlainEventsPerSec: number;
+  readonly batchMacEventsPerSec: number;
+}
+
 export interface EventStoreBenchResult {
   readonly appends: readonly AppendFigures[];
+  readonly writerMacs: readonly WriterMacFigures[];
+  /** CPU time of one computeWriterMac over a bench event, microseconds. */
+  readonly macMicros: number;
   readonly readEventsPerSec: number;
   readonly rawReadEventsPerSec: number;
   readonly eventsRead: number;
@@ -89,6 +103,8 @@ export async function main(): Promise<EventStoreBenchResult> {
   const database = await createBenchDatabase('chitti_bench');
   const pool = new pg.Pool({ connectionString: database.url, max: WRITERS + 2 });
   const store = new PostgresEventStore(pool);
+  const writerKeys = writerKeyRing([generateWriterKey()]);
+  const macStore = new PostgresEventStore(pool, { writerKeys });
   try {
     await migrate(pool);
     await pool.query('CREATE TABLE raw_events (LIKE events INCLUDING ALL)');
@@ -122,6 +138,46 @@ export async function main(): Promise<EventStoreBenchResult> {
       });
     }
 
+    // Writer MACs: the same appends through a store with and without a writer key, alternated
+    // (plain, MAC, plain, MAC) so that load drifting on a shared machine hits both alike.
+    const writerMacs: WriterMacFigures[] = [];
+    for (const writers of [1, WRITERS]) {
+      const sums = { singlePlain: 0, singleMac: 0, batchPlain: 0, batchMac: 0 };
+      for (let round = 0; round < 2; round++) {
+        for (const [name, s] of [
+          ['Plain', store],
+          ['Mac', macStore],
+        ] as const) {
+          const tag = `${name}-${writers}w-${round}`;
+          const append = (streamId: string, events: NewEvent[]) =>
+            s.append(streamId, events, { expectedVersion: 'any' }).then(() => undefined);
+          sums[`single${name}`] += await timed(writers, (w, i) =>
+            append(`file-m1-${tag}-${w}-${i % 50}`, [newEvent(i)]),
+          );
+          sums[`batch${name}`] +=
+            BATCH * (await timed(writers, (w, i) => append(`file-mb-${tag}-${w}-${i % 20}`, batch)));
+        }
+      }
+      writerMacs.push({
+        writers,
+        singlePlainPerSec: sums.singlePlain / 2,
+        singleMacPerSec: sums.singleMac / 2,
+        batchPlainEventsPerSec: sums.batchPlain / 2,
+        batchMacEventsPerSec: sums.batchMac / 2,
+      });
+    }
+    const macContent = {
+      ...newEvent(1),
+      eventId: randomUUID(),
+      schemaVersion: 1,
+      streamId: 'file-x',
+      streamVersion: 2,
+    };
+    const macRuns = 20_000;
+    const macStarted = performance.now();
+    for (let i = 0; i < macRuns; i++) computeWriterMac(writerKeys.current, macContent, 'a'.repeat(64));
+    const macMicros = ((performance.now() - macStarted) * 1000) / macRuns;
+
     // Top the log up to READ_TARGET with appended batches so the read covers a realistic log.
     for (let head = await store.headPosition(), i = 0; head < READ_TARGET; i++) {
       head = (await store.append(`file-fill-${i % 100}`, batch, { expectedVersion: 'any' })).lastGlobalPosition;
@@ -152,7 +208,14 @@ export async function main(): Promise<EventStoreBenchResult> {
     }
     const rawReadEventsPerSec = rawRead / ((performance.now() - rawReadStarted) / 1000);
 
-    const result: EventStoreBenchResult = { appends, readEventsPerSec, rawReadEventsPerSec, eventsRead };
+    const result: EventStoreBenchResult = {
+      appends,
+      writerMacs,
+      macMicros,
+      readEventsPerSec,
+      rawReadEventsPerSec,
+      eventsRead,
+    };
     const f = (n: number) => Math.round(n).toLocaleString('en-US');
     const ratio = (a: number, b: number) => (a / b).toFixed(2);
     console.log(`event store bench (${PHASE_MS} ms per phase, ${SERVER_URL.replace(/\/\/[^@]*@/, '//')})`);
@@ -164,12 +227,21 @@ export async function main(): Promise<EventStoreBenchResult> {
         `  ${a.writers} writer(s), ${BATCH}-event batches: ${f(a.batchEventsPerSec)} events/s   raw INSERT: ${f(a.batchRawEventsPerSec)} events/s   ratio ${ratio(a.batchEventsPerSec, a.batchRawEventsPerSec)} (goal >= 0.50)`,
       );
     }
+    for (const m of writerMacs) {
+      console.log(
+        `  ${m.writers} writer(s), writer MACs: single ${f(m.singleMacPerSec)}/s vs ${f(m.singlePlainPerSec)}/s without (ratio ${ratio(m.singleMacPerSec, m.singlePlainPerSec)}); ${BATCH}-event batches ${f(m.batchMacEventsPerSec)} vs ${f(m.batchPlainEventsPerSec)} events/s (ratio ${ratio(m.batchMacEventsPerSec, m.batchPlainEventsPerSec)})`,
+      );
+    }
+    console.log(
+      `  computeWriterMac: ${macMicros.toFixed(2)} µs per event (CPU, in the writer, outside the append lock)`,
+    );
     console.log(
       `  global-log read: ${f(readEventsPerSec)} events/s over ${f(eventsRead)} events, pages of ${READ_PAGE} (goal >= 100,000/s)   raw SELECT as text: ${f(rawReadEventsPerSec)}/s   ratio ${ratio(readEventsPerSec, rawReadEventsPerSec)}`,
     );
     return result;
   } finally {
     await store.close();
+    await macStore.close();
     await pool.end();
     await database.drop();
   }

@@ -1,10 +1,12 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { type Config, DependencyError, type JwtKey, loadConfig, StartupError } from '../infra/config.js';
 import { startEmbeddedPostgres } from '../infra/embedded-postgres.js';
 import { createLogger, type Logger, logDestination } from '../infra/logging.js';
 import { AppendWitness } from '../infra/postgres/append-witness.js';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
+import { loadWriterKeys, type WriterKeyRing } from '../infra/sealing/writer-keys.js';
+import { secretsDirOf } from '../infra/secrets.js';
 import { stopTelemetry } from '../infra/telemetry.js';
 import { isUnreachable } from './exit-codes.js';
 import { type JwtKeySource, resolveJwtKeys } from './jwt-keys.js';
@@ -22,6 +24,8 @@ export interface Runtime {
   readonly store: PostgresEventStore;
   /** What this process appended, until its sealer (if it runs one) seals it. */
   readonly witness: AppendWitness;
+  /** This install's writer keys: the store MACs every append with the first; the sealer checks them. */
+  readonly writerKeys: WriterKeyRing;
   readonly dataDir: string;
   /** The JWT key ring of API-serving processes (`RuntimeOptions.jwtKeys`); empty for the others. */
   readonly jwtKeys: readonly JwtKey[];
@@ -133,8 +137,10 @@ async function openDatabase(
     );
   }
   const witness = new AppendWitness();
+  const writerKeys = await openWriterKeys(config, dataDir, logger);
   const store = new PostgresEventStore(pool, {
     witness,
+    writerKeys,
     onListenError: (error) => logger.warn({ err: error }, 'event notification connection lost; reconnecting'),
   });
   closers.push(() => store.close());
@@ -146,6 +152,7 @@ async function openDatabase(
     databaseUrl,
     store,
     witness,
+    writerKeys,
     dataDir,
     jwtKeys,
     onClose: (fn) => closers.push(fn),
@@ -157,6 +164,20 @@ async function openDatabase(
   // Every long-running service keeps the dedupe and idempotency tables bounded.
   if (options.traced) startRetention(runtime);
   return runtime;
+}
+
+/** WRITER_KEYS, else WRITER_KEYS_FILE, else the data folder's own file (created on first start). */
+async function openWriterKeys(config: Config, dataDir: string, logger: Logger): Promise<WriterKeyRing> {
+  const file = resolve(config.WRITER_KEYS_FILE ?? join(secretsDirOf(dataDir), 'writer-keys'));
+  const { ring, created } = await loadWriterKeys({
+    text: config.WRITER_KEYS,
+    file,
+    createIfMissing: config.WRITER_KEYS_FILE === undefined,
+  });
+  const source = config.WRITER_KEYS ? '(WRITER_KEYS)' : file;
+  if (created) logger.info({ writerKeyId: ring.current.keyId, file }, `created a writer key in ${file} (mode 0600)`);
+  else logger.debug({ writerKeyId: ring.current.keyId, source, keys: ring.byId.size }, 'writer keys loaded');
+  return ring;
 }
 
 /** Resolves on SIGINT/SIGTERM so long-running commands shut down cleanly. */

@@ -147,6 +147,13 @@ export const ConfigSchema = z
     /** Events per seal, and the sealer's tick. */
     SEAL_EVERY: z.coerce.number().int().min(1).default(1000),
     SEAL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+    /**
+     * Writer keys (base64url, 32 bytes or more, newest first, one a line or comma separated): every
+     * appending process MACs its events with the first; the sealer and audit verify accept all.
+     * Else WRITER_KEYS_FILE, else <data>/secrets/writer-keys (created on first start, 0600).
+     */
+    WRITER_KEYS: z.string().min(1).optional(),
+    WRITER_KEYS_FILE: z.string().min(1).optional(),
     /** audit verify fails when an event older than this is not under a verified seal. */
     SEAL_MAX_UNSEALED_SECONDS: z.coerce.number().int().min(1).default(60),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

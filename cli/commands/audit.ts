@@ -5,6 +5,7 @@ import { sealLines } from '../../api/routes/audit.js';
 import { recordAccess } from '../../commands/access.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { postgresAuditVerifier, readSealKeys } from '../../infra/postgres/seal-records.js';
+import { SealChainBrokenError, UnauthenticatedEventError } from '../../infra/postgres/sealer.js';
 import { exportedAnchorLine } from '../../infra/sealing/anchor-file.js';
 import { exportTrust, verifyExport } from '../../infra/sealing/export-file.js';
 import { currentVersionOf, decodeStored } from '../../schemas/events/index.js';
@@ -73,6 +74,8 @@ const command: Subcommand = {
       if (action === 'anchor') {
         const anchor = await openAnchor(runtime).read();
         for (const key of anchor.keys) process.stdout.write(`${JSON.stringify({ kind: 'key', ...key })}\n`);
+        if (anchor.writerMacsFrom !== undefined)
+          process.stdout.write(`${JSON.stringify({ kind: 'writer-macs', fromPosition: anchor.writerMacsFrom })}\n`);
         for (const seal of anchor.seals) process.stdout.write(`${JSON.stringify({ kind: 'seal', ...seal })}\n`);
         return 0;
       }
@@ -97,7 +100,13 @@ async function verify(
   runtime: Runtime,
   values: { seal?: boolean; anchor?: string; 'public-keys'?: string },
 ): Promise<number> {
-  if (values.seal) await (await openSealer(runtime)).sealUpTo();
+  if (values.seal) {
+    // A refusal is what verify then reports (the event without a valid writer MAC, the cut seal chain).
+    await (await openSealer(runtime)).sealUpTo().catch((error: unknown) => {
+      if (!(error instanceof UnauthenticatedEventError || error instanceof SealChainBrokenError)) throw error;
+      runtime.logger.error({ err: error, code: error.code }, error.message);
+    });
+  }
   const inputs = await verificationInputs(runtime, {
     anchorText: values.anchor === undefined ? undefined : await readFile(values.anchor, 'utf8'),
     publicKeysText: values['public-keys'] === undefined ? undefined : await readFile(values['public-keys'], 'utf8'),

@@ -15,7 +15,7 @@ const command: Subcommand = {
     const runtime = await openRuntime({ name: 'relay', allowEmbedded: false, traced: true });
     const registry = new Registry();
     await startRelay(runtime, registry);
-    await startSealer(runtime);
+    await startSealer(runtime, registry);
     await startMetricsServer(runtime, registry);
     await untilSignal(runtime.logger);
     await runtime.close();

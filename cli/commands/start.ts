@@ -41,7 +41,7 @@ const command: Subcommand = {
       await deployBundledModel(runtime, inference.models, config.DEFAULT_MODEL);
       await ensureSampleProfile(runtime);
       await startInference(runtime, inference, registry);
-      await startSealer(runtime);
+      await startSealer(runtime, registry);
       const keyFile = await ensureAdmin(runtime);
       await startApi(runtime, {
         blobs,

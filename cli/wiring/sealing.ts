@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Sealer } from '../../infra/postgres/sealer.js';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { SealChainBrokenError, Sealer, UnauthenticatedEventError } from '../../infra/postgres/sealer.js';
 import { type AnchorContent, parseAnchor, SealAnchorFile } from '../../infra/sealing/anchor-file.js';
 import { auditorTrust } from '../../infra/sealing/export-file.js';
 import { loadSealSigningKey, publicKeyOf } from '../../infra/sealing/seal-keys.js';
@@ -34,6 +35,7 @@ export async function openSealer(runtime: Runtime): Promise<Sealer> {
     anchor: new SealAnchorFile(anchorFile),
     rangeSize: config.SEAL_EVERY,
     witness: runtime.witness,
+    writerKeys: runtime.writerKeys,
   });
   logger.info(
     {
@@ -48,10 +50,28 @@ export async function openSealer(runtime: Runtime): Promise<Sealer> {
   return sealer;
 }
 
-/** Runs the sealer every SEAL_INTERVAL_MS: each tick seals what arrived since, SEAL_EVERY events per seal. */
-export async function startSealer(runtime: Runtime): Promise<Sealer> {
+/**
+ * Runs the sealer every SEAL_INTERVAL_MS: each tick seals what arrived since, SEAL_EVERY events per seal.
+ * A refusal (an event without a valid writer MAC, seals removed) is logged as an error naming the
+ * position on every tick and counted in `chitti_sealer_refusals_total`; the unsealed tail then grows
+ * until `audit verify` fails on it.
+ */
+export async function startSealer(runtime: Runtime, registry?: Registry): Promise<Sealer> {
   const { config, logger } = runtime;
   const sealer = await openSealer(runtime);
+  // Commit notices of every writer (other processes included) become the sealer's witness.
+  await runtime.store.listen();
+  const refusals = new Counter({
+    name: 'chitti_sealer_refusals_total',
+    help: 'Sealer runs that refused to seal: unauthenticated-event (no valid writer MAC) or seal-chain-broken.',
+    labelNames: ['reason'],
+    registers: registry ? [registry] : [],
+  });
+  const refusedAt = new Gauge({
+    name: 'chitti_sealer_refused_position',
+    help: 'The global position the sealer refuses to seal past (no valid writer MAC); 0 when none.',
+    registers: registry ? [registry] : [],
+  });
   let running: Promise<unknown> = Promise.resolve();
   let busy = false;
   const timer = setInterval(() => {
@@ -59,7 +79,20 @@ export async function startSealer(runtime: Runtime): Promise<Sealer> {
     busy = true;
     running = sealer
       .sealUpTo()
-      .catch((error) => logger.error({ err: error }, 'sealing failed; will retry'))
+      .then(() => refusedAt.set(0))
+      .catch((error) => {
+        if (error instanceof UnauthenticatedEventError) {
+          refusals.inc({ reason: error.code });
+          refusedAt.set(error.globalPosition);
+          logger.error(
+            { err: error, code: error.code, globalPosition: error.globalPosition, eventId: error.eventId },
+            `sealer refuses to seal past position ${error.globalPosition}: run chitti audit verify`,
+          );
+        } else if (error instanceof SealChainBrokenError) {
+          refusals.inc({ reason: error.code });
+          logger.error({ err: error, code: error.code }, 'sealer refuses to seal: the seal chain was cut');
+        } else logger.error({ err: error }, 'sealing failed; will retry');
+      })
       .finally(() => {
         busy = false;
       });
@@ -82,7 +115,10 @@ export interface VerifySources {
  * Trusted seal keys come from outside the database only: the anchor's key lines, SEAL_PUBLIC_KEYS_FILE
  * (or keys an auditor passes), and the public half of this install's own key file when present.
  */
-export async function verificationInputs(runtime: Pick<Runtime, 'config' | 'dataDir'>, sources: VerifySources = {}) {
+export async function verificationInputs(
+  runtime: Pick<Runtime, 'config' | 'dataDir' | 'writerKeys'>,
+  sources: VerifySources = {},
+) {
   const { config } = runtime;
   const { keyFile } = sealingPaths(runtime);
   const anchor: AnchorContent =
@@ -103,6 +139,8 @@ export async function verificationInputs(runtime: Pick<Runtime, 'config' | 'data
     trustedKeys,
     anchor,
     legacyHmacKey: config.SEAL_LEGACY_HMAC_KEY,
+    writerKeys: runtime.writerKeys,
+    writerMacsFrom: anchor.writerMacsFrom,
     maxUnsealedSeconds: config.SEAL_MAX_UNSEALED_SECONDS,
   };
 }

@@ -1,7 +1,9 @@
 import type pg from 'pg';
 import type { AppendResult } from '../../commands/ports/event-store.js';
+import type { WriterKey } from '../sealing/writer-keys.js';
 import type { ValidEvent } from './append-input.js';
 import { eventHashPartsV2 } from './event-hash.js';
+import { computeNoticeMac, computeWriterMac } from './writer-mac.js';
 
 /** What an append needs to know about its stream (and its idempotency key) before writing. */
 export interface AppendState {
@@ -71,8 +73,9 @@ export async function lockAppendState(client: pg.PoolClient, streamId: string, k
 /**
  * The whole write as one statement: compare-and-set the stream head against the version that was
  * read, take positions and the recorded time from the log head row, hash the events, insert the
- * rows, record the idempotency key with its result, and notify. If the stream moved since it was
- * read, nothing is written and no row comes back. Run outside a transaction it commits at once, so
+ * rows, record the idempotency key with its result, and notify (`<last position> <its event id>
+ * <its hash> <notice MAC>`: a sealer in another process keeps these commit notices as its witness,
+ * see AppendWitness). If the stream moved since it was read, nothing is written and no row comes back. Run outside a transaction it commits at once, so
  * the counter's row lock (the serialised section) is held for the statement and its commit only,
  * with no network round trip.
  *
@@ -85,6 +88,10 @@ export async function lockAppendState(client: pg.PoolClient, streamId: string, k
  * canonical JSON pieces prepared before the lock. They are computed in the head row's RETURNING,
  * and the head is matched by its key: a separate CTE cross-joined with the head made the planner
  * expect millions of rows and JIT-compile every append (1.5 s each).
+ *
+ * Each row also gets its writer MAC (`writerKey`, docs/integrity.md), made here before the statement
+ * over what the writer knows: content, stream, version and, for the first event, the head hash read.
+ * It is one more array parameter: the statement, its lock and its commit stay as they were.
  */
 export async function writeEvents(
   db: pg.Pool | pg.PoolClient,
@@ -93,16 +100,20 @@ export async function writeEvents(
   state: AppendState,
   key: string | null,
   channel: string,
+  writerKey?: WriterKey,
 ): Promise<Written | undefined> {
   const heads: string[] = [];
   const mids: string[] = [];
   const tails: string[] = [];
+  const macs: (string | null)[] = [];
   const rowsJson = events.map((event, i) => {
     const streamVersion = state.version + i + 1;
-    const parts = eventHashPartsV2({ ...event, streamId, streamVersion });
+    const content = { ...event, streamId, streamVersion };
+    const parts = eventHashPartsV2(content);
     heads.push(parts.head);
     mids.push(parts.mid);
     tails.push(parts.tail);
+    macs.push(writerKey ? computeWriterMac(writerKey, content, i === 0 ? state.lastHash : null) : null);
     return {
       stream_version: streamVersion,
       event_id: event.eventId,
@@ -129,10 +140,11 @@ export async function writeEvents(
                          AS hashes
            ), inserted AS (
              INSERT INTO events (global_position, stream_id, stream_version, event_id, type, schema_version,
-                                 data, metadata, recorded_at, hash, prev_hash, hash_version)
+                                 data, metadata, recorded_at, hash, prev_hash, hash_version, writer_mac)
              SELECT head.position - $1 + e.ordinal, $2, e.stream_version, e.event_id, e.type, e.schema_version,
                     e.data, e.metadata, head.recorded_at, head.hashes[e.ordinal],
-                    CASE WHEN e.ordinal = 1 THEN $12 ELSE head.hashes[e.ordinal - 1] END, 2
+                    CASE WHEN e.ordinal = 1 THEN $12 ELSE head.hashes[e.ordinal - 1] END, 2,
+                    ($13::text[])[e.ordinal]
              FROM head,
                   ROWS FROM (jsonb_to_recordset($3::jsonb) AS (stream_version int, event_id uuid, type text,
                     schema_version int, data jsonb, metadata jsonb)) WITH ORDINALITY
@@ -144,7 +156,10 @@ export async function writeEvents(
                                                 'lastGlobalPosition', head.position)
              FROM head WHERE $6::text IS NOT NULL
            )
-           SELECT position, recorded_at, hashes, pg_notify($7, position::text) FROM head`,
+           SELECT position, recorded_at, hashes,
+                  pg_notify($7, position::text || ' ' || ($3::jsonb -> -1 ->> 'event_id')::uuid::text || ' '
+                                || hashes[array_length(hashes, 1)] || ' ' || coalesce($14, '-'))
+             FROM head`,
     values: [
       events.length,
       streamId,
@@ -158,6 +173,8 @@ export async function writeEvents(
       mids,
       tails,
       state.lastHash,
+      macs,
+      writerKey ? computeNoticeMac(writerKey, events.at(-1)!.eventId) : null,
     ],
   });
   const row = rows[0];

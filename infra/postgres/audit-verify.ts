@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import type { AnchorContent } from '../sealing/anchor-file.js';
+import type { WriterKeyRing } from '../sealing/writer-keys.js';
 import { type EventTableRow, hashEventRow } from './event-rows.js';
 import {
   computeSealDigest,
@@ -12,6 +13,7 @@ import {
   sealMessageDigest,
   sealSignatureValid,
 } from './seal-digest.js';
+import { checkRowWriterMac, writerMacProblem } from './writer-mac.js';
 
 /** A pool, or one client (e.g. inside a REPEATABLE READ transaction, for one consistent snapshot). */
 export type Queryable = pg.Pool | pg.ClientBase;
@@ -25,7 +27,8 @@ export type AuditProblemKind =
   | 'seal-mismatch'
   | 'seal-unverifiable'
   | 'truncated'
-  | 'unsealed';
+  | 'unsealed'
+  | 'unauthenticated';
 
 export interface AuditProblem {
   readonly kind: AuditProblemKind;
@@ -49,6 +52,14 @@ export interface AuditReport {
   readonly sealKeys: readonly string[];
   /** The oldest event no verified seal covers, if any. */
   readonly oldestUnsealedAt?: string;
+  /**
+   * Writer MACs: 'verified' when the writer keys were at hand (every MAC checked), 'presence-only'
+   * when not (only that every event from the cut-over on carries one; the sealer checked the MACs
+   * of sealed events before signing, so for them a valid seal vouches for the writer).
+   */
+  readonly writerMacs: 'verified' | 'presence-only';
+  /** Events whose writer MAC was verified with a writer key. */
+  readonly writerMacsChecked: number;
   /** The broken event with the lowest global position. */
   readonly firstProblem?: AuditProblem;
   readonly problemCount: number;
@@ -63,6 +74,13 @@ export interface VerifyAuditOptions {
   readonly anchor?: AnchorContent | undefined;
   /** Events older than this that no verified seal covers are a problem (unset: not checked). */
   readonly maxUnsealedSeconds?: number | undefined;
+  /** The writer keys (secret): with them every writer MAC is verified, without them only their presence. */
+  readonly writerKeys?: WriterKeyRing | undefined;
+  /**
+   * The first position that must carry a writer MAC (the anchor's `writer-macs` line). Unset: only
+   * the keyless rule holds, that no event after one with a MAC lacks one.
+   */
+  readonly writerMacsFrom?: number | undefined;
   /** Rows per keyset page. */
   readonly batchSize?: number;
 }
@@ -70,6 +88,7 @@ export interface VerifyAuditOptions {
 export interface AuditRow extends EventTableRow {
   /** The store writes millisecond times; a finer one was edited (and would hide in a JS Date). */
   finer_than_ms: boolean;
+  writer_mac: string | null;
 }
 
 /** A row of the seals table as verify reads it (one definition: seal-records.ts extends it). */
@@ -119,7 +138,7 @@ export function postgresAuditSource(pool: Queryable): AuditSource {
       const { rows } = await pool.query<AuditRow>(
         `SELECT global_position, stream_id, stream_version, event_id, type, schema_version, data, metadata,
                 recorded_at, recorded_at <> date_trunc('milliseconds', recorded_at) AS finer_than_ms, hash, prev_hash,
-                hash_version
+                hash_version, writer_mac
            FROM events WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position LIMIT $3`,
         [after, upTo, limit],
       );
@@ -214,6 +233,7 @@ export async function verifyAuditSource(source: AuditSource, options: VerifyAudi
   let oldestUnsealed: { position: number; recordedAt: Date } | undefined;
   let eventsChecked = 0;
   let lastPosition = 0;
+  const writers = { from: options.writerMacsFrom ?? Number.POSITIVE_INFINITY, checked: 0 };
 
   /** Positions lastPosition+1 .. upTo-1 hold no row: positions are handed out without gaps, so each was deleted. */
   const checkMissingBefore = async (upTo: number) => {
@@ -242,6 +262,7 @@ export async function verifyAuditSource(source: AuditSource, options: VerifyAudi
       const seal = await seals.covering(position);
       if (seal) await checkAgainstSeal(source, row, position, seal, report);
       else oldestUnsealed ??= { position, recordedAt: row.recorded_at };
+      checkWriter(row, position, options.writerKeys, writers, seal !== undefined, report);
       eventsChecked++;
       lastPosition = position;
     }
@@ -280,6 +301,8 @@ export async function verifyAuditSource(source: AuditSource, options: VerifyAudi
     anchoredSealsChecked,
     sealKeys: [...seals.keysUsed],
     ...(oldestUnsealed ? { oldestUnsealedAt: oldestUnsealed.recordedAt.toISOString() } : {}),
+    writerMacs: options.writerKeys ? 'verified' : 'presence-only',
+    writerMacsChecked: writers.checked,
     ...(firstProblem ? { firstProblem } : {}),
     problemCount,
   };
@@ -377,6 +400,32 @@ function checkChain(
     eventId: row.event_id,
     recordedAt: Math.max(time, tip?.recordedAt ?? time),
   });
+}
+
+/**
+ * The writer MAC: required from the cut-over on, and after any row that has one (MACs never go
+ * back, so stripping them from the tail shows even without the anchor's cut-over); verified when
+ * the writer keys are at hand. A sealed event under a key the ring no longer holds is accepted: its
+ * verified seal shows the sealer checked the MAC before signing.
+ */
+function checkWriter(
+  row: AuditRow,
+  position: number,
+  ring: WriterKeyRing | undefined,
+  writers: { from: number; checked: number },
+  sealed: boolean,
+  report: (p: AuditProblem) => void,
+) {
+  if (row.writer_mac === null && position < writers.from) return;
+  writers.from = Math.min(writers.from, position);
+  const check = row.writer_mac === null ? 'missing' : ring ? checkRowWriterMac(ring, row) : 'valid';
+  if (check === 'valid') {
+    if (ring) writers.checked++;
+    return;
+  }
+  // A retired key no longer in the ring: the sealer checked this MAC before it signed the seal.
+  if (check === 'unknown-key' && sealed) return;
+  report({ ...where(row, position), kind: 'unauthenticated', detail: writerMacProblem(check, row.writer_mac) });
 }
 
 /** Compares a row with what its seal recorded at that position. */

@@ -40,20 +40,29 @@ export interface EventTableRow {
   hash_version: number;
 }
 
+/** The columns that say what an event is, apart from where and when the log put it. */
+export type EventContentColumns = Pick<
+  EventTableRow,
+  'stream_id' | 'stream_version' | 'event_id' | 'type' | 'schema_version' | 'data' | 'metadata'
+>;
+
+/** A raw row's content (what a writer MAC covers; a hash adds position and time). */
+export function contentOfRow(row: EventContentColumns) {
+  return {
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    eventId: row.event_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+  };
+}
+
 /** The hash a raw row's content should carry under its own hash version, chained to `prevHash`. */
 export function hashEventRow(row: EventTableRow, prevHash: string | null): string {
   return computeEventHash(
-    {
-      globalPosition: Number(row.global_position),
-      streamId: row.stream_id,
-      streamVersion: row.stream_version,
-      eventId: row.event_id,
-      type: row.type,
-      schemaVersion: row.schema_version,
-      data: row.data,
-      metadata: row.metadata,
-      recordedAt: row.recorded_at,
-    },
+    { ...contentOfRow(row), globalPosition: Number(row.global_position), recordedAt: row.recorded_at },
     prevHash,
     row.hash_version as HashVersion,
   );

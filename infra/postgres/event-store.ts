@@ -10,6 +10,7 @@ import {
 } from '../../commands/ports/event-store.js';
 import type { GlobalLog, LogSubscription, SubscribeOptions, SubscriptionStatus } from '../../projections/ports.js';
 import type { ExpectedVersion, NewEvent, RecordedEvent } from '../../schemas/events/index.js';
+import type { WriterKey, WriterKeyRing } from '../sealing/writer-keys.js';
 import {
   checkExpectedVersion,
   checkIdempotencyKey,
@@ -35,6 +36,11 @@ export interface PostgresEventStoreOptions {
   readonly onListenError?: (error: unknown) => void;
   /** Remembers what each append wrote until the sealer (same process) seals it. */
   readonly witness?: AppendWitness;
+  /**
+   * The writer key ring: every appended event carries a MAC by its current key, which the sealer
+   * checks before it seals anything. Without one, rows carry none and a sealer refuses them.
+   */
+  readonly writerKeys?: WriterKeyRing;
   /**
    * Longest pause between reconnect attempts of the LISTEN connection and between retries of a
    * failing subscription; a reconnect wakes every retrying subscription at once.
@@ -72,6 +78,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
   private unnamed = 0;
   private readonly heads = new StreamHeadCache(STREAM_HEAD_CACHE_SIZE);
   private readonly witness: AppendWitness | undefined;
+  private readonly writerKey: WriterKey | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -80,12 +87,14 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     this.channel = options.channel ?? DEFAULT_EVENTS_CHANNEL;
     this.safetyPollMs = options.safetyPollMs ?? DEFAULT_SAFETY_POLL_MS;
     this.witness = options.witness;
+    this.writerKey = options.writerKeys?.current;
     this.maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
     this.notifier = new LogNotifier(
       options.listenConnection ?? (pool.options as pg.ClientConfig),
       this.channel,
       options.onListenError,
       this.maxBackoffMs,
+      (payload) => this.witness?.noticed(payload),
     );
   }
 
@@ -124,7 +133,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     if (duplicate) return duplicate;
     checkExpected(streamId, expected, state.version);
     try {
-      const written = await writeEvents(this.pool, streamId, events, state, key, this.channel);
+      const written = await writeEvents(this.pool, streamId, events, state, key, this.channel, this.writerKey);
       if (!written) {
         this.heads.delete(streamId);
         return RETRY;
@@ -155,7 +164,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
           return duplicate;
         }
         checkExpected(streamId, expected, state.version);
-        const written = await writeEvents(client, streamId, events, state, key, this.channel);
+        const written = await writeEvents(client, streamId, events, state, key, this.channel, this.writerKey);
         if (!written) throw new Error(`stream ${streamId} moved while its row was locked`);
         await client.query('COMMIT');
         this.wrote(streamId, events, written);
@@ -303,6 +312,14 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     };
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /**
+   * Starts listening for commit notices without a subscription (a sealer's process): with a witness,
+   * every append's notice (any process's) is kept until sealed.
+   */
+  listen(): Promise<void> {
+    return this.notifier.start();
   }
 
   /** Every live subscription of this store (readiness: all must be `running`). */

@@ -18,6 +18,8 @@ export class LogNotifier {
     private readonly channel: string,
     private readonly onError: (error: unknown) => void = () => undefined,
     private readonly maxBackoffMs = 5_000,
+    /** Gets every notification's payload (the append's commit notice). */
+    private readonly onNotice: (payload: string) => void = () => undefined,
   ) {}
 
   /** Connects if not yet connected; resolves once LISTEN is active (or the attempt failed and a retry is scheduled). */
@@ -65,7 +67,9 @@ export class LogNotifier {
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('listen connection ended')));
     client.on('notification', (message) => {
-      if (message.channel === this.channel) this.wakeAll();
+      if (message.channel !== this.channel) return;
+      if (message.payload) this.onNotice(message.payload);
+      this.wakeAll();
     });
     try {
       await client.connect();

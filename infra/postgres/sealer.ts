@@ -3,7 +3,8 @@ import type { EventStore } from '../../commands/ports/event-store.js';
 import { SEAL_KEYS_STREAM } from '../../schemas/events/index.js';
 import type { AnchoredSeal, SealAnchorFile } from '../sealing/anchor-file.js';
 import { publicKeyOf, type SealSigningKey } from '../sealing/seal-keys.js';
-import type { AppendWitness } from './append-witness.js';
+import type { WriterKeyRing } from '../sealing/writer-keys.js';
+import type { AppendWitness, Notice } from './append-witness.js';
 import {
   encodeSealEntries,
   type SealEntry,
@@ -12,6 +13,7 @@ import {
   sealSignatureValid,
   signSealMessage,
 } from './seal-digest.js';
+import { checkRowWriterMac, noticeMacValid, writerMacProblem } from './writer-mac.js';
 
 export interface SealerOptions {
   /** The Ed25519 key pair; the private half stays in this process. Never log it. */
@@ -24,6 +26,11 @@ export interface SealerOptions {
   readonly rangeSize?: number;
   /** This process's appends as written: sealed as witnessed, whatever the rows say by then. */
   readonly witness?: AppendWitness;
+  /**
+   * The writer keys: every event from the cut-over on must carry a valid writer MAC before it is
+   * sealed (events this process witnessed excepted: it wrote them itself).
+   */
+  readonly writerKeys: WriterKeyRing;
 }
 
 export interface SealRun {
@@ -49,6 +56,37 @@ interface SealRow {
   sealed_at: Date;
 }
 
+/**
+ * An event at `position` did not come from a writer holding the writer key (no MAC after the
+ * cut-over, an unknown key, or a MAC that does not verify): the sealer sealed up to the event before
+ * it and will not seal past it.
+ */
+export class UnauthenticatedEventError extends Error {
+  readonly code = 'unauthenticated-event';
+  constructor(
+    readonly globalPosition: number,
+    readonly eventId: string,
+    readonly streamId: string,
+    reason: string,
+  ) {
+    super(`refusing to seal position ${globalPosition} (event ${eventId} of ${streamId}): ${reason}`);
+  }
+}
+
+interface CandidateRow {
+  global_position: string;
+  event_id: string;
+  hash: string;
+  stream_id: string;
+  stream_version: number;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: unknown;
+  prev_hash: string | null;
+  writer_mac: string | null;
+}
+
 /** Second key of the advisory lock that makes concurrent sealers take turns. */
 const SEALER_LOCK = 0x6368736c; // 'chsl'
 const DEFAULT_RANGE_SIZE = 1_000;
@@ -65,6 +103,8 @@ export class Sealer {
   private readonly rangeSize: number;
   private prepared: Promise<void> | undefined;
   private lastAnchored: { sealNumber: number; digest: string } | undefined;
+  /** The first position that must carry a writer MAC: the anchor's, else the database's at first start. */
+  private writerMacsFrom = 1;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -115,9 +155,13 @@ export class Sealer {
       { expectedVersion: 'any', idempotencyKey: `seal-key-activated:${published.keyId}` },
     );
     const anchor = this.options.anchor;
-    if (!anchor) return;
+    if (!anchor) {
+      await this.loadWriterMacCutOver(undefined);
+      return;
+    }
     const content = await anchor.read();
     if (!content.keys.some((k) => k.keyId === published.keyId)) await anchor.append([{ kind: 'key', ...published }]);
+    await this.loadWriterMacCutOver(content.writerMacsFrom);
     const mine = content.seals.filter((s) => s.keyId === published.keyId);
     const last = mine.at(-1);
     if (last) {
@@ -142,6 +186,68 @@ export class Sealer {
       return sealMessageDigest(message) === row.digest && sealSignatureValid(publicKey, message, row.signature ?? '');
     });
     await this.anchorSeals(missed.map((row) => this.anchoredOf(row)));
+  }
+
+  /**
+   * The cut-over of writer MACs. The anchor's line wins; without one (the first start after
+   * migration 005) the database's value is taken once and written to the anchor, so that a row
+   * editor raising it afterwards changes nothing.
+   */
+  private async loadWriterMacCutOver(anchored: number | undefined): Promise<void> {
+    if (anchored !== undefined) {
+      this.writerMacsFrom = anchored;
+      return;
+    }
+    const { rows } = await this.pool.query<{ writer_macs_from: string }>('SELECT writer_macs_from FROM event_log_head');
+    this.writerMacsFrom = Number(rows[0]?.writer_macs_from ?? 1);
+    await this.options.anchor?.append([{ kind: 'writer-macs', fromPosition: this.writerMacsFrom }]);
+  }
+
+  /**
+   * The first row in `rows` (ascending, none witnessed) whose writer MAC is missing after the
+   * cut-over or does not verify with the writer keys.
+   */
+  private firstUnauthenticated(rows: readonly CandidateRow[]): UnauthenticatedEventError | undefined {
+    for (const row of rows) {
+      const position = Number(row.global_position);
+      if (row.writer_mac === null && position < this.writerMacsFrom) continue;
+      const check = checkRowWriterMac(this.options.writerKeys, row);
+      if (check !== 'valid')
+        return new UnauthenticatedEventError(
+          position,
+          row.event_id,
+          row.stream_id,
+          writerMacProblem(check, row.writer_mac),
+        );
+    }
+    return undefined;
+  }
+
+  /**
+   * Commit notices in from..to that the rows contradict (the event noticed there is gone or was
+   * replaced) and that a writer-key holder sent: their MAC over the event id verifies, and the event
+   * is not one sealed earlier elsewhere (a replayed notice of an old event).
+   */
+  private async contradictingNotices(
+    db: pg.PoolClient,
+    rows: readonly CandidateRow[],
+    from: number,
+    to: number,
+    sealedBelow: number,
+  ): Promise<Notice[]> {
+    const rowAt = new Map(rows.map((r) => [Number(r.global_position), r]));
+    const contradicted = (this.options.witness?.noticesBetween(from, to) ?? []).filter((notice) => {
+      const row = rowAt.get(notice.globalPosition);
+      if (row?.event_id === notice.eventId && row.hash === notice.hash) return false;
+      return noticeMacValid(this.options.writerKeys, notice.eventId, notice.mac);
+    });
+    if (contradicted.length === 0) return [];
+    const { rows: located } = await db.query<{ event_id: string; global_position: string }>(
+      'SELECT event_id, global_position FROM events WHERE event_id = ANY($1::uuid[])',
+      [contradicted.map((n) => n.eventId)],
+    );
+    const sealedBefore = new Set(located.filter((r) => Number(r.global_position) < sealedBelow).map((r) => r.event_id));
+    return contradicted.filter((notice) => !sealedBefore.has(notice.eventId));
   }
 
   private anchoredOf(row: SealRow): AnchoredSeal {
@@ -192,31 +298,54 @@ export class Sealer {
         );
         const previous = last.rows[0];
         const witness = this.options.witness;
-        // A witnessed position above the head means rows were deleted and the head wound back.
-        const logHead = Math.max(
-          Number((await client.query<{ position: string }>('SELECT position FROM event_log_head')).rows[0]!.position),
-          witness?.highest() ?? 0,
-        );
-        const limit = Math.min(head ?? logHead, logHead);
         const fromPosition = Number(previous?.to_position ?? 0) + 1;
+        // A position this process wrote, or a writer's commit notice, above the head means rows were
+        // deleted and the head wound back. Only notices with a valid MAC count, and only within one
+        // range of the head: nothing makes the sealer sign empty ranges without end.
+        const dbHead = Number(
+          (await client.query<{ position: string }>('SELECT position FROM event_log_head')).rows[0]!.position,
+        );
+        const noticedAbove = await this.contradictingNotices(
+          client,
+          [],
+          dbHead + 1,
+          dbHead + this.rangeSize,
+          fromPosition,
+        );
+        const logHead = Math.max(dbHead, witness?.highest() ?? 0, ...noticedAbove.map((n) => n.globalPosition));
+        const limit = Math.min(head ?? logHead, logHead);
         if (fromPosition > limit) {
           await client.query('COMMIT');
           return undefined;
         }
-        const toPosition = Math.min(fromPosition + this.rangeSize - 1, limit);
-        const { rows } = await client.query<{ global_position: string; event_id: string; hash: string }>(
-          `SELECT global_position, event_id, hash FROM events
-            WHERE global_position BETWEEN $1 AND $2 ORDER BY global_position`,
+        let toPosition = Math.min(fromPosition + this.rangeSize - 1, limit);
+        const read = await client.query<CandidateRow>(
+          `SELECT global_position, event_id, hash, stream_id, stream_version, type, schema_version, data, metadata,
+                  prev_hash, writer_mac
+             FROM events WHERE global_position BETWEEN $1 AND $2 ORDER BY global_position`,
           [fromPosition, toPosition],
         );
+        // Witnessed positions are sealed as this process wrote them, and so are commit notices the rows
+        // no longer match (the event there was deleted or replaced); every other row must prove its writer.
+        const asWritten = new Map<number, SealEntry>(
+          witness?.between(fromPosition, toPosition).map((e) => [e.globalPosition, e]),
+        );
+        for (const notice of await this.contradictingNotices(client, read.rows, fromPosition, toPosition, fromPosition))
+          if (!asWritten.has(notice.globalPosition)) asWritten.set(notice.globalPosition, notice);
+        const refused = this.firstUnauthenticated(read.rows.filter((r) => !asWritten.has(Number(r.global_position))));
+        if (refused) {
+          toPosition = refused.globalPosition - 1;
+          if (toPosition < fromPosition) throw refused;
+        }
+        const rows = read.rows.filter((row) => Number(row.global_position) <= toPosition);
         const byPosition = new Map<number, SealEntry>(
           rows.map((row) => [
             Number(row.global_position),
             { globalPosition: Number(row.global_position), eventId: row.event_id, hash: row.hash },
           ]),
         );
-        for (const entry of witness?.between(fromPosition, toPosition) ?? [])
-          byPosition.set(entry.globalPosition, entry);
+        for (const entry of asWritten.values())
+          if (entry.globalPosition <= toPosition) byPosition.set(entry.globalPosition, entry);
         const sealed = [...byPosition.values()].sort((a, b) => a.globalPosition - b.globalPosition);
         const entries = encodeSealEntries(sealed);
         const sealNumber = (previous?.seal_number ?? 0) + 1;

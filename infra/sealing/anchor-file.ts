@@ -11,13 +11,21 @@ export interface AnchoredSeal {
   readonly sealedAt: string;
 }
 
-export type AnchorLine = ({ kind: 'key' } & PublishedSealKey) | ({ kind: 'seal' } & AnchoredSeal);
+/** From this position on every event must carry a valid writer MAC (written once, before any seal that relies on it). */
+export interface WriterMacCutOver {
+  readonly kind: 'writer-macs';
+  readonly fromPosition: number;
+}
+
+export type AnchorLine = ({ kind: 'key' } & PublishedSealKey) | ({ kind: 'seal' } & AnchoredSeal) | WriterMacCutOver;
 
 export interface AnchorContent {
   /** Every key the sealer used, in first-use order: the public keys an auditor trusts. */
   readonly keys: readonly PublishedSealKey[];
   /** Seals in the order they were anchored. */
   readonly seals: readonly AnchoredSeal[];
+  /** The writer-MAC cut-over, once the sealer recorded it (the first such line counts). */
+  readonly writerMacsFrom?: number;
 }
 
 /**
@@ -62,6 +70,7 @@ export const exportedAnchorLine = (line: AnchorLine) => ({ record: 'anchor' as c
 export function parseAnchor(text: string): AnchorContent {
   const keys: PublishedSealKey[] = [];
   const seals: AnchoredSeal[] = [];
+  let writerMacsFrom: number | undefined;
   const lines = text.split('\n');
   const complete = lines.slice(0, -1);
   complete.forEach((line, i) => {
@@ -80,9 +89,11 @@ export function parseAnchor(text: string): AnchorContent {
     } else if (parsed.kind === 'seal') {
       const { kind: _kind, ...seal } = parsed;
       seals.push(seal);
+    } else if (parsed.kind === 'writer-macs' && Number.isSafeInteger(parsed.fromPosition)) {
+      writerMacsFrom ??= parsed.fromPosition;
     } else {
-      throw new Error(`seal anchor line ${i + 1} is neither a key nor a seal`);
+      throw new Error(`seal anchor line ${i + 1} is neither a key, a seal nor the writer-MAC cut-over`);
     }
   });
-  return { keys, seals };
+  return { keys, seals, ...(writerMacsFrom === undefined ? {} : { writerMacsFrom }) };
 }

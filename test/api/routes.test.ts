@@ -527,7 +527,12 @@ describe('audit', () => {
 
   it('publishes the seal keys to anyone, and an export carries its seals and keys for offline checks', async () => {
     const signingKey = generateSealSigningKey();
-    await new Sealer(backend.pool, { signingKey, store: backend.store, rangeSize: 50 }).sealUpTo();
+    await new Sealer(backend.pool, {
+      signingKey,
+      store: backend.store,
+      rangeSize: 50,
+      writerKeys: backend.writerKeys,
+    }).sealUpTo();
     try {
       const keys = await fetch(`${server.url}/v1/audit/seal-keys`);
       expect(keys.status).toBe(200);

@@ -8,6 +8,7 @@ import { migrateEverything } from '../../cli/migrations.js';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
 import { backup, restore } from '../../infra/postgres/backup.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
+import { generateWriterKey, parseWriterKeys } from '../../infra/sealing/writer-keys.js';
 import { isolatedEnv, runChitti } from '../e2e/support.js';
 import { generateWorkload, writeWorkload } from '../projections/workload.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
@@ -40,6 +41,7 @@ describe('chitti backup / restore: a destroyed install comes back intact', () =>
   let targetData: string;
   let backupDir: string;
   const blobsWritten: string[] = [];
+  const writerKeys = generateWriterKey().secret.toString('base64url');
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'chitti-backup-'));
@@ -49,7 +51,8 @@ describe('chitti backup / restore: a destroyed install comes back intact', () =>
     source = await createTestDatabase('chitti_bk');
     const pool = new pg.Pool({ connectionString: source.url, max: 4 });
     await migrateEverything(pool);
-    const store = new PostgresEventStore(pool);
+    // The install's writer keys, kept with its secrets and brought to the restored install.
+    const store = new PostgresEventStore(pool, { writerKeys: parseWriterKeys(writerKeys, 'test') });
     await writeWorkload(store, generateWorkload({ inspections: 40, seed: 7 }), 4);
     await store.close();
     await pool.end();
@@ -66,7 +69,13 @@ describe('chitti backup / restore: a destroyed install comes back intact', () =>
   const env = (url: string, dataDir: string) =>
     // Seals are verified against the anchor below, not their age: a slow run must not make the
     // events its own commands appended count as overdue.
-    isolatedEnv({ DATABASE_URL: url, CHITTI_DATA_DIR: dataDir, SEAL_MAX_UNSEALED_SECONDS: '86400', LOG_LEVEL: 'warn' });
+    isolatedEnv({
+      DATABASE_URL: url,
+      CHITTI_DATA_DIR: dataDir,
+      SEAL_MAX_UNSEALED_SECONDS: '86400',
+      LOG_LEVEL: 'warn',
+      WRITER_KEYS: writerKeys,
+    });
 
   it('backs up, is destroyed, restores into an empty database: audit verify ok, read models identical', async () => {
     const sourceEnv = env(source.url, sourceData);

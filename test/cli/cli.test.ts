@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
+import { generateWriterKey, parseWriterKeys } from '../../infra/sealing/writer-keys.js';
 import { isolatedEnv, runChitti } from '../e2e/support.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 
@@ -32,11 +33,13 @@ const uploaded = (fileId: string) => ({
   metadata: { actor: 'op' },
 });
 
+const writerKeys = generateWriterKey().secret.toString('base64url');
+
 beforeAll(async () => {
   db = await createTestDatabase('chitti_cli');
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
   await migrate(pool);
-  const store = new PostgresEventStore(pool);
+  const store = new PostgresEventStore(pool, { writerKeys: parseWriterKeys(writerKeys, 'test') });
   for (const id of ['f1', 'f2', 'f3'])
     await store.append(`file-${id}`, [uploaded(id)], { expectedVersion: 'no_stream' });
   await store.close();
@@ -46,6 +49,8 @@ beforeAll(async () => {
     CHITTI_DATA_DIR: dataDir,
     SEAL_MAX_UNSEALED_SECONDS: '3600',
     LOG_LEVEL: 'warn',
+    // The writer keys every process of this install shares (the events above were appended with them).
+    WRITER_KEYS: writerKeys,
   });
 });
 
@@ -88,7 +93,7 @@ describe('chitti (CLI)', { timeout: 300_000 }, () => {
 
   it('exports without API-key hashes (named in redacted) unless --raw', async () => {
     const secretSha256 = randomBytes(32).toString('hex');
-    const store = new PostgresEventStore(pool);
+    const store = new PostgresEventStore(pool, { writerKeys: parseWriterKeys(writerKeys, 'test') });
     await store.append(
       'user-u1',
       [

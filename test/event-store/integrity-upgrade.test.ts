@@ -12,6 +12,7 @@ import { computeSealDigest, encodeSealEntries } from '../../infra/postgres/seal-
 import { Sealer } from '../../infra/postgres/sealer.js';
 import { SealAnchorFile } from '../../infra/sealing/anchor-file.js';
 import { generateSealSigningKey, publicKeyOf } from '../../infra/sealing/seal-keys.js';
+import { generateWriterKey, writerKeyRing } from '../../infra/sealing/writer-keys.js';
 import { tagged } from '../conformance/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 
@@ -23,6 +24,8 @@ import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 describe('upgrading an install sealed with HMAC', () => {
   const legacyKey = 'the-old-symmetric-seal-key-0123';
   const key = generateSealSigningKey();
+  const writerKeys = writerKeyRing([generateWriterKey()]);
+  let anchor: SealAnchorFile;
   let database: TestDatabase;
   let pool: pg.Pool;
   let dir: string;
@@ -97,10 +100,11 @@ describe('upgrading an install sealed with HMAC', () => {
     );
 
     await migrate(pool);
-    const store = new PostgresEventStore(pool);
+    anchor = new SealAnchorFile(join(dir, 'anchor'));
+    const store = new PostgresEventStore(pool, { writerKeys });
     await store.append('file-a', [tagged(4)], { expectedVersion: 2 });
     await store.append('file-c', [tagged(5)], { expectedVersion: 'no_stream' });
-    const sealer = new Sealer(pool, { signingKey: key, store, anchor: new SealAnchorFile(join(dir, 'anchor')) });
+    const sealer = new Sealer(pool, { signingKey: key, store, anchor, writerKeys });
     expect(await sealer.sealUpTo()).toMatchObject({ sealsWritten: 1, sealedUpTo: 6 });
     await store.close();
   });
@@ -126,6 +130,36 @@ describe('upgrading an install sealed with HMAC', () => {
       sealsChecked: 2,
       sealedUpTo: 6,
     });
+  });
+
+  it('writer MACs from the upgrade on: the cut-over is the head at migration, anchored, and old rows verify without MACs', async () => {
+    const { rows } = await pool.query('SELECT writer_mac IS NOT NULL AS maced FROM events ORDER BY global_position');
+    expect(rows.map((r) => r.maced)).toEqual([false, false, false, true, true, true]);
+    const anchored = await anchor.read();
+    expect(anchored.writerMacsFrom).toBe(4);
+    expect(
+      await verifyAudit(pool, {
+        trustedKeys: trustedKeys(),
+        legacyHmacKey: legacyKey,
+        anchor: anchored,
+        writerKeys,
+        writerMacsFrom: anchored.writerMacsFrom,
+      }),
+    ).toMatchObject({ ok: true, writerMacs: 'verified', writerMacsChecked: 3 });
+    // A row written around the store after the cut-over, without a MAC, is named.
+    const saved = (await pool.query('SELECT writer_mac FROM events WHERE global_position = 5')).rows[0].writer_mac;
+    await pool.query(`UPDATE events SET writer_mac = NULL WHERE global_position = 5`);
+    try {
+      const report = await verifyAudit(pool, {
+        trustedKeys: trustedKeys(),
+        legacyHmacKey: legacyKey,
+        writerMacsFrom: anchored.writerMacsFrom,
+      });
+      expect(report).toMatchObject({ ok: false, writerMacs: 'presence-only' });
+      expect(report.firstProblem).toMatchObject({ kind: 'unauthenticated', globalPosition: 5 });
+    } finally {
+      await pool.query(`UPDATE events SET writer_mac = $1 WHERE global_position = 5`, [saved]);
+    }
   });
 
   it('without the old key the old seal is reported, never silently accepted', async () => {

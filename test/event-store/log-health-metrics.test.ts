@@ -6,6 +6,7 @@ import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { registerLogHealthMetrics } from '../../infra/postgres/log-health-metrics.js';
 import { Sealer } from '../../infra/postgres/sealer.js';
 import { generateSealSigningKey } from '../../infra/sealing/seal-keys.js';
+import { generateWriterKey, writerKeyRing } from '../../infra/sealing/writer-keys.js';
 import { generateWorkload, writeWorkload } from '../projections/workload.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 
@@ -27,9 +28,10 @@ const value = (text: string, metric: string) => Number(new RegExp(`^${metric} (\
 
 describe('log health metrics (relay lag, seal lag and age) read at scrape time', () => {
   it('reports head minus the relay checkpoint and the unsealed tail, and 0 once all is sealed', async () => {
-    const store = new PostgresEventStore(pool);
+    const writerKeys = writerKeyRing([generateWriterKey()]);
+    const store = new PostgresEventStore(pool, { writerKeys });
     await writeWorkload(store, generateWorkload({ inspections: 3, seed: 1 }));
-    const sealer = new Sealer(pool, { signingKey: generateSealSigningKey(), store, rangeSize: 1000 });
+    const sealer = new Sealer(pool, { signingKey: generateSealSigningKey(), store, rangeSize: 1000, writerKeys });
     // The first seal records its key (SealKeyActivated): an event of its own, so take the head after it.
     await sealer.sealUpTo(1);
     const head = await store.headPosition();

@@ -10,6 +10,7 @@ import { Sealer } from '../../infra/postgres/sealer.js';
 import { SealAnchorFile } from '../../infra/sealing/anchor-file.js';
 import { exportTrust, verifyExport } from '../../infra/sealing/export-file.js';
 import { generateSealSigningKey, type SealSigningKey } from '../../infra/sealing/seal-keys.js';
+import { generateWriterKey, writerKeyRing } from '../../infra/sealing/writer-keys.js';
 import { tagged } from '../conformance/fixtures.js';
 import { CHITTI, isolatedEnv, runNode } from '../e2e/support.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
@@ -68,14 +69,15 @@ describe('offline proof: an export verifies with no database, and every kind of 
     database = await createTestDatabase('chitti_offline_proof');
     pool = new pg.Pool({ connectionString: database.url, max: 2 });
     await migrate(pool);
-    const store = new PostgresEventStore(pool);
+    const writerKeys = writerKeyRing([generateWriterKey()]);
+    const store = new PostgresEventStore(pool, { writerKeys });
     for (const [i, stream] of ORDER.entries())
       await appendAfterClockTick(pool, store, `file-${stream}`, tagged(i + 1, { metadata: { actor: 'user-1' } }));
     await appendAfterClockTick(pool, store, 'model-detector', jcsHardEvent);
     dir = await mkdtemp(join(tmpdir(), 'chitti-offline-'));
     key = generateSealSigningKey();
     const anchorFile = new SealAnchorFile(join(dir, 'anchor.ndjson'));
-    const sealer = new Sealer(pool, { signingKey: key, store, anchor: anchorFile, rangeSize: 4 });
+    const sealer = new Sealer(pool, { signingKey: key, store, anchor: anchorFile, rangeSize: 4, writerKeys });
     expect(await sealer.sealUpTo()).toEqual({ sealsWritten: 4, sealedUpTo: 14 });
     await store.close();
     anchorText = await readFile(anchorFile.path, 'utf8');

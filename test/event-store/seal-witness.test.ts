@@ -5,15 +5,15 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppendWitness } from '../../infra/postgres/append-witness.js';
 import { type AuditReport, verifyAudit } from '../../infra/postgres/audit-verify.js';
-import { type EventTableRow, hashEventRow } from '../../infra/postgres/event-rows.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import { Sealer } from '../../infra/postgres/sealer.js';
 import { SealAnchorFile } from '../../infra/sealing/anchor-file.js';
 import { generateSealSigningKey, publicKeyOf } from '../../infra/sealing/seal-keys.js';
+import { generateWriterKey, writerKeyRing } from '../../infra/sealing/writer-keys.js';
 import { tagged } from '../conformance/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { appendAfterClockTick } from './support.js';
+import { appendAfterClockTick, rehashStream as rehashStream_ } from './support.js';
 
 /**
  * The unsealed tail when the sealer runs in the writing process (`chitti start`): rows edited between
@@ -30,6 +30,7 @@ describe('the unsealed tail is sealed as the writer wrote it', () => {
   let sealer: Sealer;
   let dir: string;
   const key = generateSealSigningKey();
+  const writerKeys = writerKeyRing([generateWriterKey()]);
 
   beforeEach(async () => {
     database = await createTestDatabase('chitti_witness');
@@ -37,8 +38,14 @@ describe('the unsealed tail is sealed as the writer wrote it', () => {
     await migrate(pool);
     dir = await mkdtemp(join(tmpdir(), 'chitti-witness-'));
     const witness = new AppendWitness();
-    store = new PostgresEventStore(pool, { witness });
-    sealer = new Sealer(pool, { signingKey: key, store, anchor: new SealAnchorFile(join(dir, 'a')), witness });
+    store = new PostgresEventStore(pool, { witness, writerKeys });
+    sealer = new Sealer(pool, {
+      signingKey: key,
+      store,
+      anchor: new SealAnchorFile(join(dir, 'a')),
+      witness,
+      writerKeys,
+    });
     await sealer.sealUpTo(0);
     for (const [i, stream] of ['a', 'b', 'a'].entries())
       await appendAfterClockTick(pool, store, `file-${stream}`, tagged(i));
@@ -54,15 +61,7 @@ describe('the unsealed tail is sealed as the writer wrote it', () => {
   });
 
   const sql = (text: string, values: unknown[] = []) => pool.query(text, values);
-  async function rehashStream(streamId: string): Promise<void> {
-    const { rows } = await sql('SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId]);
-    let prev: string | null = null;
-    for (const row of rows as EventTableRow[]) {
-      const hash = hashEventRow(row, prev);
-      await sql('UPDATE events SET hash = $1, prev_hash = $2 WHERE event_id = $3', [hash, prev, row.event_id]);
-      prev = hash;
-    }
-  }
+  const rehashStream = (streamId: string) => rehashStream_(sql, streamId);
   const verify = () => verifyAudit(pool, { trustedKeys: new Map([[key.published.keyId, publicKeyOf(key.published)]]) });
   async function sealThenVerify(): Promise<AuditReport> {
     expect(await verify()).toMatchObject({ ok: true });

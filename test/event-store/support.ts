@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { type EventTableRow, hashEventRow } from '../../infra/postgres/event-rows.js';
 import type { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import type { NewEvent } from '../../schemas/events/index.js';
 
@@ -54,3 +55,19 @@ export const jcsHardEvent: NewEvent = {
   },
   metadata: { actor: 'ml-engineer' },
 };
+
+type Query = (text: string, values?: unknown[]) => Promise<{ rows: unknown[] }>;
+
+/**
+ * What someone who can edit rows but holds no key does after editing: recompute a stream's whole
+ * hash chain from its rows, under each row's own hash rule.
+ */
+export async function rehashStream(sql: Query, streamId: string): Promise<void> {
+  const { rows } = await sql('SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId]);
+  let prev: string | null = null;
+  for (const row of rows as EventTableRow[]) {
+    const hash = hashEventRow(row, prev);
+    await sql('UPDATE events SET hash = $1, prev_hash = $2 WHERE event_id = $3', [hash, prev, row.event_id]);
+    prev = hash;
+  }
+}

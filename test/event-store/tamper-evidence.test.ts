@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditReport, type VerifyAuditOptions, verifyAudit } from '../../infra/postgres/audit-verify.js';
-import { type EventTableRow, hashEventRow } from '../../infra/postgres/event-rows.js';
+import type { EventTableRow } from '../../infra/postgres/event-rows.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import {
@@ -18,9 +18,10 @@ import {
 import { SealChainBrokenError, Sealer } from '../../infra/postgres/sealer.js';
 import { type AnchorContent, SealAnchorFile } from '../../infra/sealing/anchor-file.js';
 import { generateSealSigningKey, publicKeyOf, type SealSigningKey } from '../../infra/sealing/seal-keys.js';
+import { generateWriterKey, writerKeyRing } from '../../infra/sealing/writer-keys.js';
 import { tagged } from '../conformance/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { appendAfterClockTick } from './support.js';
+import { appendAfterClockTick, rehashStream as rehashStream_ } from './support.js';
 
 /**
  * The log every test starts from (positions fixed by the append order, recorded times strictly increasing):
@@ -38,6 +39,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
   let store: PostgresEventStore;
   let dir: string;
   let key: SealSigningKey;
+  const writerKeys = writerKeyRing([generateWriterKey()]);
   let anchorFile: SealAnchorFile;
   let anchor: AnchorContent;
 
@@ -45,7 +47,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
     database = await createTestDatabase('chitti_tamper');
     pool = new pg.Pool({ connectionString: database.url, max: 4 });
     await migrate(pool);
-    store = new PostgresEventStore(pool);
+    store = new PostgresEventStore(pool, { writerKeys });
     for (const [i, stream] of ORDER.entries())
       await appendAfterClockTick(
         pool,
@@ -56,7 +58,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
     dir = await mkdtemp(join(tmpdir(), 'chitti-anchor-'));
     key = generateSealSigningKey();
     anchorFile = new SealAnchorFile(join(dir, 'anchor.ndjson'));
-    const sealer = new Sealer(pool, { signingKey: key, store, anchor: anchorFile, rangeSize: 4 });
+    const sealer = new Sealer(pool, { signingKey: key, store, anchor: anchorFile, rangeSize: 4, writerKeys });
     expect(await sealer.sealUpTo(10)).toEqual({ sealsWritten: 3, sealedUpTo: 10 });
     anchor = await anchorFile.read();
     expect(anchor.seals.map((s) => s.sealNumber)).toEqual([1, 2, 3]);
@@ -84,16 +86,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
   const eventAt = async (position: number) =>
     (await sql('SELECT * FROM events WHERE global_position = $1', [position])).rows[0] as EventTableRow;
 
-  /** What an attacker without the seal key can do: recompute a stream's chain from its rows (v2 rule included). */
-  async function rehashStream(streamId: string): Promise<void> {
-    const { rows } = await sql('SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId]);
-    let prev: string | null = null;
-    for (const row of rows as EventTableRow[]) {
-      const hash = hashEventRow(row, prev);
-      await sql('UPDATE events SET hash = $1, prev_hash = $2 WHERE event_id = $3', [hash, prev, row.event_id]);
-      prev = hash;
-    }
-  }
+  const rehashStream = (streamId: string) => rehashStream_(sql, streamId);
 
   function expectProblem(report: AuditReport, expected: Record<string, unknown>) {
     expect(report.ok).toBe(false);
@@ -260,6 +253,19 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
       expectProblem(report, { kind: 'unsealed', globalPosition: 1 });
     });
 
+    it("the anchor file's last line replaced: verify names the seal, and a sealer on that anchor refuses to sign", async () => {
+      const text = await readFile(anchorFile.path, 'utf8');
+      const lines = text.trimEnd().split('\n');
+      const last = JSON.parse(lines.at(-1)!);
+      expect(last).toMatchObject({ kind: 'seal', sealNumber: 3 });
+      lines[lines.length - 1] = JSON.stringify({ ...last, digest: 'f'.repeat(64) });
+      const edited = new SealAnchorFile(join(dir, 'edited-anchor.ndjson'));
+      await writeFile(edited.path, `${lines.join('\n')}\n`);
+      expectProblem(await verify({ anchor: await edited.read() }), { kind: 'truncated', sealNumber: 3 });
+      const sealer = new Sealer(pool, { signingKey: key, store, anchor: edited, rangeSize: 4, writerKeys });
+      await expect(sealer.sealUpTo()).rejects.toBeInstanceOf(SealChainBrokenError);
+    });
+
     it('a seal replaced by a re-signed one with the same number', async () => {
       const other = generateSealSigningKey();
       await resignSeal2(other, other.published.keyId);
@@ -372,7 +378,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
   describe('the sealer (committed changes, undone after each test)', () => {
     it('continues the chain, anchors each new seal (catching up a fresh anchor) and records its key once', async () => {
       const ownAnchor = new SealAnchorFile(join(dir, 'second-anchor.ndjson'));
-      const sealer = new Sealer(pool, { signingKey: key, store, anchor: ownAnchor, rangeSize: 4 });
+      const sealer = new Sealer(pool, { signingKey: key, store, anchor: ownAnchor, rangeSize: 4, writerKeys });
       try {
         expect(await sealer.sealUpTo()).toEqual({ sealsWritten: 1, sealedUpTo: 13 });
         const anchored = await ownAnchor.read();
@@ -395,7 +401,7 @@ describe('tamper evidence: verifyAudit names the first broken event', () => {
       const saved = (await pool.query('SELECT * FROM seals WHERE seal_number = 3')).rows[0];
       await pool.query('DELETE FROM seals WHERE seal_number = 3');
       try {
-        const sealer = new Sealer(pool, { signingKey: key, store, anchor: anchorFile, rangeSize: 4 });
+        const sealer = new Sealer(pool, { signingKey: key, store, anchor: anchorFile, rangeSize: 4, writerKeys });
         await expect(sealer.sealUpTo()).rejects.toBeInstanceOf(SealChainBrokenError);
         expect(Number((await pool.query('SELECT max(seal_number) AS n FROM seals')).rows[0].n)).toBe(2);
       } finally {

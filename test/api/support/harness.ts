@@ -28,6 +28,7 @@ import { migrate } from '../../../infra/postgres/migrate.js';
 import { postgresAuditVerifier } from '../../../infra/postgres/seal-records.js';
 import { PostgresSearch } from '../../../infra/postgres-search/postgres-search.js';
 import { InMemoryRateLimiter } from '../../../infra/rate-limit/in-memory.js';
+import { generateWriterKey, type WriterKeyRing, writerKeyRing } from '../../../infra/sealing/writer-keys.js';
 import { randomSecret } from '../../../infra/secrets.js';
 import { ReadModelQueries } from '../../../projections/queries.js';
 import { readModelProjections } from '../../../projections/read-models/index.js';
@@ -45,6 +46,8 @@ export interface Backend {
   readonly db: TestDatabase;
   readonly pool: pg.Pool;
   readonly store: PostgresEventStore;
+  /** The writer keys the store MACs appends with (a sealer needs them). */
+  readonly writerKeys: WriterKeyRing;
   readonly identity: LogIdentityDirectory;
   readonly blobDir: string;
   readonly logLines: string[];
@@ -56,7 +59,8 @@ export async function startBackend(): Promise<Backend> {
   const pool = new pg.Pool({ connectionString: db.url, max: 6 });
   await migrate(pool);
   await migrateApiTables(pool);
-  const store = new PostgresEventStore(pool, { safetyPollMs: 200 });
+  const writerKeys = writerKeyRing([generateWriterKey()]);
+  const store = new PostgresEventStore(pool, { safetyPollMs: 200, writerKeys });
   const identity = new LogIdentityDirectory(store);
   identity.start();
   const blobDir = await mkdtemp(join(tmpdir(), 'chitti-api-blobs-'));
@@ -64,6 +68,7 @@ export async function startBackend(): Promise<Backend> {
     db,
     pool,
     store,
+    writerKeys,
     identity,
     blobDir,
     logLines: [],
