@@ -6,7 +6,7 @@ import { recordAccess } from '../../commands/access.js';
 import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { postgresAuditVerifier, readSealKeys } from '../../infra/postgres/seal-records.js';
 import { SealChainBrokenError, UnauthenticatedEventError } from '../../infra/postgres/sealer.js';
-import { exportedAnchorLine } from '../../infra/sealing/anchor-file.js';
+import { anchorLines, exportedAnchorLine } from '../../infra/sealing/anchor-file.js';
 import { exportTrust, verifyExport } from '../../infra/sealing/export-file.js';
 import { currentVersionOf, decodeStored } from '../../schemas/events/index.js';
 import { cliActor, hostReader, intOption, parseOptions } from '../args.js';
@@ -73,10 +73,7 @@ const command: Subcommand = {
       if (action === 'verify') return await verify(runtime, values);
       if (action === 'anchor') {
         const anchor = await openAnchor(runtime).read();
-        for (const key of anchor.keys) process.stdout.write(`${JSON.stringify({ kind: 'key', ...key })}\n`);
-        if (anchor.writerMacsFrom !== undefined)
-          process.stdout.write(`${JSON.stringify({ kind: 'writer-macs', fromPosition: anchor.writerMacsFrom })}\n`);
-        for (const seal of anchor.seals) process.stdout.write(`${JSON.stringify({ kind: 'seal', ...seal })}\n`);
+        for (const line of anchorLines(anchor)) process.stdout.write(`${JSON.stringify(line)}\n`);
         return 0;
       }
       if (action === 'seal-keys') {
@@ -203,10 +200,7 @@ async function exportLog(
   await write(await sealLines({ auditVerifier }, Math.max(1, from), last));
   if (values['with-anchor']) {
     const anchor = await openAnchor(runtime).read();
-    const lines = [
-      ...anchor.keys.map((key) => exportedAnchorLine({ kind: 'key', ...key })),
-      ...anchor.seals.map((seal) => exportedAnchorLine({ kind: 'seal', ...seal })),
-    ];
+    const lines = anchorLines(anchor).map(exportedAnchorLine);
     await write(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
   }
   return 0;

@@ -61,6 +61,17 @@ export class SealAnchorFile {
 /** The anchor line as an export made with `--with-anchor` carries it: `{"record":"anchor", ...line}`. */
 export const exportedAnchorLine = (line: AnchorLine) => ({ record: 'anchor' as const, ...line });
 
+/** The anchor's content as lines again, in the file's order: keys, the writer-MAC cut-over, seals. */
+export function anchorLines(anchor: AnchorContent): AnchorLine[] {
+  return [
+    ...anchor.keys.map((key) => ({ kind: 'key' as const, ...key })),
+    ...(anchor.writerMacsFrom === undefined
+      ? []
+      : [{ kind: 'writer-macs' as const, fromPosition: anchor.writerMacsFrom }]),
+    ...anchor.seals.map((seal) => ({ kind: 'seal' as const, ...seal })),
+  ];
+}
+
 /**
  * Parses anchor text (the file, or a copy an auditor kept, or an earlier export made with
  * `--with-anchor`: its `"record":"anchor"` lines are the anchor, its other lines are skipped). A last
