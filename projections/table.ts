@@ -82,8 +82,11 @@ export type AnyColumn = Column<any, any>;
 export type Columns = Readonly<Record<string, AnyColumn>>;
 
 /** The in-memory row of a table: what projections build and readers get back. */
-export type RowOf<C extends Columns> = { -readonly [K in keyof C]: C[K] extends Column<infer T, unknown> ? T : never };
-type JsonOf<X> = X extends Column<unknown, infer J> ? J : never;
+export type RowOf<C extends Columns> = { -readonly [K in keyof C]: ValueOf<C[K]> };
+// biome-ignore lint/suspicious/noExplicitAny: matching either side of a column
+type ValueOf<X> = X extends Column<infer T, any> ? T : never;
+// biome-ignore lint/suspicious/noExplicitAny: matching either side of a column
+type JsonOf<X> = X extends Column<any, infer J> ? J : never;
 
 export interface Table<C extends Columns> extends TableSpec {
   readonly columnsByName: C;
@@ -180,8 +183,8 @@ export interface ViewBuilder<C extends Columns> {
 
 export interface View<C extends Columns, S> {
   readonly table: Table<C>;
-  /** The response schema: what `/openapi.json` publishes for this row. */
-  readonly schema: z.ZodType<OutOf<C, S>>;
+  /** The response schema: what `/openapi.json` publishes for this row (an object schema, so responses can extend it). */
+  readonly schema: z.ZodObject & z.ZodType<OutOf<C, S>>;
   /** Row to JSON. */
   map(row: RowOf<C>): OutOf<C, S>;
   /** Driver row (or `json_agg` element) to JSON. */
@@ -236,7 +239,7 @@ export function view<C extends Columns, S extends Shape>(table: Table<C>, build:
   const { schema, map } = compile(table as unknown as Table<Columns>, build(builder as unknown as ViewBuilder<C>));
   return {
     table,
-    schema: schema as z.ZodType<OutOf<C, S>>,
+    schema: schema as z.ZodObject & z.ZodType<OutOf<C, S>>,
     map: map as (row: RowOf<C>) => OutOf<C, S>,
     fromDb: (raw) => map(table.read(raw) as Record<string, unknown>) as OutOf<C, S>,
   };
