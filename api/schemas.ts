@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AuditHit, DetectionHit, Freshness } from '../projections/search/ports.js';
-import { REVIEW_VERDICT_FILTERS } from '../projections/search/query.js';
+import { ACCEPTANCE_FILTERS, REVIEW_VERDICT_FILTERS } from '../projections/search/query.js';
 import {
   agreementView,
   auditEntryView,
@@ -212,6 +212,10 @@ export const DetectionSearchQuery = z
       .max(100_000)
       .optional()
       .describe('Only boxes at least this long in mm (longer side); files without a pixel spacing never match'),
+    acceptance: z
+      .enum(ACCEPTANCE_FILTERS)
+      .optional()
+      .describe('The inspection’s latest acceptance verdict (evaluated against an acceptance profile)'),
     from: IsoTime.optional(),
     to: IsoTime.optional(),
     q: z.string().max(200).optional().describe('Free text over file names and tags'),
@@ -574,6 +578,7 @@ export const DetectionHitSchema = z.object({
       reviewedAt: z.string(),
     })
     .nullable(),
+  acceptance: z.enum(ACCEPTANCE_FILTERS).nullable(),
 }) satisfies z.ZodType<DetectionHit>;
 export const AuditHitSchema = z.object({
   eventId: z.string(),

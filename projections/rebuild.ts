@@ -9,6 +9,7 @@ import {
   ensureProjection,
   pointViews,
   readCheckpoint,
+  setLogged,
 } from './generations.js';
 import type { GlobalLog } from './ports.js';
 import { type Projection, type ProjectionLogger, UnknownProjectionError } from './projection.js';
@@ -21,6 +22,8 @@ export interface RebuildOptions {
   readonly projections?: readonly Projection[];
   readonly logger?: ProjectionLogger;
   readonly batchSize?: number;
+  /** Fill the fresh generation UNLOGGED and make it logged before the swap (default true). */
+  readonly unlogged?: boolean;
 }
 
 export interface RebuildResult {
@@ -83,6 +86,7 @@ export async function rebuildProjections(
     return projection;
   });
   const batchSize = options.batchSize ?? DEFAULT_REBUILD_BATCH;
+  const unlogged = options.unlogged ?? true;
   const started = performance.now();
   for (const projection of projections) await ensureProjection(pool, projection);
 
@@ -102,7 +106,7 @@ export async function rebuildProjections(
       await inTransaction(pool, async (tx) => {
         // Leftovers of a rebuild that died between its swap and its clean-up.
         if (current.generation > 1) await dropGeneration(tx, projection, current.generation - 1);
-        await createGeneration(tx, projection, generation, { indexes: false });
+        await createGeneration(tx, projection, generation, { indexes: false, unlogged });
       });
       targets.push({ projection, generation, position: 0, events: 0 });
       options.logger?.info(
@@ -132,7 +136,10 @@ export async function rebuildProjections(
       }
     }
     for (const target of targets) {
-      await inTransaction(pool, (tx) => createIndexes(tx, target.projection, target.generation));
+      await inTransaction(pool, async (tx) => {
+        if (unlogged) await setLogged(tx, target.projection, target.generation);
+        await createIndexes(tx, target.projection, target.generation);
+      });
     }
 
     const results: RebuildResult[] = [];
