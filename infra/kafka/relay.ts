@@ -107,6 +107,8 @@ export class KafkaRelay {
       after: this.acknowledged,
       batchSize: this.options.batchSize ?? 1000,
       name: 'relay',
+      // Payloads forwarded as stored: no parse and re-serialisation per event.
+      dataAsText: true,
       handle: (batch) => this.enqueue(batch),
       onError: (error) => {
         if (!(error instanceof RelayStoppedError)) this.options.onError?.(error);
