@@ -72,23 +72,11 @@ export async function createGeneration(
   tx: Tx,
   projection: Projection,
   generation: number,
-  options: { indexes: boolean; unlogged?: boolean } = { indexes: true },
+  options: { indexes: boolean } = { indexes: true },
 ): Promise<void> {
   await dropGeneration(tx, projection, generation);
-  for (const table of projection.tables) {
-    await tx.query(createTableSql(table, physicalTable(table.name, generation), { unlogged: options.unlogged }));
-  }
+  for (const table of projection.tables) await tx.query(createTableSql(table, physicalTable(table.name, generation)));
   if (options.indexes) await createIndexes(tx, projection, generation);
-}
-
-/**
- * Makes a generation filled UNLOGGED crash-safe before it goes live: one sequential write of each
- * table to the WAL instead of a WAL record per row written during the replay. Done before the
- * secondary indexes exist, so they are built logged once rather than rewritten.
- */
-export async function setLogged(tx: Tx, projection: Projection, generation: number): Promise<void> {
-  for (const table of projection.tables)
-    await tx.query(`ALTER TABLE ${physicalTable(table.name, generation)} SET LOGGED`);
 }
 
 export async function createIndexes(tx: Tx, projection: Projection, generation: number): Promise<void> {

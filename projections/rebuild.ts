@@ -9,7 +9,6 @@ import {
   ensureProjection,
   pointViews,
   readCheckpoint,
-  setLogged,
 } from './generations.js';
 import type { GlobalLog } from './ports.js';
 import { type Projection, type ProjectionLogger, UnknownProjectionError } from './projection.js';
@@ -22,8 +21,6 @@ export interface RebuildOptions {
   readonly projections?: readonly Projection[];
   readonly logger?: ProjectionLogger;
   readonly batchSize?: number;
-  /** Fill the fresh generation UNLOGGED and make it logged before the swap (default true). */
-  readonly unlogged?: boolean;
 }
 
 export interface RebuildResult {
@@ -86,7 +83,6 @@ export async function rebuildProjections(
     return projection;
   });
   const batchSize = options.batchSize ?? DEFAULT_REBUILD_BATCH;
-  const unlogged = options.unlogged ?? true;
   const started = performance.now();
   for (const projection of projections) await ensureProjection(pool, projection);
 
@@ -106,7 +102,7 @@ export async function rebuildProjections(
       await inTransaction(pool, async (tx) => {
         // Leftovers of a rebuild that died between its swap and its clean-up.
         if (current.generation > 1) await dropGeneration(tx, projection, current.generation - 1);
-        await createGeneration(tx, projection, generation, { indexes: false, unlogged });
+        await createGeneration(tx, projection, generation, { indexes: false });
       });
       targets.push({ projection, generation, position: 0, events: 0 });
       options.logger?.info(
@@ -136,10 +132,7 @@ export async function rebuildProjections(
       }
     }
     for (const target of targets) {
-      await inTransaction(pool, async (tx) => {
-        if (unlogged) await setLogged(tx, target.projection, target.generation);
-        await createIndexes(tx, target.projection, target.generation);
-      });
+      await inTransaction(pool, (tx) => createIndexes(tx, target.projection, target.generation));
     }
 
     const results: RebuildResult[] = [];

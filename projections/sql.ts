@@ -43,11 +43,10 @@ export function ident(name: string): string {
 
 export const qualified = (name: string): string => `${ident(READ_SCHEMA)}.${ident(name)}`;
 
-/** `unlogged`: no WAL while a rebuild fills it (a crash loses only the rebuild, which starts over). */
-export function createTableSql(spec: TableSpec, physical: string, options: { unlogged?: boolean } = {}): string {
+export function createTableSql(spec: TableSpec, physical: string): string {
   const columns = spec.columns.map((c) => `${ident(c.name)} ${c.type}${c.nullable ? '' : ' NOT NULL'}`);
   columns.push(`PRIMARY KEY (${spec.primaryKey.map(ident).join(', ')})`);
-  return `CREATE ${options.unlogged ? 'UNLOGGED ' : ''}TABLE ${physical} (${columns.join(', ')})`;
+  return `CREATE TABLE ${physical} (${columns.join(', ')})`;
 }
 
 /** Secondary indexes: a rebuild creates them after the bulk load, which is much cheaper than maintaining them. */
