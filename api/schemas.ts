@@ -1,5 +1,19 @@
 import { z } from 'zod';
-import { REVIEW_VERDICT_FILTERS } from '../projections/search/query.js';
+import type { AuditHit, DetectionHit, Freshness } from '../projections/search/ports.js';
+import { ACCEPTANCE_FILTERS, REVIEW_VERDICT_FILTERS } from '../projections/search/query.js';
+import {
+  agreementView,
+  auditEntryView,
+  dailyDefectStatsView,
+  deploymentView,
+  detectionView,
+  fileView,
+  inspectionView,
+  modelVersionView,
+  modelView,
+  reviewStatsView,
+  reviewView,
+} from '../projections/views.js';
 import {
   AcceptanceRule,
   AcceptanceRules,
@@ -79,7 +93,6 @@ export const CommandAccepted = z.object({
 });
 export const ReadModelObject = z.record(z.string(), z.unknown()).describe('Read-model row');
 export const PageOf = (item: z.ZodType) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
-export const ReadModelPage = PageOf(ReadModelObject);
 export const AsOfState = z.object({
   streamId: z.string(),
   streamVersion: z.number().int(),
@@ -199,6 +212,10 @@ export const DetectionSearchQuery = z
       .max(100_000)
       .optional()
       .describe('Only boxes at least this long in mm (longer side); files without a pixel spacing never match'),
+    acceptance: z
+      .enum(ACCEPTANCE_FILTERS)
+      .optional()
+      .describe('The inspection’s latest acceptance verdict (evaluated against an acceptance profile)'),
     from: IsoTime.optional(),
     to: IsoTime.optional(),
     q: z.string().max(200).optional().describe('Free text over file names and tags'),
@@ -414,7 +431,6 @@ export const DailyDefectsQuery = z.object({
   to: IsoDate.optional(),
   className: z.string().max(100).optional(),
 });
-export const Rows = z.object({ items: z.array(ReadModelObject) });
 
 // --- events ---
 export const EventStreamQuery = z.object({
@@ -500,88 +516,82 @@ export const ReportVerification = z.object({
     .nullable(),
 });
 
-// Inspection read model (projections/queries.ts inspectionOut); `worker` only for callers with workers:read.
-const time = z.string().nullable();
-export const InspectionRow = z.object({
-  inspectionId: z.string(),
-  fileId: z.string(),
-  fileSha256: z.string().nullable(),
-  status: z.enum(['requested', 'running', 'retrying', 'detected', 'failed', 'closed']),
-  model: z.object({ name: z.string(), version: z.string(), sha256: z.string().nullable() }),
-  selection: z.object({ reason: z.string(), roll: z.number().nullable(), weights: z.record(z.string(), z.number()) }),
-  shadows: z.array(z.object({ name: z.string(), version: z.string(), sha256: z.string().nullable() })),
-  thresholds: Thresholds,
-  requestedBy: z.string(),
-  requestedAt: time,
-  attempts: z.number(),
-  worker: z.string().nullable().optional(),
-  startedAt: time,
-  failure: z.object({ code: z.string(), reason: z.string(), at: time }).nullable(),
-  detectedAt: time,
-  counts: z.object({
-    detections: z.number(),
-    shadowRuns: z.number(),
-    reviewed: z.number(),
-    confirmed: z.number(),
-    rejected: z.number(),
-    relabelled: z.number(),
-  }),
-  timings: z
-    .object({
-      queueMs: z.number(),
-      preprocessMs: z.number(),
-      inferenceMs: z.number(),
-      postprocessMs: z.number(),
-      batchSize: z.number(),
-      cached: z.boolean(),
-    })
-    .nullable(),
-  outcome: z.enum(['accepted', 'rejected', 'inconclusive']).nullable(),
-  closedAt: time,
-  closedBy: z.string().nullable(),
-  closeNote: z.string().nullable(),
-  /** The latest recorded verdict (GET /v1/inspections/{id}/evaluations has them all). */
-  verdict: z
-    .object({
-      verdict: z.enum(['accept', 'reject', 'indeterminate']),
-      profileId: z.string(),
-      revision: z.number(),
-      evaluatedBy: z.string(),
-      evaluatedAt: time,
-    })
-    .nullable(),
-  reportsIssued: z.number(),
-  updatedAt: time,
-  position: z.number().describe('Global position of the last event the row reflects'),
-});
+// Read-model rows: the schemas come from the same view declarations that map the rows
+// (projections/views.ts), so the document cannot drift from what the API sends.
+export const FileRow = fileView.schema;
+export const InspectionRow = inspectionView.schema;
+export const DetectionRow = detectionView.schema;
+export const ReviewRow = reviewView.schema;
 export const InspectionDetail = InspectionRow.extend({
-  detections: z.array(
+  detections: z.array(DetectionRow),
+  reviews: z.array(ReviewRow),
+});
+export const ModelRow = modelView.schema.extend({ versions: z.array(modelVersionView.schema) });
+export const ModelDetail = ModelRow.extend({
+  deployments: z.array(deploymentView.schema),
+  shadowAgreement: z.array(agreementView.schema),
+});
+export const AuditEntry = auditEntryView.schema;
+export const ReviewStatsRows = z.object({ items: z.array(reviewStatsView.schema) });
+export const DailyDefectRows = z.object({ items: z.array(dailyDefectStatsView.schema) });
+export const ProjectionStatusRows = z.object({
+  items: z.array(
     z.object({
-      inspectionId: z.string(),
-      detectionId: z.string(),
-      role: z.enum(['live', 'shadow']),
-      model: z.object({ name: z.string(), version: z.string() }),
-      fileId: z.string().nullable(),
-      classId: z.number(),
-      className: z.string(),
-      score: z.number(),
-      box: z.object({ x1: z.number(), y1: z.number(), x2: z.number(), y2: z.number() }),
-      recordedAt: time,
-      review: z
-        .object({ verdict: z.string(), relabelledTo: z.string().nullable(), reviewer: z.string(), at: time })
-        .nullable(),
-    }),
-  ),
-  reviews: z.array(
-    z.object({
-      detectionId: z.string(),
-      className: z.string().nullable(),
-      verdict: z.string(),
-      newClassName: z.string().nullable(),
-      comment: z.string().nullable(),
-      reviewer: z.string(),
-      reviewedAt: time,
-      position: z.number(),
+      name: z.string(),
+      version: z.number().int(),
+      generation: z.number().int(),
+      checkpoint: z.number().int().describe('Global position the read model has applied'),
+      head: z.number().int().nullable().describe('Highest global position in the log'),
+      lag: z.number().int().nullable(),
     }),
   ),
 });
+export const ModelRows = z.object({ items: z.array(ModelRow) });
+export const SearchFreshness = z.object({
+  indexedPosition: z.number().int(),
+  headPosition: z.number().int(),
+  lag: z.number().int(),
+  stale: z.boolean(),
+}) satisfies z.ZodType<Freshness>;
+export const SearchPageOf = (item: z.ZodType) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable(), freshness: SearchFreshness });
+export const DetectionHitSchema = z.object({
+  id: z.string(),
+  eventId: z.string(),
+  globalPosition: z.number().int(),
+  inspectionId: z.string(),
+  fileId: z.string().nullable(),
+  fileName: z.string().nullable(),
+  tags: z.array(z.string()),
+  role: z.enum(['live', 'shadow']),
+  modelName: z.string(),
+  modelVersion: z.string(),
+  detectionId: z.string(),
+  className: z.string(),
+  classId: z.number().int(),
+  score: z.number(),
+  box: z.object({ x1: z.number(), y1: z.number(), x2: z.number(), y2: z.number() }),
+  size: z.object({ lengthMm: z.number(), widthMm: z.number(), areaMm2: z.number() }).nullable(),
+  recordedAt: z.string(),
+  review: z
+    .object({
+      verdict: z.enum(['confirmed', 'rejected', 'relabelled']),
+      newClassName: z.string().nullable(),
+      reviewer: z.string(),
+      reviewedAt: z.string(),
+    })
+    .nullable(),
+  acceptance: z.enum(ACCEPTANCE_FILTERS).nullable(),
+}) satisfies z.ZodType<DetectionHit>;
+export const AuditHitSchema = z.object({
+  eventId: z.string(),
+  globalPosition: z.number().int(),
+  streamId: z.string(),
+  streamVersion: z.number().int(),
+  eventType: z.string(),
+  action: z.string(),
+  actor: z.string(),
+  correlationId: z.string().nullable(),
+  recordedAt: z.string(),
+  summary: z.string(),
+}) satisfies z.ZodType<AuditHit>;

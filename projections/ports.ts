@@ -20,6 +20,12 @@ export interface SubscribeOptions {
   name?: string;
   handle: (batch: readonly RecordedEvent[]) => Promise<void>;
   /**
+   * Payloads as stored JSON text (`data` is then a string), not parsed: for a reader that forwards
+   * them as they are (the Kafka relay), parsing and re-serialising is its main cost. A log may
+   * ignore it and hand parsed payloads, so readers must accept both.
+   */
+  dataAsText?: boolean;
+  /**
    * Told about every failed read or handle; the same batch is then retried after a backoff, for as
    * long as it takes. Without it, only an unavailable database is waited out and any other failure
    * ends the subscription.

@@ -2,6 +2,20 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { readCheckpoints } from './generations.js';
 import type { GlobalLog } from './ports.js';
+import {
+  agreementView,
+  auditEntryView,
+  dailyDefectStatsView,
+  deploymentView,
+  detectionView,
+  fileView,
+  inspectionView,
+  issuedReportView,
+  modelVersionView,
+  modelView,
+  reviewStatsView,
+  reviewView,
+} from './views.js';
 
 /** What the REST API reads: the `read.*` views, parameterised SQL, keyset pagination, plain JSON out. */
 
@@ -67,200 +81,12 @@ class Where {
 }
 
 type Row = Record<string, unknown>;
-/** Timestamps arrive as Dates from columns and as ISO 8601 text from JSON aggregates: both leave as `toISOString()`. */
-const iso = (value: unknown): string | null =>
-  value instanceof Date
-    ? value.toISOString()
-    : typeof value === 'string'
-      ? new Date(value).toISOString()
-      : value == null
-        ? null
-        : String(value);
-const num = (value: unknown): number | null => (value == null ? null : Number(value));
 
 function page<T>(rows: Row[], size: number, map: (row: Row) => T, key: (row: Row) => number[]): Page<T> {
   const more = rows.length > size;
   const shown = more ? rows.slice(0, size) : rows;
   return { items: shown.map(map), nextCursor: more ? encodeCursor(key(shown[shown.length - 1]!)) : null };
 }
-
-const fileOut = (r: Row) => ({
-  fileId: String(r.file_id),
-  sha256: String(r.sha256),
-  sizeBytes: num(r.size_bytes),
-  mediaType: String(r.media_type),
-  width: num(r.width),
-  height: num(r.height),
-  bitDepth: num(r.bit_depth),
-  channels: num(r.channels),
-  originalName: String(r.original_name),
-  uploadedBy: String(r.uploaded_by),
-  uploadedAt: iso(r.uploaded_at),
-  tags: r.tags as string[],
-  pixelSpacingMm:
-    r.pixel_spacing_row_mm == null
-      ? null
-      : { row: num(r.pixel_spacing_row_mm), column: num(r.pixel_spacing_column_mm) },
-  dicom: r.dicom ?? null,
-  deleted: Boolean(r.deleted),
-  deletedAt: iso(r.deleted_at),
-  deletedBy: (r.deleted_by as string | null) ?? null,
-  deleteReason: (r.delete_reason as string | null) ?? null,
-  updatedAt: iso(r.updated_at),
-  position: num(r.last_position),
-  /** The stream's version at `position`: the row's ETag. */
-  streamVersion: num(r.stream_version),
-});
-
-const inspectionOut = (r: Row) => ({
-  inspectionId: String(r.inspection_id),
-  fileId: String(r.file_id),
-  fileSha256: (r.file_sha256 as string | null) ?? null,
-  status: String(r.status),
-  model: {
-    name: String(r.model_name),
-    version: String(r.model_version),
-    sha256: (r.model_sha256 as string | null) ?? null,
-  },
-  selection: { reason: String(r.selection_reason), roll: num(r.selection_roll), weights: r.traffic_weights },
-  shadows: r.shadows,
-  thresholds: r.thresholds,
-  requestedBy: String(r.requested_by),
-  requestedAt: iso(r.requested_at),
-  attempts: num(r.attempts),
-  worker: (r.worker as string | null) ?? null,
-  startedAt: iso(r.started_at),
-  failure: r.failure_code
-    ? { code: String(r.failure_code), reason: String(r.failure_reason), at: iso(r.failed_at) }
-    : null,
-  detectedAt: iso(r.detected_at),
-  counts: {
-    detections: num(r.detection_count),
-    shadowRuns: num(r.shadow_runs),
-    reviewed: num(r.reviewed_count),
-    confirmed: num(r.confirmed_count),
-    rejected: num(r.rejected_count),
-    relabelled: num(r.relabelled_count),
-  },
-  timings:
-    r.inference_ms == null
-      ? null
-      : {
-          queueMs: num(r.queue_ms),
-          preprocessMs: num(r.preprocess_ms),
-          inferenceMs: num(r.inference_ms),
-          postprocessMs: num(r.postprocess_ms),
-          batchSize: num(r.batch_size),
-          cached: Boolean(r.cached),
-        },
-  outcome: (r.outcome as string | null) ?? null,
-  closedAt: iso(r.closed_at),
-  closedBy: (r.closed_by as string | null) ?? null,
-  closeNote: (r.close_note as string | null) ?? null,
-  verdict: r.verdict
-    ? {
-        verdict: String(r.verdict),
-        profileId: String(r.verdict_profile_id),
-        revision: num(r.verdict_profile_revision),
-        evaluatedBy: String(r.evaluated_by),
-        evaluatedAt: iso(r.evaluated_at),
-      }
-    : null,
-  reportsIssued: num(r.reports_issued),
-  updatedAt: iso(r.updated_at),
-  position: num(r.last_position),
-  /** The stream's version at `position`: the row's ETag. */
-  streamVersion: num(r.stream_version),
-});
-
-const issuedReportOut = (r: Row) => ({
-  reportSha256: String(r.report_sha256),
-  inspectionId: String(r.inspection_id),
-  format: String(r.format),
-  sizeBytes: num(r.size_bytes),
-  asOf: (r.as_of as string | null) ?? null,
-  shadow: Boolean(r.shadow),
-  covers: {
-    streamVersion: num(r.covers_version),
-    globalPosition: num(r.covers_position),
-    eventHash: String(r.covers_hash),
-  },
-  issuedBy: String(r.issued_by),
-  issuedAt: iso(r.issued_at),
-  position: num(r.position),
-});
-
-const detectionOut = (r: Row) => ({
-  inspectionId: String(r.inspection_id),
-  detectionId: String(r.detection_id),
-  role: String(r.role),
-  model: { name: String(r.model_name), version: String(r.model_version) },
-  fileId: (r.file_id as string | null) ?? null,
-  classId: num(r.class_id),
-  className: String(r.class_name),
-  score: num(r.score),
-  box: { x1: num(r.x1), y1: num(r.y1), x2: num(r.x2), y2: num(r.y2) },
-  size: r.length_mm == null ? null : { lengthMm: num(r.length_mm), widthMm: num(r.width_mm), areaMm2: num(r.area_mm2) },
-  recordedAt: iso(r.recorded_at),
-  review: r.verdict
-    ? {
-        verdict: String(r.verdict),
-        relabelledTo: (r.relabelled_to as string | null) ?? null,
-        reviewer: String(r.reviewed_by),
-        at: iso(r.reviewed_at),
-      }
-    : null,
-});
-
-const reviewOut = (r: Row) => ({
-  detectionId: String(r.detection_id),
-  className: (r.class_name as string | null) ?? null,
-  verdict: String(r.verdict),
-  newClassName: (r.new_class_name as string | null) ?? null,
-  comment: (r.comment as string | null) ?? null,
-  reviewer: String(r.reviewer),
-  reviewedAt: iso(r.reviewed_at),
-  position: num(r.position),
-});
-
-const versionOut = (r: Row) => ({
-  version: String(r.version),
-  sha256: String(r.sha256),
-  sizeBytes: num(r.size_bytes),
-  outputLayout: String(r.output_layout),
-  classes: r.classes as string[],
-  inputSize: { width: num(r.input_width), height: num(r.input_height) },
-  metrics: r.metrics,
-  description: String(r.description),
-  status: String(r.status),
-  weight: num(r.weight),
-  canary: Boolean(r.canary),
-  shadow: Boolean(r.shadow),
-  thresholds: r.thresholds ?? null,
-  registeredBy: String(r.registered_by),
-  registeredAt: iso(r.registered_at),
-  deployedAt: iso(r.deployed_at),
-  retiredAt: iso(r.retired_at),
-  retireReason: (r.retire_reason as string | null) ?? null,
-});
-
-const agreementOut = (r: Row) => {
-  const boxes = Number(r.live_boxes) + Number(r.shadow_boxes);
-  const inspections = Number(r.inspections);
-  return {
-    shadowVersion: String(r.shadow_version),
-    inspections,
-    liveBoxes: Number(r.live_boxes),
-    shadowBoxes: Number(r.shadow_boxes),
-    matchedBoxes: Number(r.matched),
-    /** Share of all boxes matched across every compared inspection. */
-    pooledAgreement: boxes === 0 ? 1 : (2 * Number(r.matched)) / boxes,
-    /** Mean of the per-inspection agreement rates. */
-    meanAgreement: inspections === 0 ? null : Number(r.agreement_sum_micro) / 1e6 / inspections,
-    /** Inspections where the shadow gave no detections (not in the rates). */
-    failures: Number(r.failures),
-  };
-};
 
 const ListFilesQuery = z.object({
   tag: text,
@@ -342,12 +168,12 @@ export class ReadModelQueries {
       `SELECT * FROM read.files ${where} ORDER BY uploaded_position DESC LIMIT ${q.limit + 1}`,
       where.params,
     );
-    return page(rows, q.limit, fileOut, (r) => [Number(r.uploaded_position)]);
+    return page(rows, q.limit, fileView.fromDb, (r) => [Number(r.uploaded_position)]);
   }
 
   async getFile(fileId: string) {
     const { rows } = await this.db.query('SELECT * FROM read.files WHERE file_id = $1', [parse(Id, fileId)]);
-    return rows[0] ? fileOut(rows[0]) : null;
+    return rows[0] ? fileView.fromDb(rows[0]) : null;
   }
 
   async listInspections(input?: ListInspectionsInput) {
@@ -367,7 +193,7 @@ export class ReadModelQueries {
       `SELECT * FROM read.inspections ${where} ORDER BY requested_position DESC LIMIT ${q.limit + 1}`,
       where.params,
     );
-    return page(rows, q.limit, inspectionOut, (r) => [Number(r.requested_position)]);
+    return page(rows, q.limit, inspectionView.fromDb, (r) => [Number(r.requested_position)]);
   }
 
   /** The issuances of the report with these exact bytes, oldest first (the same file may go to several people). */
@@ -376,7 +202,7 @@ export class ReadModelQueries {
       'SELECT * FROM read.issued_reports WHERE report_sha256 = $1 ORDER BY position',
       [parse(z.string().regex(/^[a-f0-9]{64}$/), reportSha256)],
     );
-    return rows.map(issuedReportOut);
+    return rows.map(issuedReportView.fromDb);
   }
 
   /**
@@ -396,9 +222,9 @@ export class ReadModelQueries {
     const row = rows[0];
     if (!row) return null;
     return {
-      ...inspectionOut(row),
-      detections: (row.detection_rows as Row[]).map(detectionOut),
-      reviews: (row.review_rows as Row[]).map(reviewOut),
+      ...inspectionView.fromDb(row),
+      detections: (row.detection_rows as Row[]).map(detectionView.fromDb),
+      reviews: (row.review_rows as Row[]).map(reviewView.fromDb),
     };
   }
 
@@ -426,7 +252,7 @@ export class ReadModelQueries {
       `SELECT * FROM read.detections ${where} ORDER BY recorded_position DESC, ordinal ASC LIMIT ${q.limit + 1}`,
       where.params,
     );
-    return page(rows, q.limit, detectionOut, (r) => [Number(r.recorded_position), Number(r.ordinal)]);
+    return page(rows, q.limit, detectionView.fromDb, (r) => [Number(r.recorded_position), Number(r.ordinal)]);
   }
 
   async listModels() {
@@ -435,12 +261,8 @@ export class ReadModelQueries {
       'SELECT * FROM read.model_versions ORDER BY name, registered_position',
     );
     return models.map((m) => ({
-      name: String(m.name),
-      weights: m.weights as Record<string, number>,
-      shadowVersions: m.shadow_versions as string[],
-      registeredAt: iso(m.registered_at),
-      updatedAt: iso(m.updated_at),
-      versions: versions.filter((v) => v.name === m.name).map(versionOut),
+      ...modelView.fromDb(m),
+      versions: versions.filter((v) => v.name === m.name).map(modelVersionView.fromDb),
     }));
   }
 
@@ -456,44 +278,16 @@ export class ReadModelQueries {
       this.db.query('SELECT * FROM read.shadow_agreement WHERE shadow_name = $1 ORDER BY shadow_version', [id]),
     ]);
     return {
-      name: String(model.name),
-      weights: model.weights as Record<string, number>,
-      shadowVersions: model.shadow_versions as string[],
-      registeredAt: iso(model.registered_at),
-      updatedAt: iso(model.updated_at),
-      versions: versions.rows.map(versionOut),
-      deployments: deployments.rows.map((d) => ({
-        kind: String(d.kind),
-        version: (d.version as string | null) ?? null,
-        fromVersion: (d.from_version as string | null) ?? null,
-        weights: d.weights ?? null,
-        canary: (d.canary as boolean | null) ?? null,
-        reason: (d.reason as string | null) ?? null,
-        actor: String(d.actor),
-        at: iso(d.at),
-        position: num(d.position),
-      })),
-      shadowAgreement: agreement.rows.map(agreementOut),
+      ...modelView.fromDb(model),
+      versions: versions.rows.map(modelVersionView.fromDb),
+      deployments: deployments.rows.map(deploymentView.fromDb),
+      shadowAgreement: agreement.rows.map(agreementView.fromDb),
     };
   }
 
   async reviewStats() {
     const { rows } = await this.db.query('SELECT * FROM read.review_stats ORDER BY class_name');
-    return rows.map((r) => {
-      const confirmed = Number(r.confirmed);
-      const rejected = Number(r.rejected);
-      const relabelled = Number(r.relabelled);
-      const current = confirmed + rejected + relabelled;
-      return {
-        className: String(r.class_name),
-        confirmed,
-        rejected,
-        relabelled,
-        reviewEvents: Number(r.reviews),
-        /** Share of reviewed boxes of this class a human confirmed as detected. */
-        precision: current === 0 ? null : confirmed / current,
-      };
-    });
+    return rows.map(reviewStatsView.fromDb);
   }
 
   async dailyDefectStats(input?: DailyStatsInput) {
@@ -507,13 +301,7 @@ export class ReadModelQueries {
          FROM read.daily_defect_stats ${where} ORDER BY day, class_name`,
       where.params,
     );
-    return rows.map((r) => ({
-      day: String(r.day),
-      className: String(r.class_name),
-      detections: Number(r.detections),
-      inspections: Number(r.inspections),
-      meanScore: Number(r.detections) === 0 ? null : Number(r.score_sum_micro) / 1e6 / Number(r.detections),
-    }));
+    return rows.map(dailyDefectStatsView.fromDb);
   }
 
   async auditTrail(input?: AuditTrailInput) {
@@ -531,24 +319,7 @@ export class ReadModelQueries {
       `SELECT * FROM read.audit_trail ${where} ORDER BY position ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${q.limit + 1}`,
       where.params,
     );
-    return page(
-      rows,
-      q.limit,
-      (r) => ({
-        position: Number(r.position),
-        recordedAt: iso(r.recorded_at),
-        streamId: String(r.stream_id),
-        streamVersion: Number(r.stream_version),
-        eventId: String(r.event_id),
-        type: String(r.type),
-        schemaVersion: Number(r.schema_version),
-        actor: String(r.actor),
-        correlationId: (r.correlation_id as string | null) ?? null,
-        causationId: (r.causation_id as string | null) ?? null,
-        summary: String(r.summary),
-      }),
-      (r) => [Number(r.position)],
-    );
+    return page(rows, q.limit, auditEntryView.fromDb, (r) => [Number(r.position)]);
   }
 
   /** Checkpoint, live generation and lag (head − checkpoint) of every projection. */

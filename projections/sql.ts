@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Columns, RowOf, Table } from './table.js';
 
 /** What a projection writes through: one open transaction on one connection. */
 export type Tx = pg.ClientBase;
@@ -63,20 +64,25 @@ function insertSelect(table: string, columns: readonly ColumnSpec[]): string {
   return `INSERT INTO ${table} AS t (${names}) SELECT ${names} FROM json_to_recordset($1::json) AS x(${types})`;
 }
 
-export async function insertRows(
+export async function insertRows<C extends Columns>(
   tx: Tx,
   table: string,
-  columns: readonly ColumnSpec[],
-  rows: readonly Row[],
+  spec: Table<C>,
+  rows: readonly RowOf<C>[],
   options: { ignoreConflicts?: boolean } = {},
 ): Promise<void> {
   if (rows.length === 0) return;
   const conflict = options.ignoreConflicts ? ' ON CONFLICT DO NOTHING' : '';
-  await tx.query(insertSelect(table, columns) + conflict, [JSON.stringify(rows)]);
+  await tx.query(insertSelect(table, spec.columns) + conflict, [JSON.stringify(rows)]);
 }
 
 /** Insert or replace whole rows; the rows must have distinct keys. */
-export async function upsertRows(tx: Tx, table: string, spec: TableSpec, rows: readonly Row[]): Promise<void> {
+export async function upsertRows<C extends Columns>(
+  tx: Tx,
+  table: string,
+  spec: Table<C>,
+  rows: readonly RowOf<C>[],
+): Promise<void> {
   if (rows.length === 0) return;
   const updates = spec.columns
     .filter((c) => !spec.primaryKey.includes(c.name))
@@ -86,31 +92,33 @@ export async function upsertRows(tx: Tx, table: string, spec: TableSpec, rows: r
 }
 
 /** Insert or add to counters: every non-key column named in `counters` is summed with the stored value. */
-export async function addToCounters(
+export async function addToCounters<C extends Columns, K extends keyof C & string>(
   tx: Tx,
   table: string,
-  spec: TableSpec,
-  counters: readonly string[],
-  rows: readonly Row[],
+  spec: Table<C>,
+  counters: readonly K[],
+  rows: readonly Pick<RowOf<C>, K | (typeof spec.primaryKey)[number]>[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const columns = spec.columns.filter((c) => spec.primaryKey.includes(c.name) || counters.includes(c.name));
+  const names: readonly string[] = counters;
+  const columns = spec.columns.filter((c) => spec.primaryKey.includes(c.name) || names.includes(c.name));
   const updates = counters.map((c) => `${ident(c)} = t.${ident(c)} + EXCLUDED.${ident(c)}`);
   const sql = `${insertSelect(table, columns)} ON CONFLICT (${spec.primaryKey.map(ident).join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
   await tx.query(sql, [JSON.stringify(rows)]);
 }
 
-/** Rows whose single-column key is among `keys`, by key. */
-export async function loadRows(
+/** Rows whose single-column key is among `keys`, by key, read into typed rows. */
+export async function loadRows<C extends Columns>(
   tx: Tx,
   table: string,
-  keyColumn: string,
+  spec: Table<C>,
+  keyColumn: keyof C & string,
   keys: Iterable<string>,
-): Promise<Map<string, Row>> {
+): Promise<Map<string, RowOf<C>>> {
   const wanted = [...new Set(keys)];
-  const found = new Map<string, Row>();
+  const found = new Map<string, RowOf<C>>();
   if (wanted.length === 0) return found;
   const { rows } = await tx.query(`SELECT * FROM ${table} WHERE ${ident(keyColumn)} = ANY($1::text[])`, [wanted]);
-  for (const row of rows as Row[]) found.set(String(row[keyColumn]), row);
+  for (const row of rows as Row[]) found.set(String(row[keyColumn]), spec.read(row));
   return found;
 }

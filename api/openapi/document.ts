@@ -41,6 +41,24 @@ const COMMON_ERRORS: Record<number, string> = {
   503: 'A dependency (the database) cannot be reached; retry after Retry-After seconds',
 };
 
+/** A body that is not JSON (images, PDFs, NDJSON, event streams): text or bytes of that media type. */
+const bytesSchemaOf = (contentType: string): JsonSchema =>
+  /^text\/|ndjson|json-seq/.test(contentType) ? { type: 'string' } : { type: 'string', format: 'binary' };
+
+/** Every tag a route uses is listed, with what it groups (the /docs page's sections). */
+const TAG_DESCRIPTIONS: Record<string, string> = {
+  auth: 'API keys for tokens, token refresh and sign-out',
+  files: 'Radiographs and images: upload, tags, content, deletion',
+  inspections: 'Inspection requests, their detections and human reviews, detection search',
+  reports: 'Inspection reports (PDF, HTML, CSV, JSON), annotated images, report verification',
+  acceptance: 'Acceptance profiles and the verdicts recorded against them',
+  models: 'The model registry: versions, deployments, traffic, shadows',
+  users: 'Users, roles and API keys',
+  audit: 'Audit trail, search, export, verification, seals and time travel',
+  stats: 'Review and defect statistics, read-model status',
+  events: 'The live event stream (server-sent events)',
+};
+
 const openApiPath = (path: string): string => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
 function parametersOf(schema: z.ZodType | undefined, location: 'path' | 'query'): JsonSchema[] {
@@ -96,7 +114,9 @@ function operationOf(spec: RouteSpec): JsonSchema {
       ? { $ref: '#/components/schemas/Problem' }
       : response.schema
         ? jsonSchemaOf(response.schema, 'output')
-        : undefined;
+        : response.contentType
+          ? bytesSchemaOf(response.contentType)
+          : undefined;
     responses[status] = {
       description: response.description,
       ...(schema || problem ? { content: { [contentType]: { schema: schema ?? {} } } } : {}),
@@ -145,6 +165,11 @@ export function buildOpenApiDocument(
     paths[path] ??= {};
     paths[path][spec.method] = operationOf(spec);
   }
+  const tags = [...new Set(routes.map((r) => r.tag))].map((name) => {
+    const description = TAG_DESCRIPTIONS[name];
+    if (!description) throw new Error(`OpenAPI tag '${name}' has no description in TAG_DESCRIPTIONS`);
+    return { name, description };
+  });
   return {
     openapi: '3.1.0',
     info: {
@@ -154,6 +179,7 @@ export function buildOpenApiDocument(
         'Get tokens with POST /auth/token (API key), send them as `Authorization: Bearer`.',
     },
     servers: [{ url: '/' }],
+    tags,
     security: [{ bearerAuth: [] }],
     paths,
     components: {

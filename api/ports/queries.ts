@@ -5,6 +5,17 @@ import type {
   ListInspectionsInput,
 } from '../../projections/queries.js';
 import type { AuditQueryInput, DetectionQueryInput } from '../../projections/search/query.js';
+import type {
+  AuditEntryJson,
+  DailyDefectStatsJson,
+  FileJson,
+  InspectionDetailJson,
+  InspectionJson,
+  IssuedReportJson,
+  ModelDetailJson,
+  ModelJson,
+  ReviewStatsJson,
+} from '../../projections/views.js';
 import type { RecordedEvent } from '../../schemas/events/index.js';
 
 /** A read-model row as the API returns it: plain JSON. */
@@ -18,18 +29,18 @@ export interface Page<T = object> {
 
 /** The Postgres read models as the API reads them (`projections/queries.ts`' ReadModelQueries fits). */
 export interface ApiQueries {
-  listFiles(input: ListFilesInput): Promise<Page>;
+  listFiles(input: ListFilesInput): Promise<Page<FileJson>>;
   /** Rows carry `position`: the global position of the last event they reflect. */
-  getFile(fileId: string): Promise<ReadModel | null>;
-  listInspections(input: ListInspectionsInput): Promise<Page>;
-  getInspection(inspectionId: string): Promise<ReadModel | null>;
+  getFile(fileId: string): Promise<FileJson | null>;
+  listInspections(input: ListInspectionsInput): Promise<Page<InspectionJson>>;
+  getInspection(inspectionId: string): Promise<InspectionDetailJson | null>;
   /** Who was handed the report with these exact bytes (sha256), oldest first; empty when never issued. */
-  findIssuedReports(reportSha256: string): Promise<readonly ReadModel[]>;
-  listModels(): Promise<readonly ReadModel[]>;
-  getModel(name: string): Promise<ReadModel | null>;
-  reviewStats(): Promise<readonly ReadModel[]>;
-  dailyDefectStats(input: DailyStatsInput): Promise<readonly ReadModel[]>;
-  auditTrail(input: AuditTrailInput): Promise<Page>;
+  findIssuedReports(reportSha256: string): Promise<readonly IssuedReportJson[]>;
+  listModels(): Promise<readonly ModelJson[]>;
+  getModel(name: string): Promise<ModelDetailJson | null>;
+  reviewStats(): Promise<readonly ReviewStatsJson[]>;
+  dailyDefectStats(input: DailyStatsInput): Promise<readonly DailyDefectStatsJson[]>;
+  auditTrail(input: AuditTrailInput): Promise<Page<AuditEntryJson>>;
   projectionStatus(): Promise<readonly ReadModel[]>;
 }
 

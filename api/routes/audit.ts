@@ -5,12 +5,15 @@ import { maySeeSummaryOf, outwardEvent, type Reader, streamPermission } from '..
 import { route } from '../http/route.js';
 import {
   AsOfState,
+  AuditEntry,
+  AuditHitSchema,
   AuditSearchQuery,
   AuditTrailQuery,
   ExportQuery,
-  ReadModelPage,
+  PageOf,
   ReplayQuery,
   SealKeyList,
+  SearchPageOf,
   StreamParams,
   VerifyResult,
 } from '../schemas.js';
@@ -60,7 +63,7 @@ export const auditRoutes = (deps: ApiDependencies) => [
     tag: 'audit',
     permission: 'audit:read',
     query: AuditTrailQuery,
-    responses: { 200: { description: 'A page of audit entries', schema: ReadModelPage } },
+    responses: { 200: { description: 'A page of audit entries', schema: PageOf(AuditEntry) } },
     handle: async (input) => ({
       status: 200,
       body: visibleEntries(await deps.queries.auditTrail(input.query), readerOf(input), 'type'),
@@ -74,7 +77,7 @@ export const auditRoutes = (deps: ApiDependencies) => [
     tag: 'audit',
     permission: 'audit:read',
     query: AuditSearchQuery,
-    responses: { 200: { description: 'A page of audit entries', schema: ReadModelPage } },
+    responses: { 200: { description: 'A page of audit search hits', schema: SearchPageOf(AuditHitSchema) } },
     handle: async (input) => {
       const { q, ...rest } = input.query;
       const page = await deps.search.searchAudit({ ...rest, ...(q ? { text: q } : {}) });

@@ -8,10 +8,10 @@ import {
   CommandAccepted,
   DeleteFileQuery,
   FileParams,
+  FileRow,
   GetQuery,
   ListFilesQuery,
-  ReadModelObject,
-  ReadModelPage,
+  PageOf,
   TagFileBody,
   UploadedFile,
   UploadQuery,
@@ -132,7 +132,7 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
     tag: 'files',
     permission: 'files:read',
     query: ListFilesQuery,
-    responses: { 200: { description: 'A page of files', schema: ReadModelPage } },
+    responses: { 200: { description: 'A page of files', schema: PageOf(FileRow) } },
     handle: async ({ query }) => ({ status: 200, body: await deps.queries.listFiles(query) }),
   }),
   route({
@@ -153,7 +153,7 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
           }
         : undefined,
     responses: {
-      200: { description: 'The file (ETag = stream version)', schema: ReadModelObject.or(AsOfState) },
+      200: { description: 'The file (ETag = stream version)', schema: FileRow.or(AsOfState) },
       404: { description: 'No such file' },
     },
     handle: async (input) => {
@@ -182,20 +182,16 @@ export const fileRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) =
       410: { description: 'The file was deleted; its bytes are erased' },
     },
     handle: async ({ params, res }) => {
-      const file = (await deps.queries.getFile(params.fileId)) as {
-        sha256?: unknown;
-        mediaType?: unknown;
-        deleted?: unknown;
-      } | null;
-      if (!file || typeof file.sha256 !== 'string') throw notFound(`file ${params.fileId} not found`);
-      if (file.deleted === true) {
+      const file = await deps.queries.getFile(params.fileId);
+      if (!file) throw notFound(`file ${params.fileId} not found`);
+      if (file.deleted) {
         throw new HttpProblem({ status: 410, slug: 'file-deleted', title: 'Gone', detail: 'the file was deleted' });
       }
       const bytes = await deps.blobs.get(file.sha256);
       if (!bytes)
         throw new HttpProblem({ status: 410, slug: 'blob-erased', title: 'Gone', detail: 'the bytes are erased' });
       res.status(200);
-      res.setHeader('Content-Type', typeof file.mediaType === 'string' ? file.mediaType : 'application/octet-stream');
+      res.setHeader('Content-Type', file.mediaType);
       res.setHeader('ETag', `"sha256:${file.sha256}"`);
       res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
       res.end(bytes);

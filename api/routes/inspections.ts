@@ -7,6 +7,7 @@ import {
   AsOfState,
   CloseBody,
   CommandAccepted,
+  DetectionHitSchema,
   DetectionSearchQuery,
   GetQuery,
   InspectionDetail,
@@ -14,10 +15,10 @@ import {
   InspectionRow,
   ListInspectionsQuery,
   PageOf,
-  ReadModelPage,
   RequestInspectionBody,
   ReviewBody,
   ReviewParams,
+  SearchPageOf,
 } from '../schemas.js';
 import { asOfReply, commandContext, commandReply, describeAsOf, readerOf, readModelReply } from './helpers.js';
 
@@ -152,7 +153,7 @@ export const inspectionRoutes = (deps: ApiDependencies, options: ResolvedApiOpti
     tag: 'inspections',
     permission: 'inspections:read',
     query: DetectionSearchQuery,
-    responses: { 200: { description: 'A page of detections', schema: ReadModelPage } },
+    responses: { 200: { description: 'A page of detections', schema: SearchPageOf(DetectionHitSchema) } },
     handle: async ({ query }) => {
       const { q, ...rest } = query;
       return { status: 200, body: await deps.search.searchDetections({ ...rest, ...(q ? { text: q } : {}) }) };

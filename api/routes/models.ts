@@ -8,15 +8,15 @@ import {
   CommandAccepted,
   DeployBody,
   GetQuery,
+  ModelDetail,
   ModelMetrics,
   ModelParams,
+  ModelRows,
   ModelVersionParams,
-  ReadModelObject,
   RegisteredModel,
   RegisterModelQuery,
   RetireBody,
   RollbackBody,
-  Rows,
   ShadowBody,
   ShiftBody,
 } from '../schemas.js';
@@ -114,7 +114,7 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
     summary: 'Models with their versions, deployments and traffic split',
     tag: 'models',
     permission: 'models:read',
-    responses: { 200: { description: 'Every model', schema: Rows } },
+    responses: { 200: { description: 'Every model', schema: ModelRows } },
     handle: async () => ({ status: 200, body: { items: await deps.queries.listModels() } }),
   }),
   route({
@@ -135,7 +135,7 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
           }
         : undefined,
     responses: {
-      200: { description: 'The model (ETag = stream version)', schema: ReadModelObject.or(AsOfState) },
+      200: { description: 'The model (ETag = stream version)', schema: ModelDetail.or(AsOfState) },
       404: { description: 'No such model' },
     },
     handle: async (input) => {

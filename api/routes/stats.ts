@@ -1,6 +1,6 @@
 import type { ApiDependencies } from '../dependencies.js';
 import { route } from '../http/route.js';
-import { DailyDefectsQuery, Rows } from '../schemas.js';
+import { DailyDefectRows, DailyDefectsQuery, ProjectionStatusRows, ReviewStatsRows } from '../schemas.js';
 
 export const statsRoutes = (deps: ApiDependencies) => [
   route({
@@ -10,7 +10,7 @@ export const statsRoutes = (deps: ApiDependencies) => [
     summary: 'Human review outcomes per class (confirmed / rejected / relabelled) and the precision they imply',
     tag: 'stats',
     permission: 'stats:read',
-    responses: { 200: { description: 'Rows', schema: Rows } },
+    responses: { 200: { description: 'Review outcomes per class', schema: ReviewStatsRows } },
     handle: async () => ({ status: 200, body: { items: await deps.queries.reviewStats() } }),
   }),
   route({
@@ -21,7 +21,7 @@ export const statsRoutes = (deps: ApiDependencies) => [
     tag: 'stats',
     permission: 'stats:read',
     query: DailyDefectsQuery,
-    responses: { 200: { description: 'Rows', schema: Rows } },
+    responses: { 200: { description: 'Detections per day and class', schema: DailyDefectRows } },
     handle: async ({ query }) => ({ status: 200, body: { items: await deps.queries.dailyDefectStats(query) } }),
   }),
   route({
@@ -31,7 +31,7 @@ export const statsRoutes = (deps: ApiDependencies) => [
     summary: 'Each read model’s checkpoint and lag behind the log (how stale reads may be)',
     tag: 'stats',
     permission: 'stats:read',
-    responses: { 200: { description: 'Rows', schema: Rows } },
+    responses: { 200: { description: 'Every read model', schema: ProjectionStatusRows } },
     handle: async () => ({ status: 200, body: { items: await deps.queries.projectionStatus() } }),
   }),
 ];

@@ -25,6 +25,7 @@ import {
   type FileFacts,
   fileIdsNeeded,
   type InspectionFacts,
+  inspectionFactsOf,
   inspectionIdsNeeded,
   planSearchBatch,
 } from '../../projections/search/documents.js';
@@ -239,11 +240,7 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
       const files = new Map<string, FileFacts>();
       for (const doc of state) {
         if (doc.kind === 'inspection') {
-          inspections.set(doc.inspectionId, {
-            inspectionId: doc.inspectionId,
-            fileId: doc.fileId,
-            liveDetectionsEventId: doc.liveDetectionsEventId ?? null,
-          });
+          inspections.set(doc.inspectionId, inspectionFactsOf(doc));
         }
         if (doc.kind === 'file') files.set(doc.fileId, fileFactsOf(doc));
       }
@@ -261,6 +258,10 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
       }
       for (const { docId, review } of plan.reviews) {
         operations.push({ update: { _index: target.detections, _id: docId } }, { doc: { review } });
+      }
+      for (const { verdict, docIds } of plan.verdicts) {
+        for (const id of docIds)
+          operations.push({ update: { _index: target.detections, _id: id } }, { doc: { acceptance: verdict } });
       }
       for (const f of plan.files) {
         operations.push({ index: { _index: target.state, _id: `file:${f.fileId}` } }, { kind: 'file', ...f });
@@ -292,6 +293,7 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
       if (query.verdict === 'unreviewed') {
         filter.push({ term: { role: 'live' } }, { bool: { must_not: { exists: { field: 'review.verdict' } } } });
       } else if (query.verdict !== undefined) filter.push({ term: { 'review.verdict': query.verdict } });
+      if (query.acceptance !== undefined) filter.push({ term: { acceptance: query.acceptance } });
       filter.push(...commonFilters(query));
       const indexedPosition = (await this.readCheckpoint()).position;
       const response = await this.client.search<DetectionDocument>({
@@ -306,6 +308,7 @@ export class ElasticsearchSearch implements SearchIndex, SearchQueries {
       const items = (response.hits.hits as SourceHit<DetectionHit>[]).map((h) => ({
         ...h._source!,
         review: h._source!.review ?? null,
+        acceptance: h._source!.acceptance ?? null,
       }));
       return { items, nextCursor: nextCursorOf(items, query.limit), freshness: await this.freshness(indexedPosition) };
     });

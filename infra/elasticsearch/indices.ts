@@ -10,9 +10,9 @@ import { type Client, errors } from '@elastic/elasticsearch';
 /**
  * Bump when a mapping or what documents hold changes: a rebuild then writes into indexes of the new
  * version, and prepare() replaces a live generation of an older one. 2: detections carry reviews.
- * 3: detections carry their size in mm.
+ * 3: detections carry their size in mm. 4: detections carry their inspection's acceptance verdict.
  */
-export const MAPPING_VERSION = 3;
+export const MAPPING_VERSION = 4;
 
 export const INDEX_KINDS = ['detections', 'audit', 'state'] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
@@ -50,6 +50,7 @@ const MAPPINGS: Record<IndexKind, object> = {
           reviewedAt: { type: 'date' },
         },
       },
+      acceptance: { type: 'keyword' },
       searchText: { type: 'text', analyzer: 'standard' },
     },
   },

@@ -43,6 +43,31 @@ describe('CloudEvents envelope', () => {
     expect(envelope.data).toMatchObject({ model: { name: 'weld', version: '2', sha256: null }, shadows: [] });
   });
 
+  it('forwards a payload read as stored JSON text verbatim, with the same envelope as a parsed one', () => {
+    // Text that would trip a naive splice: a replacement pattern and a look-alike of the data key.
+    const tricky = { ...stored, data: { ...(stored.data as object), requestedBy: 'a $& b "data":null' } };
+    const text = JSON.stringify(tricky.data, null, 1);
+    const options = { topicPrefix: 'chitti', source: '/chitti' };
+    const fromText = toKafkaMessage({ ...tricky, data: text }, options);
+    const fromParsed = toKafkaMessage(tricky, options);
+    expect(fromText.value).toContain(text); // the stored bytes, not a re-serialisation
+    expect(JSON.parse(fromText.value)).toEqual(JSON.parse(fromParsed.value));
+    expect(fromText.headers).toEqual(fromParsed.headers);
+    // Older versions are still upcast when they arrive as text.
+    const v1 = {
+      ...stored,
+      schemaVersion: 1,
+      data: JSON.stringify({
+        inspectionId: 'i-1',
+        fileId: 'f-1',
+        modelName: 'weld',
+        modelVersion: '2',
+        requestedBy: 'u',
+      }),
+    };
+    expect(JSON.parse(toKafkaMessage(v1, options).value).data).toMatchObject({ model: { name: 'weld', sha256: null } });
+  });
+
   it('routes by stream category, keys by stream id and sends the trace context as a header', () => {
     const message = toKafkaMessage(stored, { topicPrefix: 'chitti', source: '/chitti' });
     expect(message.topic).toBe('chitti.inspections');

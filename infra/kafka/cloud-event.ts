@@ -21,13 +21,30 @@ export type CloudEvent = CloudEventEnvelope;
 export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=UTF-8';
 export const DEFAULT_SOURCE = '/chitti';
 
+/**
+ * A stored payload given as its JSON text (read with `dataAsText`) that a topic carries as it is:
+ * current version (validated by the store on append) and no unpublished fields. Anything else is
+ * parsed, upcast and stripped.
+ */
+function verbatimText(event: RecordedEvent): string | undefined {
+  if (typeof event.data !== 'string') return undefined;
+  const definition = definitionOf(event.type);
+  return event.schemaVersion === definition.version && definition.unpublished.length === 0 ? event.data : undefined;
+}
+
+const parsedData = (event: RecordedEvent): RecordedEvent =>
+  typeof event.data === 'string' ? { ...event, data: JSON.parse(event.data) } : event;
+
 /** The envelope of a stored event, its payload upcast to the current schema version. */
 export function toCloudEvent(event: RecordedEvent, source = DEFAULT_SOURCE): CloudEvent {
+  return envelopeOf(parsedData(event), source, undefined);
+}
+
+function envelopeOf(event: RecordedEvent, source: string, data: unknown): CloudEvent {
   const definition = definitionOf(event.type);
   // A payload already in the current version was validated by the store on append: re-parsing it
   // would be the relay's main CPU cost. Older versions go through their upcasters (and the parse).
   // Secret material (an API key's hash) stays in the log: topics never carry unpublished fields.
-  const data = publishedData(definition, decodeStored(event).data);
   const { actor, traceparent, correlationId, causationId } = event.metadata;
   const envelope: CloudEvent = {
     specversion: '1.0',
@@ -38,7 +55,7 @@ export function toCloudEvent(event: RecordedEvent, source = DEFAULT_SOURCE): Clo
     time: event.recordedAt.toISOString(),
     datacontenttype: 'application/json',
     dataschema: dataSchemaUri(definition.type, definition.version),
-    data,
+    data: data === undefined ? publishedData(definition, decodeStored(event).data) : data,
     streamid: event.streamId,
     streamversion: event.streamVersion,
     globalposition: String(event.globalPosition),
@@ -62,16 +79,19 @@ export function toKafkaMessage(
   event: RecordedEvent,
   options: { topicPrefix: string; source: string },
 ): OutgoingMessage {
-  const envelope = toCloudEvent(event, options.source);
+  const text = verbatimText(event);
+  // The payload text goes in as read: encoded once, never parsed and re-serialised on the way out.
+  const envelope = text === undefined ? toCloudEvent(event, options.source) : envelopeOf(event, options.source, null);
   const headers: IHeaders = { 'content-type': STRUCTURED_CONTENT_TYPE };
   // W3C trace context travels as a header too, so tracing works without parsing the value.
   if (envelope.traceparent) headers.traceparent = envelope.traceparent;
-  return {
-    topic: topicOfStream(event.streamId, options.topicPrefix),
-    key: event.streamId,
-    value: JSON.stringify(envelope),
-    headers,
-  };
+  const value =
+    text === undefined
+      ? JSON.stringify(envelope)
+      : // The first "data":null is the key itself: string values before it cannot hold an unescaped quote.
+        // A function, so `$` sequences in the payload are not taken as replacement patterns.
+        JSON.stringify(envelope).replace('"data":null', () => `"data":${text}`);
+  return { topic: topicOfStream(event.streamId, options.topicPrefix), key: event.streamId, value, headers };
 }
 
 /** A message that can never be handled: retrying cannot help, it goes straight to dead letter. */

@@ -38,7 +38,18 @@ interface EncodedBatch {
   readonly topicMessages: { topic: string; messages: Message[] }[];
   /** One per traced event, ended when the broker acknowledged the batch. */
   readonly spans: ProducerSpan[];
+  /** Value bytes per message key (stream): all of one key land in one partition's record batch. */
+  readonly bytesByKey: Map<string, number>;
 }
+
+/**
+ * Queued batches are sent together, one request and one checkpoint write for all of them, while
+ * every stream's share stays under this many value bytes: a key's messages all go to one partition,
+ * whose record batch the broker refuses above `message.max.bytes` (1 MiB by default).
+ */
+const MAX_KEY_BYTES_PER_SEND = 512 * 1024;
+/** At most this many read batches in one send. */
+const MAX_BATCHES_PER_SEND = 8;
 
 export class RelayStoppedError extends Error {
   readonly code = 'relay-stopped';
@@ -74,7 +85,7 @@ export class KafkaRelay {
     this.name = options.name ?? 'kafka-relay';
     this.topicPrefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
     this.source = options.source ?? DEFAULT_SOURCE;
-    this.pipelineDepth = options.pipelineDepth ?? 2;
+    this.pipelineDepth = options.pipelineDepth ?? 4;
     this.policy = { initialMs: 100, maxMs: 5_000, ...options.retry };
   }
 
@@ -84,6 +95,31 @@ export class KafkaRelay {
   }
 
   async start(): Promise<void> {
+    // Topics, checkpoint and producer connection are independent round trips: made at once.
+    const [, acknowledged] = await Promise.all([
+      this.ensureTopics(),
+      this.options.checkpoints.load(this.name),
+      this.connectedProducer().catch((error: unknown) => {
+        // The send loop connects again with backoff; a broker down at start is not fatal.
+        this.options.onError?.(error);
+      }),
+    ]);
+    this.acknowledged = acknowledged;
+    this.sender = this.sendLoop();
+    this.subscription = this.options.log.subscribe({
+      after: this.acknowledged,
+      batchSize: this.options.batchSize ?? 1000,
+      name: 'relay',
+      // Payloads forwarded as stored: no parse and re-serialisation per event.
+      dataAsText: true,
+      handle: (batch) => this.enqueue(batch),
+      onError: (error) => {
+        if (!(error instanceof RelayStoppedError)) this.options.onError?.(error);
+      },
+    });
+  }
+
+  private async ensureTopics(): Promise<void> {
     const admin = this.options.kafka.admin();
     await admin.connect();
     try {
@@ -98,17 +134,6 @@ export class KafkaRelay {
     } finally {
       await admin.disconnect();
     }
-    this.acknowledged = await this.options.checkpoints.load(this.name);
-    this.sender = this.sendLoop();
-    this.subscription = this.options.log.subscribe({
-      after: this.acknowledged,
-      batchSize: this.options.batchSize ?? 1000,
-      name: 'relay',
-      handle: (batch) => this.enqueue(batch),
-      onError: (error) => {
-        if (!(error instanceof RelayStoppedError)) this.options.onError?.(error);
-      },
-    });
   }
 
   /** Resolves once every event up to `position` is acknowledged and checkpointed. */
@@ -143,6 +168,7 @@ export class KafkaRelay {
   private encode(batch: readonly RecordedEvent[]): EncodedBatch {
     const byTopic = new Map<string, Message[]>();
     const spans: ProducerSpan[] = [];
+    const bytesByKey = new Map<string, number>();
     for (const event of batch) {
       const { topic, key, value, headers } = toKafkaMessage(event, {
         topicPrefix: this.topicPrefix,
@@ -161,9 +187,12 @@ export class KafkaRelay {
         headers.traceparent = span.traceparent;
         spans.push(span);
       }
+      // Encoded to bytes once, here: kafkajs would otherwise convert the string inside the send.
+      const bytes = Buffer.from(value);
+      bytesByKey.set(key, (bytesByKey.get(key) ?? 0) + bytes.length);
       const messages = byTopic.get(topic);
-      if (messages) messages.push({ key, value, headers });
-      else byTopic.set(topic, [{ key, value, headers }]);
+      if (messages) messages.push({ key, value: bytes, headers });
+      else byTopic.set(topic, [{ key, value: bytes, headers }]);
     }
     const last = batch[batch.length - 1] as RecordedEvent;
     return {
@@ -171,32 +200,101 @@ export class KafkaRelay {
       count: batch.length,
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       spans,
+      bytesByKey,
+    };
+  }
+
+  /**
+   * The queued batches that go in one send: the first, and as many of the following as keep each
+   * stream's share under the broker's record-batch limit.
+   */
+  private takeSend(): { batches: number; send: EncodedBatch } {
+    const first = this.queue[0]!;
+    const bytes = new Map(first.bytesByKey);
+    let taken = 1;
+    for (; taken < Math.min(this.queue.length, MAX_BATCHES_PER_SEND); taken++) {
+      const next = this.queue[taken]!;
+      let fits = true;
+      for (const [key, n] of next.bytesByKey) {
+        if ((bytes.get(key) ?? 0) + n > MAX_KEY_BYTES_PER_SEND) {
+          fits = false;
+          break;
+        }
+      }
+      if (!fits) break;
+      for (const [key, n] of next.bytesByKey) bytes.set(key, (bytes.get(key) ?? 0) + n);
+    }
+    if (taken === 1) return { batches: 1, send: first };
+    const byTopic = new Map<string, Message[]>();
+    let count = 0;
+    for (const batch of this.queue.slice(0, taken)) {
+      count += batch.count;
+      for (const { topic, messages } of batch.topicMessages) {
+        const list = byTopic.get(topic);
+        if (list) for (const m of messages) list.push(m);
+        else byTopic.set(topic, [...messages]);
+      }
+    }
+    return {
+      batches: taken,
+      send: {
+        lastPosition: this.queue[taken - 1]!.lastPosition,
+        count,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        bytesByKey: bytes,
+        spans: this.queue.slice(0, taken).flatMap((b) => b.spans),
+      },
     };
   }
 
   private async sendLoop(): Promise<void> {
+    // The checkpoint write of one send overlaps the next send: the broker, not Postgres, sets the pace.
+    let checkpointing: Promise<boolean> = Promise.resolve(true);
     for (;;) {
-      const batch = this.queue[0];
-      if (!batch) {
-        if (this.stopping) return;
+      if (this.queue.length === 0) {
+        if (this.stopping) break;
         await new Promise<void>((resolve) => {
           this.wakeSender = resolve;
         });
         this.wakeSender = undefined;
         continue;
       }
-      if (!(await this.publish(batch))) return;
-      this.queue.shift();
+      const { batches, send } = this.takeSend();
+      if (!(await this.publish(send))) break;
+      // Acknowledged: the read-ahead may refill the queue while the checkpoint is written.
+      this.queue.splice(0, batches);
       for (const wake of this.wakeReaders.splice(0)) wake();
+      const previous = checkpointing;
+      checkpointing = previous.then((ok) => ok && this.checkpoint(send));
+      if (!(await previous)) break;
     }
+    await checkpointing;
   }
 
-  /** Publishes one batch until acknowledged and checkpointed; false when stopped while failing. */
+  /** Publishes one send until the broker acknowledges it; false when stopped while failing. */
   private async publish(batch: EncodedBatch): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         const producer = await this.connectedProducer();
         await producer.sendBatch({ topicMessages: batch.topicMessages, acks: -1 });
+        return true;
+      } catch (error) {
+        this.options.onError?.(error);
+        // A producer that gave up may hold stale idempotence sequence numbers: start a fresh one.
+        await this.producer?.disconnect().catch(() => undefined);
+        this.producer = undefined;
+        if (!(await this.backoff(attempt))) {
+          for (const span of batch.spans) span.end(error);
+          return false;
+        }
+      }
+    }
+  }
+
+  /** Records an acknowledged send, retrying the write until it lands; false when stopped while failing. */
+  private async checkpoint(batch: EncodedBatch): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
         await this.options.checkpoints.save(this.name, batch.lastPosition);
         this.acknowledged = batch.lastPosition;
         for (const span of batch.spans) span.end();
@@ -205,21 +303,15 @@ export class KafkaRelay {
         return true;
       } catch (error) {
         this.options.onError?.(error);
-        // A producer that gave up may hold stale idempotence sequence numbers: start a fresh one.
-        await this.producer?.disconnect().catch(() => undefined);
-        this.producer = undefined;
-        if (this.stopping || (await this.backoffUnlessStopped(attempt))) {
-          for (const span of batch.spans) span.end(error);
-          return false;
-        }
+        if (!(await this.backoff(attempt))) return false;
       }
     }
   }
 
-  /** Waits before the next attempt; true when the relay was stopped meanwhile. */
-  private async backoffUnlessStopped(attempt: number): Promise<boolean> {
+  private async backoff(attempt: number): Promise<boolean> {
+    if (this.stopping) return false;
     await sleep(backoffDelay(this.policy, attempt));
-    return this.stopping;
+    return !this.stopping;
   }
 
   private async connectedProducer(): Promise<Producer> {

@@ -21,6 +21,7 @@ import {
   planSearchBatch,
 } from '../../projections/search/documents.js';
 import {
+  type AcceptanceVerdict,
   type AuditHit,
   type DetectionHit,
   type DetectionReview,
@@ -105,7 +106,7 @@ CREATE TABLE IF NOT EXISTS search.checkpoint (
 `;
 
 /** Bump when what the tables hold changes: prepare() then rebuilds contents of an older version. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /**
  * Columns added after the tables were first created (version 0, before versions were recorded).
@@ -120,10 +121,15 @@ const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] 
   { table: 'inspections', column: 'live_detections_event_id', type: 'text' },
   // schema version 2: detections carry their size in mm.
   { table: 'detections', column: 'size', type: 'jsonb' },
+  // schema version 3: detections carry their inspection's acceptance verdict.
+  { table: 'detections', column: 'acceptance', type: 'text' },
+  { table: 'inspections', column: 'verdict', type: 'text' },
+  { table: 'inspections', column: 'detection_doc_ids', type: "text[] NOT NULL DEFAULT '{}'" },
 ];
 
 const AFTER_COLUMNS_SQL = `
 CREATE INDEX IF NOT EXISTS detections_verdict ON search.detections (review_verdict, global_position DESC);
+CREATE INDEX IF NOT EXISTS detections_acceptance ON search.detections (acceptance, global_position DESC);
 INSERT INTO search.checkpoint (name, position, schema_version) VALUES ('search', 0, ${SCHEMA_VERSION})
   ON CONFLICT (name) DO NOTHING;
 `;
@@ -252,11 +258,12 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
       if (query.minLengthMm !== undefined) where.add(`(size->>'lengthMm')::float8 >= ?::float8`, query.minLengthMm);
       if (query.verdict === 'unreviewed') where.add(`role = 'live' AND review_verdict IS NULL`);
       else if (query.verdict !== undefined) where.add('review_verdict = ?', query.verdict);
+      if (query.acceptance !== undefined) where.add('acceptance = ?', query.acceptance);
       addCommon(where, query);
       const { rows, indexedPosition } = await this.pageAt<DetectionRow>(
         `SELECT id, event_id, global_position, inspection_id, file_id, file_name, tags, role, model_name,
                 model_version, detection_id, class_name, class_id, score, box, size, recorded_at, review_verdict,
-                review_new_class_name, reviewer, reviewed_at
+                review_new_class_name, reviewer, reviewed_at, acceptance
            FROM search.detections ${where.sql()}`,
         'global_position DESC, id COLLATE "C" ASC',
         query.limit,
@@ -420,6 +427,15 @@ async function applyBatch(
       [JSON.stringify(plan.reviews.map((r) => ({ id: r.docId, ...r.review })))],
     );
   }
+  if (plan.verdicts.length > 0) {
+    await client.query(
+      `UPDATE search.detections d SET acceptance = v.verdict
+         FROM (SELECT r.verdict, unnest(r."docIds") AS id
+                 FROM jsonb_to_recordset($1::jsonb) AS r(verdict text, "docIds" text[])) v
+        WHERE d.id = v.id`,
+      [JSON.stringify(plan.verdicts)],
+    );
+  }
   await writeFacts(client, plan.files, plan.inspections);
   const position = Math.max(stored, plan.position);
   await client.query(`UPDATE search.checkpoint SET position = $1 WHERE name = 'search'`, [position]);
@@ -451,8 +467,10 @@ async function loadInspections(client: pg.PoolClient, ids: string[]): Promise<Ma
     inspection_id: string;
     file_id: string;
     live_detections_event_id: string | null;
+    verdict: AcceptanceVerdict | null;
+    detection_doc_ids: string[];
   }>(
-    `SELECT inspection_id, file_id, live_detections_event_id
+    `SELECT inspection_id, file_id, live_detections_event_id, verdict, detection_doc_ids
        FROM search.inspections WHERE inspection_id = ANY($1::text[])`,
     [ids],
   );
@@ -461,6 +479,8 @@ async function loadInspections(client: pg.PoolClient, ids: string[]): Promise<Ma
       inspectionId: r.inspection_id,
       fileId: r.file_id,
       liveDetectionsEventId: r.live_detections_event_id,
+      verdict: r.verdict,
+      detectionDocIds: r.detection_doc_ids,
     });
   }
   return map;
@@ -486,19 +506,19 @@ async function writeDetections(client: pg.PoolClient, docs: readonly DetectionDo
   await client.query(
     `INSERT INTO search.detections (id, event_id, global_position, inspection_id, file_id, file_name, tags, role,
             model_name, model_version, detection_id, class_name, class_id, score, box, size, recorded_at, search_text,
-            review_verdict, review_new_class_name, reviewer, reviewed_at)
+            review_verdict, review_new_class_name, reviewer, reviewed_at, acceptance)
      SELECT id, "eventId", "globalPosition", "inspectionId", "fileId", "fileName", tags, role, "modelName",
             "modelVersion", "detectionId", "className", "classId", score, box, size, "recordedAt",
             to_tsvector('simple', "searchText"), review->>'verdict', review->>'newClassName', review->>'reviewer',
-            (review->>'reviewedAt')::timestamptz
+            (review->>'reviewedAt')::timestamptz, acceptance
        FROM jsonb_to_recordset($1::jsonb) AS d(id text, "eventId" text, "globalPosition" bigint, "inspectionId" text,
             "fileId" text, "fileName" text, tags text[], role text, "modelName" text, "modelVersion" text,
             "detectionId" text, "className" text, "classId" integer, score real, box jsonb, size jsonb,
-            "recordedAt" timestamptz, "searchText" text, review jsonb)
+            "recordedAt" timestamptz, "searchText" text, review jsonb, acceptance text)
      ON CONFLICT (id) DO UPDATE SET file_name = EXCLUDED.file_name, tags = EXCLUDED.tags,
             search_text = EXCLUDED.search_text, file_id = EXCLUDED.file_id,
             review_verdict = EXCLUDED.review_verdict, review_new_class_name = EXCLUDED.review_new_class_name,
-            reviewer = EXCLUDED.reviewer, reviewed_at = EXCLUDED.reviewed_at`,
+            reviewer = EXCLUDED.reviewer, reviewed_at = EXCLUDED.reviewed_at, acceptance = EXCLUDED.acceptance`,
     [JSON.stringify(docs)],
   );
 }
@@ -535,11 +555,13 @@ async function writeFacts(
   }
   if (inspections.length > 0) {
     await client.query(
-      `INSERT INTO search.inspections (inspection_id, file_id, live_detections_event_id)
-       SELECT "inspectionId", "fileId", "liveDetectionsEventId"
-         FROM jsonb_to_recordset($1::jsonb) AS i("inspectionId" text, "fileId" text, "liveDetectionsEventId" text)
+      `INSERT INTO search.inspections (inspection_id, file_id, live_detections_event_id, verdict, detection_doc_ids)
+       SELECT "inspectionId", "fileId", "liveDetectionsEventId", verdict, "detectionDocIds"
+         FROM jsonb_to_recordset($1::jsonb) AS i("inspectionId" text, "fileId" text, "liveDetectionsEventId" text,
+              verdict text, "detectionDocIds" text[])
        ON CONFLICT (inspection_id) DO UPDATE SET file_id = EXCLUDED.file_id,
-              live_detections_event_id = EXCLUDED.live_detections_event_id`,
+              live_detections_event_id = EXCLUDED.live_detections_event_id, verdict = EXCLUDED.verdict,
+              detection_doc_ids = EXCLUDED.detection_doc_ids`,
       [JSON.stringify(inspections)],
     );
   }
@@ -567,6 +589,7 @@ interface DetectionRow {
   review_new_class_name: string | null;
   reviewer: string | null;
   reviewed_at: Date | null;
+  acceptance: AcceptanceVerdict | null;
 }
 
 function detectionHitOfRow(r: DetectionRow): DetectionHit {
@@ -597,6 +620,7 @@ function detectionHitOfRow(r: DetectionRow): DetectionHit {
             reviewedAt: r.reviewed_at.toISOString(),
           }
         : null,
+    acceptance: r.acceptance ?? null,
   };
 }
 

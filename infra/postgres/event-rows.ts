@@ -9,6 +9,12 @@ import { computeEventHash, type HashVersion } from './event-hash.js';
 export const EVENT_COLUMNS = `global_position, stream_id, stream_version, event_id, type, schema_version, data, metadata,
   (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at_ms, hash, prev_hash, hash_version`;
 
+/** The same columns with `data` as its stored JSON text (`SubscribeOptions.dataAsText`). */
+export const EVENT_COLUMNS_DATA_AS_TEXT = EVENT_COLUMNS.replace(
+  'type, schema_version, data,',
+  'type, schema_version, data::text AS data,',
+);
+
 export interface EventRow {
   global_position: string;
   stream_id: string;

@@ -20,7 +20,7 @@ import {
 } from './append-input.js';
 import { type AppendState, lockAppendState, readAppendState, type Written, writeEvents } from './append-sql.js';
 import type { AppendWitness } from './append-witness.js';
-import { EVENT_COLUMNS, type EventRow, toRecordedEvent } from './event-rows.js';
+import { EVENT_COLUMNS, EVENT_COLUMNS_DATA_AS_TEXT, type EventRow, toRecordedEvent } from './event-rows.js';
 import { LogNotifier } from './log-notifier.js';
 import { startLogSubscription } from './log-subscription.js';
 import { StreamHeadCache } from './stream-head-cache.js';
@@ -264,14 +264,22 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     return { streamId: row.stream_id, result: { ...row.result, duplicate: true } };
   }
 
-  async readAll(options: { after: number; maxCount: number }): Promise<RecordedEvent[]> {
+  async readAll(options: { after: number; maxCount: number; dataAsText?: boolean }): Promise<RecordedEvent[]> {
     checkNonNegativeInteger('after', options.after);
     checkCount(options.maxCount);
-    const { rows } = await this.pool.query<EventRow>({
-      name: 'chitti_read_all',
-      text: `SELECT ${EVENT_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2`,
-      values: [options.after, options.maxCount],
-    });
+    const { rows } = await this.pool.query<EventRow>(
+      options.dataAsText
+        ? {
+            name: 'chitti_read_all_text',
+            text: `SELECT ${EVENT_COLUMNS_DATA_AS_TEXT} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2`,
+            values: [options.after, options.maxCount],
+          }
+        : {
+            name: 'chitti_read_all',
+            text: `SELECT ${EVENT_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2`,
+            values: [options.after, options.maxCount],
+          },
+    );
     return rows.map(toRecordedEvent);
   }
 
@@ -289,7 +297,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     const inner = startLogSubscription(
       async (after, maxCount) => {
         await listening;
-        return this.readAll({ after, maxCount });
+        return this.readAll({ after, maxCount, dataAsText: options.dataAsText === true });
       },
       this.notifier,
       {

@@ -1,27 +1,30 @@
 import { isEventType, type RecordedEvent } from '../../schemas/events/index.js';
 import type { Projection, TableNames } from '../projection.js';
-import { insertRows, type TableSpec, type Tx } from '../sql.js';
+import { insertRows, type Tx } from '../sql.js';
+import { col, defineTable } from '../table.js';
 import { summarise } from './audit-summary.js';
 import { decode } from './decode.js';
 
-export const auditTrailTable: TableSpec = {
-  name: 'audit_trail',
-  columns: [
-    { name: 'position', type: 'bigint' },
-    { name: 'recorded_at', type: 'timestamptz' },
-    { name: 'stream_id', type: 'text' },
-    { name: 'stream_version', type: 'integer' },
-    { name: 'event_id', type: 'text' },
-    { name: 'type', type: 'text' },
-    { name: 'schema_version', type: 'integer' },
-    { name: 'actor', type: 'text' },
-    { name: 'correlation_id', type: 'text', nullable: true },
-    { name: 'causation_id', type: 'text', nullable: true },
-    { name: 'summary', type: 'text' },
-  ],
-  primaryKey: ['position'],
-  indexes: ['(actor, position)', '(stream_id, position)', '(type, position)', '(recorded_at)', '(correlation_id)'],
-};
+export const auditTrailTable = defineTable(
+  'audit_trail',
+  {
+    position: col.bigint(),
+    recorded_at: col.timestamptz(),
+    stream_id: col.text(),
+    stream_version: col.integer(),
+    event_id: col.text(),
+    type: col.text(),
+    schema_version: col.integer(),
+    actor: col.text(),
+    correlation_id: col.text().nullable(),
+    causation_id: col.text().nullable(),
+    summary: col.text(),
+  },
+  {
+    primaryKey: ['position'],
+    indexes: ['(actor, position)', '(stream_id, position)', '(type, position)', '(recorded_at)', '(correlation_id)'],
+  },
+);
 
 /** Events of a type this build does not know still get a row: the trail must never have holes. */
 const summaryOf = (event: RecordedEvent): string =>
@@ -33,7 +36,7 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
   await insertRows(
     tx,
     tables('audit_trail'),
-    auditTrailTable.columns,
+    auditTrailTable,
     events.map((e) => ({
       position: e.globalPosition,
       recorded_at: e.recordedAt,

@@ -1,41 +1,44 @@
+import { z } from 'zod';
 import type { RecordedEvent } from '../../schemas/events/index.js';
+import { DicomHeader } from '../../schemas/events/index.js';
 import type { Projection, TableNames } from '../projection.js';
-import { loadRows, type Row, type TableSpec, type Tx, upsertRows } from '../sql.js';
+import { loadRows, type Tx, upsertRows } from '../sql.js';
+import { col, defineTable } from '../table.js';
 import { decode } from './decode.js';
 
-export const filesTable: TableSpec = {
-  name: 'files',
-  columns: [
-    { name: 'file_id', type: 'text' },
-    { name: 'sha256', type: 'text' },
-    { name: 'size_bytes', type: 'bigint' },
-    { name: 'media_type', type: 'text' },
-    { name: 'width', type: 'integer' },
-    { name: 'height', type: 'integer' },
-    { name: 'bit_depth', type: 'integer' },
-    { name: 'channels', type: 'integer' },
-    { name: 'original_name', type: 'text' },
-    { name: 'uploaded_by', type: 'text' },
-    { name: 'uploaded_at', type: 'timestamptz' },
-    { name: 'uploaded_position', type: 'bigint' },
-    { name: 'tags', type: 'jsonb' },
+export const filesTable = defineTable(
+  'files',
+  {
+    file_id: col.text(),
+    sha256: col.text(),
+    size_bytes: col.bigint(),
+    media_type: col.text(),
+    width: col.integer(),
+    height: col.integer(),
+    bit_depth: col.integer(),
+    channels: col.integer(),
+    original_name: col.text(),
+    uploaded_by: col.text(),
+    uploaded_at: col.timestamptz(),
+    uploaded_position: col.bigint(),
+    tags: col.jsonb(z.array(z.string())),
     /** Pixel spacing in mm (DICOM header or upload parameter); null when unknown. */
-    { name: 'pixel_spacing_row_mm', type: 'double precision', nullable: true },
-    { name: 'pixel_spacing_column_mm', type: 'double precision', nullable: true },
+    pixel_spacing_row_mm: col.double().nullable(),
+    pixel_spacing_column_mm: col.double().nullable(),
     /** The allow-listed DICOM header; null for other formats. */
-    { name: 'dicom', type: 'jsonb', nullable: true },
-    { name: 'deleted', type: 'boolean' },
-    { name: 'deleted_at', type: 'timestamptz', nullable: true },
-    { name: 'deleted_by', type: 'text', nullable: true },
-    { name: 'delete_reason', type: 'text', nullable: true },
-    { name: 'updated_at', type: 'timestamptz' },
-    { name: 'last_position', type: 'bigint' },
+    dicom: col.jsonb(DicomHeader).nullable(),
+    deleted: col.boolean(),
+    deleted_at: col.timestamptz().nullable(),
+    deleted_by: col.text().nullable(),
+    delete_reason: col.text().nullable(),
+    updated_at: col.timestamptz(),
+    last_position: col.bigint(),
     /** The file stream's version at last_position: the ETag, without a read of the stream. */
-    { name: 'stream_version', type: 'integer' },
-  ],
-  primaryKey: ['file_id'],
-  indexes: ['(uploaded_position)', 'USING gin (tags)', '(sha256)'],
-};
+    stream_version: col.integer(),
+  },
+  { primaryKey: ['file_id'], indexes: ['(uploaded_position)', 'USING gin (tags)', '(sha256)'] },
+);
+export type FileRow = typeof filesTable.Row;
 
 const FILE_EVENTS = new Set(['FileUploaded', 'FileTagged', 'FileDeleted']);
 
@@ -55,10 +58,10 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
   const table = tables('files');
   const decoded = events.map(decode);
   const ids = decoded.map((d) => (d.domain.data as { fileId: string }).fileId);
-  const rows = await loadRows(tx, table, 'file_id', ids);
+  const rows = await loadRows(tx, table, filesTable, 'file_id', ids);
   const dirty = new Set<string>();
   for (const { event, domain } of decoded) {
-    const touched = (row: Row) => {
+    const touched = (row: FileRow) => {
       row.updated_at = event.recordedAt;
       row.last_position = event.globalPosition;
       row.stream_version = event.streamVersion;
@@ -97,7 +100,7 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
       case 'FileTagged': {
         const row = rows.get(domain.data.fileId);
         if (!row) break; // the decider never tags an unknown file; nothing to show for one
-        row.tags = applyTagChange(row.tags as string[], domain.data.added, domain.data.removed);
+        row.tags = applyTagChange(row.tags, domain.data.added, domain.data.removed);
         touched(row);
         dirty.add(domain.data.fileId);
         break;

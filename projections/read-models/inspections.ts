@@ -1,149 +1,162 @@
+import { z } from 'zod';
+import { Thresholds } from '../../schemas/events/common.js';
 import type { RecordedEvent } from '../../schemas/events/index.js';
 import type { Projection, TableNames } from '../projection.js';
-import { addToCounters, insertRows, loadRows, type Row, type TableSpec, type Tx, upsertRows } from '../sql.js';
+import { addToCounters, insertRows, loadRows, type Tx, upsertRows } from '../sql.js';
+import { col, defineTable } from '../table.js';
 import { type Decoded, decode } from './decode.js';
 
 /** One read model for the inspection stream: inspections, their boxes, reviews and the statistics over them. */
-export const inspectionsTable: TableSpec = {
-  name: 'inspections',
-  columns: [
-    { name: 'inspection_id', type: 'text' },
-    { name: 'file_id', type: 'text' },
-    { name: 'file_sha256', type: 'text', nullable: true },
-    { name: 'model_name', type: 'text' },
-    { name: 'model_version', type: 'text' },
-    { name: 'model_sha256', type: 'text', nullable: true },
-    { name: 'selection_reason', type: 'text' },
-    { name: 'selection_roll', type: 'double precision', nullable: true },
-    { name: 'traffic_weights', type: 'jsonb' },
-    { name: 'shadows', type: 'jsonb' },
-    { name: 'thresholds', type: 'jsonb' },
-    { name: 'requested_by', type: 'text' },
-    { name: 'requested_at', type: 'timestamptz' },
-    { name: 'requested_position', type: 'bigint' },
+const ModelRef = z.object({ name: z.string(), version: z.string(), sha256: z.string().nullable() });
+export const INSPECTION_STATUSES = ['requested', 'running', 'retrying', 'detected', 'failed', 'closed'] as const;
+export const ACCEPTANCE_VERDICTS = ['accept', 'reject', 'indeterminate'] as const;
+export const REVIEW_VERDICTS = ['confirmed', 'rejected', 'relabelled'] as const;
+
+export const inspectionsTable = defineTable(
+  'inspections',
+  {
+    inspection_id: col.text(),
+    file_id: col.text(),
+    file_sha256: col.text().nullable(),
+    model_name: col.text(),
+    model_version: col.text(),
+    model_sha256: col.text().nullable(),
+    selection_reason: col.text(),
+    selection_roll: col.double().nullable(),
+    traffic_weights: col.jsonb(z.record(z.string(), z.number())),
+    shadows: col.jsonb(z.array(ModelRef)),
+    thresholds: col.jsonb(Thresholds),
+    requested_by: col.text(),
+    requested_at: col.timestamptz(),
+    requested_position: col.bigint(),
     /** requested → running → detected | retrying → failed; closed at the end. */
-    { name: 'status', type: 'text' },
-    { name: 'attempts', type: 'integer' },
-    { name: 'worker', type: 'text', nullable: true },
-    { name: 'started_at', type: 'timestamptz', nullable: true },
-    { name: 'failure_code', type: 'text', nullable: true },
-    { name: 'failure_reason', type: 'text', nullable: true },
-    { name: 'failed_at', type: 'timestamptz', nullable: true },
-    { name: 'detected_at', type: 'timestamptz', nullable: true },
-    { name: 'detection_count', type: 'integer' },
-    { name: 'shadow_runs', type: 'integer' },
-    { name: 'queue_ms', type: 'double precision', nullable: true },
-    { name: 'preprocess_ms', type: 'double precision', nullable: true },
-    { name: 'inference_ms', type: 'double precision', nullable: true },
-    { name: 'postprocess_ms', type: 'double precision', nullable: true },
-    { name: 'batch_size', type: 'integer', nullable: true },
-    { name: 'cached', type: 'boolean', nullable: true },
-    { name: 'reviewed_count', type: 'integer' },
-    { name: 'confirmed_count', type: 'integer' },
-    { name: 'rejected_count', type: 'integer' },
-    { name: 'relabelled_count', type: 'integer' },
-    { name: 'outcome', type: 'text', nullable: true },
-    { name: 'closed_at', type: 'timestamptz', nullable: true },
-    { name: 'closed_by', type: 'text', nullable: true },
-    { name: 'close_note', type: 'text', nullable: true },
+    status: col.oneOf(INSPECTION_STATUSES),
+    attempts: col.integer(),
+    worker: col.text().nullable(),
+    started_at: col.timestamptz().nullable(),
+    failure_code: col.text().nullable(),
+    failure_reason: col.text().nullable(),
+    failed_at: col.timestamptz().nullable(),
+    detected_at: col.timestamptz().nullable(),
+    detection_count: col.integer(),
+    shadow_runs: col.integer(),
+    queue_ms: col.double().nullable(),
+    preprocess_ms: col.double().nullable(),
+    inference_ms: col.double().nullable(),
+    postprocess_ms: col.double().nullable(),
+    batch_size: col.integer().nullable(),
+    cached: col.boolean().nullable(),
+    reviewed_count: col.integer(),
+    confirmed_count: col.integer(),
+    rejected_count: col.integer(),
+    relabelled_count: col.integer(),
+    outcome: col.oneOf(['accepted', 'rejected', 'inconclusive']).nullable(),
+    closed_at: col.timestamptz().nullable(),
+    closed_by: col.text().nullable(),
+    close_note: col.text().nullable(),
     /** The latest InspectionEvaluated: accept | reject | indeterminate, and against which profile revision. */
-    { name: 'verdict', type: 'text', nullable: true },
-    { name: 'verdict_profile_id', type: 'text', nullable: true },
-    { name: 'verdict_profile_revision', type: 'integer', nullable: true },
-    { name: 'evaluated_by', type: 'text', nullable: true },
-    { name: 'evaluated_at', type: 'timestamptz', nullable: true },
-    { name: 'reports_issued', type: 'integer' },
-    { name: 'updated_at', type: 'timestamptz' },
-    { name: 'last_position', type: 'bigint' },
+    verdict: col.oneOf(ACCEPTANCE_VERDICTS).nullable(),
+    verdict_profile_id: col.text().nullable(),
+    verdict_profile_revision: col.integer().nullable(),
+    evaluated_by: col.text().nullable(),
+    evaluated_at: col.timestamptz().nullable(),
+    reports_issued: col.integer(),
+    updated_at: col.timestamptz(),
+    last_position: col.bigint(),
     /** The inspection stream's version at last_position: the ETag, without a read of the stream. */
-    { name: 'stream_version', type: 'integer' },
-  ],
-  primaryKey: ['inspection_id'],
-  indexes: [
-    '(requested_position)',
-    '(status, requested_position)',
-    '(model_name, model_version, requested_position)',
-    '(file_id)',
-    '(verdict, requested_position)',
-  ],
-};
+    stream_version: col.integer(),
+  },
+  {
+    primaryKey: ['inspection_id'],
+    indexes: [
+      '(requested_position)',
+      '(status, requested_position)',
+      '(model_name, model_version, requested_position)',
+      '(file_id)',
+      '(verdict, requested_position)',
+    ],
+  },
+);
+export type InspectionRow = typeof inspectionsTable.Row;
 
-export const detectionsTable: TableSpec = {
-  name: 'detections',
-  columns: [
-    { name: 'inspection_id', type: 'text' },
-    { name: 'role', type: 'text' },
-    { name: 'model_name', type: 'text' },
-    { name: 'model_version', type: 'text' },
-    { name: 'detection_id', type: 'text' },
-    { name: 'ordinal', type: 'integer' },
-    { name: 'file_id', type: 'text', nullable: true },
-    { name: 'class_id', type: 'integer' },
-    { name: 'class_name', type: 'text' },
-    { name: 'score', type: 'double precision' },
-    { name: 'x1', type: 'double precision' },
-    { name: 'y1', type: 'double precision' },
-    { name: 'x2', type: 'double precision' },
-    { name: 'y2', type: 'double precision' },
+export const detectionsTable = defineTable(
+  'detections',
+  {
+    inspection_id: col.text(),
+    role: col.oneOf(['live', 'shadow']),
+    model_name: col.text(),
+    model_version: col.text(),
+    detection_id: col.text(),
+    ordinal: col.integer(),
+    file_id: col.text().nullable(),
+    class_id: col.integer(),
+    class_name: col.text(),
+    score: col.double(),
+    x1: col.double(),
+    y1: col.double(),
+    x2: col.double(),
+    y2: col.double(),
     /** Size in mm (longer side, shorter side, area in mm²); null when the file's pixel spacing is unknown. */
-    { name: 'length_mm', type: 'double precision', nullable: true },
-    { name: 'width_mm', type: 'double precision', nullable: true },
-    { name: 'area_mm2', type: 'double precision', nullable: true },
-    { name: 'recorded_at', type: 'timestamptz' },
-    { name: 'recorded_position', type: 'bigint' },
+    length_mm: col.double().nullable(),
+    width_mm: col.double().nullable(),
+    area_mm2: col.double().nullable(),
+    recorded_at: col.timestamptz(),
+    recorded_position: col.bigint(),
     /** Latest human verdict on a live box: confirmed | rejected | relabelled, null while unreviewed. */
-    { name: 'verdict', type: 'text', nullable: true },
-    { name: 'relabelled_to', type: 'text', nullable: true },
-    { name: 'reviewed_by', type: 'text', nullable: true },
-    { name: 'reviewed_at', type: 'timestamptz', nullable: true },
-  ],
-  primaryKey: ['inspection_id', 'role', 'model_name', 'model_version', 'detection_id'],
-  indexes: ['(recorded_position, ordinal)', '(class_name, recorded_position)', '(model_name, model_version)'],
-};
+    verdict: col.oneOf(REVIEW_VERDICTS).nullable(),
+    relabelled_to: col.text().nullable(),
+    reviewed_by: col.text().nullable(),
+    reviewed_at: col.timestamptz().nullable(),
+  },
+  {
+    primaryKey: ['inspection_id', 'role', 'model_name', 'model_version', 'detection_id'],
+    indexes: ['(recorded_position, ordinal)', '(class_name, recorded_position)', '(model_name, model_version)'],
+  },
+);
+export type DetectionRow = typeof detectionsTable.Row;
 
-export const reviewsTable: TableSpec = {
-  name: 'reviews',
-  columns: [
-    { name: 'position', type: 'bigint' },
-    { name: 'inspection_id', type: 'text' },
-    { name: 'detection_id', type: 'text' },
-    { name: 'class_name', type: 'text', nullable: true },
-    { name: 'verdict', type: 'text' },
-    { name: 'new_class_name', type: 'text', nullable: true },
-    { name: 'comment', type: 'text', nullable: true },
-    { name: 'reviewer', type: 'text' },
-    { name: 'reviewed_at', type: 'timestamptz' },
-  ],
-  primaryKey: ['position'],
-  indexes: ['(inspection_id)'],
-};
+export const reviewsTable = defineTable(
+  'reviews',
+  {
+    position: col.bigint(),
+    inspection_id: col.text(),
+    detection_id: col.text(),
+    class_name: col.text().nullable(),
+    verdict: col.oneOf(REVIEW_VERDICTS),
+    new_class_name: col.text().nullable(),
+    comment: col.text().nullable(),
+    reviewer: col.text(),
+    reviewed_at: col.timestamptz(),
+  },
+  { primaryKey: ['position'], indexes: ['(inspection_id)'] },
+);
 
 /** Current verdicts per detected class (a re-review moves the count), plus all review events. */
-export const reviewStatsTable: TableSpec = {
-  name: 'review_stats',
-  columns: [
-    { name: 'class_name', type: 'text' },
-    { name: 'confirmed', type: 'integer' },
-    { name: 'rejected', type: 'integer' },
-    { name: 'relabelled', type: 'integer' },
-    { name: 'reviews', type: 'integer' },
-  ],
-  primaryKey: ['class_name'],
-};
+export const reviewStatsTable = defineTable(
+  'review_stats',
+  {
+    class_name: col.text(),
+    confirmed: col.integer(),
+    rejected: col.integer(),
+    relabelled: col.integer(),
+    reviews: col.integer(),
+  },
+  { primaryKey: ['class_name'] },
+);
 
 /** Live detections per UTC day and class. */
-export const dailyDefectStatsTable: TableSpec = {
-  name: 'daily_defect_stats',
-  columns: [
-    { name: 'day', type: 'date' },
-    { name: 'class_name', type: 'text' },
-    { name: 'detections', type: 'integer' },
-    { name: 'inspections', type: 'integer' },
+export const dailyDefectStatsTable = defineTable(
+  'daily_defect_stats',
+  {
+    day: col.date(),
+    class_name: col.text(),
+    detections: col.integer(),
+    inspections: col.integer(),
     /** Σ score in millionths: integers add up the same in any batch split. */
-    { name: 'score_sum_micro', type: 'bigint' },
-  ],
-  primaryKey: ['day', 'class_name'],
-};
+    score_sum_micro: col.bigint(),
+  },
+  { primaryKey: ['day', 'class_name'] },
+);
 
 const INSPECTION_EVENTS = new Set([
   'InspectionRequested',
@@ -156,34 +169,40 @@ const INSPECTION_EVENTS = new Set([
   'ReportIssued',
 ]);
 
-type Verdict = 'confirmed' | 'rejected' | 'relabelled';
-const VERDICT_COUNT = { confirmed: 'confirmed_count', rejected: 'rejected_count', relabelled: 'relabelled_count' };
+type Verdict = (typeof REVIEW_VERDICTS)[number];
+const VERDICT_COUNT = {
+  confirmed: 'confirmed_count',
+  rejected: 'rejected_count',
+  relabelled: 'relabelled_count',
+} as const;
+type ReviewRow = typeof reviewsTable.Row;
+type DailyRow = typeof dailyDefectStatsTable.Row;
 
-const detectionKey = (r: Row) =>
+const detectionKey = (r: DetectionRow) =>
   `${r.inspection_id}\u0000${r.role}\u0000${r.model_name}\u0000${r.model_version}\u0000${r.detection_id}`;
 const liveKey = (inspectionId: string, detectionId: string) => `${inspectionId}\u0000${detectionId}`;
 
 /** Batch-local state: rows loaded once, changed in memory, written back with one statement per table. */
 class InspectionBatch {
-  readonly detections = new Map<string, Row>();
+  readonly detections = new Map<string, DetectionRow>();
   readonly dirtyDetections = new Set<string>();
   readonly dirtyInspections = new Set<string>();
-  readonly reviews: Row[] = [];
+  readonly reviews: ReviewRow[] = [];
   readonly reviewDeltas = new Map<
     string,
     { confirmed: number; rejected: number; relabelled: number; reviews: number }
   >();
-  readonly dailyDeltas = new Map<string, Row>();
+  readonly dailyDeltas = new Map<string, DailyRow>();
   /** Latest live box per (inspection, detection id), which is what a review refers to. */
-  readonly live = new Map<string, Row>();
+  readonly live = new Map<string, DetectionRow>();
 
-  constructor(readonly inspections: Map<string, Row>) {}
+  constructor(readonly inspections: Map<string, InspectionRow>) {}
 
-  addDetection(row: Row): void {
+  addDetection(row: DetectionRow): void {
     const key = detectionKey(row);
     this.detections.set(key, row);
     this.dirtyDetections.add(key);
-    if (row.role === 'live') this.live.set(liveKey(String(row.inspection_id), String(row.detection_id)), row);
+    if (row.role === 'live') this.live.set(liveKey(row.inspection_id, row.detection_id), row);
   }
 
   reviewDelta(className: string) {
@@ -196,7 +215,7 @@ class InspectionBatch {
   }
 }
 
-function touch(row: Row, event: RecordedEvent): void {
+function touch(row: InspectionRow, event: RecordedEvent): void {
   row.updated_at = event.recordedAt;
   row.last_position = event.globalPosition;
   row.stream_version = event.streamVersion;
@@ -206,7 +225,7 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
   const inspection = batch.inspections.get((domain.data as { inspectionId: string }).inspectionId);
   const dirty = () => {
     touch(inspection!, event);
-    batch.dirtyInspections.add(String(inspection!.inspection_id));
+    batch.dirtyInspections.add(inspection!.inspection_id);
   };
   switch (domain.type) {
     case 'InspectionRequested': {
@@ -304,7 +323,7 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
       if (d.role === 'live') countDailyDefects(batch, event, d.detections);
       if (!inspection) return;
       if (d.role === 'shadow') {
-        inspection.shadow_runs = Number(inspection.shadow_runs) + 1;
+        inspection.shadow_runs += 1;
       } else {
         inspection.detection_count = d.detections.length;
         inspection.detected_at = event.recordedAt;
@@ -321,7 +340,7 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
     }
     case 'InspectionFailed': {
       if (!inspection) return;
-      inspection.attempts = Math.max(Number(inspection.attempts), domain.data.attempt);
+      inspection.attempts = Math.max(inspection.attempts, domain.data.attempt);
       inspection.failure_code = domain.data.code;
       inspection.failure_reason = domain.data.reason;
       inspection.failed_at = event.recordedAt;
@@ -332,7 +351,7 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
     case 'DetectionReviewed': {
       const d = domain.data;
       const box = batch.live.get(liveKey(d.inspectionId, d.detectionId));
-      const className = box ? String(box.class_name) : null;
+      const className = box ? box.class_name : null;
       batch.reviews.push({
         position: event.globalPosition,
         inspection_id: d.inspectionId,
@@ -345,7 +364,7 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
         reviewed_at: event.recordedAt,
       });
       if (!box || className === null) return;
-      const previous = box.verdict as Verdict | null;
+      const previous: Verdict | null = box.verdict;
       if (previous) batch.reviewDelta(className)[previous] -= 1;
       const delta = batch.reviewDelta(className);
       delta[d.verdict] += 1;
@@ -356,9 +375,9 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
       box.reviewed_at = event.recordedAt;
       batch.dirtyDetections.add(detectionKey(box));
       if (!inspection) return;
-      if (previous) inspection[VERDICT_COUNT[previous]] = Number(inspection[VERDICT_COUNT[previous]]) - 1;
-      else inspection.reviewed_count = Number(inspection.reviewed_count) + 1;
-      inspection[VERDICT_COUNT[d.verdict]] = Number(inspection[VERDICT_COUNT[d.verdict]]) + 1;
+      if (previous) inspection[VERDICT_COUNT[previous]] -= 1;
+      else inspection.reviewed_count += 1;
+      inspection[VERDICT_COUNT[d.verdict]] += 1;
       dirty();
       return;
     }
@@ -384,7 +403,7 @@ function applyOne(batch: InspectionBatch, { event, domain }: Decoded): void {
     }
     case 'ReportIssued': {
       if (!inspection) return;
-      inspection.reports_issued = Number(inspection.reports_issued) + 1;
+      inspection.reports_issued += 1;
       dirty();
       return;
     }
@@ -409,11 +428,11 @@ function countDailyDefects(
       row = { day, class_name: box.className, detections: 0, inspections: 0, score_sum_micro: 0 };
       batch.dailyDeltas.set(key, row);
     }
-    row.detections = Number(row.detections) + 1;
-    row.score_sum_micro = Number(row.score_sum_micro) + Math.round(box.score * 1e6);
+    row.detections += 1;
+    row.score_sum_micro += Math.round(box.score * 1e6);
     if (!seen.has(box.className)) {
       seen.add(box.className);
-      row.inspections = Number(row.inspections) + 1;
+      row.inspections += 1;
     }
   }
 }
@@ -442,11 +461,12 @@ async function loadReviewedBoxes(tx: Tx, table: string, decoded: readonly Decode
       ORDER BY d.recorded_position`,
     [wanted.inspection, wanted.detection],
   );
-  for (const row of rows as Row[]) {
+  for (const raw of rows) {
+    const row = detectionsTable.read(raw);
     const key = detectionKey(row);
     if (batch.detections.has(key)) continue;
     batch.detections.set(key, row);
-    batch.live.set(liveKey(String(row.inspection_id), String(row.detection_id)), row);
+    batch.live.set(liveKey(row.inspection_id, row.detection_id), row);
   }
 }
 
@@ -455,6 +475,7 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
   const inspections = await loadRows(
     tx,
     tables('inspections'),
+    inspectionsTable,
     'inspection_id',
     decoded
       .filter((d) => d.domain.type !== 'InspectionRequested')
@@ -476,7 +497,7 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
     detectionsTable,
     [...batch.dirtyDetections].map((key) => batch.detections.get(key)!),
   );
-  await insertRows(tx, tables('reviews'), reviewsTable.columns, batch.reviews, { ignoreConflicts: true });
+  await insertRows(tx, tables('reviews'), reviewsTable, batch.reviews, { ignoreConflicts: true });
   await addToCounters(
     tx,
     tables('review_stats'),

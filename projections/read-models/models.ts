@@ -1,72 +1,81 @@
+import { z } from 'zod';
+import { Thresholds } from '../../schemas/events/common.js';
 import type { RecordedEvent } from '../../schemas/events/index.js';
 import type { Projection, TableNames } from '../projection.js';
-import { insertRows, loadRows, type Row, type TableSpec, type Tx, upsertRows } from '../sql.js';
+import { insertRows, loadRows, type Tx, upsertRows } from '../sql.js';
+import { col, defineTable } from '../table.js';
+
+const Weights = z.record(z.string(), z.number());
+
 import { type Decoded, decode } from './decode.js';
 
-export const modelsTable: TableSpec = {
-  name: 'models',
-  columns: [
-    { name: 'name', type: 'text' },
+export const modelsTable = defineTable(
+  'models',
+  {
+    name: col.text(),
     /** The live traffic split: version -> percent. */
-    { name: 'weights', type: 'jsonb' },
-    { name: 'shadow_versions', type: 'jsonb' },
-    { name: 'version_count', type: 'integer' },
-    { name: 'registered_at', type: 'timestamptz' },
-    { name: 'updated_at', type: 'timestamptz' },
-    { name: 'last_position', type: 'bigint' },
-  ],
-  primaryKey: ['name'],
-};
+    weights: col.jsonb(Weights),
+    shadow_versions: col.jsonb(z.array(z.string())),
+    version_count: col.integer(),
+    registered_at: col.timestamptz(),
+    updated_at: col.timestamptz(),
+    last_position: col.bigint(),
+  },
+  { primaryKey: ['name'] },
+);
+type ModelRow = typeof modelsTable.Row;
 
-export const modelVersionsTable: TableSpec = {
-  name: 'model_versions',
-  columns: [
-    { name: 'name', type: 'text' },
-    { name: 'version', type: 'text' },
-    { name: 'sha256', type: 'text' },
-    { name: 'size_bytes', type: 'bigint' },
-    { name: 'output_layout', type: 'text' },
-    { name: 'classes', type: 'jsonb' },
-    { name: 'input_width', type: 'integer' },
-    { name: 'input_height', type: 'integer' },
-    { name: 'metrics', type: 'jsonb' },
-    { name: 'description', type: 'text' },
-    { name: 'registered_by', type: 'text' },
-    { name: 'registered_at', type: 'timestamptz' },
-    { name: 'registered_position', type: 'bigint' },
+export const VERSION_STATUSES = ['registered', 'live', 'shadow', 'retired'] as const;
+export const modelVersionsTable = defineTable(
+  'model_versions',
+  {
+    name: col.text(),
+    version: col.text(),
+    sha256: col.text(),
+    size_bytes: col.bigint(),
+    output_layout: col.text(),
+    classes: col.jsonb(z.array(z.string())),
+    input_width: col.integer(),
+    input_height: col.integer(),
+    metrics: col.jsonb(z.record(z.string(), z.number())),
+    description: col.text(),
+    registered_by: col.text(),
+    registered_at: col.timestamptz(),
+    registered_position: col.bigint(),
     /** registered (no traffic) | live | shadow | retired */
-    { name: 'status', type: 'text' },
-    { name: 'weight', type: 'double precision' },
-    { name: 'canary', type: 'boolean' },
-    { name: 'shadow', type: 'boolean' },
-    { name: 'thresholds', type: 'jsonb', nullable: true },
-    { name: 'deployed_at', type: 'timestamptz', nullable: true },
-    { name: 'retired_at', type: 'timestamptz', nullable: true },
-    { name: 'retire_reason', type: 'text', nullable: true },
-    { name: 'updated_at', type: 'timestamptz' },
-  ],
-  primaryKey: ['name', 'version'],
-};
+    status: col.oneOf(VERSION_STATUSES),
+    weight: col.double(),
+    canary: col.boolean(),
+    shadow: col.boolean(),
+    thresholds: col.jsonb(Thresholds).nullable(),
+    deployed_at: col.timestamptz().nullable(),
+    retired_at: col.timestamptz().nullable(),
+    retire_reason: col.text().nullable(),
+    updated_at: col.timestamptz(),
+  },
+  { primaryKey: ['name', 'version'] },
+);
+type VersionRow = typeof modelVersionsTable.Row;
 
 /** The deployment history: a row per registry event that changed who serves traffic. */
-export const deploymentsTable: TableSpec = {
-  name: 'deployments',
-  columns: [
-    { name: 'position', type: 'bigint' },
-    { name: 'name', type: 'text' },
+export const deploymentsTable = defineTable(
+  'deployments',
+  {
+    position: col.bigint(),
+    name: col.text(),
     /** deployed | traffic-shifted | rolled-back | shadow-deployed | shadow-stopped | retired */
-    { name: 'kind', type: 'text' },
-    { name: 'version', type: 'text', nullable: true },
-    { name: 'from_version', type: 'text', nullable: true },
-    { name: 'weights', type: 'jsonb', nullable: true },
-    { name: 'canary', type: 'boolean', nullable: true },
-    { name: 'reason', type: 'text', nullable: true },
-    { name: 'actor', type: 'text' },
-    { name: 'at', type: 'timestamptz' },
-  ],
-  primaryKey: ['position'],
-  indexes: ['(name, position)'],
-};
+    kind: col.oneOf(['deployed', 'traffic-shifted', 'rolled-back', 'shadow-deployed', 'shadow-stopped', 'retired']),
+    version: col.text().nullable(),
+    from_version: col.text().nullable(),
+    weights: col.jsonb(Weights).nullable(),
+    canary: col.boolean().nullable(),
+    reason: col.text().nullable(),
+    actor: col.text(),
+    at: col.timestamptz(),
+  },
+  { primaryKey: ['position'], indexes: ['(name, position)'] },
+);
+type DeploymentRow = typeof deploymentsTable.Row;
 
 const MODEL_EVENTS = new Set([
   'ModelRegistered',
@@ -79,7 +88,7 @@ const MODEL_EVENTS = new Set([
 ]);
 
 /** What a version is doing now, from its weight and flags. */
-export function versionStatus(row: { retired: boolean; weight: number; shadow: boolean }): string {
+export function versionStatus(row: { retired: boolean; weight: number; shadow: boolean }): VersionRow['status'] {
   if (row.retired) return 'retired';
   if (row.weight > 0) return 'live';
   if (row.shadow) return 'shadow';
@@ -91,25 +100,25 @@ const versionKey = (name: string, version: string) => `${name}\u0000${version}`;
 class ModelBatch {
   readonly dirtyModels = new Set<string>();
   readonly dirtyVersions = new Set<string>();
-  readonly deployments: Row[] = [];
+  readonly deployments: DeploymentRow[] = [];
 
   constructor(
-    readonly models: Map<string, Row>,
-    readonly versions: Map<string, Row>,
+    readonly models: Map<string, ModelRow>,
+    readonly versions: Map<string, VersionRow>,
   ) {}
 
-  versionsOf(name: string): Row[] {
+  versionsOf(name: string): VersionRow[] {
     return [...this.versions.values()].filter((v) => v.name === name);
   }
 
-  refresh(version: Row, event: RecordedEvent): void {
+  refresh(version: VersionRow, event: RecordedEvent): void {
     version.status = versionStatus({
       retired: version.retired_at != null,
-      weight: Number(version.weight),
-      shadow: Boolean(version.shadow),
+      weight: version.weight,
+      shadow: version.shadow,
     });
     version.updated_at = event.recordedAt;
-    this.dirtyVersions.add(versionKey(String(version.name), String(version.version)));
+    this.dirtyVersions.add(versionKey(version.name, version.version));
   }
 
   /** A new traffic split for the whole model: every version's weight follows it. */
@@ -120,7 +129,7 @@ class ModelBatch {
       this.touchModel(model, event);
     }
     for (const version of this.versionsOf(name)) {
-      const weight = weights[String(version.version)] ?? 0;
+      const weight = weights[version.version] ?? 0;
       if (version.weight !== weight) {
         version.weight = weight;
         // A canary ends when it takes all traffic or none.
@@ -130,10 +139,10 @@ class ModelBatch {
     }
   }
 
-  touchModel(model: Row, event: RecordedEvent): void {
+  touchModel(model: ModelRow, event: RecordedEvent): void {
     model.updated_at = event.recordedAt;
     model.last_position = event.globalPosition;
-    this.dirtyModels.add(String(model.name));
+    this.dirtyModels.add(model.name);
   }
 
   setShadow(name: string, versionName: string, on: boolean, event: RecordedEvent): void {
@@ -144,7 +153,7 @@ class ModelBatch {
     }
     const model = this.models.get(name);
     if (model) {
-      const current = new Set(model.shadow_versions as string[]);
+      const current = new Set(model.shadow_versions);
       if (on) current.add(versionName);
       else current.delete(versionName);
       model.shadow_versions = [...current].sort();
@@ -154,7 +163,7 @@ class ModelBatch {
 }
 
 function applyOne(batch: ModelBatch, { event, domain }: Decoded): void {
-  const history = (row: Partial<Row> & { name: string; kind: string; actor: string }) =>
+  const history = (row: Partial<DeploymentRow> & Pick<DeploymentRow, 'name' | 'kind' | 'actor'>) =>
     batch.deployments.push({
       position: event.globalPosition,
       version: null,
@@ -176,10 +185,12 @@ function applyOne(batch: ModelBatch, { event, domain }: Decoded): void {
           shadow_versions: [],
           version_count: 0,
           registered_at: event.recordedAt,
+          updated_at: event.recordedAt,
+          last_position: event.globalPosition,
         };
         batch.models.set(d.name, model);
       }
-      model.version_count = Number(model.version_count) + 1;
+      model.version_count += 1;
       batch.touchModel(model, event);
       const key = versionKey(d.name, d.version);
       batch.versions.set(key, {
@@ -197,7 +208,7 @@ function applyOne(batch: ModelBatch, { event, domain }: Decoded): void {
         registered_at: event.recordedAt,
         registered_position: event.globalPosition,
         status: 'registered',
-        weight: (model.weights as Record<string, number>)[d.version] ?? 0,
+        weight: model.weights[d.version] ?? 0,
         canary: false,
         shadow: false,
         // what it serves with until a deployment sets its own (null: the global defaults)
@@ -284,9 +295,14 @@ function applyOne(batch: ModelBatch, { event, domain }: Decoded): void {
 async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableNames): Promise<void> {
   const decoded = events.map(decode);
   const names = [...new Set(decoded.map((d) => (d.domain.data as { name: string }).name))];
-  const models = await loadRows(tx, tables('models'), 'name', names);
+  const models = await loadRows(tx, tables('models'), modelsTable, 'name', names);
   const { rows } = await tx.query(`SELECT * FROM ${tables('model_versions')} WHERE name = ANY($1::text[])`, [names]);
-  const versions = new Map((rows as Row[]).map((r) => [versionKey(String(r.name), String(r.version)), r]));
+  const versions = new Map(
+    rows.map((raw) => {
+      const r = modelVersionsTable.read(raw);
+      return [versionKey(r.name, r.version), r];
+    }),
+  );
   const batch = new ModelBatch(models, versions);
   for (const d of decoded) applyOne(batch, d);
   await upsertRows(
@@ -301,7 +317,7 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
     modelVersionsTable,
     [...batch.dirtyVersions].map((key) => batch.versions.get(key)!),
   );
-  await insertRows(tx, tables('deployments'), deploymentsTable.columns, batch.deployments, { ignoreConflicts: true });
+  await insertRows(tx, tables('deployments'), deploymentsTable, batch.deployments, { ignoreConflicts: true });
 }
 
 export const modelsProjection: Projection = {

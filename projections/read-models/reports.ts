@@ -1,31 +1,31 @@
 import type { RecordedEvent } from '../../schemas/events/index.js';
 import type { Projection, TableNames } from '../projection.js';
-import { insertRows, type TableSpec, type Tx } from '../sql.js';
+import { insertRows, type Tx } from '../sql.js';
+import { col, defineTable } from '../table.js';
 import { decode } from './decode.js';
 
 /** Every report handed out, by the sha256 of its exact bytes: what `report verify` looks a file up in. */
-export const issuedReportsTable: TableSpec = {
-  name: 'issued_reports',
-  columns: [
-    { name: 'position', type: 'bigint' },
-    { name: 'report_sha256', type: 'text' },
-    { name: 'inspection_id', type: 'text' },
-    { name: 'format', type: 'text' },
-    { name: 'size_bytes', type: 'bigint' },
-    { name: 'as_of', type: 'text', nullable: true },
-    { name: 'shadow', type: 'boolean' },
-    { name: 'covers_version', type: 'integer' },
-    { name: 'covers_position', type: 'bigint' },
-    { name: 'covers_hash', type: 'text' },
-    { name: 'issued_by', type: 'text' },
-    { name: 'issued_at', type: 'timestamptz' },
-  ],
-  primaryKey: ['position'],
-  indexes: ['(report_sha256)', '(inspection_id)'],
-};
+export const issuedReportsTable = defineTable(
+  'issued_reports',
+  {
+    position: col.bigint(),
+    report_sha256: col.text(),
+    inspection_id: col.text(),
+    format: col.text(),
+    size_bytes: col.bigint(),
+    as_of: col.text().nullable(),
+    shadow: col.boolean(),
+    covers_version: col.integer(),
+    covers_position: col.bigint(),
+    covers_hash: col.text(),
+    issued_by: col.text(),
+    issued_at: col.timestamptz(),
+  },
+  { primaryKey: ['position'], indexes: ['(report_sha256)', '(inspection_id)'] },
+);
 
 async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableNames): Promise<void> {
-  const rows = [];
+  const rows: (typeof issuedReportsTable.Row)[] = [];
   for (const event of events) {
     const { domain } = decode(event);
     if (domain.type !== 'ReportIssued') continue;
@@ -45,7 +45,7 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
       issued_at: event.recordedAt,
     });
   }
-  await insertRows(tx, tables('issued_reports'), issuedReportsTable.columns, rows, { ignoreConflicts: true });
+  await insertRows(tx, tables('issued_reports'), issuedReportsTable, rows, { ignoreConflicts: true });
 }
 
 export const reportsProjection: Projection = {

@@ -1,82 +1,80 @@
+import { z } from 'zod';
 import type { RecordedEvent } from '../../schemas/events/index.js';
 import type { Projection, TableNames } from '../projection.js';
-import { addToCounters, type Row, type TableSpec, type Tx, upsertRows } from '../sql.js';
-import { compareDetections, type LabelledBox } from './agreement.js';
+import { addToCounters, type Tx, upsertRows } from '../sql.js';
+import { col, defineTable } from '../table.js';
+import { compareDetections } from './agreement.js';
 import { decode } from './decode.js';
 
 /** Every model run per inspection, kept so a run can be compared whichever of live and shadow comes first. */
-export const modelRunsTable: TableSpec = {
-  name: 'model_runs',
-  columns: [
-    { name: 'inspection_id', type: 'text' },
-    { name: 'role', type: 'text' },
-    { name: 'model_name', type: 'text' },
-    { name: 'model_version', type: 'text' },
-    { name: 'boxes', type: 'jsonb' },
-    { name: 'recorded_at', type: 'timestamptz' },
-    { name: 'position', type: 'bigint' },
-  ],
-  primaryKey: ['inspection_id', 'role', 'model_name', 'model_version'],
-};
+export const modelRunsTable = defineTable(
+  'model_runs',
+  {
+    inspection_id: col.text(),
+    role: col.oneOf(['live', 'shadow']),
+    model_name: col.text(),
+    model_version: col.text(),
+    boxes: col.jsonb(
+      z.array(z.object({ className: z.string(), x1: z.number(), y1: z.number(), x2: z.number(), y2: z.number() })),
+    ),
+    recorded_at: col.timestamptz(),
+    position: col.bigint(),
+  },
+  { primaryKey: ['inspection_id', 'role', 'model_name', 'model_version'] },
+);
+type Run = typeof modelRunsTable.Row;
 
 /** Per inspection and shadow version: how well the shadow agreed with the live model. */
-export const shadowComparisonsTable: TableSpec = {
-  name: 'shadow_comparisons',
-  columns: [
-    { name: 'inspection_id', type: 'text' },
-    { name: 'shadow_name', type: 'text' },
-    { name: 'shadow_version', type: 'text' },
-    { name: 'live_name', type: 'text' },
-    { name: 'live_version', type: 'text' },
-    { name: 'live_boxes', type: 'integer' },
-    { name: 'shadow_boxes', type: 'integer' },
-    { name: 'matched', type: 'integer' },
-    { name: 'agreement', type: 'double precision' },
-    { name: 'compared_at', type: 'timestamptz' },
-    { name: 'position', type: 'bigint' },
-  ],
-  primaryKey: ['inspection_id', 'shadow_name', 'shadow_version'],
-  indexes: ['(shadow_name, shadow_version, position)'],
-};
+export const shadowComparisonsTable = defineTable(
+  'shadow_comparisons',
+  {
+    inspection_id: col.text(),
+    shadow_name: col.text(),
+    shadow_version: col.text(),
+    live_name: col.text(),
+    live_version: col.text(),
+    live_boxes: col.integer(),
+    shadow_boxes: col.integer(),
+    matched: col.integer(),
+    agreement: col.double(),
+    compared_at: col.timestamptz(),
+    position: col.bigint(),
+  },
+  {
+    primaryKey: ['inspection_id', 'shadow_name', 'shadow_version'],
+    indexes: ['(shadow_name, shadow_version, position)'],
+  },
+);
+type ComparisonRow = typeof shadowComparisonsTable.Row;
 
 /**
  * Per shadow version over all its comparisons. Pooled rate = 2·matched / (live_boxes + shadow_boxes);
  * mean rate = agreement_sum_micro / 1e6 / inspections. `failures` counts inspections where the
  * shadow gave no detections (ShadowInferenceFailed); they are not in the rates.
  */
-export const shadowAgreementTable: TableSpec = {
-  name: 'shadow_agreement',
-  columns: [
-    { name: 'shadow_name', type: 'text' },
-    { name: 'shadow_version', type: 'text' },
-    { name: 'inspections', type: 'integer' },
-    { name: 'live_boxes', type: 'integer' },
-    { name: 'shadow_boxes', type: 'integer' },
-    { name: 'matched', type: 'integer' },
+export const shadowAgreementTable = defineTable(
+  'shadow_agreement',
+  {
+    shadow_name: col.text(),
+    shadow_version: col.text(),
+    inspections: col.integer(),
+    live_boxes: col.integer(),
+    shadow_boxes: col.integer(),
+    matched: col.integer(),
     /** Σ per-inspection rate in millionths: integers add up the same in any batch split. */
-    { name: 'agreement_sum_micro', type: 'bigint' },
-    { name: 'failures', type: 'integer' },
-  ],
-  primaryKey: ['shadow_name', 'shadow_version'],
-};
-
-interface Run {
-  inspection_id: string;
-  role: 'live' | 'shadow';
-  model_name: string;
-  model_version: string;
-  boxes: LabelledBox[];
-  recorded_at: Date;
-  position: number;
-}
+    agreement_sum_micro: col.bigint(),
+    failures: col.integer(),
+  },
+  { primaryKey: ['shadow_name', 'shadow_version'] },
+);
+type TotalRow = typeof shadowAgreementTable.Row;
 
 const runKey = (r: Pick<Run, 'inspection_id' | 'role' | 'model_name' | 'model_version'>) =>
   `${r.inspection_id}\u0000${r.role}\u0000${r.model_name}\u0000${r.model_version}`;
 
-const versionKey = (r: { shadow_name: unknown; shadow_version: unknown }) =>
-  `${r.shadow_name}\u0000${r.shadow_version}`;
+const versionKey = (r: { shadow_name: string; shadow_version: string }) => `${r.shadow_name}\u0000${r.shadow_version}`;
 
-const emptyTotal = (shadow_name: unknown, shadow_version: unknown): Row => ({
+const emptyTotal = (shadow_name: string, shadow_version: string): TotalRow => ({
   shadow_name,
   shadow_version,
   inspections: 0,
@@ -89,8 +87,8 @@ const emptyTotal = (shadow_name: unknown, shadow_version: unknown): Row => ({
 
 async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableNames): Promise<void> {
   const runs: Run[] = [];
-  const totals = new Map<string, Row>();
-  const totalOf = (shadow_name: unknown, shadow_version: unknown) => {
+  const totals = new Map<string, TotalRow>();
+  const totalOf = (shadow_name: string, shadow_version: string) => {
     const key = versionKey({ shadow_name, shadow_version });
     const total = totals.get(key) ?? emptyTotal(shadow_name, shadow_version);
     totals.set(key, total);
@@ -100,7 +98,7 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
     const { domain } = decode(event);
     if (domain.type === 'ShadowInferenceFailed') {
       const total = totalOf(domain.data.model.name, domain.data.model.version);
-      total.failures = Number(total.failures) + 1;
+      total.failures += 1;
       continue;
     }
     if (domain.type !== 'DetectionsRecorded') continue;
@@ -130,7 +128,7 @@ async function compareRuns(
   tx: Tx,
   runs: readonly Run[],
   tables: TableNames,
-  totalOf: (shadowName: unknown, shadowVersion: unknown) => Row,
+  totalOf: (shadowName: string, shadowVersion: string) => TotalRow,
 ): Promise<void> {
   // Earlier runs of the same inspections, so a late live run meets its shadows and vice versa.
   const inspectionIds = [...new Set(runs.map((r) => r.inspection_id))];
@@ -144,9 +142,9 @@ async function compareRuns(
     byInspection.set(run.inspection_id, known);
     known.set(runKey(run), run);
   };
-  for (const row of rows as Row[]) remember({ ...(row as unknown as Run), position: Number(row.position) });
+  for (const row of rows) remember(modelRunsTable.read(row));
 
-  const comparisons = new Map<string, Row>();
+  const comparisons = new Map<string, ComparisonRow>();
   const compare = (live: Run, shadow: Run, at: RecordedEvent['recordedAt'], position: number) => {
     const result = compareDetections(live.boxes, shadow.boxes);
     comparisons.set(`${shadow.inspection_id}\u0000${shadow.model_name}\u0000${shadow.model_version}`, {
@@ -193,15 +191,13 @@ async function compareRuns(
       [...comparisons.values()].map((c) => c.shadow_version),
     ],
   );
-  const add = (c: Row, sign: 1 | -1) => {
+  const add = (c: ComparisonRow, sign: 1 | -1) => {
     const total = totalOf(c.shadow_name, c.shadow_version);
-    total.inspections = Number(total.inspections) + sign;
-    for (const column of ['live_boxes', 'shadow_boxes', 'matched']) {
-      total[column] = Number(total[column]) + sign * Number(c[column]);
-    }
-    total.agreement_sum_micro = Number(total.agreement_sum_micro) + sign * Math.round(Number(c.agreement) * 1e6);
+    total.inspections += sign;
+    for (const column of ['live_boxes', 'shadow_boxes', 'matched'] as const) total[column] += sign * c[column];
+    total.agreement_sum_micro += sign * Math.round(c.agreement * 1e6);
   };
-  for (const old of replaced.rows as Row[]) add(old, -1);
+  for (const old of replaced.rows) add(shadowComparisonsTable.read(old), -1);
   for (const c of comparisons.values()) add(c, 1);
   await upsertRows(tx, tables('shadow_comparisons'), shadowComparisonsTable, [...comparisons.values()]);
 }

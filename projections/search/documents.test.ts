@@ -63,7 +63,15 @@ describe('planSearchBatch: reviews', () => {
       reviewedAt: first[3]!.recordedAt.toISOString(),
     });
     expect(firstPlan.reviews).toEqual([]);
-    expect(firstPlan.inspections).toEqual([{ inspectionId: 'i1', fileId: 'f1', liveDetectionsEventId: liveEventId }]);
+    expect(firstPlan.inspections).toEqual([
+      {
+        inspectionId: 'i1',
+        fileId: 'f1',
+        liveDetectionsEventId: liveEventId,
+        verdict: null,
+        detectionDocIds: [detectionDocId(liveEventId, 'd0'), detectionDocId(liveEventId, 'd1')],
+      },
+    ]);
   });
 
   it('plans reviews of earlier documents as updates, the latest per document', () => {
@@ -95,7 +103,8 @@ describe('planSearchBatch: reviews', () => {
     const plan = planSearchBatch(decodeEvents(events), stored(noFacts, firstPlan));
     expect(plan.detections.map((d) => d.review)).toEqual([null]);
     expect(plan.reviews.map((r) => r.docId)).toEqual([detectionDocId(liveEventId, 'd0')]);
-    expect(plan.inspections).toEqual([]);
+    // The shadow run's boxes are the inspection's too (they show its verdict), but never the reviewed ones.
+    expect(plan.inspections.map((i) => i.liveDetectionsEventId)).toEqual([liveEventId]);
   });
 
   it('plans the same contents when a batch is replayed over the facts it stored', () => {

@@ -6,7 +6,7 @@
  * its plan.
  */
 import { type ChittiEvent, decodeStored, isEventType, type RecordedEvent } from '../../schemas/events/index.js';
-import type { AuditHit, DetectionHit, DetectionReview } from './ports.js';
+import type { AcceptanceVerdict, AuditHit, DetectionHit, DetectionReview } from './ports.js';
 import { searchWords } from './query.js';
 
 /** A stored detection: the hit plus the words its file name and tags are searched by. */
@@ -27,12 +27,31 @@ export interface FileFacts {
   readonly detectionDocIds: readonly string[];
 }
 
-/** Which file an inspection looked at, and which event holds its live detections (the ones reviewed). */
+/** Which file an inspection looked at, which event holds its live detections (the ones reviewed), its verdict. */
 export interface InspectionFacts {
   readonly inspectionId: string;
   readonly fileId: string;
   readonly liveDetectionsEventId: string | null;
+  /** The latest acceptance verdict, denormalised onto the inspection's detection documents. */
+  readonly verdict: AcceptanceVerdict | null;
+  /** Ids of the inspection's detection documents (live and shadow), which show its verdict. */
+  readonly detectionDocIds: readonly string[];
 }
+
+/** Facts as stored by a version before verdicts: no verdict, no document ids (a rebuild fills them). */
+export const inspectionFactsOf = (stored: {
+  inspectionId: string;
+  fileId: string;
+  liveDetectionsEventId?: string | null;
+  verdict?: AcceptanceVerdict | null;
+  detectionDocIds?: readonly string[] | null;
+}): InspectionFacts => ({
+  inspectionId: stored.inspectionId,
+  fileId: stored.fileId,
+  liveDetectionsEventId: stored.liveDetectionsEventId ?? null,
+  verdict: stored.verdict ?? null,
+  detectionDocIds: stored.detectionDocIds ?? [],
+});
 
 export interface SearchFacts {
   readonly files: ReadonlyMap<string, FileFacts>;
@@ -45,6 +64,13 @@ export interface Retag {
   readonly fileName: string | null;
   readonly tags: readonly string[];
   readonly searchText: string;
+  readonly docIds: readonly string[];
+}
+
+/** A new acceptance verdict for detection documents written by earlier batches. */
+export interface Reverdict {
+  readonly inspectionId: string;
+  readonly verdict: AcceptanceVerdict;
   readonly docIds: readonly string[];
 }
 
@@ -62,6 +88,8 @@ export interface SearchBatchPlan {
   readonly retags: readonly Retag[];
   /** Partial updates of documents from earlier batches, one per document; apply after `detections`. */
   readonly reviews: readonly ReviewUpdate[];
+  /** Partial updates of documents from earlier batches, per inspection evaluated; apply after `detections`. */
+  readonly verdicts: readonly Reverdict[];
   /** Facts changed by the batch, to store. */
   readonly files: readonly FileFacts[];
   readonly inspections: readonly InspectionFacts[];
@@ -93,7 +121,13 @@ export const detectionDocId = (eventId: string, detectionId: string): string => 
 export function inspectionIdsNeeded(decoded: readonly DecodedEvent[]): string[] {
   const ids = new Set<string>();
   for (const { event } of decoded) {
-    if (event?.type === 'DetectionsRecorded' || event?.type === 'DetectionReviewed') ids.add(event.data.inspectionId);
+    if (
+      event?.type === 'DetectionsRecorded' ||
+      event?.type === 'DetectionReviewed' ||
+      event?.type === 'InspectionEvaluated'
+    ) {
+      ids.add(event.data.inspectionId);
+    }
   }
   return [...ids];
 }
@@ -131,7 +165,7 @@ export function fileSearchText(name: string | null, tags: readonly string[]): st
 }
 
 interface PendingDetection {
-  readonly doc: Omit<DetectionDocument, 'fileName' | 'tags' | 'searchText' | 'review'>;
+  readonly doc: Omit<DetectionDocument, 'fileName' | 'tags' | 'searchText' | 'review' | 'acceptance'>;
 }
 
 export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchFacts): SearchBatchPlan {
@@ -140,6 +174,7 @@ export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchF
   const changedFiles = new Set<string>();
   const retagged = new Set<string>();
   const changedInspections = new Set<string>();
+  const reverdicted = new Set<string>();
   const pending: PendingDetection[] = [];
   const reviews = new Map<string, DetectionReview>();
   const audit: AuditDocument[] = [];
@@ -166,14 +201,26 @@ export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchF
         retagged.add(event.data.fileId);
         break;
       }
-      case 'InspectionRequested':
+      case 'InspectionRequested': {
+        const before = inspections.get(event.data.inspectionId);
         inspections.set(event.data.inspectionId, {
           inspectionId: event.data.inspectionId,
           fileId: event.data.fileId,
-          liveDetectionsEventId: inspections.get(event.data.inspectionId)?.liveDetectionsEventId ?? null,
+          liveDetectionsEventId: before?.liveDetectionsEventId ?? null,
+          verdict: before?.verdict ?? null,
+          detectionDocIds: before?.detectionDocIds ?? [],
         });
         changedInspections.add(event.data.inspectionId);
         break;
+      }
+      case 'InspectionEvaluated': {
+        const inspection = inspections.get(event.data.inspectionId);
+        if (!inspection) break;
+        inspections.set(inspection.inspectionId, { ...inspection, verdict: event.data.verdict });
+        changedInspections.add(inspection.inspectionId);
+        reverdicted.add(inspection.inspectionId);
+        break;
+      }
       case 'DetectionsRecorded': {
         const inspection = inspections.get(event.data.inspectionId);
         const fileId = inspection?.fileId ?? null;
@@ -206,6 +253,14 @@ export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchF
             },
           });
         }
+        if (inspection) {
+          const current = inspections.get(inspection.inspectionId)!;
+          inspections.set(inspection.inspectionId, {
+            ...current,
+            detectionDocIds: [...new Set([...current.detectionDocIds, ...ids])],
+          });
+          changedInspections.add(inspection.inspectionId);
+        }
         if (fileId) {
           const before = fileOf(fileId);
           files.set(fileId, { ...before, detectionDocIds: [...new Set([...before.detectionDocIds, ...ids])] });
@@ -237,7 +292,14 @@ export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchF
     const file = doc.fileId ? files.get(doc.fileId) : undefined;
     const fileName = file?.name ?? null;
     const tags = file?.tags ?? [];
-    return { ...doc, fileName, tags, review: reviews.get(doc.id) ?? null, searchText: fileSearchText(fileName, tags) };
+    return {
+      ...doc,
+      fileName,
+      tags,
+      review: reviews.get(doc.id) ?? null,
+      acceptance: inspections.get(doc.inspectionId)?.verdict ?? null,
+      searchText: fileSearchText(fileName, tags),
+    };
   });
   const retags: Retag[] = [];
   for (const fileId of retagged) {
@@ -252,6 +314,12 @@ export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchF
       docIds,
     });
   }
+  const verdicts: Reverdict[] = [];
+  for (const inspectionId of reverdicted) {
+    const inspection = inspections.get(inspectionId)!;
+    const docIds = inspection.detectionDocIds.filter((id) => !written.has(id));
+    if (docIds.length > 0 && inspection.verdict) verdicts.push({ inspectionId, verdict: inspection.verdict, docIds });
+  }
   const reviewUpdates = [...reviews]
     .filter(([docId]) => !written.has(docId))
     .map(([docId, review]): ReviewUpdate => ({ docId, review }));
@@ -261,6 +329,7 @@ export function planSearchBatch(decoded: readonly DecodedEvent[], facts: SearchF
     audit,
     retags,
     reviews: reviewUpdates,
+    verdicts,
     files: [...changedFiles].map((id) => files.get(id)!),
     inspections: [...changedInspections].map((id) => inspections.get(id)!),
     position: last ? last.recorded.globalPosition : 0,

@@ -30,7 +30,13 @@ export interface DetectionReview {
   readonly reviewedAt: string;
 }
 
-/** One box of a DetectionsRecorded event, with the file's name and tags and its latest review denormalised onto it. */
+/** An inspection's acceptance verdict (InspectionEvaluated). */
+export type AcceptanceVerdict = 'accept' | 'reject' | 'indeterminate';
+
+/**
+ * One box of a DetectionsRecorded event, with the file's name and tags, its latest review and its
+ * inspection's latest acceptance verdict denormalised onto it.
+ */
 export interface DetectionHit {
   /** `<event id>:<detection id>`: the same box always has the same id. */
   readonly id: string;
@@ -54,6 +60,8 @@ export interface DetectionHit {
   readonly recordedAt: string;
   /** Null until reviewed; shadow detections are never reviewed. */
   readonly review: DetectionReview | null;
+  /** The inspection's latest acceptance verdict; null until it is evaluated. */
+  readonly acceptance: AcceptanceVerdict | null;
 }
 
 /** One event of the audit trail. */

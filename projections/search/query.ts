@@ -60,6 +60,7 @@ const common = {
 
 export const REVIEW_VERDICT_FILTERS = ['unreviewed', 'confirmed', 'rejected', 'relabelled'] as const;
 export type ReviewVerdictFilter = (typeof REVIEW_VERDICT_FILTERS)[number];
+export const ACCEPTANCE_FILTERS = ['accept', 'reject', 'indeterminate'] as const;
 
 const DetectionQuerySchema = z
   .object({
@@ -73,6 +74,8 @@ const DetectionQuerySchema = z
     verdict: z.enum(REVIEW_VERDICT_FILTERS).optional(),
     /** Boxes at least this long in mm (the longer side); boxes of files without a pixel spacing never match. */
     minLengthMm: z.number().min(0).max(100_000).optional(),
+    /** The inspection's latest acceptance verdict (InspectionEvaluated). */
+    acceptance: z.enum(ACCEPTANCE_FILTERS).optional(),
     ...common,
   })
   .strict();
@@ -106,6 +109,7 @@ export interface DetectionQuery extends CommonQuery {
   readonly modelVersion?: string;
   readonly verdict?: ReviewVerdictFilter;
   readonly minLengthMm?: number;
+  readonly acceptance?: (typeof ACCEPTANCE_FILTERS)[number];
 }
 
 export interface AuditQuery extends CommonQuery {
@@ -152,6 +156,7 @@ export function parseDetectionQuery(input: DetectionQueryInput): DetectionQuery 
     modelVersion: parsed.modelVersion,
     verdict: parsed.verdict,
     minLengthMm: parsed.minLengthMm,
+    acceptance: parsed.acceptance,
   };
 }
 

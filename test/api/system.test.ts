@@ -231,7 +231,7 @@ describe('health, metrics and OpenAPI', () => {
       'indeterminate',
     ]);
     expect(inspection.properties.detections.items.properties.box.required).toEqual(['x1', 'y1', 'x2', 'y2']);
-    expect(schemaOf('/v1/inspections').properties.items.items.properties.reportsIssued.type).toBe('number');
+    expect(schemaOf('/v1/inspections').properties.items.items.properties.reportsIssued.type).toBe('integer');
     const verdict = schemaOf('/v1/inspections/{inspectionId}/evaluations').properties.items.items;
     expect(verdict.properties.rules.items.properties.outcome.enum).toEqual(['pass', 'fail', 'indeterminate']);
     expect(schemaOf('/v1/acceptance-profiles/{profileId}').properties.revisions.type).toBe('array');

@@ -1,4 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import {
+  AuditEntry,
+  DailyDefectRows,
+  FileRow,
+  InspectionDetail,
+  InspectionRow,
+  ModelDetail,
+  ModelRow,
+  ReviewStatsRows,
+} from '../../api/schemas.js';
 import { InvalidQueryError, ReadModelQueries } from '../../projections/queries.js';
 import { readModelProjections } from '../../projections/read-models/index.js';
 import { createLogFixture, type LogFixture, projectToHead } from './support.js';
@@ -149,6 +160,34 @@ describe('read queries', () => {
     const status = await queries.projectionStatus();
     expect(status.map((s) => s.name).sort()).toEqual(readModelProjections.map((p) => p.name).sort());
     expect(status.every((s) => s.checkpoint === head && s.lag === 0 && s.generation === 1)).toBe(true);
+  });
+
+  it('returns exactly what the published response schemas describe, no field more or less', async () => {
+    // zod drops keys a schema does not name, so "parses to itself" means: valid, and nothing undocumented.
+    const conforms = (schema: z.ZodType, value: unknown) => expect(schema.parse(value)).toEqual(value);
+    const files = await queries.listFiles({ includeDeleted: true, limit: 500 });
+    expect(files.items.some((f) => f.deleted) && files.items.some((f) => !f.deleted)).toBe(true);
+    for (const file of files.items) conforms(FileRow, file);
+    const inspections = await queries.listInspections({ limit: 500 });
+    for (const inspection of inspections.items) conforms(InspectionRow, inspection);
+    let boxes = 0;
+    let reviews = 0;
+    for (const { inspectionId } of inspections.items) {
+      const detail = await queries.getInspection(inspectionId);
+      conforms(InspectionDetail, detail);
+      boxes += detail!.detections.length;
+      reviews += detail!.reviews.length;
+    }
+    expect(boxes).toBeGreaterThan(0);
+    expect(reviews).toBeGreaterThan(0);
+    const models = await queries.listModels();
+    for (const model of models) {
+      conforms(ModelRow, model);
+      conforms(ModelDetail, await queries.getModel(model.name));
+    }
+    conforms(ReviewStatsRows, { items: await queries.reviewStats() });
+    conforms(DailyDefectRows, { items: await queries.dailyDefectStats() });
+    for (const entry of (await queries.auditTrail({ limit: 500 })).items) conforms(AuditEntry, entry);
   });
 
   it('refuses bad input with a typed error', async () => {

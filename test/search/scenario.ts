@@ -165,3 +165,20 @@ export const reviewed = (
   data: { inspectionId, detectionId, verdict, newClassName, comment: null, reviewer: SCENARIO.reviewer },
   metadata: { actor: SCENARIO.reviewer },
 });
+
+/** An acceptance verdict on an inspection (the rules' detail does not matter to search). */
+export const evaluated = (inspectionId: string, verdict: 'accept' | 'reject' | 'indeterminate'): NewEvent => ({
+  type: 'InspectionEvaluated',
+  data: {
+    inspectionId,
+    profile: { profileId: 'p-weld', name: 'Sample weld profile', revision: 1 },
+    verdict,
+    pixelSpacingMm: null,
+    image: { width: 64, height: 64 },
+    detections: [],
+    excluded: [],
+    rules: [],
+    evaluatedBy: SCENARIO.reviewer,
+  },
+  metadata: { actor: SCENARIO.reviewer },
+});

@@ -16,7 +16,7 @@ import {
 import { InvalidSearchQueryError } from '../../projections/search/query.js';
 import { SearchProjector } from '../../projections/search/search-projector.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { appendScenario, detectionsRecorded, requested, reviewed, SCENARIO, uploaded } from './scenario.js';
+import { appendScenario, detectionsRecorded, evaluated, requested, reviewed, SCENARIO, uploaded } from './scenario.js';
 
 export type SearchAdapter = SearchIndex & SearchQueries;
 
@@ -324,6 +324,45 @@ export function searchConformance(name: string, factory: SearchAdapterFactory): 
       expect((await search.indexBatch(events.slice(-3))).applied).toBe(0);
       await search.refresh();
       expect((await search.searchDetections({ limit: 100 })).items).toEqual(before.items);
+    });
+
+    it('shows each inspection’s latest acceptance verdict on all its detections and filters by it', async () => {
+      const any = { expectedVersion: 'any' as const };
+      const acceptanceOf = async () =>
+        new Map(
+          (await search.searchDetections({ limit: 100 })).items.map((h) => [h.id, [h.inspectionId, h.acceptance]]),
+        );
+      expect([...(await acceptanceOf()).values()].every(([, acceptance]) => acceptance === null)).toBe(true);
+      // Evaluated after its detections were indexed (earlier batches): live and shadow boxes follow.
+      await store.append('inspection-i-review', [evaluated('i-review', 'reject')], any);
+      await indexAsOneBatch();
+      const rejected = await search.searchDetections({ acceptance: 'reject', limit: 100 });
+      expect(rejected.items).toHaveLength(4);
+      expect(rejected.items.every((h) => h.inspectionId === 'i-review' && h.acceptance === 'reject')).toBe(true);
+      expect((await search.searchDetections({ acceptance: 'accept', limit: 100 })).items).toEqual([]);
+      // A re-evaluation and a new run in one batch: old and new boxes show the latest verdict.
+      await store.append(
+        'inspection-i-review',
+        [
+          evaluated('i-review', 'accept'),
+          detectionsRecorded('i-review', '3.0.0', [{ className: 'slag', score: 0.6 }], 'shadow'),
+        ],
+        any,
+      );
+      await store.append('inspection-i-first', [evaluated(SCENARIO.inspections.first, 'indeterminate')], any);
+      await catchUp();
+      const after = await acceptanceOf();
+      for (const [inspectionId, acceptance] of after.values()) {
+        const expected =
+          inspectionId === 'i-review' ? 'accept' : inspectionId === SCENARIO.inspections.first ? 'indeterminate' : null;
+        expect([inspectionId, acceptance]).toEqual([inspectionId, expected]);
+      }
+      const accepted = await search.searchDetections({ acceptance: 'accept', limit: 100 });
+      expect(accepted.items.map((h) => h.className).sort()).toEqual(['crack', 'crack', 'crack', 'porosity', 'slag']);
+      expect((await search.searchDetections({ acceptance: 'reject', limit: 100 })).items).toEqual([]);
+      // Replaying the same events changes nothing.
+      const events = await store.readAll({ after: 0, maxCount: 1000 });
+      expect((await search.indexBatch(events)).applied).toBe(0);
     });
   });
 }
