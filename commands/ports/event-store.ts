@@ -7,6 +7,12 @@ export interface AppendResult {
   readonly lastGlobalPosition: number;
   /** True when the idempotency key was seen before: nothing was appended, the first result is returned. */
   readonly duplicate: boolean;
+  /**
+   * The events as recorded (versions, global positions, hashes, recorded time), in order; for a
+   * duplicate, those the first append under the key wrote. The store knows all of it when it
+   * writes, so a caller never reads its own append back.
+   */
+  readonly events: readonly RecordedEvent[];
 }
 
 export interface AppendOptions {

@@ -250,6 +250,17 @@ export function describeEventStoreConformance(name: string, factory: () => Promi
           InvalidAppendError,
         );
       });
+      it('returns the events exactly as a read returns them (versions, positions, hashes, recorded time)', async () => {
+        const streamId = freshStream();
+        const first = await store.append(streamId, taggedBatch(2), { expectedVersion: 'no_stream' });
+        const second = await store.append(streamId, taggedBatch(3, 3), { expectedVersion: 2 });
+        const read = await store.readStream(streamId);
+        expect([...first.events, ...second.events]).toEqual(read);
+        expect(second.events.map((e) => e.streamVersion)).toEqual([3, 4, 5]);
+        expect(second.events[0]!.globalPosition).toBe(second.firstGlobalPosition);
+        expect(second.events.at(-1)!.globalPosition).toBe(second.lastGlobalPosition);
+        expect(first.events[0]!.recordedAt).toBeInstanceOf(Date);
+      });
     });
 
     describe('idempotency', () => {
