@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { REVIEW_VERDICT_FILTERS } from '../projections/search/query.js';
 import {
   AcceptanceRule,
   AcceptanceRules,
@@ -15,6 +14,7 @@ import {
   Thresholds,
   TrafficWeights,
 } from '../schemas/events/index.js';
+import { REVIEW_VERDICT_FILTERS } from '../schemas/search-query.js';
 
 /** Request and response shapes of the REST API; validation and `/openapi.json` both come from these. */
 

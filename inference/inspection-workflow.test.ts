@@ -3,7 +3,7 @@ import { type InspectionEvent, inspectionDecider } from '../domain/inspection/in
 import { DEFAULT_THRESHOLDS, type ModelRef } from '../schemas/events/index.js';
 import { workflowSpec } from '../test/support/decider-spec.js';
 import { evolveProgress, initialProgress, nextStep, type Outcome, type Step } from './inspection-workflow.js';
-import type { InspectionRequest } from './request-source.js';
+import type { InspectionRequest } from './ports/request-source.js';
 
 const inspectionId = 'i1';
 const live: ModelRef = { name: 'weld', version: 'v2', sha256: 'a'.repeat(64) };

@@ -1,6 +1,6 @@
 import { type InspectionState, isShadowSettled, modelKey } from '../domain/inspection/index.js';
 import type { EventData, ModelRef } from '../schemas/events/index.js';
-import type { InspectionRequest, ProcessOutcome } from './request-source.js';
+import type { InspectionRequest, ProcessOutcome } from './ports/request-source.js';
 
 export type FailureCode = EventData<'InspectionFailed'>['code'];
 

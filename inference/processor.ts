@@ -32,8 +32,8 @@ import type { InferenceMetrics } from './metrics.js';
 import { ModelUnavailableError } from './model-store.js';
 import type { BlobStore } from './ports/blob-store.js';
 import type { PredictionCache } from './ports/prediction-cache.js';
+import type { InspectionRequest, InspectionRequestSource, ProcessOutcome } from './ports/request-source.js';
 import { ImageRejectedError } from './preprocess.js';
-import type { InspectionRequest, InspectionRequestSource, ProcessOutcome } from './request-source.js';
 import { ModelSessionError } from './session-pool.js';
 
 export type { FailureCode } from './inspection-workflow.js';

@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { Gauge, type Registry } from 'prom-client';
+import type { GlobalLog, LogSubscription } from '../commands/ports/event-store.js';
 import { isDependencyUnavailable, isRetryableConflict } from '../commands/ports/unavailable.js';
 import { inBatchSpan } from '../infra/traceparent.js';
 import type { RecordedEvent } from '../schemas/events/index.js';
 import { applyEvents } from './apply.js';
 import { CHECKPOINTS, ensureProjection, readCheckpoint } from './generations.js';
-import type { GlobalLog, LogSubscription } from './ports.js';
 import type { Projection, ProjectionLogger } from './projection.js';
 import { rebuildProjection } from './rebuild.js';
 import { inTransaction } from './transaction.js';

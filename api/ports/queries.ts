@@ -4,8 +4,8 @@ import type {
   ListFilesInput,
   ListInspectionsInput,
 } from '../../projections/queries.js';
-import type { AuditQueryInput, DetectionQueryInput } from '../../projections/search/query.js';
 import type { RecordedEvent } from '../../schemas/events/index.js';
+import type { AuditQueryInput, DetectionQueryInput } from '../../schemas/search-query.js';
 
 /** A read-model row as the API returns it: plain JSON. */
 export type ReadModel = Record<string, unknown>;

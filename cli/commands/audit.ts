@@ -7,8 +7,9 @@ import { verifyAudit } from '../../infra/postgres/audit-verify.js';
 import { postgresAuditVerifier, readSealKeys } from '../../infra/postgres/seal-records.js';
 import { currentVersionOf, decodeStored } from '../../schemas/events/index.js';
 import { cliActor, hostReader, intOption, parseOptions } from '../args.js';
-import { type Subcommand, UsageError } from '../main.js';
+import { UsageError } from '../exit-codes.js';
 import { openRuntime, type Runtime } from '../runtime.js';
+import type { Subcommand } from '../subcommand.js';
 import { openAnchor, openSealer, verificationInputs } from '../wiring/sealing.js';
 
 const usage = `chitti audit verify [--seal] [--anchor FILE] [--public-keys FILE]

@@ -8,8 +8,8 @@
  * version (e.g. detections indexed before reviews were) by replaying the log.
  */
 import type pg from 'pg';
+import type { GlobalLog } from '../../commands/ports/event-store.js';
 import { isDependencyUnavailable } from '../../commands/ports/unavailable.js';
-import type { GlobalLog } from '../../projections/ports.js';
 import {
   type AuditDocument,
   type DetectionDocument,
@@ -32,6 +32,7 @@ import {
   type SearchQueries,
   SearchUnavailableError,
 } from '../../projections/search/ports.js';
+import type { RecordedEvent } from '../../schemas/events/index.js';
 import {
   type AuditQueryInput,
   type DetectionQueryInput,
@@ -39,8 +40,7 @@ import {
   parseAuditQuery,
   parseDetectionQuery,
   type SearchCursor,
-} from '../../projections/search/query.js';
-import type { RecordedEvent } from '../../schemas/events/index.js';
+} from '../../schemas/search-query.js';
 
 const SCHEMA_SQL = `
 CREATE SCHEMA IF NOT EXISTS search;

@@ -1,4 +1,10 @@
 import pg from 'pg';
+import type {
+  GlobalLog,
+  LogSubscription,
+  SubscribeOptions,
+  SubscriptionStatus,
+} from '../../commands/ports/event-store.js';
 import {
   type AppendOptions,
   type AppendResult,
@@ -8,7 +14,6 @@ import {
   InvalidAppendError,
   type ReadStreamOptions,
 } from '../../commands/ports/event-store.js';
-import type { GlobalLog, LogSubscription, SubscribeOptions, SubscriptionStatus } from '../../projections/ports.js';
 import type { ExpectedVersion, NewEvent, RecordedEvent } from '../../schemas/events/index.js';
 import {
   checkExpectedVersion,

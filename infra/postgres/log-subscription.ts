@@ -1,5 +1,5 @@
+import type { LogSubscription, SubscriptionState, SubscriptionStatus } from '../../commands/ports/event-store.js';
 import { isDependencyUnavailable } from '../../commands/ports/unavailable.js';
-import type { LogSubscription, SubscriptionState, SubscriptionStatus } from '../../projections/ports.js';
 import type { RecordedEvent } from '../../schemas/events/index.js';
 
 export interface WakeSource {

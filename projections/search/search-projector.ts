@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
+import type { GlobalLog } from '../../commands/ports/event-store.js';
 import { inBatchSpan } from '../../infra/traceparent.js';
-import type { GlobalLog } from '../ports.js';
 import type { ProjectionLogger } from '../projection.js';
 import { SearchCheckpointBehindError, type SearchIndex } from './ports.js';
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GlobalLog } from '../../commands/ports/event-store.js';
 import {
   ConcurrencyError,
   DuplicateEventIdError,
@@ -7,7 +8,6 @@ import {
   InvalidAppendError,
   MetadataTooLargeError,
 } from '../../commands/ports/event-store.js';
-import type { GlobalLog } from '../../projections/ports.js';
 import {
   InvalidEventPayloadError,
   MAX_METADATA_BYTES,
