@@ -12,7 +12,9 @@ import {
   recordShadowFailure,
   startInference,
 } from '../commands/index.js';
+import { backoffCeiling, equalJitter } from '../commands/ports/backoff.js';
 import type { EventStore } from '../commands/ports/event-store.js';
+import type { Logger } from '../commands/ports/logger.js';
 import { type DomainError, isDomainError } from '../domain/errors.js';
 import { type InspectionState, measureDetections, modelKey } from '../domain/inspection/index.js';
 import type { RecordDetections } from '../schemas/commands/inspection.js';
@@ -46,11 +48,8 @@ export interface CachedPrediction {
   readonly tiling: TilingUsed | null;
 }
 
-export interface ProcessorLogger {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-  error(object: object, message: string): void;
-}
+/** The one logger port (commands/ports/logger.ts), under the name the processor's users know. */
+export type ProcessorLogger = Logger;
 
 export interface InspectionProcessorDeps {
   readonly store: EventStore;
@@ -483,7 +482,7 @@ export class InspectionProcessor {
   private async backoff(attempt: number): Promise<void> {
     const base = this.options.backoffMs ?? 200;
     const cap = this.options.maxBackoffMs ?? 5_000;
-    const delay = Math.min(cap, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    const delay = equalJitter(backoffCeiling(attempt - 1, base, cap));
     await (this.deps.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(delay);
   }
 }

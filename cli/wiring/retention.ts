@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Logger } from '../../commands/ports/logger.js';
 import type { Config } from '../../infra/config.js';
 import { pruneExpired } from '../../infra/postgres/retention.js';
 
@@ -6,7 +7,7 @@ import { pruneExpired } from '../../infra/postgres/retention.js';
 export interface RetentionHost {
   readonly pool: pg.Pool;
   readonly config: Pick<Config, 'DEDUPE_RETENTION_DAYS' | 'IDEMPOTENCY_RETENTION_HOURS' | 'RETENTION_INTERVAL_SECONDS'>;
-  readonly logger: { info(object: object, message: string): void; warn(object: object, message: string): void };
+  readonly logger: Logger;
   onClose(fn: () => Promise<void> | void): void;
 }
 
