@@ -20,6 +20,8 @@ export interface AppendFigures {
   readonly singleEventRawPerSec: number;
   readonly batchEventsPerSec: number;
   readonly batchRawEventsPerSec: number;
+  /** The raw INSERT that also takes its positions from one counter row held to commit: the no-skip floor. */
+  readonly batchSerialisedRawEventsPerSec: number;
 }
 
 export interface EventStoreBenchResult {
@@ -55,8 +57,13 @@ async function timed(writers: number, work: (writer: number, i: number) => Promi
   return operations / ((performance.now() - started) / 1000);
 }
 
-/** The baseline: the same rows, same table shape and indexes, one plain INSERT per transaction. */
-function rawInserter(pool: pg.Pool) {
+/**
+ * The baseline: the same rows, same table shape and indexes, one plain INSERT per transaction.
+ * `serialised`: the same INSERT, but its positions come from one counter row updated in the same
+ * statement and held until commit, which is what no-skip reading costs by itself (the store's
+ * append does this too, plus hashing, the stream head and the idempotency record).
+ */
+function rawInserter(pool: pg.Pool, serialised = false) {
   let position = 0;
   const versions = new Map<string, number>();
   return async (streamId: string, count: number) => {
@@ -66,7 +73,16 @@ function rawInserter(pool: pg.Pool) {
     versions.set(streamId, version + count);
     const rows = Array.from({ length: count }, (_, i) => i);
     await pool.query(
-      `INSERT INTO raw_events (global_position, stream_id, stream_version, event_id, type, schema_version, data,
+      serialised
+        ? `WITH head AS (UPDATE raw_head SET position = position + $8 RETURNING position)
+           INSERT INTO raw_events (global_position, stream_id, stream_version, event_id, type, schema_version, data,
+                                   metadata, recorded_at, hash, prev_hash)
+           SELECT head.position - $8 + e.ordinal, $2, e.stream_version, e.event_id, 'FileTagged', 1, e.data,
+                  $6::jsonb, now(), e.hash, NULL
+           FROM head, unnest($3::int[], $4::uuid[], $5::jsonb[], $7::text[])
+                WITH ORDINALITY AS e(stream_version, event_id, data, hash, ordinal)
+           WHERE $1::bigint IS NOT NULL`
+        : `INSERT INTO raw_events (global_position, stream_id, stream_version, event_id, type, schema_version, data,
                                metadata, recorded_at, hash, prev_hash)
        SELECT $1::bigint + e.ordinal - 1, $2, e.stream_version, e.event_id, 'FileTagged', 1, e.data, $6::jsonb, now(),
               e.hash, NULL
@@ -80,6 +96,7 @@ function rawInserter(pool: pg.Pool) {
         rows.map((i) => JSON.stringify(payload(first + i))),
         JSON.stringify(metadata),
         rows.map(() => randomBytes(32).toString('hex')),
+        ...(serialised ? [count] : []),
       ],
     );
   };
@@ -92,7 +109,10 @@ export async function main(): Promise<EventStoreBenchResult> {
   try {
     await migrate(pool);
     await pool.query('CREATE TABLE raw_events (LIKE events INCLUDING ALL)');
+    await pool.query('CREATE TABLE raw_head (position bigint NOT NULL)');
+    await pool.query('INSERT INTO raw_head VALUES (1000000000)');
     const raw = rawInserter(pool);
+    const rawSerialised = rawInserter(pool, true);
 
     // Warm up both paths (connections, prepared statements, JIT of the hot loops).
     for (let i = 0; i < 50; i++) {
@@ -113,12 +133,15 @@ export async function main(): Promise<EventStoreBenchResult> {
       const single = await timed(writers, (w, i) => command(`file-one-${tag}-${w}-${i % 50}`, [newEvent(i)]));
       const batchRaw = BATCH * (await timed(writers, (w, i) => raw(`file-rawb-${tag}-${w}-${i % 20}`, BATCH)));
       const batched = BATCH * (await timed(writers, (w, i) => command(`file-batch-${tag}-${w}-${i % 20}`, batch)));
+      const batchSerialised =
+        BATCH * (await timed(writers, (w, i) => rawSerialised(`file-raws-${tag}-${w}-${i % 20}`, BATCH)));
       appends.push({
         writers,
         singleEventPerSec: single,
         singleEventRawPerSec: singleRaw,
         batchEventsPerSec: batched,
         batchRawEventsPerSec: batchRaw,
+        batchSerialisedRawEventsPerSec: batchSerialised,
       });
     }
 
@@ -161,7 +184,10 @@ export async function main(): Promise<EventStoreBenchResult> {
         `  ${a.writers} writer(s), single-event appends: ${f(a.singleEventPerSec)}/s   raw INSERT: ${f(a.singleEventRawPerSec)}/s   ratio ${ratio(a.singleEventPerSec, a.singleEventRawPerSec)}`,
       );
       console.log(
-        `  ${a.writers} writer(s), ${BATCH}-event batches: ${f(a.batchEventsPerSec)} events/s   raw INSERT: ${f(a.batchRawEventsPerSec)} events/s   ratio ${ratio(a.batchEventsPerSec, a.batchRawEventsPerSec)} (goal >= 0.50)`,
+        `  ${a.writers} writer(s), ${BATCH}-event batches: ${f(a.batchEventsPerSec)} events/s   raw INSERT: ${f(a.batchRawEventsPerSec)} events/s   ratio ${ratio(a.batchEventsPerSec, a.batchRawEventsPerSec)} (goal >= 0.80)`,
+      );
+      console.log(
+        `  ${a.writers} writer(s), ${BATCH}-event batches, raw INSERT through one counter row (the no-skip floor): ${f(a.batchSerialisedRawEventsPerSec)} events/s   floor/raw ${ratio(a.batchSerialisedRawEventsPerSec, a.batchRawEventsPerSec)}   ours/floor ${ratio(a.batchEventsPerSec, a.batchSerialisedRawEventsPerSec)}`,
       );
     }
     console.log(
