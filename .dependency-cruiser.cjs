@@ -10,11 +10,14 @@ const ours = '^(schemas|domain|commands|projections|inference|api|infra|cli)/';
  * - projections/ use infra/traceparent.ts (span helpers over @opentelemetry/api, itself a no-op
  *   API without an SDK): way out, a tracing port the runner is given;
  * - the search adapters (infra/elasticsearch, infra/postgres-search) plan their writes with
- *   projections/search/documents.ts: way out, the projector plans and the port takes the plan.
+ *   projections/search/documents.ts: way out, the projector plans and the port takes the plan;
+ * - the PostgreSQL search adapter runs its transactions with projections/transaction.ts, the one
+ *   inTransaction (with broken-connection handling): way out, it moves to infra/ with the
+ *   read-model storage behind a port.
  */
 const EXCEPTIONS = {
   projections: ['^infra/traceparent[.]ts$'],
-  infra: ['^projections/search/documents[.]ts$'],
+  infra: ['^projections/search/documents[.]ts$', '^projections/transaction[.]ts$'],
 };
 const layer = (from, mayImport) => ({
   name: `${from}-imports`,

@@ -14,6 +14,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import pg from 'pg';
 import { type CommandDeps, fileStreamId, StreamStateCache, tagFile, uploadFile } from '../commands/index.js';
+import { fileUpload } from '../commands/testing/file-upload.js';
 import { PostgresEventStore } from '../infra/postgres/event-store.js';
 import { migrate } from '../infra/postgres/migrate.js';
 import { createBenchDatabase, runIfMain } from './support.js';
@@ -56,17 +57,7 @@ async function sequential(n: number, op: (i: number) => Promise<unknown>, into: 
   return performance.now() - started;
 }
 
-const upload = (fileId: string) => ({
-  fileId,
-  sha256: 'a'.repeat(64),
-  sizeBytes: 2048,
-  mediaType: 'image/png' as const,
-  width: 640,
-  height: 480,
-  bitDepth: 8 as const,
-  channels: 3,
-  originalName: 'weld.png',
-});
+const upload = (fileId: string) => ({ ...fileUpload(fileId), tags: [] });
 
 export async function main(): Promise<CommandBenchResult> {
   const database = await createBenchDatabase('chitti_bench_cmd');
