@@ -105,8 +105,10 @@ export async function readFresh<S, E extends ChittiEvent>(
 ): Promise<StreamState<S> & { readonly recorded: readonly RecordedEvent[] }> {
   const recorded = await store.readStream(streamId);
   const folded = foldRecorded(decider, initialStreamState(decider), recorded);
+  // What was just read replaces any entry (one left by a store that was reset would otherwise stay);
+  // at worst it is older than a concurrent command's entry, which costs that stream one retry.
+  cache.delete(streamId);
   if (recorded.length > 0) cache.set(streamId, decider, folded);
-  else cache.delete(streamId);
   return { ...folded, recorded };
 }
 
