@@ -22,6 +22,11 @@ export interface AppendFigures {
   readonly batchRawEventsPerSec: number;
   /** The raw INSERT that also takes its positions from one counter row held to commit: the no-skip floor. */
   readonly batchSerialisedRawEventsPerSec: number;
+  /**
+   * Single-event appends with `synchronous_commit = off` (not a mode Chitti offers: a crash could
+   * lose acknowledged events): how much of the single-event floor is the WAL flush under the lock.
+   */
+  readonly singleEventAsyncCommitPerSec: number;
 }
 
 export interface EventStoreBenchResult {
@@ -106,6 +111,12 @@ export async function main(): Promise<EventStoreBenchResult> {
   const database = await createBenchDatabase('chitti_bench');
   const pool = new pg.Pool({ connectionString: database.url, max: WRITERS + 2 });
   const store = new PostgresEventStore(pool);
+  const asyncPool = new pg.Pool({
+    connectionString: database.url,
+    max: WRITERS + 2,
+    options: '-c synchronous_commit=off',
+  });
+  const asyncStore = new PostgresEventStore(asyncPool);
   try {
     await migrate(pool);
     await pool.query('CREATE TABLE raw_events (LIKE events INCLUDING ALL)');
@@ -117,6 +128,7 @@ export async function main(): Promise<EventStoreBenchResult> {
     // Warm up both paths (connections, prepared statements, JIT of the hot loops).
     for (let i = 0; i < 50; i++) {
       await store.append(`file-warm-${i % 4}`, [newEvent(i)], { expectedVersion: 'any' });
+      await asyncStore.append(`file-warm-async-${i % 4}`, [newEvent(i)], { expectedVersion: 'any' });
       await raw(`file-warm-${i % 4}`, 1);
     }
 
@@ -131,6 +143,9 @@ export async function main(): Promise<EventStoreBenchResult> {
       const tag = `${writers}w`;
       const singleRaw = await timed(writers, (w, i) => raw(`file-raw1-${tag}-${w}-${i % 50}`, 1));
       const single = await timed(writers, (w, i) => command(`file-one-${tag}-${w}-${i % 50}`, [newEvent(i)]));
+      const singleAsync = await timed(writers, async (w, i) => {
+        await asyncStore.append(`file-async-${tag}-${w}-${i % 50}`, [newEvent(i)], { expectedVersion: 'any' });
+      });
       const batchRaw = BATCH * (await timed(writers, (w, i) => raw(`file-rawb-${tag}-${w}-${i % 20}`, BATCH)));
       const batched = BATCH * (await timed(writers, (w, i) => command(`file-batch-${tag}-${w}-${i % 20}`, batch)));
       const batchSerialised =
@@ -142,6 +157,7 @@ export async function main(): Promise<EventStoreBenchResult> {
         batchEventsPerSec: batched,
         batchRawEventsPerSec: batchRaw,
         batchSerialisedRawEventsPerSec: batchSerialised,
+        singleEventAsyncCommitPerSec: singleAsync,
       });
     }
 
@@ -181,7 +197,7 @@ export async function main(): Promise<EventStoreBenchResult> {
     console.log(`event store bench (${PHASE_MS} ms per phase, ${SERVER_URL.replace(/\/\/[^@]*@/, '//')})`);
     for (const a of appends) {
       console.log(
-        `  ${a.writers} writer(s), single-event appends: ${f(a.singleEventPerSec)}/s   raw INSERT: ${f(a.singleEventRawPerSec)}/s   ratio ${ratio(a.singleEventPerSec, a.singleEventRawPerSec)}`,
+        `  ${a.writers} writer(s), single-event appends: ${f(a.singleEventPerSec)}/s   raw INSERT: ${f(a.singleEventRawPerSec)}/s   ratio ${ratio(a.singleEventPerSec, a.singleEventRawPerSec)}   with synchronous_commit off (not offered; the flush under the lock): ${f(a.singleEventAsyncCommitPerSec)}/s`,
       );
       console.log(
         `  ${a.writers} writer(s), ${BATCH}-event batches: ${f(a.batchEventsPerSec)} events/s   raw INSERT: ${f(a.batchRawEventsPerSec)} events/s   ratio ${ratio(a.batchEventsPerSec, a.batchRawEventsPerSec)} (goal >= 0.80)`,
@@ -196,7 +212,9 @@ export async function main(): Promise<EventStoreBenchResult> {
     return result;
   } finally {
     await store.close();
+    await asyncStore.close();
     await pool.end();
+    await asyncPool.end();
     await database.drop();
   }
 }
