@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
-import { DEFAULT_MAX_PIXELS } from '../inference/limits.js';
+import type { GlobalLog } from '../commands/ports/event-store.js';
 import type { BlobStore } from '../inference/ports/blob-store.js';
-import type { GlobalLog } from '../projections/ports.js';
+import { DEFAULT_MAX_PIXELS } from '../schemas/limits.js';
 import type { AccessLog } from './ports/access-log.js';
 import type { ApiCommands } from './ports/commands.js';
 import type { HealthCheck } from './ports/health.js';

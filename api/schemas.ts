@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { AuditHit, DetectionHit, Freshness } from '../projections/search/ports.js';
-import { ACCEPTANCE_FILTERS, REVIEW_VERDICT_FILTERS } from '../projections/search/query.js';
 import {
   agreementView,
   auditEntryView,
@@ -29,6 +28,7 @@ import {
   Thresholds,
   TrafficWeights,
 } from '../schemas/events/index.js';
+import { ACCEPTANCE_FILTERS, REVIEW_VERDICT_FILTERS } from '../schemas/search-query.js';
 
 /** Request and response shapes of the REST API; validation and `/openapi.json` both come from these. */
 

@@ -5,6 +5,7 @@
  */
 const benches: Record<string, () => Promise<{ main: (argv?: string[]) => Promise<unknown> }>> = {
   'event-store': () => import('./event-store.js'),
+  commands: () => import('./commands.js'),
   projections: () => import('./projections.js'),
   inference: () => import('./inference.js'),
   'image-load': () => import('./image-load.js'),
@@ -16,7 +17,7 @@ const benches: Record<string, () => Promise<{ main: (argv?: string[]) => Promise
   report: () => import('./report.js'),
 };
 const chosen = process.argv.slice(2);
-const names = chosen.length > 0 ? chosen : ['event-store', 'projections', 'inference', 'report'];
+const names = chosen.length > 0 ? chosen : ['event-store', 'commands', 'projections', 'inference', 'report'];
 for (const name of names) {
   const load = benches[name];
   if (!load) {

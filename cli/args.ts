@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { Reader } from '../api/disclosure.js';
-import { UsageError } from './main.js';
+import { UsageError } from './exit-codes.js';
 
 /** node:util parseArgs with usage errors that name the bad option. */
 export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {

@@ -1,12 +1,9 @@
 import { EXIT, exitCodeOf, explainError } from './exit-codes.js';
 
 export { UsageError } from './exit-codes.js';
+export type { Subcommand } from './subcommand.js';
 
-export interface Subcommand {
-  readonly summary: string;
-  readonly usage: string;
-  run(args: string[]): Promise<number>;
-}
+import type { Subcommand } from './subcommand.js';
 
 type Loader = () => Promise<{ default: Subcommand }>;
 

@@ -53,7 +53,7 @@ export function loadAcceptanceProfile(
   profileId: string,
   at: PointInTime = {},
 ): Promise<LoadedAggregate<AcceptanceProfileState>> {
-  return loadAggregate(deps.store, acceptanceProfileDecider, acceptanceProfileStreamId(profileId), at);
+  return loadAggregate(deps.store, acceptanceProfileDecider, acceptanceProfileStreamId(profileId), at, deps.states);
 }
 
 /**

@@ -20,8 +20,15 @@ export async function recordAccess(
   deps: CommandDeps,
   input: z.input<typeof RecordAccess>,
   ctx: CommandContext,
-): Promise<CommandResult> {
+): Promise<CommandResult<undefined>> {
   const data = parseInput('RecordAccess', RecordAccess, input);
   const events = accessDecider.decide({ type: 'RecordAccess', data, actor: ctx.actor }, accessDecider.initialState());
-  return appendDecided(deps.store, accessStreamId(clockOf(deps)), events, withCommandId(ctx), 'any');
+  const streamId = accessStreamId(clockOf(deps));
+  const {
+    events: recorded,
+    nextExpectedVersion,
+    duplicate,
+  } = await appendDecided(deps.store, streamId, events, withCommandId(ctx), 'any');
+  // Nothing is folded: no decision reads the log.
+  return { streamId, events: recorded, nextExpectedVersion, duplicate, state: undefined };
 }

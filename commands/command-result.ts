@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../schemas/events/index.js';
 
-export interface CommandResult {
+export interface CommandResult<S = unknown> {
   readonly streamId: string;
   /** The events the command recorded; for a duplicate, those the first attempt recorded. Empty when already satisfied. */
   readonly events: readonly RecordedEvent[];
@@ -8,4 +8,10 @@ export interface CommandResult {
   readonly nextExpectedVersion: number;
   /** True when the idempotency key was seen before and nothing was appended now. */
   readonly duplicate: boolean;
+  /**
+   * The stream's state after the command (the decider's fold up to `nextExpectedVersion`, or the
+   * stream's current state for a duplicate): a caller that goes on with the same stream (a
+   * workflow) decides its next step on it without reading the stream again.
+   */
+  readonly state: S;
 }

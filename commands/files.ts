@@ -24,7 +24,7 @@ export const deleteFile = (deps: CommandDeps, input: z.input<typeof DeleteFile>,
   run('DeleteFile', deps, input, ctx);
 
 export function loadFile(deps: CommandDeps, fileId: string, at: PointInTime = {}): Promise<LoadedAggregate<FileState>> {
-  return loadAggregate(deps.store, fileDecider, fileStreamId(fileId), at);
+  return loadAggregate(deps.store, fileDecider, fileStreamId(fileId), at, deps.states);
 }
 
 /** The pixel spacing the file's upload recorded; undefined when unknown or when there is no such file. */

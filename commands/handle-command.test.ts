@@ -225,7 +225,13 @@ describe('handleCommand on the PostgreSQL event store', () => {
     const fileId = uniqueId('f');
     await uploadFile({ store: env.store }, fileUpload(fileId), ctx);
     const result = await tagFile({ store: env.store }, { fileId, add: ['weld'] }, ctx);
-    expect(result).toEqual({ streamId: fileStreamId(fileId), events: [], nextExpectedVersion: 1, duplicate: false });
+    expect(result).toEqual({
+      streamId: fileStreamId(fileId),
+      events: [],
+      nextExpectedVersion: 1,
+      duplicate: false,
+      state: expect.objectContaining({ status: 'uploaded', tags: ['weld'] }),
+    });
   });
 
   it('bad input is a typed error and writes nothing', async () => {

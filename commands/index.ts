@@ -13,4 +13,5 @@ export * from './load-aggregate.js';
 export * from './models.js';
 export * from './ports/event-store.js';
 export * from './retry.js';
+export * from './stream-state.js';
 export * from './users.js';

@@ -135,5 +135,5 @@ export function loadInspection(
   inspectionId: string,
   at: PointInTime = {},
 ): Promise<LoadedAggregate<InspectionState>> {
-  return loadAggregate(deps.store, inspectionDecider, inspectionStreamId(inspectionId), at);
+  return loadAggregate(deps.store, inspectionDecider, inspectionStreamId(inspectionId), at, deps.states);
 }

@@ -46,5 +46,5 @@ export const stopShadow = (deps: CommandDeps, input: z.input<typeof StopShadow>,
   run('StopShadow', deps, input, ctx);
 
 export function loadModel(deps: CommandDeps, name: string, at: PointInTime = {}): Promise<LoadedAggregate<ModelState>> {
-  return loadAggregate(deps.store, modelDecider, modelStreamId(name), at);
+  return loadAggregate(deps.store, modelDecider, modelStreamId(name), at, deps.states);
 }

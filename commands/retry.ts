@@ -1,3 +1,4 @@
+import { backoffCeiling, fullJitter } from './ports/backoff.js';
 import { ConcurrencyError } from './ports/event-store.js';
 
 export interface RetryPolicy {
@@ -41,8 +42,7 @@ export async function retryOnConflict<T>(policy: RetryPolicy, attempt: (n: numbe
       return await attempt(n);
     } catch (error) {
       if (!(error instanceof ConcurrencyError) || n >= policy.maxRetries) throw error;
-      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** n);
-      await policy.sleep(Math.floor(policy.random() * ceiling));
+      await policy.sleep(fullJitter(backoffCeiling(n, policy.baseDelayMs, policy.maxDelayMs), policy.random));
     }
   }
 }

@@ -21,7 +21,7 @@ export function simpleCommands<C extends { type: string }, S, E extends ChittiEv
   options: { readonly commutative?: readonly NoInfer<T>[] } = {},
 ) {
   const commutative = new Set<string>(options.commutative ?? []);
-  return async (type: T, deps: CommandDeps, input: unknown, ctx: CommandContext): Promise<CommandResult> => {
+  return async (type: T, deps: CommandDeps, input: unknown, ctx: CommandContext): Promise<CommandResult<S>> => {
     const data = parseInput(type, schemas[type], input);
     const command = { type, data, actor: ctx.actor } as unknown as C;
     const handlerDeps = commutative.has(type)

@@ -64,5 +64,5 @@ export async function issueApiKey(
 }
 
 export function loadUser(deps: CommandDeps, userId: string, at: PointInTime = {}): Promise<LoadedAggregate<UserState>> {
-  return loadAggregate(deps.store, userDecider, userStreamId(userId), at);
+  return loadAggregate(deps.store, userDecider, userStreamId(userId), at, deps.states);
 }

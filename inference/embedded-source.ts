@@ -1,10 +1,10 @@
-import type { GlobalLog, LogSubscription } from '../projections/ports.js';
-import type { SourceCheckpoint } from './ports/source-checkpoint.js';
+import type { GlobalLog, LogSubscription } from '../commands/ports/event-store.js';
 import {
   type InspectionRequestHandler,
   type InspectionRequestSource,
   inspectionRequestFrom,
-} from './request-source.js';
+} from './ports/request-source.js';
+import type { SourceCheckpoint } from './ports/source-checkpoint.js';
 
 export interface EmbeddedSourceOptions {
   /** Global position to start after; default: the checkpoint's, else 0 (safe: processing is idempotent). */

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
+import { DEFAULT_MAX_PIXELS } from '../schemas/limits.js';
 import type { ImageJob, ImageJobRequest, ImageReply, RasterData, Size } from './image-protocol.js';
 import { type LetterboxGeometry, letterboxGeometry } from './letterbox.js';
-import { DEFAULT_MAX_PIXELS } from './limits.js';
 import { MemoryBudget, type MemoryBudgetStats } from './memory-budget.js';
 import { type ImageHeader, ImageRejectedError } from './preprocess.js';
 import { startWorker, workerModuleUrl } from './start-worker.js';

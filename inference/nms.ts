@@ -1,3 +1,5 @@
+import { iou } from '../schemas/geometry.js';
+
 /** A candidate box in x1, y1, x2, y2 (any one coordinate space). */
 export interface Candidate {
   readonly x1: number;
@@ -8,15 +10,7 @@ export interface Candidate {
   readonly classId: number;
 }
 
-/** Intersection over union of two xyxy boxes (0 when the union is empty), as torchvision computes it. */
-export function iou(a: Candidate, b: Candidate): number {
-  const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
-  const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
-  if (w <= 0 || h <= 0) return 0;
-  const intersection = w * h;
-  const union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - intersection;
-  return union > 0 ? intersection / union : 0;
-}
+export { iou };
 
 /** Ultralytics' cap on boxes entering NMS (max_nms). */
 export const MAX_NMS_CANDIDATES = 30_000;

@@ -1,7 +1,7 @@
 import sharp, { type SharpOptions } from 'sharp';
+import { DEFAULT_MAX_PIXELS } from '../schemas/limits.js';
 import { DicomError, readDicom, sniffDicom } from './dicom/index.js';
 import { type LetterboxGeometry, letterboxGeometry, letterboxTensor } from './letterbox.js';
-import { DEFAULT_MAX_PIXELS } from './limits.js';
 
 export type ImageRejectionCode = 'corrupt-image' | 'decompression-bomb' | 'unsupported-media';
 

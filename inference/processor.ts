@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { CommandResult } from '../commands/command-result.js';
 import {
   type CommandContext,
   type CommandDeps,
@@ -11,29 +12,33 @@ import {
   recordShadowFailure,
   startInference,
 } from '../commands/index.js';
+import { backoffCeiling, equalJitter } from '../commands/ports/backoff.js';
 import type { EventStore } from '../commands/ports/event-store.js';
-import { isDomainError } from '../domain/errors.js';
-import { type InspectionState, isShadowSettled, measureDetections, modelKey } from '../domain/inspection/index.js';
-import type {
-  Detection,
-  EventData,
-  ModelRef,
-  PixelSpacingMm,
-  Thresholds,
-  Tiling,
-  TilingUsed,
-} from '../schemas/events/index.js';
+import type { Logger } from '../commands/ports/logger.js';
+import { type DomainError, isDomainError } from '../domain/errors.js';
+import { type InspectionState, measureDetections, modelKey } from '../domain/inspection/index.js';
+import type { RecordDetections } from '../schemas/commands/inspection.js';
+import type { Detection, ModelRef, PixelSpacingMm, Thresholds, Tiling, TilingUsed } from '../schemas/events/index.js';
 import { OutputShapeError } from './decode.js';
-import type { DetectionResult, Detector, Opened, ServedModel } from './detector.js';
+import type { DetectionResult, DetectionTimings, Detector, Opened, ServedModel } from './detector.js';
+import {
+  evolveProgress,
+  type FailureCode,
+  initialProgress,
+  nextStep,
+  type Outcome,
+  type Role,
+  type Step,
+} from './inspection-workflow.js';
 import type { InferenceMetrics } from './metrics.js';
 import { ModelUnavailableError } from './model-store.js';
 import type { BlobStore } from './ports/blob-store.js';
 import type { PredictionCache } from './ports/prediction-cache.js';
+import type { InspectionRequest, InspectionRequestSource, ProcessOutcome } from './ports/request-source.js';
 import { ImageRejectedError } from './preprocess.js';
-import type { InspectionRequest, InspectionRequestSource, ProcessOutcome } from './request-source.js';
 import { ModelSessionError } from './session-pool.js';
 
-export type FailureCode = EventData<'InspectionFailed'>['code'];
+export type { FailureCode } from './inspection-workflow.js';
 
 /** What the prediction cache holds per (image, model, thresholds, tiling input). */
 export interface CachedPrediction {
@@ -43,11 +48,8 @@ export interface CachedPrediction {
   readonly tiling: TilingUsed | null;
 }
 
-export interface ProcessorLogger {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-  error(object: object, message: string): void;
-}
+/** The one logger port (commands/ports/logger.ts), under the name the processor's users know. */
+export type ProcessorLogger = Logger;
 
 export interface InspectionProcessorDeps {
   readonly store: EventStore;
@@ -79,6 +81,28 @@ export interface InspectionProcessorOptions {
   readonly cacheTtlSeconds?: number;
   /** Requests of one delivered batch handled at once (so micro-batches can fill). Default 16. */
   readonly concurrency?: number;
+}
+
+/** One delivery's working set: the inspection's state as the last command left it, and its image. */
+interface Run {
+  readonly request: InspectionRequest;
+  state: InspectionState;
+  readonly images: ImageCache;
+  /** The error behind the latest ModelFailed outcome, for the log. */
+  lastError?: unknown;
+}
+
+/** A command's answer: nothing, or the domain's refusal. */
+interface CommandAnswer {
+  readonly refused?: DomainError;
+}
+
+/** A model's result on one image, ready to be recorded. */
+interface Prediction {
+  readonly cached: boolean;
+  readonly timings?: DetectionTimings;
+  readonly batchSize?: number;
+  record(inspectionId: string, role: Role): RecordDetections;
 }
 
 /** Bumped whenever preprocessing or decoding changes what a model would return for the same bytes. */
@@ -188,156 +212,140 @@ export class InspectionProcessor {
     return outcome;
   }
 
+  /**
+   * The runner of the inspection workflow (inspection-workflow.ts): reads the inspection once,
+   * then carries out each step the workflow decides and feeds back what happened, with the state
+   * each command answers with. Only a command the inspection refuses (a race with another
+   * delivery, or a rule) costs another read.
+   */
   private async processOnce(request: InspectionRequest): Promise<ProcessOutcome> {
-    const { inspectionId } = request.data;
-    const state = await this.inspectionState(inspectionId);
-    if (state.status === 'closed' || state.status === 'failed' || state.status === 'absent') {
-      return { inspectionId, status: 'already-done' };
-    }
-    if (state.live && request.data.shadows.every((shadow) => isShadowSettled(state, shadow))) {
-      return { inspectionId, status: 'already-done' };
-    }
-    const images = new ImageCache(
-      () => this.blobSha256Of(request),
-      (sha256) => this.blobBytes(sha256),
-      (bytes) => this.deps.detector.open(bytes),
-    );
+    const run: Run = {
+      request,
+      state: await this.inspectionState(request.data.inspectionId),
+      images: new ImageCache(
+        () => this.blobSha256Of(request),
+        (sha256) => this.blobBytes(sha256),
+        (bytes) => this.deps.detector.open(bytes),
+      ),
+    };
+    const options = { maxAttempts: this.maxAttempts };
+    let progress = initialProgress();
+    let latest: Outcome = { type: 'Delivered' };
     try {
-      return await this.processImage(request, state, images);
+      for (;;) {
+        progress = evolveProgress(progress, latest);
+        const step = nextStep(request, run.state, progress, latest, options);
+        if (step.type === 'Done') return step.outcome;
+        latest = await this.carryOut(step, run);
+      }
     } finally {
       // The decoded image holds memory-budget bytes until every model of this delivery has run.
-      await images.release();
+      await run.images.release();
     }
   }
 
-  private async processImage(
-    request: InspectionRequest,
-    initial: InspectionState,
-    images: ImageCache,
-  ): Promise<ProcessOutcome> {
+  private async carryOut(step: Exclude<Step, { type: 'Done' }>, run: Run): Promise<Outcome> {
+    const { request } = run;
     const { inspectionId } = request.data;
-    let state = initial;
-    let cached = false;
-    if (!state.live) {
-      const live = await this.processLive(request, state, images);
-      if (live.status !== 'recorded') return live;
-      cached = live.cached;
-      state = await this.inspectionState(inspectionId);
-    }
-    const recorded: string[] = [];
-    const failed: string[] = [];
-    for (const shadow of request.data.shadows) {
-      if (isShadowSettled(state, shadow)) continue;
-      const key = modelKey(shadow);
-      try {
-        await this.runAndRecord(request, shadow, 'shadow', images);
-        recorded.push(key);
-      } catch (error) {
-        failed.push(key);
-        await this.recordShadowFailure(request, shadow, error);
-      }
-    }
-    return { inspectionId, status: 'recorded', cached, shadows: { recorded, failed } };
-  }
-
-  private async processLive(
-    request: InspectionRequest,
-    initial: InspectionState,
-    images: ImageCache,
-  ): Promise<ProcessOutcome> {
-    const { inspectionId } = request.data;
-    let attempt = Math.max(initial.attempt, initial.lastFailure?.attempt ?? 0);
-    for (;;) {
-      attempt++;
-      if (attempt > this.maxAttempts) {
-        // Attempts were used up by earlier deliveries that ended without a final verdict.
-        const failure = new AttemptFailure('internal', `no result after ${this.maxAttempts} attempts`, false);
-        return this.recordFailure(request, attempt, failure, true);
-      }
-      try {
-        await startInference(
-          this.commandDeps,
-          { inspectionId, attempt, worker: this.worker },
-          this.context(request, `start:${attempt}`),
+    switch (step.type) {
+      case 'StartInference': {
+        const { attempt } = step;
+        const started = await this.command(run, () =>
+          startInference(
+            this.commandDeps,
+            { inspectionId, attempt, worker: this.worker },
+            this.context(request, `start:${attempt}`),
+          ),
         );
-      } catch (error) {
-        if (!isDomainError(error)) throw error;
-        if (await this.finishedMeanwhile(inspectionId)) return { inspectionId, status: 'already-done' };
-        return this.recordFailure(request, attempt, new AttemptFailure('internal', error.message, false), true);
+        return started.refused
+          ? { type: 'StartRefused', attempt, message: started.refused.message }
+          : { type: 'Started', attempt };
       }
-      try {
-        const cached = await this.runAndRecord(request, request.data.model, 'live', images);
-        return { inspectionId, status: 'recorded', cached, shadows: { recorded: [], failed: [] } };
-      } catch (error) {
-        if (isDomainError(error) && (await this.finishedMeanwhile(inspectionId))) {
-          return { inspectionId, status: 'already-done' };
+      case 'RunModel': {
+        const { role, model } = step;
+        let recorded: CommandAnswer;
+        let prediction: Prediction;
+        try {
+          prediction = await this.predict(request, model, run.images);
+          recorded = await this.command(run, () =>
+            recordDetections(
+              this.commandDeps,
+              prediction.record(inspectionId, role),
+              this.context(request, `detections:${role}:${model.name}@${model.version}`),
+            ),
+          );
+        } catch (error) {
+          run.lastError = error;
+          return { type: 'ModelFailed', role, model, failure: classify(error), refused: false };
         }
-        // A rule the inspection refuses (not a race with another processor) will not pass on retry.
-        const failure = isDomainError(error) ? new AttemptFailure('internal', error.message, false) : classify(error);
-        const final = !failure.retryable || attempt >= this.maxAttempts;
-        const outcome = await this.recordFailure(request, attempt, failure, final);
-        if (final) return outcome;
-        await this.backoff(attempt);
+        if (recorded.refused) {
+          run.lastError = recorded.refused;
+          // A rule the inspection refuses (not a race with another processor) will not pass on retry.
+          const failure = { code: 'internal' as const, message: recorded.refused.message, retryable: false };
+          return { type: 'ModelFailed', role, model, failure, refused: true };
+        }
+        const { cached, timings, batchSize } = prediction;
+        this.deps.metrics?.result(modelKey(model), role, cached, timings, batchSize);
+        return { type: 'Recorded', role, model, cached };
       }
+      case 'FailInspection': {
+        const { attempt, failure, reason, final } = step;
+        this.deps.logger?.[final ? 'error' : 'warn']({ inspectionId, attempt, code: failure.code, final }, reason);
+        this.deps.metrics?.failure(failure.code, final);
+        const recorded = await this.command(run, () =>
+          failInspection(
+            this.commandDeps,
+            { inspectionId, code: failure.code, reason, attempt, final },
+            this.context(request, `failed:${attempt}`),
+          ),
+        );
+        return recorded.refused ? { type: 'FailureRefused' } : { type: 'FailureRecorded', attempt, failure, final };
+      }
+      case 'RecordShadowFailure': {
+        const { model, failure, reason } = step;
+        const key = modelKey(model);
+        this.deps.logger?.warn(
+          { inspectionId, shadow: key, code: failure.code, err: run.lastError },
+          'shadow model failed; the inspection is unaffected',
+        );
+        const recorded = await this.command(run, () =>
+          recordShadowFailure(
+            this.commandDeps,
+            { inspectionId, model, code: failure.code, reason },
+            this.context(request, `shadow-failed:${key}`),
+          ),
+        );
+        // The inspection may have been closed, or another delivery recorded the shadow meanwhile.
+        if (recorded.refused) {
+          this.deps.logger?.warn({ inspectionId, shadow: key, err: recorded.refused }, 'shadow failure not recorded');
+        }
+        return { type: 'ShadowFailureSettled', model };
+      }
+      case 'Backoff':
+        await this.backoff(step.attempt);
+        return { type: 'BackedOff' };
     }
   }
 
-  private async recordFailure(
-    request: InspectionRequest,
-    attempt: number,
-    failure: AttemptFailure,
-    final: boolean,
-  ): Promise<ProcessOutcome> {
-    const { inspectionId } = request.data;
-    const reason = failure.message.slice(0, 2000) || failure.code;
-    this.deps.logger?.[final ? 'error' : 'warn']({ inspectionId, attempt, code: failure.code, final }, reason);
-    this.deps.metrics?.failure(failure.code, final);
+  /**
+   * Runs one inspection command and carries the state it answers with. A refusal by the domain
+   * (a race with another delivery, or a rule) is an answer too: the inspection's fresh state is
+   * read so that the workflow can tell which. Any other error ends the delivery (redelivered later).
+   */
+  private async command(run: Run, send: () => Promise<CommandResult<InspectionState>>): Promise<CommandAnswer> {
     try {
-      await failInspection(
-        this.commandDeps,
-        { inspectionId, code: failure.code, reason, attempt, final },
-        this.context(request, `failed:${attempt}`),
-      );
+      run.state = (await send()).state;
+      return {};
     } catch (error) {
-      // Only a race is expected here: another delivery recorded the result or the final failure.
-      if (isDomainError(error) && (await this.finishedMeanwhile(inspectionId))) {
-        return { inspectionId, status: 'already-done' };
-      }
-      throw error;
-    }
-    return { inspectionId, status: 'failed', code: failure.code, reason, attempt };
-  }
-
-  private async recordShadowFailure(request: InspectionRequest, shadow: ModelRef, error: unknown): Promise<void> {
-    const { inspectionId } = request.data;
-    const key = modelKey(shadow);
-    const failure = isDomainError(error) ? new AttemptFailure('internal', error.message, false) : classify(error);
-    const reason = failure.message.slice(0, 2000) || failure.code;
-    this.deps.logger?.warn(
-      { inspectionId, shadow: key, code: failure.code, err: error },
-      'shadow model failed; the inspection is unaffected',
-    );
-    try {
-      await recordShadowFailure(
-        this.commandDeps,
-        { inspectionId, model: shadow, code: failure.code, reason },
-        this.context(request, `shadow-failed:${key}`),
-      );
-    } catch (recordError) {
-      // The inspection may have been closed, or another delivery recorded the shadow meanwhile.
-      if (!isDomainError(recordError)) throw recordError;
-      this.deps.logger?.warn({ inspectionId, shadow: key, err: recordError }, 'shadow failure not recorded');
+      if (!isDomainError(error)) throw error;
+      run.state = await this.inspectionState(run.request.data.inspectionId);
+      return { refused: error };
     }
   }
 
-  /** Runs one model on the request's image and records its detections; returns whether the cache served it. */
-  private async runAndRecord(
-    request: InspectionRequest,
-    ref: ModelRef,
-    role: 'live' | 'shadow',
-    images: ImageCache,
-  ): Promise<boolean> {
-    const { inspectionId, thresholds } = request.data;
+  /** Runs one model on the request's image, or takes its prediction from the cache. */
+  private async predict(request: InspectionRequest, ref: ModelRef, images: ImageCache): Promise<Prediction> {
+    const { thresholds } = request.data;
     const model = await this.servedModel(ref);
     const blobSha256 = await images.sha256();
     const fileSpacing = await filePixelSpacing(this.commandDeps, request.data.fileId);
@@ -358,9 +366,10 @@ export class InspectionProcessor {
       });
     }
     const prediction = hit ?? result!;
-    await recordDetections(
-      this.commandDeps,
-      {
+    return {
+      cached: hit !== undefined,
+      ...(result ? { timings: result.timings, batchSize: result.batchSize } : {}),
+      record: (inspectionId, role) => ({
         inspectionId,
         role,
         model: { name: ref.name, version: ref.version, sha256: model.sha256 },
@@ -372,17 +381,8 @@ export class InspectionProcessor {
         timings: result?.timings ?? { queueMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 },
         batchSize: result?.batchSize ?? 1,
         cached: hit !== undefined,
-      },
-      this.context(request, `detections:${role}:${ref.name}@${ref.version}`),
-    );
-    this.deps.metrics?.result(
-      `${ref.name}@${ref.version}`,
-      role,
-      hit !== undefined,
-      result?.timings,
-      result?.batchSize,
-    );
-    return hit !== undefined;
+      }),
+    };
   }
 
   /** The registered model behind a reference; registrations never change, so they are kept. */
@@ -423,12 +423,6 @@ export class InspectionProcessor {
     const bytes = await this.deps.blobs.get(sha256);
     if (!bytes) throw new BlobMissingError(`the image ${sha256} is not in the blob store`);
     return bytes;
-  }
-
-  /** Whether another delivery ended the inspection while this one worked. */
-  private async finishedMeanwhile(inspectionId: string): Promise<boolean> {
-    const { status } = await this.inspectionState(inspectionId);
-    return status === 'detected' || status === 'failed' || status === 'closed';
   }
 
   private async inspectionState(inspectionId: string): Promise<InspectionState> {
@@ -488,7 +482,7 @@ export class InspectionProcessor {
   private async backoff(attempt: number): Promise<void> {
     const base = this.options.backoffMs ?? 200;
     const cap = this.options.maxBackoffMs ?? 5_000;
-    const delay = Math.min(cap, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    const delay = equalJitter(backoffCeiling(attempt - 1, base, cap));
     await (this.deps.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(delay);
   }
 }

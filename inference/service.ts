@@ -6,13 +6,13 @@ import { InferenceMetrics } from './metrics.js';
 import { ModelStore } from './model-store.js';
 import type { BlobStore } from './ports/blob-store.js';
 import type { PredictionCache } from './ports/prediction-cache.js';
+import type { InspectionRequestSource } from './ports/request-source.js';
 import {
   type CachedPrediction,
   InspectionProcessor,
   type InspectionProcessorOptions,
   type ProcessorLogger,
 } from './processor.js';
-import type { InspectionRequestSource } from './request-source.js';
 import { SessionPool, type SessionPoolOptions } from './session-pool.js';
 
 export interface InferenceServiceDeps {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RATE_LIMIT_BOUNDS } from '../api/ports/rate-limiter.js';
-import { DEFAULT_MAX_PIXELS } from '../inference/limits.js';
+import { DEFAULT_MAX_PIXELS } from '../schemas/limits.js';
 import { secretWeakness } from './secrets.js';
 
 /** The development defaults below are public knowledge: production refuses to start with them. */

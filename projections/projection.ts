@@ -1,3 +1,4 @@
+import type { Logger } from '../commands/ports/logger.js';
 import type { RecordedEvent } from '../schemas/events/index.js';
 import type { TableSpec, Tx } from './sql.js';
 
@@ -21,12 +22,8 @@ export interface Projection {
 export const handlesEvent = (projection: Projection, type: string): boolean =>
   projection.handles === 'all' || projection.handles.has(type);
 
-/** Minimal logging surface (pino-compatible) so callers choose the logger. */
-export interface ProjectionLogger {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-  error(object: object, message: string): void;
-}
+/** The one logger port (commands/ports/logger.ts), under the name projections have used. */
+export type ProjectionLogger = Logger;
 
 export class UnknownProjectionError extends Error {
   readonly code = 'unknown-projection';

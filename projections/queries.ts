@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
+import type { GlobalLog } from '../commands/ports/event-store.js';
 import { readCheckpoints } from './generations.js';
-import type { GlobalLog } from './ports.js';
 import {
   agreementView,
   auditEntryView,

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { GlobalLog } from '../commands/ports/event-store.js';
 import type { RecordedEvent } from '../schemas/events/index.js';
 import { applyEvents } from './apply.js';
 import {
@@ -10,7 +11,6 @@ import {
   pointViews,
   readCheckpoint,
 } from './generations.js';
-import type { GlobalLog } from './ports.js';
 import { type Projection, type ProjectionLogger, UnknownProjectionError } from './projection.js';
 import { readModelProjections } from './read-models/index.js';
 import type { Tx } from './sql.js';

@@ -1,11 +1,12 @@
 import type pg from 'pg';
 import { Gauge, type Registry } from 'prom-client';
+import { backoffCeiling } from '../commands/ports/backoff.js';
+import type { GlobalLog, LogSubscription } from '../commands/ports/event-store.js';
 import { isDependencyUnavailable, isRetryableConflict } from '../commands/ports/unavailable.js';
 import { inBatchSpan } from '../infra/traceparent.js';
 import type { RecordedEvent } from '../schemas/events/index.js';
 import { applyEvents } from './apply.js';
 import { CHECKPOINTS, ensureProjection, readCheckpoint } from './generations.js';
-import type { GlobalLog, LogSubscription } from './ports.js';
 import type { Projection, ProjectionLogger } from './projection.js';
 import { rebuildProjection } from './rebuild.js';
 import { inTransaction } from './transaction.js';
@@ -162,7 +163,7 @@ class ProjectionWorker {
           { projection: this.projection.name, attempt: attempt + 1, err: error },
           'projection batch failed; retrying',
         );
-        await sleep(Math.min(30_000, 100 * 2 ** Math.min(attempt, 9)), this.stopping.signal);
+        await sleep(backoffCeiling(attempt, 100, 30_000), this.stopping.signal);
       }
     }
   }

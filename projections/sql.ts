@@ -1,33 +1,10 @@
 import type pg from 'pg';
-import type { Columns, RowOf, Table } from './table.js';
+import type { ColumnSpec, Columns, RowOf, Table, TableSpec } from './table.js';
+
+export type { ColumnSpec, ColumnType, TableSpec } from './table.js';
 
 /** What a projection writes through: one open transaction on one connection. */
 export type Tx = pg.ClientBase;
-
-export type ColumnType =
-  | 'text'
-  | 'bigint'
-  | 'integer'
-  | 'double precision'
-  | 'boolean'
-  | 'jsonb'
-  | 'timestamptz'
-  | 'date';
-
-export interface ColumnSpec {
-  readonly name: string;
-  readonly type: ColumnType;
-  readonly nullable?: boolean;
-}
-
-/** A read-model table: its logical name is the view readers query as `read.<name>`. */
-export interface TableSpec {
-  readonly name: string;
-  readonly columns: readonly ColumnSpec[];
-  readonly primaryKey: readonly string[];
-  /** Fragments after `CREATE INDEX ON <table>`, e.g. `(uploaded_position)` or `USING gin (tags)`. */
-  readonly indexes?: readonly string[];
-}
 
 export type Row = Record<string, unknown>;
 

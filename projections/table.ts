@@ -8,7 +8,32 @@
  *    leaving an untyped hole in a generated client.
  */
 import { z } from 'zod';
-import type { ColumnSpec, ColumnType, TableSpec } from './sql.js';
+
+/** Column types the read models use (PostgreSQL names). */
+export type ColumnType =
+  | 'text'
+  | 'bigint'
+  | 'integer'
+  | 'double precision'
+  | 'boolean'
+  | 'jsonb'
+  | 'timestamptz'
+  | 'date';
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly nullable?: boolean;
+}
+
+/** A read-model table: its logical name is the view readers query as `read.<name>`. */
+export interface TableSpec {
+  readonly name: string;
+  readonly columns: readonly ColumnSpec[];
+  readonly primaryKey: readonly string[];
+  /** Fragments after `CREATE INDEX ON <table>`, e.g. `(uploaded_position)` or `USING gin (tags)`. */
+  readonly indexes?: readonly string[];
+}
 
 /** One column: its SQL type, what a row holds (T) and what the API sends (J). */
 export class Column<T, J> {

@@ -5,8 +5,8 @@ import { isDependencyUnavailable } from '../../commands/ports/unavailable.js';
 import { type DomainError, isDomainError } from '../../domain/errors.js';
 import { InvalidQueryError } from '../../projections/queries.js';
 import { SearchUnavailableError } from '../../projections/search/ports.js';
-import { InvalidSearchQueryError } from '../../projections/search/query.js';
 import { InvalidEventPayloadError } from '../../schemas/events/index.js';
+import { InvalidSearchQueryError } from '../../schemas/search-query.js';
 import { badRequest, HttpProblem, type ValidationIssue, validationFailed } from './problem.js';
 
 export const zodIssues = (error: ZodError, prefix: string): ValidationIssue[] =>

@@ -4,7 +4,6 @@ import type {
   ListFilesInput,
   ListInspectionsInput,
 } from '../../projections/queries.js';
-import type { AuditQueryInput, DetectionQueryInput } from '../../projections/search/query.js';
 import type {
   AuditEntryJson,
   DailyDefectStatsJson,
@@ -17,6 +16,7 @@ import type {
   ReviewStatsJson,
 } from '../../projections/views.js';
 import type { RecordedEvent } from '../../schemas/events/index.js';
+import type { AuditQueryInput, DetectionQueryInput } from '../../schemas/search-query.js';
 
 /** A read-model row as the API returns it: plain JSON. */
 export type ReadModel = Record<string, unknown>;

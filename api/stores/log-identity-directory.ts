@@ -1,4 +1,4 @@
-import type { GlobalLog, LogSubscription } from '../../projections/ports.js';
+import type { GlobalLog, LogSubscription } from '../../commands/ports/event-store.js';
 import { categoryOf, decodeStored, type RecordedEvent, type Role } from '../../schemas/events/index.js';
 import type { ApiKeyRecord, Freshness, IdentityDirectory, UserRecord } from '../ports/identity.js';
 import { BoundedStaleness } from './bounded-staleness.js';

@@ -1,8 +1,8 @@
-const MAX_BYTES = 255;
+import { sanitizeFileName as sanitize } from '../../domain/file/index.js';
 
 /**
- * The client's file name made safe to store and show: only the last path segment, no control or
- * bidi-override characters, NFC, trimmed, at most 255 UTF-8 bytes. It is a label, never a path.
+ * The file name an upload request names (query or `X-File-Name`, possibly percent-encoded), made
+ * safe by the domain's one rule (domain/file/sanitize-file-name.ts); `fallback` when none is left.
  */
 export function sanitizeFileName(raw: string | undefined, fallback: string): string {
   if (!raw) return fallback;
@@ -12,15 +12,5 @@ export function sanitizeFileName(raw: string | undefined, fallback: string): str
   } catch {
     // Not percent-encoded: use as given.
   }
-  name = name.normalize('NFC');
-  name = name.split(/[/\\]/).pop() ?? '';
-  name = name
-    .replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, '')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .replace(/^\.+/, '')
-    .trim();
-  if (!name) return fallback;
-  while (Buffer.byteLength(name, 'utf8') > MAX_BYTES) name = Array.from(name).slice(0, -1).join('');
-  return name;
+  return sanitize(name, fallback);
 }

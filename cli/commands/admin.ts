@@ -1,9 +1,9 @@
 import { join, resolve } from 'node:path';
 import { cliActor, parseOptions } from '../args.js';
 import { bootstrapAdmin } from '../bootstrap.js';
-import type { Subcommand } from '../main.js';
-import { UsageError } from '../main.js';
+import { UsageError } from '../exit-codes.js';
 import { openRuntime } from '../runtime.js';
+import type { Subcommand } from '../subcommand.js';
 
 const USAGE = `chitti admin bootstrap [--key-file PATH] [--email EMAIL] [--new-key]
   The first admin of an install: records the user 'admin' (role admin) and an API key, written to

@@ -10,9 +10,9 @@ import { anchorLines, exportedAnchorLine } from '../../infra/sealing/anchor-file
 import { exportTrust, verifyExport } from '../../infra/sealing/export-file.js';
 import { currentVersionOf, decodeStored } from '../../schemas/events/index.js';
 import { cliActor, hostReader, intOption, parseOptions } from '../args.js';
-import { EXIT } from '../exit-codes.js';
-import { type Subcommand, UsageError } from '../main.js';
+import { EXIT, UsageError } from '../exit-codes.js';
 import { openRuntime, type Runtime } from '../runtime.js';
+import type { Subcommand } from '../subcommand.js';
 import { openAnchor, openSealer, verificationInputs } from '../wiring/sealing.js';
 
 const usage = `chitti audit verify [--seal] [--anchor FILE] [--public-keys FILE]

@@ -1,8 +1,9 @@
 import { join, resolve } from 'node:path';
 import { backup } from '../../infra/postgres/backup.js';
 import { intOption, parseOptions } from '../args.js';
-import { type Subcommand, UsageError } from '../main.js';
+import { UsageError } from '../exit-codes.js';
 import { openRuntime } from '../runtime.js';
+import type { Subcommand } from '../subcommand.js';
 
 const usage = `chitti backup DIR [--chunk-events N]
   Writes the event store (events, streams, seals, idempotency keys, checkpoints), the relay's and

@@ -3,8 +3,9 @@ import { outwardEvent } from '../../api/disclosure.js';
 import { recordAccess } from '../../commands/access.js';
 import { decodeStored } from '../../schemas/events/index.js';
 import { cliActor, hostReader, intOption, parseOptions } from '../args.js';
-import { type Subcommand, UsageError } from '../main.js';
+import { UsageError } from '../exit-codes.js';
 import { openRuntime, untilSignal } from '../runtime.js';
+import type { Subcommand } from '../subcommand.js';
 
 const usage = `chitti events tail [--from POS] [--type TYPE] [--stream PREFIX]
   Prints events as JSON lines as they are committed, in global order, from POS (default: now),

@@ -5,7 +5,8 @@ import { loadConfig } from '../../infra/config.js';
 import { ApiError, ChittiClient } from '../api-client.js';
 import { parseOptions } from '../args.js';
 import { readAdminApiKey } from '../bootstrap.js';
-import { type Subcommand, UsageError } from '../main.js';
+import { UsageError } from '../exit-codes.js';
+import type { Subcommand } from '../subcommand.js';
 
 const usage = `chitti inspect FILE [--url URL] [--api-key KEY] [--model NAME[@VERSION]] [--pixel-spacing MM[,MM]]
                      [--timeout SECONDS] [--json]

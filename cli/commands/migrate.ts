@@ -1,6 +1,6 @@
-import type { Subcommand } from '../main.js';
 import { migrateEverything } from '../migrations.js';
 import { openRuntime } from '../runtime.js';
+import type { Subcommand } from '../subcommand.js';
 
 const command: Subcommand = {
   summary: 'apply every pending database migration and exit',

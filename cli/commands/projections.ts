@@ -2,8 +2,9 @@ import { ensureProjection } from '../../projections/generations.js';
 import { readModelProjections } from '../../projections/read-models/index.js';
 import { rebuildProjections } from '../../projections/rebuild.js';
 import { parseOptions } from '../args.js';
-import { type Subcommand, UsageError } from '../main.js';
+import { UsageError } from '../exit-codes.js';
 import { openRuntime } from '../runtime.js';
+import type { Subcommand } from '../subcommand.js';
 import { openSearch } from '../wiring/search.js';
 
 const names = readModelProjections.map((p) => p.name);

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
-import type { Subcommand } from '../main.js';
 import { openRuntime, untilSignal } from '../runtime.js';
+import type { Subcommand } from '../subcommand.js';
 import { startMetricsServer } from '../wiring/metrics-server.js';
 import { startProjector } from '../wiring/projector.js';
 import { openSearch } from '../wiring/search.js';

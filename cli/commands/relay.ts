@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
-import type { Subcommand } from '../main.js';
 import { openRuntime, untilSignal } from '../runtime.js';
+import type { Subcommand } from '../subcommand.js';
 import { startMetricsServer } from '../wiring/metrics-server.js';
 import { startRelay } from '../wiring/relay.js';
 import { startSealer } from '../wiring/sealing.js';

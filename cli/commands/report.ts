@@ -4,8 +4,9 @@ import { verifyReport } from '../../api/reports/verify-report.js';
 import { postgresAuditVerifier } from '../../infra/postgres/seal-records.js';
 import { ReadModelQueries } from '../../projections/queries.js';
 import { parseOptions } from '../args.js';
-import { type Subcommand, UsageError } from '../main.js';
+import { UsageError } from '../exit-codes.js';
 import { openRuntime } from '../runtime.js';
+import type { Subcommand } from '../subcommand.js';
 import { verificationInputs } from '../wiring/sealing.js';
 
 const usage = `chitti report verify FILE

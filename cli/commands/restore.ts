@@ -3,8 +3,9 @@ import { RestoreRefusedError, restore } from '../../infra/postgres/backup.js';
 import { readModelProjections } from '../../projections/read-models/index.js';
 import { rebuildProjections } from '../../projections/rebuild.js';
 import { parseOptions } from '../args.js';
-import { type Subcommand, UsageError } from '../main.js';
+import { UsageError } from '../exit-codes.js';
 import { openRuntime } from '../runtime.js';
+import type { Subcommand } from '../subcommand.js';
 import { openSearch } from '../wiring/search.js';
 
 const usage = `chitti restore DIR

@@ -1,12 +1,22 @@
+import type pg from 'pg';
+import type { Logger } from '../../commands/ports/logger.js';
+import type { Config } from '../../infra/config.js';
 import { pruneExpired } from '../../infra/postgres/retention.js';
-import type { Runtime } from '../runtime.js';
+
+/** What retention needs of the runtime (named here, so the runtime and its wiring import in one direction). */
+export interface RetentionHost {
+  readonly pool: pg.Pool;
+  readonly config: Pick<Config, 'DEDUPE_RETENTION_DAYS' | 'IDEMPOTENCY_RETENTION_HOURS' | 'RETENTION_INTERVAL_SECONDS'>;
+  readonly logger: Logger;
+  onClose(fn: () => Promise<void> | void): void;
+}
 
 /**
  * Prunes expired dedupe marks and idempotency records now and then every
  * RETENTION_INTERVAL_SECONDS, for as long as the process runs (every service does it: deleting is
  * idempotent and skips rows another process is deleting).
  */
-export function startRetention(runtime: Pick<Runtime, 'pool' | 'config' | 'logger' | 'onClose'>): void {
+export function startRetention(runtime: RetentionHost): void {
   const { config, logger } = runtime;
   const window = { dedupeDays: config.DEDUPE_RETENTION_DAYS, idempotencyHours: config.IDEMPOTENCY_RETENTION_HOURS };
   let running: Promise<unknown> = Promise.resolve();

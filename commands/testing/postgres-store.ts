@@ -24,15 +24,4 @@ let counter = 0;
 /** Ids unique within a suite run, so tests in one database never share streams. */
 export const uniqueId = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
 
-export const fileUpload = (fileId: string, sha256 = 'a'.repeat(64)) => ({
-  fileId,
-  sha256,
-  sizeBytes: 2048,
-  mediaType: 'image/png' as const,
-  width: 640,
-  height: 480,
-  bitDepth: 8 as const,
-  channels: 3,
-  originalName: 'weld.png',
-  tags: ['weld'],
-});
+export { fileUpload } from './file-upload.js';

@@ -17,7 +17,7 @@
  * new one, rebuilt from the log when one is given.
  */
 import { type Client, errors } from '@elastic/elasticsearch';
-import type { GlobalLog } from '../../projections/ports.js';
+import type { GlobalLog } from '../../commands/ports/event-store.js';
 import {
   type AuditDocument,
   type DetectionDocument,
@@ -40,6 +40,7 @@ import {
   type SearchQueries,
   SearchUnavailableError,
 } from '../../projections/search/ports.js';
+import type { RecordedEvent } from '../../schemas/events/index.js';
 import {
   type AuditQueryInput,
   type DetectionQueryInput,
@@ -47,8 +48,7 @@ import {
   parseAuditQuery,
   parseDetectionQuery,
   type SearchCursor,
-} from '../../projections/search/query.js';
-import type { RecordedEvent } from '../../schemas/events/index.js';
+} from '../../schemas/search-query.js';
 import {
   aliasOf,
   CHECKPOINT_ID,

@@ -1,5 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
-import type { GlobalLog } from '../../projections/ports.js';
+import type { GlobalLog } from '../../commands/ports/event-store.js';
 import { ElasticsearchSearch, type RebuildResult } from './elasticsearch-search.js';
 
 export type { RebuildResult } from './elasticsearch-search.js';

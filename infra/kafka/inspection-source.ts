@@ -3,7 +3,7 @@ import {
   type InspectionRequestHandler,
   type InspectionRequestSource,
   inspectionRequestFrom,
-} from '../../inference/request-source.js';
+} from '../../inference/ports/request-source.js';
 import { currentVersionOf } from '../../schemas/events/index.js';
 import { domainEventOf } from './cloud-event.js';
 import { type RunConsumerOptions, type RunningConsumer, runConsumer, UnprocessableEventError } from './consumer.js';

@@ -1,5 +1,5 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
-import type { GlobalLog, LogSubscription } from '../../projections/ports.js';
+import type { GlobalLog, LogSubscription } from '../../commands/ports/event-store.js';
 import type { RecordedEvent } from '../../schemas/events/index.js';
 import { allTopics, DEFAULT_TOPIC_PREFIX } from '../../schemas/topics/index.js';
 import { type ProducerSpan, startProducerSpan } from '../traceparent.js';

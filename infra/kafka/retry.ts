@@ -1,3 +1,5 @@
+import { backoffCeiling, equalJitter } from '../../commands/ports/backoff.js';
+
 export interface BackoffPolicy {
   readonly initialMs: number;
   readonly maxMs: number;
@@ -5,8 +7,7 @@ export interface BackoffPolicy {
 
 /** Exponential backoff with jitter: attempt n waits between half and all of min(maxMs, initialMs * 2^(n-1)). */
 export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  return equalJitter(backoffCeiling(attempt - 1, policy.initialMs, policy.maxMs), random);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

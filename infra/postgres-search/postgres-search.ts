@@ -8,8 +8,8 @@
  * version (e.g. detections indexed before reviews were) by replaying the log.
  */
 import type pg from 'pg';
+import type { GlobalLog } from '../../commands/ports/event-store.js';
 import { isDependencyUnavailable } from '../../commands/ports/unavailable.js';
-import type { GlobalLog } from '../../projections/ports.js';
 import {
   type AuditDocument,
   type DetectionDocument,
@@ -33,6 +33,8 @@ import {
   type SearchQueries,
   SearchUnavailableError,
 } from '../../projections/search/ports.js';
+import { inTransaction } from '../../projections/transaction.js';
+import type { RecordedEvent } from '../../schemas/events/index.js';
 import {
   type AuditQueryInput,
   type DetectionQueryInput,
@@ -40,8 +42,7 @@ import {
   parseAuditQuery,
   parseDetectionQuery,
   type SearchCursor,
-} from '../../projections/search/query.js';
-import type { RecordedEvent } from '../../schemas/events/index.js';
+} from '../../schemas/search-query.js';
 
 const SCHEMA_SQL = `
 CREATE SCHEMA IF NOT EXISTS search;
@@ -181,7 +182,7 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
 
   /** Rebuilds contents of an older schema version; another process may have done so meanwhile. */
   private async upgrade(): Promise<void> {
-    await this.inTransaction(async (client) => {
+    await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ schema_version: number }>(
         `SELECT schema_version FROM search.checkpoint WHERE name = 'search' FOR UPDATE`,
       );
@@ -205,7 +206,7 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
 
   indexBatch(events: readonly RecordedEvent[], options: { after?: number } = {}): Promise<IndexBatchResult> {
     return guarded('indexBatch', () =>
-      this.inTransaction(async (client) => {
+      inTransaction(this.pool, async (client) => {
         const stored = await lockCheckpoint(client);
         if (options.after !== undefined && stored < options.after) {
           throw new SearchCheckpointBehindError(stored, options.after);
@@ -223,26 +224,11 @@ export class PostgresSearch implements SearchIndex, SearchQueries {
    */
   rebuild(log: GlobalLog, options: { batchSize?: number } = {}): Promise<IndexBatchResult> {
     return guarded('rebuild', () =>
-      this.inTransaction(async (client) => {
+      inTransaction(this.pool, async (client) => {
         await lockCheckpoint(client);
         return replaceContents(client, log, options.batchSize);
       }),
     );
-  }
-
-  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
   }
 
   async searchDetections(input: DetectionQueryInput): Promise<SearchPage<DetectionHit>> {
@@ -354,7 +340,7 @@ class Where {
  * until the commit (rows are deleted, not truncated).
  */
 async function replaceContents(
-  client: pg.PoolClient,
+  client: pg.ClientBase,
   log: GlobalLog | null,
   batchSize = 1000,
 ): Promise<IndexBatchResult> {
@@ -377,7 +363,7 @@ async function replaceContents(
 }
 
 /** Locks the checkpoint row for the transaction: one writer at a time, in log order. */
-async function lockCheckpoint(client: pg.PoolClient): Promise<number> {
+async function lockCheckpoint(client: pg.ClientBase): Promise<number> {
   const { rows } = await client.query<{ position: string }>(
     `SELECT position FROM search.checkpoint WHERE name = 'search' FOR UPDATE`,
   );
@@ -386,7 +372,7 @@ async function lockCheckpoint(client: pg.PoolClient): Promise<number> {
 
 /** Applies the events past `stored` inside the caller's transaction and advances the checkpoint. */
 async function applyBatch(
-  client: pg.PoolClient,
+  client: pg.ClientBase,
   stored: number,
   events: readonly RecordedEvent[],
 ): Promise<IndexBatchResult> {
@@ -460,7 +446,7 @@ function addCommon(
   }
 }
 
-async function loadInspections(client: pg.PoolClient, ids: string[]): Promise<Map<string, InspectionFacts>> {
+async function loadInspections(client: pg.ClientBase, ids: string[]): Promise<Map<string, InspectionFacts>> {
   const map = new Map<string, InspectionFacts>();
   if (ids.length === 0) return map;
   const { rows } = await client.query<{
@@ -486,7 +472,7 @@ async function loadInspections(client: pg.PoolClient, ids: string[]): Promise<Ma
   return map;
 }
 
-async function loadFiles(client: pg.PoolClient, ids: string[]): Promise<Map<string, FileFacts>> {
+async function loadFiles(client: pg.ClientBase, ids: string[]): Promise<Map<string, FileFacts>> {
   const map = new Map<string, FileFacts>();
   if (ids.length === 0) return map;
   const { rows } = await client.query<{
@@ -501,7 +487,7 @@ async function loadFiles(client: pg.PoolClient, ids: string[]): Promise<Map<stri
   return map;
 }
 
-async function writeDetections(client: pg.PoolClient, docs: readonly DetectionDocument[]): Promise<void> {
+async function writeDetections(client: pg.ClientBase, docs: readonly DetectionDocument[]): Promise<void> {
   if (docs.length === 0) return;
   await client.query(
     `INSERT INTO search.detections (id, event_id, global_position, inspection_id, file_id, file_name, tags, role,
@@ -523,7 +509,7 @@ async function writeDetections(client: pg.PoolClient, docs: readonly DetectionDo
   );
 }
 
-async function writeAudit(client: pg.PoolClient, docs: readonly AuditDocument[]): Promise<void> {
+async function writeAudit(client: pg.ClientBase, docs: readonly AuditDocument[]): Promise<void> {
   if (docs.length === 0) return;
   await client.query(
     `INSERT INTO search.audit (event_id, global_position, stream_id, stream_version, event_type, action, actor,
@@ -539,7 +525,7 @@ async function writeAudit(client: pg.PoolClient, docs: readonly AuditDocument[])
 }
 
 async function writeFacts(
-  client: pg.PoolClient,
+  client: pg.ClientBase,
   files: readonly FileFacts[],
   inspections: readonly InspectionFacts[],
 ): Promise<void> {

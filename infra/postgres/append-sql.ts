@@ -16,7 +16,8 @@ export interface AppendState {
   readonly keyResult: StoredResult | null;
 }
 
-export type StoredResult = Omit<AppendResult, 'duplicate'>;
+/** What the idempotency key table keeps of an append: where its events went. */
+export type StoredResult = Omit<AppendResult, 'duplicate' | 'events'>;
 
 /** A successful write: its result and the stream head it left behind. */
 export interface Written {

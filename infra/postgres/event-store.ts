@@ -1,4 +1,10 @@
 import pg from 'pg';
+import type {
+  GlobalLog,
+  LogSubscription,
+  SubscribeOptions,
+  SubscriptionStatus,
+} from '../../commands/ports/event-store.js';
 import {
   type AppendOptions,
   type AppendResult,
@@ -8,7 +14,6 @@ import {
   InvalidAppendError,
   type ReadStreamOptions,
 } from '../../commands/ports/event-store.js';
-import type { GlobalLog, LogSubscription, SubscribeOptions, SubscriptionStatus } from '../../projections/ports.js';
 import type { ExpectedVersion, NewEvent, RecordedEvent } from '../../schemas/events/index.js';
 import type { WriterKey, WriterKeyRing } from '../sealing/writer-keys.js';
 import {
@@ -130,7 +135,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
         ? { ...cached, keyStreamId: null, keyResult: null }
         : await readAppendState(this.pool, streamId, key);
     const duplicate = duplicateOf(state, streamId);
-    if (duplicate) return duplicate;
+    if (duplicate) return this.withEvents(streamId, duplicate);
     checkExpected(streamId, expected, state.version);
     try {
       const written = await writeEvents(this.pool, streamId, events, state, key, this.channel, this.writerKey);
@@ -138,8 +143,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
         this.heads.delete(streamId);
         return RETRY;
       }
-      this.wrote(streamId, events, written);
-      return { ...written.result, duplicate: false };
+      return this.wrote(streamId, events, state, written);
     } catch (error) {
       this.heads.delete(streamId);
       return this.settleFailure(error, streamId, expected);
@@ -161,14 +165,13 @@ export class PostgresEventStore implements EventStore, GlobalLog {
         const duplicate = duplicateOf(state, streamId);
         if (duplicate) {
           await client.query('ROLLBACK');
-          return duplicate;
+          return await this.withEvents(streamId, duplicate);
         }
         checkExpected(streamId, expected, state.version);
         const written = await writeEvents(client, streamId, events, state, key, this.channel, this.writerKey);
         if (!written) throw new Error(`stream ${streamId} moved while its row was locked`);
         await client.query('COMMIT');
-        this.wrote(streamId, events, written);
-        return { ...written.result, duplicate: false };
+        return this.wrote(streamId, events, state, written);
       } catch (error) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => {
           broken = rollbackError;
@@ -180,15 +183,39 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     }
   }
 
-  private wrote(streamId: string, events: readonly ValidEvent[], written: Written): void {
+  /** Remembers the new head, tells the witness, and returns the events as the statement recorded them. */
+  private wrote(streamId: string, events: readonly ValidEvent[], state: AppendState, written: Written): AppendResult {
     this.heads.set(streamId, written.head);
-    this.witness?.record(
-      events.map((event, i) => ({
-        globalPosition: written.result.firstGlobalPosition + i,
+    const { firstGlobalPosition } = written.result;
+    const recorded = events.map(
+      (event, i): RecordedEvent => ({
+        globalPosition: firstGlobalPosition + i,
+        streamId,
+        streamVersion: state.version + i + 1,
         eventId: event.eventId,
+        type: event.type,
+        schemaVersion: event.schemaVersion,
+        data: event.data,
+        metadata: event.metadata,
+        recordedAt: written.recordedAt,
         hash: written.hashes[i]!,
-      })),
+        prevHash: i === 0 ? state.lastHash : written.hashes[i - 1]!,
+        hashVersion: 2,
+      }),
     );
+    this.witness?.record(recorded.map(({ globalPosition, eventId, hash }) => ({ globalPosition, eventId, hash })));
+    return { ...written.result, duplicate: false, events: recorded };
+  }
+
+  /** A duplicate's result with the events the first append under its key wrote (one indexed range read). */
+  private async withEvents(streamId: string, result: Omit<AppendResult, 'events'>): Promise<AppendResult> {
+    const { rows } = await this.pool.query<EventRow>({
+      name: 'chitti_read_appended',
+      text: `SELECT ${EVENT_COLUMNS} FROM events
+              WHERE global_position BETWEEN $1 AND $2 AND stream_id = $3 ORDER BY global_position`,
+      values: [result.firstGlobalPosition, result.lastGlobalPosition, streamId],
+    });
+    return { ...result, events: rows.map(toRecordedEvent) };
   }
 
   /** Maps a failed write to its typed error; RETRY when a concurrent append used the same idempotency key. */
@@ -261,7 +288,10 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     );
     const row = rows[0];
     if (!row?.result) return undefined;
-    return { streamId: row.stream_id, result: { ...row.result, duplicate: true } };
+    return {
+      streamId: row.stream_id,
+      result: await this.withEvents(row.stream_id, { ...row.result, duplicate: true }),
+    };
   }
 
   async readAll(options: { after: number; maxCount: number; dataAsText?: boolean }): Promise<RecordedEvent[]> {
@@ -342,7 +372,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
   }
 }
 
-function duplicateOf(state: AppendState, streamId: string): AppendResult | undefined {
+function duplicateOf(state: AppendState, streamId: string): Omit<AppendResult, 'events'> | undefined {
   if (!state.keyResult) return undefined;
   if (state.keyStreamId !== streamId) {
     throw new InvalidAppendError(`idempotency key was first used for another stream (${state.keyStreamId})`);

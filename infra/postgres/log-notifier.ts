@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { backoffCeiling } from '../../commands/ports/backoff.js';
 
 /**
  * Holds one dedicated LISTEN connection and wakes every waiter when the channel fires. On a lost
@@ -103,7 +104,7 @@ export class LogNotifier {
     if (this.closed) return;
     this.onError(error);
     this.failures++;
-    const delay = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(this.failures, 9));
+    const delay = backoffCeiling(this.failures, 100, this.maxBackoffMs);
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => {
       this.start().catch(this.onError);

@@ -1,5 +1,6 @@
+import { backoffCeiling } from '../../commands/ports/backoff.js';
+import type { LogSubscription, SubscriptionState, SubscriptionStatus } from '../../commands/ports/event-store.js';
 import { isDependencyUnavailable } from '../../commands/ports/unavailable.js';
-import type { LogSubscription, SubscriptionState, SubscriptionStatus } from '../../projections/ports.js';
 import type { RecordedEvent } from '../../schemas/events/index.js';
 
 export interface WakeSource {
@@ -107,7 +108,7 @@ export function startLogSubscription(
         state = 'retrying';
         failures++;
         settleWaiters(error);
-        await sleep(Math.min(options.maxBackoffMs, 50 * 2 ** Math.min(failures, 10)));
+        await sleep(backoffCeiling(failures, 50, options.maxBackoffMs));
       }
     }
     settleWaiters();

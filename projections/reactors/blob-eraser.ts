@@ -1,7 +1,7 @@
 import type pg from 'pg';
+import type { GlobalLog, LogSubscription } from '../../commands/ports/event-store.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
 import type { RecordedEvent } from '../../schemas/events/index.js';
-import type { GlobalLog, LogSubscription } from '../ports.js';
 import type { ProjectionLogger } from '../projection.js';
 import { inTransaction } from '../transaction.js';
 import {

@@ -1,3 +1,5 @@
+import { iou } from '../../schemas/geometry.js';
+
 /** A box as the shadow comparison sees it: class name and corners in original-image pixels. */
 export interface LabelledBox {
   readonly className: string;
@@ -9,14 +11,7 @@ export interface LabelledBox {
 
 export const AGREEMENT_IOU = 0.5;
 
-export function iou(a: LabelledBox, b: LabelledBox): number {
-  const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
-  const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  const union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
-  return union > 0 ? inter / union : 0;
-}
+export { iou };
 
 export interface Agreement {
   readonly liveBoxes: number;

@@ -6,8 +6,8 @@
  * its plan.
  */
 import { type ChittiEvent, decodeStored, isEventType, type RecordedEvent } from '../../schemas/events/index.js';
+import { searchWords } from '../../schemas/search-query.js';
 import type { AcceptanceVerdict, AuditHit, DetectionHit, DetectionReview } from './ports.js';
-import { searchWords } from './query.js';
 
 /** A stored detection: the hit plus the words its file name and tags are searched by. */
 export interface DetectionDocument extends DetectionHit {

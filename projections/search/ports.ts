@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../../schemas/events/index.js';
-import type { AuditQueryInput, DetectionQueryInput } from './query.js';
+import type { AuditQueryInput, DetectionQueryInput } from '../../schemas/search-query.js';
 
 /** How far the index trails the event log when a query ran. */
 export interface Freshness {

@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
+import { backoffCeiling } from '../../commands/ports/backoff.js';
+import type { GlobalLog } from '../../commands/ports/event-store.js';
 import { inBatchSpan } from '../../infra/traceparent.js';
-import type { GlobalLog } from '../ports.js';
 import type { ProjectionLogger } from '../projection.js';
 import { SearchCheckpointBehindError, type SearchIndex } from './ports.js';
 
@@ -133,9 +134,10 @@ export class SearchProjector {
         }
         this.failures++;
         this.state = 'retrying';
-        const backoff = Math.min(
+        const backoff = backoffCeiling(
+          this.failures - 1,
+          this.options.initialBackoffMs ?? 100,
           this.options.maxBackoffMs ?? 5_000,
-          (this.options.initialBackoffMs ?? 100) * 2 ** Math.min(this.failures - 1, 16),
         );
         logger?.warn({ err: error, failures: this.failures, backoffMs: backoff }, 'search indexing failed; retrying');
         await this.sleep(backoff);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GlobalLog } from '../../commands/ports/event-store.js';
 import {
   ConcurrencyError,
   DuplicateEventIdError,
@@ -7,7 +8,6 @@ import {
   InvalidAppendError,
   MetadataTooLargeError,
 } from '../../commands/ports/event-store.js';
-import type { GlobalLog } from '../../projections/ports.js';
 import {
   InvalidEventPayloadError,
   MAX_METADATA_BYTES,
@@ -249,6 +249,17 @@ export function describeEventStoreConformance(name: string, factory: () => Promi
           () => store.append(streamId, [tagged(1, { eventId: 'not-a-uuid' })], { expectedVersion: 'any' }),
           InvalidAppendError,
         );
+      });
+      it('returns the events exactly as a read returns them (versions, positions, hashes, recorded time)', async () => {
+        const streamId = freshStream();
+        const first = await store.append(streamId, taggedBatch(2), { expectedVersion: 'no_stream' });
+        const second = await store.append(streamId, taggedBatch(3, 3), { expectedVersion: 2 });
+        const read = await store.readStream(streamId);
+        expect([...first.events, ...second.events]).toEqual(read);
+        expect(second.events.map((e) => e.streamVersion)).toEqual([3, 4, 5]);
+        expect(second.events[0]!.globalPosition).toBe(second.firstGlobalPosition);
+        expect(second.events.at(-1)!.globalPosition).toBe(second.lastGlobalPosition);
+        expect(first.events[0]!.recordedAt).toBeInstanceOf(Date);
       });
     });
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LogSubscription } from '../../commands/ports/event-store.js';
 import { ConcurrencyError } from '../../commands/ports/event-store.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
-import type { LogSubscription } from '../../projections/ports.js';
 import type { NewEvent, RecordedEvent } from '../../schemas/events/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 

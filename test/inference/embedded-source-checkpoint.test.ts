@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedInspectionSource } from '../../inference/embedded-source.js';
-import type { InspectionRequest } from '../../inference/request-source.js';
+import type { InspectionRequest } from '../../inference/ports/request-source.js';
 import { PostgresCheckpoint } from '../../infra/postgres/checkpoint.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';

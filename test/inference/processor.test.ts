@@ -7,13 +7,14 @@ import { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployModel, deployShadow, registerModel, requestInspection, uploadFile } from '../../commands/index.js';
+import { countingStore } from '../../commands/testing/counting-store.js';
 import { Detector } from '../../inference/detector.js';
 import { EmbeddedInspectionSource } from '../../inference/embedded-source.js';
 import { ImagePool } from '../../inference/image-pool.js';
 import { InferenceMetrics } from '../../inference/metrics.js';
 import { ModelStore, modelRegisteredData } from '../../inference/model-store.js';
+import { type InspectionRequest, inspectionRequestFrom } from '../../inference/ports/request-source.js';
 import { type CachedPrediction, InspectionProcessor } from '../../inference/processor.js';
-import { type InspectionRequest, inspectionRequestFrom } from '../../inference/request-source.js';
 import { SessionPool } from '../../inference/session-pool.js';
 import { FsBlobStore } from '../../infra/blob/fs-blob-store.js';
 import { LruPredictionCache } from '../../infra/memory-cache/lru-prediction-cache.js';
@@ -318,6 +319,32 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
     ]);
     expect(await processor.handle([req])).toEqual([{ inspectionId: req.data.inspectionId, status: 'already-done' }]);
     expect(await streamOf(req)).toHaveLength(7);
+  });
+
+  it('reads each inspection stream at most once per delivery, also through retries', async () => {
+    const counted = countingStore(store);
+    const counting = new InspectionProcessor(
+      { store: counted.store, blobs, detector, sleep: async () => {} },
+      { worker: 'counted-worker', maxAttempts: 3 },
+    );
+    const good = await request(await upload(await plantedDefect()));
+    const garbage = Buffer.from(`not an onnx model ${randomUUID()}`);
+    const { sha256, sizeBytes } = await blobs.put(garbage);
+    const broken = { name: `broken-${randomUUID().slice(0, 8)}`, version: '1.0.0', sha256 };
+    await registerModel(
+      { store },
+      { ...broken, sizeBytes, outputLayout: 'yolo', classes: ['bright'], inputSize: { width: 64, height: 64 } },
+      ctx,
+    );
+    const failing = await rawRequest(await plantedDefect(), broken);
+    const outcomes = await counting.handle([good, failing]);
+    expect(outcomes.map((o) => o.status)).toEqual(['recorded', 'failed']);
+    const streamOfReq = (r: InspectionRequest) => `inspection-${r.data.inspectionId}`;
+    // live + shadow recorded (3 commands), and 3 attempts with 3 failures (6 commands): one read each.
+    expect(counted.calls.appends.get(streamOfReq(good))).toBe(3);
+    expect(counted.calls.appends.get(streamOfReq(failing))).toBe(6);
+    expect(counted.calls.reads.get(streamOfReq(good))).toBe(1);
+    expect(counted.calls.reads.get(streamOfReq(failing))).toBe(1);
   });
 
   it('fails finally at once when the bytes of a registered model are not in the store', async () => {

@@ -4,17 +4,17 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GlobalLog } from '../../commands/ports/event-store.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
-import type { GlobalLog } from '../../projections/ports.js';
 import {
   type DetectionHit,
   SearchCheckpointBehindError,
   type SearchIndex,
   type SearchQueries,
 } from '../../projections/search/ports.js';
-import { InvalidSearchQueryError } from '../../projections/search/query.js';
 import { SearchProjector } from '../../projections/search/search-projector.js';
+import { InvalidSearchQueryError } from '../../schemas/search-query.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 import { appendScenario, detectionsRecorded, evaluated, requested, reviewed, SCENARIO, uploaded } from './scenario.js';
 

@@ -68,3 +68,40 @@ export function spec<C, S, E extends ChittiEvent>(decider: Decider<C, S, E>) {
 function isErrorClass(value: unknown): value is ErrorClass<Error> {
   return typeof value === 'function' && (value === Error || value.prototype instanceof Error);
 }
+
+/** A workflow in the decider style: the next step from the state, what was done so far and the latest outcome. */
+export interface WorkflowUnderSpec<S, P, O, Step> {
+  readonly initialState: () => S;
+  readonly evolve: (state: S, event: never) => S;
+  readonly initialProgress: () => P;
+  readonly evolveProgress: (progress: P, outcome: O) => P;
+  readonly next: (state: S, progress: P, latest: O) => Step;
+}
+
+/**
+ * Given/when/then for workflows: `workflowSpec(w).given(events, earlierOutcomes).when(outcome).then(step)`.
+ * The state is the fold of the stream's events; the progress the fold of the outcomes so far
+ * (the latest included, as the runner does). Each decision is checked for determinism.
+ */
+export function workflowSpec<S, P, O, Step, E>(workflow: WorkflowUnderSpec<S, P, O, Step>) {
+  return {
+    given(history: E[] = [], earlier: O[] = []) {
+      return {
+        when(latest: O) {
+          const decideOnce = (): Step => {
+            const state = history.reduce((s, e) => workflow.evolve(s, e as never), workflow.initialState());
+            const progress = [...earlier, latest].reduce(workflow.evolveProgress, workflow.initialProgress());
+            return workflow.next(state, progress, latest);
+          };
+          const step = decideOnce();
+          expect(decideOnce(), 'the workflow must be deterministic').toEqual(step);
+          return {
+            // biome-ignore lint/suspicious/noThenProperty: given/when/then vocabulary; this object is never awaited.
+            then: (expected: Step) => expect(step).toEqual(expected),
+            thenMatches: (expected: Partial<Step>) => expect(step).toMatchObject(expected as object),
+          };
+        },
+      };
+    },
+  };
+}

@@ -1,4 +1,4 @@
-import { decodeStored, type EventData, type EventMetadata } from '../schemas/events/index.js';
+import { decodeStored, type EventData, type EventMetadata } from '../../schemas/events/index.js';
 
 /** One InspectionRequested, as any transport delivers it, upcast to the current schema. */
 export interface InspectionRequest {
