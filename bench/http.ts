@@ -201,7 +201,11 @@ async function uploadsVisible(base: string, token: string, images: readonly Buff
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const median = (values: number[]) => quantile(values.sort((a, b) => a - b), 0.5);
+  const median = (values: number[]) =>
+    quantile(
+      values.sort((a, b) => a - b),
+      0.5,
+    );
   return {
     perSecond: images.length / seconds,
     p50: quantile(latencies, 0.5),
