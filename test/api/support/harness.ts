@@ -20,6 +20,7 @@ import type { RateLimiter } from '../../../api/ports/rate-limiter.js';
 import { LogIdentityDirectory } from '../../../api/stores/log-identity-directory.js';
 import { PgIdempotencyStore } from '../../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../../api/stores/pg-refresh-token-store.js';
+import { StreamReadCache } from '../../../api/stores/stream-read-cache.js';
 import { migrateApiTables } from '../../../api/stores/pg-schema.js';
 import { ImagePool } from '../../../inference/image-pool.js';
 import { FsBlobStore } from '../../../infra/blob/fs-blob-store.js';
@@ -199,9 +200,13 @@ export async function fullDependencies(
   options: CoalescingOptions = {},
 ) {
   const base = backendDependencies(backend, rateLimiter);
+  // As `chitti start` wires it: the projector notes each batch into the cache before applying it,
+  // commands note their versions, and the cache follows the log.
+  const inspectionCache = new StreamReadCache({ name: 'inspection', streamPrefix: 'inspection-', registry: base.metrics });
+  inspectionCache.follow(backend.store, 0);
   const runner = new ProjectionRunner({
     pool: backend.pool,
-    log: backend.store,
+    log: inspectionCache.notingAhead(backend.store),
     projections: readModelProjections,
     logger: base.logger,
   });
@@ -210,7 +215,9 @@ export async function fullDependencies(
   await search.prepare();
   const searchProjector = new SearchProjector({ log: backend.store, index: search, idleMs: 50 });
   searchProjector.start();
-  const commands = bindCommands({ store: backend.store });
+  const commands = bindCommands({ store: backend.store }, (result) =>
+    inspectionCache.note(result.streamId, result.nextExpectedVersion),
+  );
   const accessLog = new CoalescingAccessLog(commands.recordAccess, base.logger, options);
   const images = new ImagePool({ workers: 2 });
   const deps: ApiDependencies = {
@@ -223,12 +230,14 @@ export async function fullDependencies(
     auditVerifier: postgresAuditVerifier(backend.pool, backend.store, async () => ({ trustedKeys: new Map() })),
     modelInspector: onnxModelInspector(),
     imageValidator: workerImageValidator(images),
+    inspectionCache,
   };
   return {
     deps,
     runner,
     async stop() {
       await accessLog.flush();
+      await inspectionCache.stop();
       await searchProjector.stop();
       await runner.stop();
       await images.close();
