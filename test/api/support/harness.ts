@@ -20,8 +20,8 @@ import type { RateLimiter } from '../../../api/ports/rate-limiter.js';
 import { LogIdentityDirectory } from '../../../api/stores/log-identity-directory.js';
 import { PgIdempotencyStore } from '../../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../../api/stores/pg-refresh-token-store.js';
-import { StreamReadCache } from '../../../api/stores/stream-read-cache.js';
 import { migrateApiTables } from '../../../api/stores/pg-schema.js';
+import { StreamReadCache } from '../../../api/stores/stream-read-cache.js';
 import { ImagePool } from '../../../inference/image-pool.js';
 import { FsBlobStore } from '../../../infra/blob/fs-blob-store.js';
 import { PostgresEventStore } from '../../../infra/postgres/event-store.js';
@@ -202,7 +202,11 @@ export async function fullDependencies(
   const base = backendDependencies(backend, rateLimiter);
   // As `chitti start` wires it: the projector notes each batch into the cache before applying it,
   // commands note their versions, and the cache follows the log.
-  const inspectionCache = new StreamReadCache({ name: 'inspection', streamPrefix: 'inspection-', registry: base.metrics });
+  const inspectionCache = new StreamReadCache({
+    name: 'inspection',
+    streamPrefix: 'inspection-',
+    registry: base.metrics,
+  });
   inspectionCache.follow(backend.store, 0);
   const runner = new ProjectionRunner({
     pool: backend.pool,
