@@ -22,6 +22,7 @@ import type { AppendWitness } from './append-witness.js';
 import { EVENT_COLUMNS, type EventRow, toRecordedEvent } from './event-rows.js';
 import { LogNotifier } from './log-notifier.js';
 import { startLogSubscription } from './log-subscription.js';
+import { SharedLogReads } from './shared-log-reads.js';
 import { StreamHeadCache } from './stream-head-cache.js';
 
 export interface PostgresEventStoreOptions {
@@ -72,6 +73,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
   private unnamed = 0;
   private readonly heads = new StreamHeadCache(STREAM_HEAD_CACHE_SIZE);
   private readonly witness: AppendWitness | undefined;
+  private readonly sharedReads: SharedLogReads;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -86,6 +88,10 @@ export class PostgresEventStore implements EventStore, GlobalLog {
       this.channel,
       options.onListenError,
       this.maxBackoffMs,
+    );
+    this.sharedReads = new SharedLogReads(
+      (after, maxCount) => this.readAll({ after, maxCount }),
+      () => this.notifier.epoch(),
     );
   }
 
@@ -280,7 +286,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     const inner = startLogSubscription(
       async (after, maxCount) => {
         await listening;
-        return this.readAll({ after, maxCount });
+        return this.sharedReads.read(after, maxCount);
       },
       this.notifier,
       {

@@ -12,6 +12,7 @@ export class LogNotifier {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private failures = 0;
+  private wakeups = 0;
 
   constructor(
     private readonly connectionConfig: pg.ClientConfig,
@@ -46,6 +47,11 @@ export class LogNotifier {
     return { promise, cancel: done };
   }
 
+  /** Moves at every wake-up (notification, reconnect, close), before the waiters are woken. */
+  epoch(): number {
+    return this.wakeups;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
@@ -57,6 +63,7 @@ export class LogNotifier {
   }
 
   private wakeAll(): void {
+    this.wakeups++;
     for (const waiter of [...this.waiters]) waiter();
   }
 
