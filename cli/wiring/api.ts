@@ -12,6 +12,7 @@ import type { HealthCheck } from '../../api/ports/health.js';
 import { LogIdentityDirectory } from '../../api/stores/log-identity-directory.js';
 import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js';
+import { SearchCache } from '../../api/stores/search-cache.js';
 import { StreamReadCache } from '../../api/stores/stream-read-cache.js';
 import { ImagePool } from '../../inference/image-pool.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
@@ -86,9 +87,12 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
   registerLogHealthMetrics(wiring.registry, pool);
   runtime.onClose(() => identity.stop());
   const inspectionCache = wiring.inspectionCache ?? (await openInspectionCache(runtime, wiring.registry));
-  const commands = bindCommands({ store }, (result) =>
-    inspectionCache.note(result.streamId, result.nextExpectedVersion),
-  );
+  // Detection search pages kept while nothing was appended (the log's change epoch and this process's writes).
+  const search = new SearchCache(wiring.search, { changeEpoch: () => store.changeEpoch(), registry: wiring.registry });
+  const commands = bindCommands({ store }, (result) => {
+    inspectionCache.note(result.streamId, result.nextExpectedVersion);
+    search.noteWrite();
+  });
   const accessLog = new CoalescingAccessLog(commands.recordAccess, logger);
   // Closers run in reverse: this one after the server has stopped, before the store closes.
   runtime.onClose(() => accessLog.flush());
@@ -101,7 +105,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     accessLog,
     queries: new ReadModelQueries(pool, store),
     history: aggregateHistory(store),
-    search: wiring.search,
+    search,
     auditVerifier: postgresAuditVerifier(pool, store, () => verificationInputs(runtime)),
     log: store,
     blobs: wiring.blobs,

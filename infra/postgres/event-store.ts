@@ -272,6 +272,15 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     return rows.map(toRecordedEvent);
   }
 
+  /**
+   * Moves whenever an append may have happened since the last call (each commit's notification, a
+   * reconnect of the LISTEN connection); undefined while this store is not listening. For caches
+   * of answers that depend on the whole log.
+   */
+  changeEpoch(): number | undefined {
+    return this.notifier.listeningEpoch();
+  }
+
   async headPosition(): Promise<number> {
     const { rows } = await this.pool.query<{ position: string }>('SELECT position FROM event_log_head');
     return Number(rows[0]?.position ?? 0);

@@ -52,6 +52,11 @@ export class LogNotifier {
     return this.wakeups;
   }
 
+  /** The epoch while listening; undefined while not (notifications may be missed meanwhile). */
+  listeningEpoch(): number | undefined {
+    return this.client && !this.closed ? this.wakeups : undefined;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reconnectTimer);

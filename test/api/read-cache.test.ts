@@ -40,11 +40,11 @@ const call = (
     ...(options.raw ? { body: options.raw } : {}),
   });
 
-/** Lookups of the inspection cache so far, by result. */
-async function lookups(): Promise<Record<string, number>> {
+/** Lookups of a read cache so far, by result. */
+async function lookups(cache = 'inspection'): Promise<Record<string, number>> {
   const metric = await api.deps.metrics.getSingleMetric('chitti_read_cache_lookups_total')!.get();
   return Object.fromEntries(
-    metric.values.filter((v) => v.labels.cache === 'inspection').map((v) => [String(v.labels.result), v.value]),
+    metric.values.filter((v) => v.labels.cache === cache).map((v) => [String(v.labels.result), v.value]),
   );
 }
 
@@ -141,6 +141,34 @@ describe('the inspection read cache', () => {
     const after = await getInspection();
     expect(after.headers.get('etag')).toBe(written);
     expect((await json(after)).reviews).toHaveLength(1);
+  });
+
+  it('answers a detection search from memory while nothing is appended, and never after the index changed', async () => {
+    const confirmed = async () => {
+      const response = await call('GET', '/v1/detections?verdict=confirmed', 'viewer');
+      expect(response.status).toBe(200);
+      return json(response);
+    };
+    await vi.waitFor(async () => {
+      const page = await confirmed();
+      expect(page.freshness.lag).toBe(0);
+      expect(page.items.map((h: { detectionId: string }) => h.detectionId)).toEqual(['d0']);
+    });
+    const searches = async () => (await lookups('detection-search')).hit ?? 0;
+    const hits = await searches();
+    const again = await confirmed();
+    expect(await searches()).toBe(hits + 1);
+    expect(again.items).toHaveLength(1);
+    // Rejected after all: the confirmed page must come back empty once the index shows it.
+    const review = await call('POST', `/v1/inspections/${inspectionId}/detections/d0/review`, 'reviewer', {
+      body: { verdict: 'rejected' },
+    });
+    expect(review.status).toBe(200);
+    await vi.waitFor(async () => {
+      const page = await confirmed();
+      expect(page.freshness.lag).toBe(0);
+      expect(page.items).toEqual([]);
+    });
   });
 
   it('reads the read model again when If-None-Match names a newer version than the entry', async () => {

@@ -21,6 +21,7 @@ import { LogIdentityDirectory } from '../../../api/stores/log-identity-directory
 import { PgIdempotencyStore } from '../../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../../api/stores/pg-refresh-token-store.js';
 import { migrateApiTables } from '../../../api/stores/pg-schema.js';
+import { SearchCache } from '../../../api/stores/search-cache.js';
 import { StreamReadCache } from '../../../api/stores/stream-read-cache.js';
 import { ImagePool } from '../../../inference/image-pool.js';
 import { FsBlobStore } from '../../../infra/blob/fs-blob-store.js';
@@ -219,9 +220,14 @@ export async function fullDependencies(
   await search.prepare();
   const searchProjector = new SearchProjector({ log: backend.store, index: search, idleMs: 50 });
   searchProjector.start();
-  const commands = bindCommands({ store: backend.store }, (result) =>
-    inspectionCache.note(result.streamId, result.nextExpectedVersion),
-  );
+  const searchCache = new SearchCache(search, {
+    changeEpoch: () => backend.store.changeEpoch(),
+    registry: base.metrics,
+  });
+  const commands = bindCommands({ store: backend.store }, (result) => {
+    inspectionCache.note(result.streamId, result.nextExpectedVersion);
+    searchCache.noteWrite();
+  });
   const accessLog = new CoalescingAccessLog(commands.recordAccess, base.logger, options);
   const images = new ImagePool({ workers: 2 });
   const deps: ApiDependencies = {
@@ -230,7 +236,7 @@ export async function fullDependencies(
     accessLog,
     queries: new ReadModelQueries(backend.pool, backend.store),
     history: aggregateHistory(backend.store),
-    search,
+    search: searchCache,
     auditVerifier: postgresAuditVerifier(backend.pool, backend.store, async () => ({ trustedKeys: new Map() })),
     modelInspector: onnxModelInspector(),
     imageValidator: workerImageValidator(images),
