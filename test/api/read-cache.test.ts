@@ -4,6 +4,7 @@ import { StreamReadCache } from '../../api/stores/stream-read-cache.js';
 import { recordDetections, startInference } from '../../commands/index.js';
 import {
   bearer,
+  caller,
   type FullApi,
   json,
   KEY_A,
@@ -22,23 +23,7 @@ const token = { admin: '', reviewer: '', viewer: '' };
 let inspectionId: string;
 const worker = { actor: 'worker-1', correlationId: 'c1' };
 
-const call = (
-  method: string,
-  path: string,
-  who: keyof typeof token,
-  options: { body?: unknown; raw?: Buffer; headers?: Record<string, string>; base?: string } = {},
-) =>
-  fetch(`${options.base ?? api.server.url}${path}`, {
-    method,
-    headers: {
-      ...bearer(token[who]),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(options.raw ? { 'content-type': 'application/octet-stream' } : {}),
-      ...options.headers,
-    },
-    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    ...(options.raw ? { body: options.raw } : {}),
-  });
+const call = caller(() => api.server.url, token);
 
 /** Lookups of a read cache so far, by result. */
 async function lookups(cache = 'inspection'): Promise<Record<string, number>> {

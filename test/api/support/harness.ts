@@ -190,6 +190,30 @@ export const ringOf = (keys: readonly JwtKey[]) => new KeyRing(keys, 'chitti', '
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+export interface CallOptions {
+  readonly body?: unknown;
+  readonly raw?: Buffer;
+  readonly headers?: Record<string, string>;
+  /** Another server than the default one. */
+  readonly base?: string;
+}
+
+/** `call(method, path, who, options)`: a request as one of the named token holders, JSON or raw body. */
+export function caller<Who extends string>(base: () => string, tokens: Record<Who, string>) {
+  return (method: string, path: string, who: Who, options: CallOptions = {}) =>
+    fetch(`${options.base ?? base()}${path}`, {
+      method,
+      headers: {
+        ...bearer(tokens[who]),
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(options.raw ? { 'content-type': 'application/octet-stream' } : {}),
+        ...options.headers,
+      },
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      ...(options.raw ? { body: options.raw } : {}),
+    });
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary response JSON
 export type Json = any;
 export const json = (response: Response): Promise<Json> => response.json() as Promise<Json>;
