@@ -40,7 +40,7 @@ export function createApp(deps: ApiDependencies, options: ApiOptions): Applicati
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', resolved.trustProxy);
-  app.use(requestContext);
+  app.use(requestContext({ startTraces: resolved.startTraces }));
   app.use(requestLogging(deps.logger, deps.metrics));
   app.use(...securityHeaders(), ...corsAllowList(resolved.corsOrigins));
   app.use((_req, res, next) => {

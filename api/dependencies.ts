@@ -13,6 +13,7 @@ import type { ModelInspector } from './ports/model-inspector.js';
 import type { AggregateHistory, ApiQueries, ApiSearch, AuditVerifier } from './ports/queries.js';
 import { type RateLimiter, rateLimitProblem } from './ports/rate-limiter.js';
 import type { RefreshTokenStore } from './ports/refresh-tokens.js';
+import type { StreamReadCache } from './stores/stream-read-cache.js';
 
 /** Everything the API calls, wired by the composition root (`cli/`). */
 export interface ApiDependencies {
@@ -38,6 +39,11 @@ export interface ApiDependencies {
   readonly healthChecks: readonly HealthCheck[];
   readonly metrics: Registry;
   readonly logger: ApiLogger;
+  /**
+   * Answers of `GET /v1/inspections/{id}` kept per stream version (`StreamReadCache`); the
+   * composition root makes it follow the log and notes its commands' versions. None: no caching.
+   */
+  readonly inspectionCache?: StreamReadCache;
 }
 
 export interface JwtKey {
@@ -73,6 +79,12 @@ export interface ApiOptions {
   readonly sseHeartbeatMs?: number;
   /** The model an inspection request without one goes to. */
   readonly defaultModelName?: string;
+  /**
+   * Start each request's trace context here (trace id from a valid `traceparent`, else a new one;
+   * a span id of its own; not sampled) when no HTTP instrumentation does: services whose telemetry
+   * exports nothing, so that logs, events and `X-Trace-Id` still carry the request's trace.
+   */
+  readonly startTraces?: boolean;
 }
 
 export const DEFAULT_OPTIONS = {
@@ -90,6 +102,7 @@ export const DEFAULT_OPTIONS = {
   readinessCacheMs: 1_000,
   sseHeartbeatMs: 15_000,
   defaultModelName: 'weld-defects',
+  startTraces: false,
 } as const;
 
 export type ResolvedApiOptions = Required<ApiOptions>;

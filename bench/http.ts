@@ -5,10 +5,16 @@
  * baseline that verifies the same JWT with a KeyObject and answers the same JSON from memory. Both
  * are child processes on loopback; autocannon (10 connections) loads each in turn, in one run.
  * Prints req/s, p50/p99 and Chitti/baseline for GET by id, a detection search and /health/live,
- * then one tag command over HTTP: sequential p50/p99 and the throughput of 8 clients against 1.
+ * then one tag command over HTTP: sequential p50/p99 and the throughput of 8 clients against 1,
+ * then upload → detections visible: a radiograph uploaded, its inspection requested, and
+ * `GET /v1/inspections/{id}` polled every 10 ms until it shows the detections, one client after
+ * another and then 8 at once (each upload a distinct image, so the prediction cache never answers).
  *
- * BENCH_HTTP_SECONDS (default 10) per load; BENCH_HTTP_NODE_ARGS are passed to Chitti's node
- * (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), so a profile is taken under the same load.
+ * BENCH_HTTP_SECONDS (default 10) per load; BENCH_HTTP_COMMANDS (default 200) tag commands;
+ * BENCH_HTTP_UPLOADS (default 40) uploads per upload run; BENCH_HTTP_ONLY picks parts
+ * (comma list of `get`, `search`, `live`, `tags`, `upload`; default all); BENCH_HTTP_NODE_ARGS are
+ * passed to Chitti's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), so a profile is taken under
+ * the same load.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSecretKey } from 'node:crypto';
@@ -22,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import express from 'express';
 import jwt from 'jsonwebtoken';
+import sharp from 'sharp';
 import { randomSecret } from '../infra/secrets.js';
 import { createBenchDatabase, runIfMain } from './support.js';
 
@@ -29,6 +36,10 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
 const CONNECTIONS = 10;
 const COMMANDS = Number(process.env.BENCH_HTTP_COMMANDS ?? 200);
+const UPLOADS = Number(process.env.BENCH_HTTP_UPLOADS ?? 40);
+const ONLY = new Set((process.env.BENCH_HTTP_ONLY ?? 'get,search,live,tags,upload').split(',').map((s) => s.trim()));
+/** How often a client waiting for its detections asks again. */
+const POLL_MS = 10;
 const SAMPLE = join(ROOT, 'inference/samples/weld-9000000.png');
 
 async function freePort(): Promise<number> {
@@ -118,6 +129,89 @@ async function commands(base: string, token: string, fileIds: readonly string[],
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return { perSecond: total / seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+}
+
+/** `count` PNGs of the sample radiograph, each with one pixel changed: distinct bytes, same detections. */
+async function distinctRadiographs(count: number): Promise<Buffer[]> {
+  const { data, info } = await sharp(await readFile(SAMPLE))
+    .raw({ depth: 'ushort' })
+    .toBuffer({ resolveWithObject: true });
+  const out: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const pixels = Buffer.from(data);
+    pixels.writeUInt16LE(i + 1, 0);
+    pixels.writeUInt16LE(Math.floor(i / 65_535), 2);
+    out.push(
+      await sharp(pixels, { raw: { width: info.width, height: info.height, channels: info.channels } })
+        .toColourspace('grey16')
+        .png()
+        .toBuffer(),
+    );
+  }
+  return out;
+}
+
+/**
+ * Upload → detections visible, as a client sees it: upload, request the inspection, then poll the
+ * inspection every 10 ms until it is detected. `clients` loops share the images.
+ */
+async function uploadsVisible(base: string, token: string, images: readonly Buffer[], clients: number) {
+  const auth = { authorization: `Bearer ${token}` };
+  const latencies: number[] = [];
+  const phases = { upload: [] as number[], request: [] as number[], visible: [] as number[] };
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < images.length) {
+        const image = images[next++]!;
+        const t0 = performance.now();
+        const uploaded = await fetch(`${base}/v1/files`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'image/png', 'x-file-name': `visible-${next}.png` },
+          body: image,
+        });
+        if (uploaded.status !== 201 && uploaded.status !== 200) throw new Error(`upload answered ${uploaded.status}`);
+        const { fileId } = (await uploaded.json()) as { fileId: string };
+        const t1 = performance.now();
+        const requested = await fetch(`${base}/v1/inspections`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ fileId }),
+        });
+        if (requested.status !== 202 && requested.status !== 201) {
+          throw new Error(`inspection request answered ${requested.status}`);
+        }
+        const { inspectionId } = (await requested.json()) as { inspectionId: string };
+        const t2 = performance.now();
+        for (;;) {
+          const response = await fetch(`${base}/v1/inspections/${inspectionId}`, { headers: auth });
+          const body = (await response.json()) as { status?: string };
+          if (body.status === 'detected') break;
+          if (body.status === 'failed') throw new Error(`inspection ${inspectionId} failed`);
+          await new Promise((r) => setTimeout(r, POLL_MS));
+        }
+        const t3 = performance.now();
+        latencies.push(t3 - t0);
+        phases.upload.push(t1 - t0);
+        phases.request.push(t2 - t1);
+        phases.visible.push(t3 - t2);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const median = (values: number[]) =>
+    quantile(
+      values.sort((a, b) => a - b),
+      0.5,
+    );
+  return {
+    perSecond: images.length / seconds,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    phases: `upload ${median(phases.upload).toFixed(0)} ms, request ${median(phases.request).toFixed(0)} ms, until visible ${median(phases.visible).toFixed(0)} ms`,
+  };
 }
 
 /** The baseline: bare express 5, the same JWT check with a KeyObject, the same bodies from memory. */
@@ -244,10 +338,10 @@ export async function main(): Promise<void> {
     baseline = started.child;
 
     const paths = [
-      { name: 'GET /v1/inspections/{id}', path: `/v1/inspections/${inspectionId}`, headers: auth },
-      { name: `GET ${searchPath}`, path: searchPath, headers: auth },
-      { name: 'GET /health/live', path: '/health/live', headers: {} },
-    ];
+      { part: 'get', name: 'GET /v1/inspections/{id}', path: `/v1/inspections/${inspectionId}`, headers: auth },
+      { part: 'search', name: `GET ${searchPath}`, path: searchPath, headers: auth },
+      { part: 'live', name: 'GET /health/live', path: '/health/live', headers: {} },
+    ].filter((p) => ONLY.has(p.part));
     console.log(`${CONNECTIONS} connections, ${SECONDS} s each, loopback; ${inspection.detections?.length} detections`);
     for (const { name, path, headers } of paths) {
       await load(`${base}${path}`, headers, chitti); // warm-up, not counted
@@ -261,17 +355,33 @@ export async function main(): Promise<void> {
       );
     }
 
-    await commands(base, accessToken, fileIds, 40); // warm-up
-    const one = await commands(base, accessToken, [fileId], COMMANDS);
-    const eight = await commands(base, accessToken, fileIds, COMMANDS * 2);
-    console.log(`\nPOST /v1/files/{id}/tags (one FileTagged per request)`);
-    console.log(
-      `  1 client : ${one.perSecond.toFixed(0)} commands/s  p50 ${one.p50.toFixed(1)} ms  p99 ${one.p99.toFixed(1)} ms`,
-    );
-    console.log(
-      `  8 clients: ${eight.perSecond.toFixed(0)} commands/s  p50 ${eight.p50.toFixed(1)} ms  p99 ${eight.p99.toFixed(1)} ms`,
-    );
-    console.log(`  throughput 8 clients / 1 client: ${(eight.perSecond / one.perSecond).toFixed(2)}`);
+    if (ONLY.has('tags')) {
+      await commands(base, accessToken, fileIds, 40); // warm-up
+      const one = await commands(base, accessToken, [fileId], COMMANDS);
+      const eight = await commands(base, accessToken, fileIds, COMMANDS * 2);
+      console.log(`\nPOST /v1/files/{id}/tags (one FileTagged per request)`);
+      console.log(
+        `  1 client : ${one.perSecond.toFixed(0)} commands/s  p50 ${one.p50.toFixed(1)} ms  p99 ${one.p99.toFixed(1)} ms`,
+      );
+      console.log(
+        `  8 clients: ${eight.perSecond.toFixed(0)} commands/s  p50 ${eight.p50.toFixed(1)} ms  p99 ${eight.p99.toFixed(1)} ms`,
+      );
+      console.log(`  throughput 8 clients / 1 client: ${(eight.perSecond / one.perSecond).toFixed(2)}`);
+    }
+
+    if (ONLY.has('upload')) {
+      const images = await distinctRadiographs(UPLOADS * 2 + 4);
+      await uploadsVisible(base, accessToken, images.slice(0, 4), 1); // warm-up
+      const one = await uploadsVisible(base, accessToken, images.slice(4, 4 + UPLOADS), 1);
+      const eight = await uploadsVisible(base, accessToken, images.slice(4 + UPLOADS), 8);
+      console.log(`\nupload → detections visible (POST /v1/files, POST /v1/inspections, GET until detected)`);
+      console.log(
+        `  1 client : ${one.perSecond.toFixed(1)} images/s  p50 ${one.p50.toFixed(0)} ms  p99 ${one.p99.toFixed(0)} ms  (medians: ${one.phases})`,
+      );
+      console.log(
+        `  8 clients: ${eight.perSecond.toFixed(1)} images/s  p50 ${eight.p50.toFixed(0)} ms  p99 ${eight.p99.toFixed(0)} ms  (medians: ${eight.phases})`,
+      );
+    }
   } finally {
     if (baseline) await stop(baseline);
     await stop(chitti);

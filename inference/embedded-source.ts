@@ -15,9 +15,13 @@ export interface EmbeddedSourceOptions {
    */
   readonly checkpoint?: SourceCheckpoint;
   readonly batchSize?: number;
+  /** Batches without requests save the checkpoint at most this often (default 1 s). */
+  readonly checkpointEveryMs?: number;
   /** Failures of a batch; the subscription retries the batch after a backoff. */
   readonly onError?: (error: unknown) => void;
 }
+
+const CHECKPOINT_EVERY_MS = 1_000;
 
 /** Embedded mode: InspectionRequested events from an in-process subscription to the global log. */
 export class EmbeddedInspectionSource implements InspectionRequestSource {
@@ -32,6 +36,8 @@ export class EmbeddedInspectionSource implements InspectionRequestSource {
     if (this.subscription) throw new Error('the source is already started');
     const onError = this.options.onError ?? (() => {});
     const checkpoint = this.options.checkpoint;
+    let savedAt = 0;
+    const every = this.options.checkpointEveryMs ?? CHECKPOINT_EVERY_MS;
     this.subscription = this.log.subscribe({
       after: this.options.after ?? (await checkpoint?.load()) ?? 0,
       batchSize: this.options.batchSize ?? 64,
@@ -49,7 +55,13 @@ export class EmbeddedInspectionSource implements InspectionRequestSource {
         });
         if (requests.length > 0) await handler(requests);
         const last = batch.at(-1);
-        if (checkpoint && last) await checkpoint.save(last.globalPosition);
+        // Saved after every batch that held requests; past batches without any (most of them) at
+        // most once per `checkpointEveryMs`: a restart then re-reads a few events it ignores
+        // anyway, instead of a write per event appended.
+        if (checkpoint && last && (requests.length > 0 || Date.now() - savedAt >= every)) {
+          await checkpoint.save(last.globalPosition);
+          savedAt = Date.now();
+        }
       },
       onError,
     });

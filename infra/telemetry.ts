@@ -6,12 +6,16 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, NoopSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 let running: NodeSDK | undefined;
+let instrumented = false;
 
 /**
  * Traces from HTTP through commands, PostgreSQL, Kafka (relay send spans, kafkajs instrumentation
- * in consumers) and inference. Without an OTLP
- * endpoint nothing is recorded: every span is a non-recording one (AlwaysOff), which still carries
- * a trace id (the caller's, or a new one) into logs and event metadata. The HTTP span is named by
+ * in consumers) and inference. Without an OTLP endpoint nothing is recorded, so nothing is
+ * instrumented either: a non-recording span per request and per query cost more than the handler.
+ * The API then starts each request's trace context itself (`requestTraceIds`: the caller's trace
+ * id, or a new one, with a span id of its own), which carries the trace id into logs and event
+ * metadata as the HTTP instrumentation's non-recording span did; Kafka messages carry it in the
+ * event envelope either way. With an exporter, HTTP and PostgreSQL are instrumented and the HTTP span is named by
  * the matched route (`api/http/request-log.ts`) rather than by one span per express layer (the
  * express instrumentation cost more per request than the handler). Metrics are Prometheus's
  * (`/metrics` on METRICS_PORT), so OpenTelemetry gets no metric reader: no per-request attribute
@@ -43,12 +47,11 @@ export async function startTelemetry(options: {
       ? { traceExporter: exporter }
       : { spanProcessors: [new NoopSpanProcessor()], sampler: new AlwaysOffSampler() }),
     metricReaders: [],
-    instrumentations: [
-      new HttpInstrumentation(),
-      new PgInstrumentation(),
-      ...(options.kafka ? [new KafkaJsInstrumentation()] : []),
-    ],
+    instrumentations: exporter
+      ? [new HttpInstrumentation(), new PgInstrumentation(), ...(options.kafka ? [new KafkaJsInstrumentation()] : [])]
+      : [],
   });
+  instrumented = exporter !== undefined;
   running.start();
 }
 
@@ -85,9 +88,16 @@ export function serviceNameOf(fallback: string, env: NodeJS.ProcessEnv): string 
   return fallback;
 }
 
+/**
+ * Whether the API must start each request's trace context itself: telemetry runs (a service) but
+ * without HTTP instrumentation, so no span would otherwise carry the request's trace id.
+ */
+export const requestTraceIds = (): boolean => running !== undefined && !instrumented;
+
 /** Flushes and stops tracing when it was started; a no-op otherwise. */
 export async function stopTelemetry(): Promise<void> {
   const sdk = running;
   running = undefined;
+  instrumented = false;
   await sdk?.shutdown();
 }

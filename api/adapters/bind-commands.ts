@@ -1,8 +1,25 @@
 import * as Commands from '../../commands/index.js';
-import type { ApiCommands } from '../ports/commands.js';
+import type { ApiCommands, CommandResult } from '../ports/commands.js';
 
-/** The command handlers of `commands/`, bound to their dependencies, as the API calls them. */
-export function bindCommands(deps: Commands.CommandDeps): ApiCommands {
+/**
+ * The command handlers of `commands/`, bound to their dependencies, as the API calls them.
+ * `recorded` hears each result before the caller does (read caches note the new stream version).
+ */
+export function bindCommands(deps: Commands.CommandDeps, recorded?: (result: CommandResult) => void): ApiCommands {
+  const bound = bindAll(deps);
+  if (!recorded) return bound;
+  const observed: Record<string, unknown> = {};
+  for (const [name, handler] of Object.entries(bound) as [string, (...args: unknown[]) => Promise<CommandResult>][]) {
+    observed[name] = async (...args: unknown[]) => {
+      const result = await handler(...args);
+      recorded(result);
+      return result;
+    };
+  }
+  return observed as unknown as ApiCommands;
+}
+
+function bindAll(deps: Commands.CommandDeps): ApiCommands {
   return {
     uploadFile: (input, ctx) => Commands.uploadFile(deps, input, ctx),
     tagFile: (input, ctx) => Commands.tagFile(deps, input, ctx),

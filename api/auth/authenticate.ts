@@ -10,16 +10,26 @@ const BEARER = /^bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*) *$/i;
 /** How often a response still open (event stream, export) re-checks the token that opened it. */
 export const OPEN_RESPONSE_RECHECK_MS = 500;
 
+/** A response still open and the token that opened it. */
+interface Open {
+  readonly res: Response;
+  readonly claims: AccessClaims;
+}
+
 /**
  * A response can outlive its token's revocation or expiry (an event stream runs for hours): while
  * it is open, check again every OPEN_RESPONSE_RECHECK_MS and cut it when the token no longer holds.
  * Cut, not ended: a half export must not look complete, and a stream's client reconnects and meets
- * the 401.
+ * the 401. One timer per guard checks every open response (a timer per request cost more than most
+ * requests, which end long before their first check).
  */
-function recheckWhileOpen(res: Response, claims: AccessClaims, guard: AccessGuard): void {
-  const timer = setInterval(async () => {
+function openResponses(guard: AccessGuard) {
+  const open = new Set<Open>();
+  let timer: NodeJS.Timeout | undefined;
+  const check = async (entry: Open) => {
+    const { res, claims } = entry;
     if (res.destroyed || res.writableEnded) {
-      clearInterval(timer);
+      open.delete(entry);
       return;
     }
     // While the revocation state cannot be read (database away) nothing new can reach the stream
@@ -28,9 +38,23 @@ function recheckWhileOpen(res: Response, claims: AccessClaims, guard: AccessGuar
     const refused =
       claims.exp * 1000 <= Date.now() || (await guard.refusal(claims).catch(() => undefined)) !== undefined;
     if (refused && !res.destroyed) res.destroy();
-  }, OPEN_RESPONSE_RECHECK_MS);
-  timer.unref();
-  res.once('close', () => clearInterval(timer));
+  };
+  const tick = () => {
+    for (const entry of open) void check(entry);
+    if (open.size === 0) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+  return (res: Response, claims: AccessClaims): void => {
+    const entry = { res, claims };
+    open.add(entry);
+    res.once('close', () => open.delete(entry));
+    if (!timer) {
+      timer = setInterval(tick, OPEN_RESPONSE_RECHECK_MS);
+      timer.unref();
+    }
+  };
 }
 
 /**
@@ -39,6 +63,7 @@ function recheckWhileOpen(res: Response, claims: AccessClaims, guard: AccessGuar
  * since it was issued (`AccessGuard`), is always 401; a response it opened is cut once it is.
  */
 export function authenticate(ring: KeyRing, guard: AccessGuard) {
+  const recheckWhileOpen = openResponses(guard);
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const header = req.get('authorization');
     if (!header) {
@@ -58,7 +83,7 @@ export function authenticate(ring: KeyRing, guard: AccessGuard) {
         return;
       }
       contextOf(res).principal = { userId: claims.sub, roles: claims.roles, tokenId: claims.jti };
-      recheckWhileOpen(res, claims, guard);
+      recheckWhileOpen(res, claims);
       next();
     } catch (error) {
       next(error instanceof TokenRejectedError ? unauthenticated(error.message) : error);

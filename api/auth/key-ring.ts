@@ -36,6 +36,8 @@ export class TokenRejectedError extends Error {
 }
 
 const ALGORITHM = 'HS256';
+/** Access tokens verified lately: a client sends the same token with every request until it expires. */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /**
  * Secrets become KeyObjects once, here: given a string, jsonwebtoken 9 first tries to parse it as a
@@ -51,6 +53,12 @@ const hmacKey = (secret: string): KeyObject => createSecretKey(Buffer.from(secre
 export class KeyRing {
   private readonly keys: ReadonlyMap<string, KeyObject>;
   private readonly signingKey: { kid: string; key: KeyObject };
+  /**
+   * Claims of access tokens that verified, by the exact token text: the same bytes verify the same
+   * way under the same (immutable) ring, so only expiry is checked again, as jsonwebtoken would.
+   * Saves the HMAC and two JSON parses per request. Bounded; the oldest entries go first.
+   */
+  private readonly verified = new Map<string, AccessClaims>();
 
   constructor(
     keys: readonly JwtKey[],
@@ -84,6 +92,22 @@ export class KeyRing {
   verify(token: string, use: 'access'): AccessClaims;
   verify(token: string, use: 'refresh'): RefreshClaims;
   verify(token: string, use: TokenUse): AccessClaims | RefreshClaims {
+    if (use !== 'access') return this.verifyToken(token, use);
+    const known = this.verified.get(token);
+    if (known) {
+      if (Math.floor(Date.now() / 1000) >= known.exp) {
+        this.verified.delete(token);
+        throw new TokenRejectedError('expired', 'the token has expired');
+      }
+      return known;
+    }
+    const claims = this.verifyToken(token, 'access') as AccessClaims;
+    this.verified.set(token, claims);
+    if (this.verified.size > VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    return claims;
+  }
+
+  private verifyToken(token: string, use: TokenUse): AccessClaims | RefreshClaims {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload === 'string')
       throw new TokenRejectedError('invalid', 'the token is not a JWT');

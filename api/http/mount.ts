@@ -6,7 +6,7 @@ import type { ApiLogger } from '../ports/logger.js';
 import { can, type Permission } from '../rbac.js';
 import { contextOf, type RequestContext } from './context.js';
 import { badRequest, forbidden, HttpProblem, unauthenticated, unprocessable, unsupportedMediaType } from './problem.js';
-import type { Reply, RouteSpec, SensitiveRead } from './route.js';
+import { JsonText, type Reply, type RouteSpec, type SensitiveRead } from './route.js';
 import { validateInput } from './validate.js';
 
 export interface MountDependencies {
@@ -75,7 +75,10 @@ function writeReply(res: Response, reply: StoredResponse | Reply): void {
   for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
   res.status(reply.status);
   if (reply.body === undefined || reply.body === null) res.end();
-  else res.json(reply.body);
+  else if (reply.body instanceof JsonText) {
+    if (!res.get('Content-Type')) res.set('Content-Type', 'application/json');
+    res.send(reply.body.text);
+  } else res.json(reply.body);
 }
 
 function storable(reply: Reply): StoredResponse {
@@ -83,7 +86,8 @@ function storable(reply: Reply): StoredResponse {
   for (const [name, value] of Object.entries(reply.headers ?? {})) {
     if (REPLAYED_HEADERS.includes(name.toLowerCase())) headers[name] = value;
   }
-  return { status: reply.status, headers, body: reply.body ?? null };
+  const body = reply.body instanceof JsonText ? reply.body.toJSON() : reply.body;
+  return { status: reply.status, headers, body: body ?? null };
 }
 
 /** Mounts each route with the same pipeline: authorise, parse, validate, audit, idempotency, handle. */

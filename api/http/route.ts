@@ -6,6 +6,17 @@ import type { RequestContext } from './context.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
+/**
+ * A body already serialised as JSON (a cached read), written as it is: the same bytes and
+ * Content-Type `res.json` would give, without serialising again.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
 /** What a handler answers; written by the framework so idempotent retries can replay it. */
 export interface Reply {
   readonly status: number;

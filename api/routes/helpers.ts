@@ -1,9 +1,10 @@
 import { mayReadStream, outwardState, type Reader } from '../disclosure.js';
 import { forbidden, notFound } from '../http/problem.js';
-import type { HandlerInput, Reply } from '../http/route.js';
+import { type HandlerInput, JsonText, type Reply } from '../http/route.js';
 import type { CommandContext, CommandResult } from '../ports/commands.js';
 import type { AggregateHistory, ReadModel } from '../ports/queries.js';
 import type { AsOf } from '../schemas.js';
+import { namedVersion, type StreamReadCache } from '../stores/stream-read-cache.js';
 
 /** The caller as the disclosure rules see them: the roles of the access token. */
 export const readerOf = (input: Pick<HandlerInput<unknown, unknown, unknown>, 'context'>): Reader => ({
@@ -64,6 +65,32 @@ export async function readModelReply(
         ? await history.versionAt(streamId, position)
         : undefined;
   return { status: 200, ...(version !== undefined ? { headers: { ETag: etag(version) } } : {}), body: row };
+}
+
+/**
+ * `readModelReply` through a cache of serialised answers per stream version and disclosure view
+ * (the reader's roles): a hit costs no query, no redaction and no serialisation. Only rows that
+ * keep their stream's version are kept; see `StreamReadCache` for why none is ever stale.
+ */
+export async function cachedReadModelReply(
+  cache: StreamReadCache | undefined,
+  history: AggregateHistory,
+  streamId: string,
+  input: Pick<HandlerInput<unknown, unknown, unknown>, 'context' | 'req'>,
+  load: (reader: Reader) => Promise<ReadModel | null>,
+  what: string,
+): Promise<Reply> {
+  const reader = readerOf(input);
+  if (!cache) return readModelReply(history, streamId, await load(reader), what);
+  const variant = reader.roles.join(',');
+  const cached = cache.get(streamId, variant, namedVersion(input.req.get('if-none-match')));
+  if (cached) return { status: 200, headers: { ETag: etag(cached.version) }, body: new JsonText(cached.text) };
+  const row = await load(reader);
+  const reply = await readModelReply(history, streamId, row, what);
+  if (typeof row?.streamVersion !== 'number') return reply;
+  const text = JSON.stringify(reply.body);
+  cache.set(streamId, variant, row.streamVersion, text);
+  return { ...reply, body: new JsonText(text) };
 }
 
 /**

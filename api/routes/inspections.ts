@@ -20,7 +20,7 @@ import {
   ReviewParams,
   SearchPageOf,
 } from '../schemas.js';
-import { asOfReply, commandContext, commandReply, describeAsOf, readerOf, readModelReply } from './helpers.js';
+import { asOfReply, cachedReadModelReply, commandContext, commandReply, describeAsOf, readerOf } from './helpers.js';
 
 export const inspectionRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) => [
   route({
@@ -101,10 +101,12 @@ export const inspectionRoutes = (deps: ApiDependencies, options: ResolvedApiOpti
       const { params, query } = input;
       return query.asOf
         ? asOfReply(deps.history, readerOf(input), streamIdOf('inspection', params.inspectionId), query.asOf)
-        : readModelReply(
+        : cachedReadModelReply(
+            deps.inspectionCache,
             deps.history,
             streamIdOf('inspection', params.inspectionId),
-            outwardRow(readerOf(input), 'inspection', await deps.queries.getInspection(params.inspectionId)),
+            input,
+            async (reader) => outwardRow(reader, 'inspection', await deps.queries.getInspection(params.inspectionId)),
             `inspection ${params.inspectionId}`,
           );
     },

@@ -6,7 +6,7 @@ import { deployBundledModel, ensureAdmin, ensureSampleProfile } from '../bootstr
 import { exitCodeOf } from '../exit-codes.js';
 import { openRuntime, untilSignal } from '../runtime.js';
 import type { Subcommand } from '../subcommand.js';
-import { startApi } from '../wiring/api.js';
+import { openInspectionCache, startApi } from '../wiring/api.js';
 import { apiDependencyChecks, projectorChecks } from '../wiring/health.js';
 import { createInference, startInference } from '../wiring/inference.js';
 import { startProjector } from '../wiring/projector.js';
@@ -35,7 +35,11 @@ const command: Subcommand = {
       const registry = new Registry();
       const blobs = new FsBlobStore(join(runtime.dataDir, 'blobs'));
       const { search, backend } = await openSearch(runtime);
-      const projector = await startProjector(runtime, search, registry, blobs);
+      // Opened before the projector, which notes each batch into it before applying it.
+      const inspectionCache = await openInspectionCache(runtime, registry);
+      const projector = await startProjector(runtime, search, registry, blobs, {
+        readModelLog: inspectionCache.notingAhead(runtime.store),
+      });
       if (config.KAFKA_BROKERS) await startRelay(runtime, registry);
       const inference = createInference(runtime, blobs, registry);
       await deployBundledModel(runtime, inference.models, config.DEFAULT_MODEL);
@@ -47,6 +51,7 @@ const command: Subcommand = {
         blobs,
         search,
         registry,
+        inspectionCache,
         healthChecks: [...apiDependencyChecks(runtime, search), ...projectorChecks(projector)],
       });
       logger.info(

@@ -12,11 +12,15 @@ import type { HealthCheck } from '../../api/ports/health.js';
 import { LogIdentityDirectory } from '../../api/stores/log-identity-directory.js';
 import { PgIdempotencyStore } from '../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../api/stores/pg-refresh-token-store.js';
+import { SearchCache } from '../../api/stores/search-cache.js';
+import { StreamReadCache } from '../../api/stores/stream-read-cache.js';
 import { ImagePool } from '../../inference/image-pool.js';
 import type { BlobStore } from '../../inference/ports/blob-store.js';
 import { type Config, DependencyError } from '../../infra/config.js';
 import { registerLogHealthMetrics } from '../../infra/postgres/log-health-metrics.js';
 import { postgresAuditVerifier } from '../../infra/postgres/seal-records.js';
+import { requestTraceIds } from '../../infra/telemetry.js';
+import { readCheckpoints } from '../../projections/generations.js';
 import { ReadModelQueries } from '../../projections/queries.js';
 import type { Runtime } from '../runtime.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -29,6 +33,8 @@ export interface ApiWiring {
   readonly search: Search;
   readonly registry: Registry;
   readonly healthChecks: readonly HealthCheck[];
+  /** Given when an in-process projector notes into it (`chitti start`); else the API opens its own. */
+  readonly inspectionCache?: StreamReadCache;
 }
 
 /** The API's options from the configuration: every value a loaded config holds is one the API accepts. */
@@ -45,7 +51,30 @@ export function apiOptions(config: Config, jwtKeys: ApiOptions['jwtKeys']): ApiO
     corsOrigins: config.CORS_ORIGINS,
     ...(config.TRUST_PROXY !== undefined ? { trustProxy: config.TRUST_PROXY } : {}),
     defaultModelName: config.DEFAULT_MODEL,
+    startTraces: requestTraceIds(),
   };
+}
+
+/**
+ * The cache of `GET /v1/inspections/{id}` answers (`StreamReadCache`): it notes what this process's
+ * commands wrote before their responses leave, what an in-process projector is about to apply (give
+ * it `inspectionCache.notingAhead(log)`), and every append in the log from the read model's
+ * checkpoint on, so nothing the read model has not applied yet goes unnoted.
+ */
+export async function openInspectionCache(runtime: Runtime, registry: Registry): Promise<StreamReadCache> {
+  const { pool, store, logger } = runtime;
+  const cache = new StreamReadCache({ name: 'inspection', streamPrefix: 'inspection-', registry });
+  // No checkpoint table yet (a fresh database, before the projector's first start): from the start.
+  const checkpoints = await readCheckpoints(pool).catch((error: { code?: string }) => {
+    if (error.code === '42P01') return [];
+    throw error;
+  });
+  const checkpoint = checkpoints.find((c) => c.name === 'inspections');
+  cache.follow(store, checkpoint?.position ?? 0, (error) =>
+    logger.warn({ err: error }, 'inspection read cache: reading the log failed; retrying'),
+  );
+  runtime.onClose(() => cache.stop());
+  return cache;
 }
 
 export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Server> {
@@ -57,7 +86,13 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
   // The API is the scraped process in every deployment: it reports the relay's and the sealer's progress too.
   registerLogHealthMetrics(wiring.registry, pool);
   runtime.onClose(() => identity.stop());
-  const commands = bindCommands({ store });
+  const inspectionCache = wiring.inspectionCache ?? (await openInspectionCache(runtime, wiring.registry));
+  // Detection search pages kept while nothing was appended (the log's change epoch and this process's writes).
+  const search = new SearchCache(wiring.search, { changeEpoch: () => store.changeEpoch(), registry: wiring.registry });
+  const commands = bindCommands({ store }, (result) => {
+    inspectionCache.note(result.streamId, result.nextExpectedVersion);
+    search.noteWrite();
+  });
   const accessLog = new CoalescingAccessLog(commands.recordAccess, logger);
   // Closers run in reverse: this one after the server has stopped, before the store closes.
   runtime.onClose(() => accessLog.flush());
@@ -70,7 +105,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     accessLog,
     queries: new ReadModelQueries(pool, store),
     history: aggregateHistory(store),
-    search: wiring.search,
+    search,
     auditVerifier: postgresAuditVerifier(pool, store, () => verificationInputs(runtime)),
     log: store,
     blobs: wiring.blobs,
@@ -94,6 +129,7 @@ export async function startApi(runtime: Runtime, wiring: ApiWiring): Promise<Ser
     ],
     metrics: wiring.registry,
     logger,
+    inspectionCache,
   };
   const app = createApp(deps, apiOptions(config, runtime.jwtKeys));
   // /metrics is not on the API's port: Prometheus scrapes METRICS_PORT, which need not face the public.

@@ -28,6 +28,7 @@ import type { AppendWitness } from './append-witness.js';
 import { EVENT_COLUMNS, EVENT_COLUMNS_DATA_AS_TEXT, type EventRow, toRecordedEvent } from './event-rows.js';
 import { LogNotifier } from './log-notifier.js';
 import { startLogSubscription } from './log-subscription.js';
+import { SharedLogReads } from './shared-log-reads.js';
 import { StreamHeadCache } from './stream-head-cache.js';
 
 export interface PostgresEventStoreOptions {
@@ -84,6 +85,7 @@ export class PostgresEventStore implements EventStore, GlobalLog {
   private readonly heads = new StreamHeadCache(STREAM_HEAD_CACHE_SIZE);
   private readonly witness: AppendWitness | undefined;
   private readonly writerKey: WriterKey | undefined;
+  private readonly sharedReads: SharedLogReads;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -100,6 +102,10 @@ export class PostgresEventStore implements EventStore, GlobalLog {
       options.onListenError,
       this.maxBackoffMs,
       (payload) => this.witness?.noticed(payload),
+    );
+    this.sharedReads = new SharedLogReads(
+      (after, maxCount) => this.readAll({ after, maxCount }),
+      () => this.notifier.epoch(),
     );
   }
 
@@ -313,6 +319,15 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     return rows.map(toRecordedEvent);
   }
 
+  /**
+   * Moves whenever an append may have happened since the last call (each commit's notification, a
+   * reconnect of the LISTEN connection); undefined while this store is not listening. For caches
+   * of answers that depend on the whole log.
+   */
+  changeEpoch(): number | undefined {
+    return this.notifier.listeningEpoch();
+  }
+
   async headPosition(): Promise<number> {
     const { rows } = await this.pool.query<{ position: string }>('SELECT position FROM event_log_head');
     return Number(rows[0]?.position ?? 0);
@@ -327,7 +342,9 @@ export class PostgresEventStore implements EventStore, GlobalLog {
     const inner = startLogSubscription(
       async (after, maxCount) => {
         await listening;
-        return this.readAll({ after, maxCount, dataAsText: options.dataAsText === true });
+        // The relay forwards payloads as stored text: its own read. Everyone else shares one read per wake-up.
+        if (options.dataAsText === true) return this.readAll({ after, maxCount, dataAsText: true });
+        return this.sharedReads.read(after, maxCount);
       },
       this.notifier,
       {

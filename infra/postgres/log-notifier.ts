@@ -13,6 +13,7 @@ export class LogNotifier {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private failures = 0;
+  private wakeups = 0;
 
   constructor(
     private readonly connectionConfig: pg.ClientConfig,
@@ -49,6 +50,16 @@ export class LogNotifier {
     return { promise, cancel: done };
   }
 
+  /** Moves at every wake-up (notification, reconnect, close), before the waiters are woken. */
+  epoch(): number {
+    return this.wakeups;
+  }
+
+  /** The epoch while listening; undefined while not (notifications may be missed meanwhile). */
+  listeningEpoch(): number | undefined {
+    return this.client && !this.closed ? this.wakeups : undefined;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
@@ -60,6 +71,7 @@ export class LogNotifier {
   }
 
   private wakeAll(): void {
+    this.wakeups++;
     for (const waiter of [...this.waiters]) waiter();
   }
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordDetections, startInference } from '../../commands/index.js';
 import { SAMPLE_PROFILE } from '../../domain/acceptance/index.js';
 import { isolatedEnv, runChitti } from '../e2e/support.js';
-import { bearer, type FullApi, json, KEY_A, seedUser, startFullApi, tokensFor } from './support/harness.js';
+import { bearer, caller, type FullApi, json, KEY_A, seedUser, startFullApi, tokensFor } from './support/harness.js';
 
 const run = promisify(execFile);
 const SAMPLE = new URL('../../inference/samples/weld-9001056.png', import.meta.url);
@@ -26,23 +26,7 @@ let inspectionId: string;
 let fileSha256: string;
 let modelSha256: string;
 
-const call = (
-  method: string,
-  path: string,
-  who: keyof typeof token,
-  options: { body?: unknown; raw?: Buffer; headers?: Record<string, string> } = {},
-) =>
-  fetch(`${api.server.url}${path}`, {
-    method,
-    headers: {
-      ...bearer(token[who]),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(options.raw ? { 'content-type': 'application/octet-stream' } : {}),
-      ...options.headers,
-    },
-    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    ...(options.raw ? { body: options.raw } : {}),
-  });
+const call = caller(() => api.server.url, token);
 
 const streamOf = () => api.backend.store.readStream(`inspection-${inspectionId}`);
 const caughtUp = () => api.runner.caughtUp();

@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { generateApiKey, parseApiKey, secretMatches } from '../../api/auth/api-key.js';
+import { KeyRing, TokenRejectedError } from '../../api/auth/key-ring.js';
 import { can, permissions, rolePermissions } from '../../api/rbac.js';
 import { sanitizeFileName } from '../../api/uploads/file-name.js';
 import { sniffImageType } from '../../api/uploads/sniff.js';
+import { randomSecret } from '../../infra/secrets.js';
 
 describe('RBAC table', () => {
   it.each([
@@ -78,5 +80,25 @@ describe('magic bytes', () => {
     [[...Buffer.from('hello')], undefined],
   ])('%j is %s', (bytes, expected) => {
     expect(sniffImageType(Buffer.from(bytes))).toBe(expected);
+  });
+});
+
+describe('access token verification', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('verifies a token once, answers its repeats from the verified claims, and still refuses it once expired', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const ring = new KeyRing([{ kid: 'k1', secret: randomSecret() }], 'chitti', 'chitti-api');
+    const { token } = ring.sign('access', 'u1', { roles: ['viewer'], akid: 'key1' }, 60);
+    const first = ring.verify(token, 'access');
+    expect(first).toMatchObject({ sub: 'u1', roles: ['viewer'], akid: 'key1' });
+    expect(ring.verify(token, 'access')).toBe(first);
+    // A different text (one signature character changed) is verified on its own, and fails.
+    const forged = `${token.slice(0, -2)}${token.at(-2) === 'A' ? 'B' : 'A'}${token.at(-1)}`;
+    expect(() => ring.verify(forged, 'access')).toThrow(TokenRejectedError);
+    vi.setSystemTime(Date.now() + 61_000);
+    expect(() => ring.verify(token, 'access')).toThrow(/expired/);
   });
 });

@@ -61,4 +61,39 @@ describe('live subscriptions are woken by LISTEN/NOTIFY', () => {
       await subscription.stop();
     }
   });
+
+  it('shares one read of the log among the subscriptions one commit wakes, and none misses a commit', async () => {
+    const head = await store.headPosition();
+    let reads = 0;
+    const readAll = store.readAll.bind(store);
+    store.readAll = (options) => {
+      reads++;
+      return readAll(options);
+    };
+    const seen = Array.from({ length: 5 }, () => [] as number[]);
+    const subscriptions = seen.map((list) =>
+      store.subscribe({
+        after: head,
+        handle: async (batch) => {
+          list.push(...batch.map((e) => e.streamVersion));
+        },
+      }),
+    );
+    try {
+      await Promise.all(subscriptions.map((s) => s.caughtUpTo(head)));
+      reads = 0;
+      for (let version = 1; version <= 3; version++) {
+        const appended = await store.append('file-shared', [tagged(version)], {
+          expectedVersion: version === 1 ? 'no_stream' : version - 1,
+        });
+        await Promise.all(subscriptions.map((s) => s.caughtUpTo(appended.lastGlobalPosition)));
+      }
+      for (const list of seen) expect(list).toEqual([1, 2, 3]);
+      // One read per subscription per commit, and one more after each batch, would be 30.
+      expect(reads).toBeLessThan(15);
+    } finally {
+      await Promise.all(subscriptions.map((s) => s.stop()));
+      store.readAll = readAll;
+    }
+  });
 });

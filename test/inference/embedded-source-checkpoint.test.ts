@@ -5,6 +5,7 @@ import type { InspectionRequest } from '../../inference/ports/request-source.js'
 import { PostgresCheckpoint } from '../../infra/postgres/checkpoint.js';
 import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
+import { tagged } from '../conformance/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
 
 let db: TestDatabase;
@@ -26,9 +27,13 @@ const request = (inspectionId: string) => ({
   metadata: { actor: 'op' },
 });
 
-async function runSource(checkpoint: PostgresCheckpoint): Promise<string[]> {
+async function runSource(checkpoint: PostgresCheckpoint, checkpointEveryMs?: number): Promise<string[]> {
   const seen: string[] = [];
-  const source = new EmbeddedInspectionSource(store, { checkpoint, batchSize: 2 });
+  const source = new EmbeddedInspectionSource(store, {
+    checkpoint,
+    batchSize: 2,
+    ...(checkpointEveryMs !== undefined ? { checkpointEveryMs } : {}),
+  });
   await source.start(async (requests: readonly InspectionRequest[]) => {
     seen.push(...requests.map((r) => r.data.inspectionId));
     return requests.map((r) => ({ inspectionId: r.data.inspectionId, status: 'already-done' as const }));
@@ -61,6 +66,24 @@ describe('embedded inspection source with a checkpoint', () => {
 
     await store.append('inspection-i4', [request('i4')], { expectedVersion: 'no_stream' });
     expect(await runSource(checkpoint)).toEqual(['i4']);
+  });
+
+  it('saves after each batch with requests, and past batches without any only once per period', async () => {
+    const checkpoint = new PostgresCheckpoint(pool, 'sparse');
+    await store.append('inspection-s1', [request('s1')], { expectedVersion: 'no_stream' });
+    const afterRequest = await store.headPosition();
+    for (let i = 1; i <= 6; i++)
+      await store.append('file-sparse', [tagged(i)], { expectedVersion: i - 1 || 'no_stream' });
+    const hour = 3_600_000;
+    expect(await runSource(checkpoint, hour)).toContain('s1');
+    // The request's batch was saved; the tag-only batches after it were not (the period had not
+    // passed since): they wait for the next request or the period.
+    const saved = await checkpoint.load();
+    expect(saved).toBeGreaterThanOrEqual(afterRequest);
+    expect(saved).toBeLessThan(await store.headPosition());
+    await store.append('inspection-s2', [request('s2')], { expectedVersion: 'no_stream' });
+    expect(await runSource(checkpoint, hour)).toContain('s2');
+    expect(await checkpoint.load()).toBe(await store.headPosition());
   });
 
   it('never moves a checkpoint backwards', async () => {

@@ -154,4 +154,39 @@ describe('projection runner', () => {
       await pool.end();
     }
   });
+
+  it('moves past a batch with nothing it reads in one statement, without a transaction', async () => {
+    const pool = new pg.Pool({ connectionString: fx.db.url, max: 2 });
+    // Transactions take a client with `connect()`; single statements go through `pool.query`.
+    let transactions = 0;
+    const connect = pool.connect.bind(pool);
+    pool.connect = ((...args: Parameters<typeof pool.connect>) => {
+      if ((args as unknown[]).length === 0) transactions++;
+      return connect(...args);
+    }) as typeof pool.connect;
+    const reportsOnly: Projection = {
+      name: 'reports_only',
+      version: 1,
+      tables: [{ name: 'reports_only', columns: [{ name: 'id', type: 'text' }], primaryKey: ['id'] }],
+      handles: new Set(['ReportIssued']),
+      async apply() {
+        throw new Error('no ReportIssued was written');
+      },
+    };
+    const runner = new ProjectionRunner({ pool, log: fx.store, projections: [reportsOnly], logger: recordingLogger() });
+    try {
+      await runner.start();
+      const before = transactions;
+      await writeWorkload(fx.store, generateWorkload({ inspections: 3 }));
+      const head = await fx.store.headPosition();
+      await runner.caughtUp(head);
+      expect(transactions).toBe(before);
+      const stored = (await readCheckpoints(fx.pool)).find((c) => c.name === 'reports_only')!;
+      expect(stored.position).toBe(head);
+      expect(runner.status()[0]!.state).toBe('running');
+    } finally {
+      await runner.stop();
+      await pool.end();
+    }
+  });
 });

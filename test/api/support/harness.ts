@@ -21,6 +21,8 @@ import { LogIdentityDirectory } from '../../../api/stores/log-identity-directory
 import { PgIdempotencyStore } from '../../../api/stores/pg-idempotency-store.js';
 import { PgRefreshTokenStore } from '../../../api/stores/pg-refresh-token-store.js';
 import { migrateApiTables } from '../../../api/stores/pg-schema.js';
+import { SearchCache } from '../../../api/stores/search-cache.js';
+import { StreamReadCache } from '../../../api/stores/stream-read-cache.js';
 import { ImagePool } from '../../../inference/image-pool.js';
 import { FsBlobStore } from '../../../infra/blob/fs-blob-store.js';
 import { PostgresEventStore } from '../../../infra/postgres/event-store.js';
@@ -193,6 +195,30 @@ export const ringOf = (keys: readonly JwtKey[]) => new KeyRing(keys, 'chitti', '
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+export interface CallOptions {
+  readonly body?: unknown;
+  readonly raw?: Buffer;
+  readonly headers?: Record<string, string>;
+  /** Another server than the default one. */
+  readonly base?: string;
+}
+
+/** `call(method, path, who, options)`: a request as one of the named token holders, JSON or raw body. */
+export function caller<Who extends string>(base: () => string, tokens: Record<Who, string>) {
+  return (method: string, path: string, who: Who, options: CallOptions = {}) =>
+    fetch(`${options.base ?? base()}${path}`, {
+      method,
+      headers: {
+        ...bearer(tokens[who]),
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(options.raw ? { 'content-type': 'application/octet-stream' } : {}),
+        ...options.headers,
+      },
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      ...(options.raw ? { body: options.raw } : {}),
+    });
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary response JSON
 export type Json = any;
 export const json = (response: Response): Promise<Json> => response.json() as Promise<Json>;
@@ -204,9 +230,17 @@ export async function fullDependencies(
   options: CoalescingOptions = {},
 ) {
   const base = backendDependencies(backend, rateLimiter);
+  // As `chitti start` wires it: the projector notes each batch into the cache before applying it,
+  // commands note their versions, and the cache follows the log.
+  const inspectionCache = new StreamReadCache({
+    name: 'inspection',
+    streamPrefix: 'inspection-',
+    registry: base.metrics,
+  });
+  inspectionCache.follow(backend.store, 0);
   const runner = new ProjectionRunner({
     pool: backend.pool,
-    log: backend.store,
+    log: inspectionCache.notingAhead(backend.store),
     projections: readModelProjections,
     logger: base.logger,
   });
@@ -215,7 +249,14 @@ export async function fullDependencies(
   await search.prepare();
   const searchProjector = new SearchProjector({ log: backend.store, index: search, idleMs: 50 });
   searchProjector.start();
-  const commands = bindCommands({ store: backend.store });
+  const searchCache = new SearchCache(search, {
+    changeEpoch: () => backend.store.changeEpoch(),
+    registry: base.metrics,
+  });
+  const commands = bindCommands({ store: backend.store }, (result) => {
+    inspectionCache.note(result.streamId, result.nextExpectedVersion);
+    searchCache.noteWrite();
+  });
   const accessLog = new CoalescingAccessLog(commands.recordAccess, base.logger, options);
   const images = new ImagePool({ workers: 2 });
   const deps: ApiDependencies = {
@@ -224,16 +265,18 @@ export async function fullDependencies(
     accessLog,
     queries: new ReadModelQueries(backend.pool, backend.store),
     history: aggregateHistory(backend.store),
-    search,
+    search: searchCache,
     auditVerifier: postgresAuditVerifier(backend.pool, backend.store, async () => ({ trustedKeys: new Map() })),
     modelInspector: onnxModelInspector(),
     imageValidator: workerImageValidator(images),
+    inspectionCache,
   };
   return {
     deps,
     runner,
     async stop() {
       await accessLog.flush();
+      await inspectionCache.stop();
       await searchProjector.stop();
       await runner.stop();
       await images.close();
