@@ -1,6 +1,7 @@
+import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { type Config, DependencyError, type JwtKey, loadConfig, StartupError } from '../infra/config.js';
+import { type Config, ConfigError, DependencyError, type JwtKey, loadConfig, StartupError } from '../infra/config.js';
 import { startEmbeddedPostgres } from '../infra/embedded-postgres.js';
 import { createLogger, type Logger, logDestination } from '../infra/logging.js';
 import { AppendWitness } from '../infra/postgres/append-witness.js';
@@ -137,7 +138,7 @@ async function openDatabase(
     );
   }
   const witness = new AppendWitness();
-  const writerKeys = await openWriterKeys(config, dataDir, logger);
+  const writerKeys = await openWriterKeys(config, dataDir, logger, pool);
   const store = new PostgresEventStore(pool, {
     witness,
     writerKeys,
@@ -166,19 +167,43 @@ async function openDatabase(
   return runtime;
 }
 
-/** WRITER_KEYS, else WRITER_KEYS_FILE, else the data folder's own file (created on first start). */
-async function openWriterKeys(config: Config, dataDir: string, logger: Logger): Promise<WriterKeyRing> {
+/**
+ * WRITER_KEYS, else WRITER_KEYS_FILE, else the data folder's own file. That file is created only
+ * while no writer has MACed an event yet (a fresh install). Beside an install whose writers hold
+ * another key it is never made up: events this process appended would carry MACs the sealer refuses
+ * (it stops sealing there), and its own verify would call every unsealed event forged.
+ */
+async function openWriterKeys(config: Config, dataDir: string, logger: Logger, pool: pg.Pool): Promise<WriterKeyRing> {
   const file = resolve(config.WRITER_KEYS_FILE ?? join(secretsDirOf(dataDir), 'writer-keys'));
-  const { ring, created } = await loadWriterKeys({
-    text: config.WRITER_KEYS,
-    file,
-    createIfMissing: config.WRITER_KEYS_FILE === undefined,
-  });
+  const ownFile = config.WRITER_KEYS === undefined && config.WRITER_KEYS_FILE === undefined;
+  if (ownFile && !(await exists(file)) && (await writersHaveMacedEvents(pool)))
+    throw new ConfigError([
+      `this database's events carry writer MACs and this process has no writer key (${file} is missing): ` +
+        "set WRITER_KEYS or WRITER_KEYS_FILE to the install's writer keys, or CHITTI_DATA_DIR to its data folder " +
+        '(docs/integrity.md, "Writer MACs")',
+    ]);
+  const { ring, created } = await loadWriterKeys({ text: config.WRITER_KEYS, file, createIfMissing: ownFile });
   const source = config.WRITER_KEYS ? '(WRITER_KEYS)' : file;
   if (created) logger.info({ writerKeyId: ring.current.keyId, file }, `created a writer key in ${file} (mode 0600)`);
   else logger.debug({ writerKeyId: ring.current.keyId, source, keys: ring.byId.size }, 'writer keys loaded');
   return ring;
 }
+
+/** Whether any event from the writer-MAC cut-over on carries a MAC (an index range, not a scan). */
+async function writersHaveMacedEvents(pool: pg.Pool): Promise<boolean> {
+  const { rows } = await pool.query<{ maced: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM events
+                     WHERE global_position >= (SELECT writer_macs_from FROM event_log_head)
+                       AND writer_mac IS NOT NULL) AS maced`,
+  );
+  return rows[0]?.maced === true;
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 /** Resolves on SIGINT/SIGTERM so long-running commands shut down cleanly. */
 export function untilSignal(logger: Logger): Promise<NodeJS.Signals> {

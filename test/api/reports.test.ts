@@ -350,7 +350,10 @@ describe('reports', () => {
     expect(pr === pg && pg === pb).toBe(true);
   });
 
-  it('verifies the issued file, refuses a tampered copy, and notices a tampered history (API and CLI)', async () => {
+  // Three CLI starts (node + tsx): one took 49 s on a loaded 2-core machine, so more than the 60 s default.
+  it('verifies the issued file, refuses a tampered copy, and notices a tampered history (API and CLI)', {
+    timeout: 300_000,
+  }, async () => {
     const verify = async (bytes: Buffer) => json(await call('POST', '/v1/reports/verify', 'auditor', { raw: bytes }));
     await caughtUp();
     const ok = await verify(pdf);
@@ -365,7 +368,12 @@ describe('reports', () => {
     expect(await verify(tampered)).toMatchObject({ issued: false, history: null });
     expect((await call('POST', '/v1/reports/verify', 'viewer', { raw: pdf })).status).toBe(403);
 
-    const env = isolatedEnv({ DATABASE_URL: api.backend.db.url, LOG_LEVEL: 'warn' });
+    const env = isolatedEnv({
+      DATABASE_URL: api.backend.db.url,
+      LOG_LEVEL: 'warn',
+      // The install's writer keys: a process without them refuses to run beside MACed events.
+      WRITER_KEYS: api.backend.writerKeys.current.secret.toString('base64url'),
+    });
     const cli = await runChitti(['report', 'verify', pdfPath], env);
     expect(cli.code, cli.output).toBe(0);
     expect(JSON.parse(cli.output.slice(cli.output.indexOf('{')))).toMatchObject({

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -72,6 +72,19 @@ describe('chitti (CLI)', { timeout: 300_000 }, () => {
     const unknown = await runChitti(['frobnicate'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.output).toContain("unknown command 'frobnicate'");
+  });
+
+  it('refuses to run without the writer keys of an install whose events carry MACs, and makes up no key', async () => {
+    const elsewhere = await mkdtemp(join(tmpdir(), 'chitti-cli-nokeys-'));
+    try {
+      const { WRITER_KEYS: _shared, ...withoutKeys } = env;
+      const refused = await runChitti(['audit', 'verify'], { ...withoutKeys, CHITTI_DATA_DIR: elsewhere });
+      expect(refused.code, refused.output).toBe(2);
+      expect(refused.output).toContain('WRITER_KEYS');
+      await expect(access(join(elsewhere, 'secrets', 'writer-keys'))).rejects.toThrow();
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('exports the log as NDJSON and records the export as an access event', async () => {

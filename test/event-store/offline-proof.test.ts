@@ -88,6 +88,8 @@ describe('offline proof: an export verifies with no database, and every kind of 
         CHITTI_DATA_DIR: dir,
         SEAL_ANCHOR_FILE: anchorFile.path,
         LOG_LEVEL: 'warn',
+        // The install's writer keys: a process without them refuses to run beside MACed events.
+        WRITER_KEYS: writerKeys.current.secret.toString('base64url'),
       }),
     );
     expect(exported.code, exported.stderr).toBe(0);
