@@ -10,6 +10,10 @@ full_distractors`` measures the chosen threshold with a pass of its own.)
   every distractor: text, lead letters, IQIs, markers, overlays, edges, detector artefacts);
 - recall per class at IoU 0.5 on ``full_val_realistic`` (whole radiographs with defects).
 
+``--negatives full_distractors --positives full_realistic --pass-conf 0.25`` draws the same curve
+on the held-out splits from evaluate.py's pass at the served thresholds: a report of what a
+threshold costs there, not a way to choose one.
+
 Reports, for a grid of single thresholds, both figures; the lowest single threshold whose FP per
 image on validation is below the goal; and per-class thresholds (each class the lowest threshold
 at which it leaves no false positive on validation), with the recall each gives. Chitti's
@@ -42,6 +46,8 @@ def main() -> None:
     ap.add_argument("--negatives", default="full_val_distractors")
     ap.add_argument("--positives", default="full_val_realistic")
     ap.add_argument("--goal", type=float, default=0.05, help="false positives per image to stay below")
+    ap.add_argument("--pass-conf", type=float, default=0.01,
+                    help="confidence of the pass the grid is cut from (0.25 reuses evaluate.py's served pass; grid values below it are left out)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     nc = len(CLASS_NAMES)
@@ -49,8 +55,8 @@ def main() -> None:
 
     neg_files, neg_labels, _ = load_full_labels(args.data / args.negatives)
     pos_files, pos_labels, _ = load_full_labels(args.data / args.positives)
-    neg = as_arrays(full_pass(args.onnx, args.data, args.negatives, neg_files, 0.01, iou))
-    pos = as_arrays(full_pass(args.onnx, args.data, args.positives, pos_files, 0.01, iou))
+    neg = as_arrays(full_pass(args.onnx, args.data, args.negatives, neg_files, args.pass_conf, iou))
+    pos = as_arrays(full_pass(args.onnx, args.data, args.positives, pos_files, args.pass_conf, iou))
     assert all(len(g) == 0 for g in neg_labels), "the negative split must be defect-free"
     scores = np.concatenate([d[:, 4] for d in neg]) if neg else np.zeros(0)
     classes = np.concatenate([d[:, 5] for d in neg]) if neg else np.zeros(0)
@@ -69,13 +75,14 @@ def main() -> None:
             "mean_recall": round(float(np.mean(present)), 4) if present else None,
         }
 
-    grid = [summary(t) for t in GRID]
+    levels = [t for t in GRID if t >= args.pass_conf]
+    grid = [summary(t) for t in levels]
     single = next((g for g in grid if g["fp_per_image"] < args.goal), None)
     # per class: the lowest grid value at which the class leaves no false positive on validation
     per_class = []
     for c in range(nc):
         s = scores[classes == c]
-        per_class.append(next((t for t in GRID if not (s >= t).any()), GRID[-1]))
+        per_class.append(next((t for t in levels if not (s >= t).any()), levels[-1]))
     doc = {
         "model": args.onnx.name,
         "negatives": {"split": args.negatives, "images": len(neg)},

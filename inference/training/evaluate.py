@@ -230,6 +230,7 @@ def main() -> None:
     ap.add_argument("--split", nargs="+", default=["test"], choices=[*SPLITS, *REAL_SPLITS, *FULL_SPLITS],
                     help="one or more splits; with several, the JSON holds one report per split")
     ap.add_argument("--json", type=Path, help="write the metrics here")
+    ap.add_argument("--add", action="store_true", help="add these splits to the --json file of the same model instead of replacing it")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -247,7 +248,14 @@ def main() -> None:
         name: full_report(args.onnx, args.data, name) if name in FULL_SPLITS else split_report(model, args.data, name, args.nms_iou)
         for name in args.split
     }
-    if len(reports) == 1:
+    if args.add and args.json and args.json.exists():
+        # another set of splits of the same file: kept beside the splits measured before, with its command
+        doc = json.loads(args.json.read_text())
+        if doc.get("model_sha256") != source.get("model_sha256"):
+            ap.error(f"{args.json} describes another model file; write it afresh without --add")
+        doc.setdefault("commands", [doc.pop("command")] if "command" in doc else []).append(command)
+        doc.setdefault("splits", {}).update(reports)
+    elif len(reports) == 1:
         doc = {"command": command, **source, **next(iter(reports.values()))}
     else:
         doc = {"command": command, **source, "splits": reports}

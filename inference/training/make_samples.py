@@ -183,8 +183,8 @@ def main() -> None:
             entry["plantedDefect"] = entry["seed"] == planted
         if args.detections_only:
             sample = next(e for e in entries if e["seed"] == planted)
-            if not all(d["foundBy"] for d in sample["defects"]):
-                raise SystemExit(f"{model_file} does not find the planted defect of weld-{planted}.png: run without --detections-only")
+            if not all(d["foundBy"] and d["foundBy"]["score"] >= 0.7 for d in sample["defects"]):
+                raise SystemExit(f"{model_file} does not find the planted defect of weld-{planted}.png with score >= 0.7: run without --detections-only")
     doc = {
         "description": "Synthetic weld radiographs from inference/training/generate.py (seeds 9000000+); "
         "boxes are x1, y1, x2, y2 in image pixels. 'detections' are the shipped model's output at "
