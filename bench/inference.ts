@@ -12,8 +12,8 @@
  *
  *   node --import tsx bench/inference.ts          (BENCH_TILED_ONLY=1: the tiled part alone)
  *
- * Model: the shipped inference/models/*.onnx (the trained one when present, else the untrained
- * one with the same architecture). BENCH_PHASE_MS bounds each timed phase (default 2500),
+ * Model: the newest shipped inference/models/weld-defects-<version>.onnx (what a fresh install deploys), else the untrained
+ * one with the same architecture. BENCH_PHASE_MS bounds each timed phase (default 2500),
  * BENCH_THREADS sets intraOpNumThreads for both sides (default 1).
  */
 
@@ -54,10 +54,12 @@ export interface InferenceBenchResult {
   readonly latencyMs: { p50: number; p95: number };
 }
 
+/** The version `npm start` deploys on a fresh install (the newest trained one), else the untrained layout file. */
 async function shippedModel(): Promise<string> {
+  const newest = await findBundledModel('weld-defects');
+  if (newest) return newest.file;
   const dir = fileURLToPath(new URL('../inference/models/', import.meta.url));
-  const onnx = (await readdir(dir)).filter((f) => f.endsWith('.onnx')).sort();
-  const pick = onnx.find((f) => !f.includes('untrained')) ?? onnx[0];
+  const pick = (await readdir(dir)).filter((f) => f.endsWith('.onnx')).sort()[0];
   if (!pick) throw new Error(`no .onnx model in ${dir}`);
   return join(dir, pick);
 }

@@ -175,7 +175,9 @@ async function readMetrics(dir: string, name: string, version: string): Promise<
 
 /**
  * The shipped `<name>-<version>.onnx` files (untrained layout fixtures excluded), oldest first, each
- * with its metrics and the deployment thresholds.
+ * with its metrics and its deployment thresholds and tiling: the version's own
+ * `<name>-<version>.deployment.json` when there is one (a version measured at other thresholds
+ * than its predecessors), else the shared `<name>.deployment.json`.
  */
 export async function findBundledModels(name: string, dir = BUNDLED_MODELS_DIR) {
   const pattern = new RegExp(`^${name}-(\\d+\\.\\d+\\.\\d+)\\.onnx$`);
@@ -184,14 +186,17 @@ export async function findBundledModels(name: string, dir = BUNDLED_MODELS_DIR) 
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ file: join(dir, m[0]), version: m[1]! }))
     .sort((a, b) => a.version.localeCompare(b.version, undefined, { numeric: true }));
-  const deployment = await readBundledDeployment(join(dir, `${name}.deployment.json`));
+  const shared = await readBundledDeployment(join(dir, `${name}.deployment.json`));
   return Promise.all(
-    versions.map(async (v) => ({
-      ...v,
-      metrics: await readMetrics(dir, name, v.version),
-      thresholds: deployment?.thresholds,
-      tiling: deployment?.tiling,
-    })),
+    versions.map(async (v) => {
+      const deployment = (await readBundledDeployment(join(dir, `${name}-${v.version}.deployment.json`))) ?? shared;
+      return {
+        ...v,
+        metrics: await readMetrics(dir, name, v.version),
+        thresholds: deployment?.thresholds,
+        tiling: deployment?.tiling,
+      };
+    }),
   );
 }
 

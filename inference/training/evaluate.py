@@ -37,6 +37,7 @@ import argparse
 import hashlib
 import json
 import shlex
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,12 +45,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data import load_split
-from deployment import serving_thresholds
-from generate import CLASS_NAMES, REAL_SPLITS, SPLITS
-from metrics import decode, false_positives, mean_average_precision
+from data import load_split, read_labels
+from deployment import Thresholds, serving_thresholds, version_deployment
+from generate import CLASS_NAMES, FULL_SPLITS, REAL_SPLITS, SPLITS
+from metrics import IOU_THRESHOLDS, decode, false_positives, match, mean_average_precision
 from model import WeldDetector
-from onnx_node import OnnxNodeModel
+from onnx_node import REPO_ROOT, OnnxNodeModel
 
 EVAL_SIZE = 320
 
@@ -81,12 +82,14 @@ def evaluate_model(
     nc: int,
     nms_iou: float | None = None,
     max_candidates: int = 30000,
+    served: Thresholds | None = None,
 ) -> dict:
     """mean_average_precision, the NMS IoU used (the deployed one unless given), and the false
-    positives per image at the deployed confidence threshold.
+    positives per image at the deployed confidence threshold (`served`: a version's deployment
+    thresholds; default the shared deployment file's).
 
     max_candidates below 30000 (the Ultralytics cap) trades the low-score tail for speed."""
-    served = serving_thresholds()
+    served = served or serving_thresholds()
     iou = served.iou if nms_iou is None else nms_iou
     raw = raw_output(model, images)
     dets = [decode(r, conf=0.001, iou=iou, max_det=300, max_candidates=max_candidates) for r in raw]
@@ -100,6 +103,113 @@ def evaluate_model(
         "fp_per_image": float(counts.sum() / max(1, len(images))),
         "images_with_fp": int((counts > 0).sum()),
         "fp_per_class": [int((fp_classes == c).sum()) for c in range(nc)],
+    }
+
+
+TILED_DETECT = Path(__file__).resolve().parent / "tiled-detect.ts"
+
+
+def tiled_detections(onnx: Path, files: list[Path], conf: float, iou: float | None = None) -> list[dict]:
+    """Whole images through the production path (``tiled-detect.ts``: image pool decode and window,
+    the model version's tiling, micro-batched onnxruntime-node, per-tile NMS, merge across tile
+    borders), one record per image: width, height, tiles, detections [[x1, y1, x2, y2, score, cls]]."""
+    cmd = ["node", "--import", "tsx", str(TILED_DETECT), "--model", str(onnx.resolve()), "--conf", str(conf)]
+    if iou is not None:
+        cmd += ["--iou", str(iou)]
+    out = []
+    for i in range(0, len(files), 20):  # a few images per process: bounded command lines
+        res = subprocess.run([*cmd, *(str(f.resolve()) for f in files[i : i + 20])], cwd=REPO_ROOT, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError(f"tiled-detect failed on {onnx}: {res.stderr.strip()[-2000:]}")
+        out.extend(json.loads(line) for line in res.stdout.splitlines() if line.startswith("{"))
+    return out
+
+
+def load_full_labels(root: Path) -> tuple[list[Path], list[np.ndarray], list[dict]]:
+    """A whole-image split: files, labels [G, 5] in image pixels, and each image's size/spacing."""
+    files = sorted(p for p in (root / "images").iterdir() if p.suffix.lower() in (".png", ".tif", ".tiff"))
+    labels, info = [], []
+    for f in files:
+        meta = json.loads((root / "labels" / f"{f.stem}.json").read_text())
+        labels.append(read_labels(root / "labels" / f"{f.stem}.txt", meta["width"], meta["height"]))
+        info.append(meta)
+    return files, labels, info
+
+
+def recall_at(dets: list[np.ndarray], gts: list[np.ndarray], nc: int, conf: float | list[float], iou: float = 0.5) -> list[float | None]:
+    """Per class, the share of labelled defects a detection of that class scoring >= its threshold takes at IoU >= iou."""
+    j = int(np.argmin(np.abs(IOU_THRESHOLDS - iou)))
+    found, total = np.zeros(nc), np.zeros(nc)
+    for d, g in zip(dets, gts):
+        thr = np.asarray(conf if isinstance(conf, list) else [conf] * nc)
+        d = d[d[:, 4] >= thr[d[:, 5].astype(int)]] if len(d) else d
+        d = d[np.argsort(-d[:, 4], kind="stable")]
+        for c in range(nc):
+            gc = g[g[:, 0] == c]
+            total[c] += len(gc)
+            if len(gc) and len(d):
+                found[c] += int(match(d, gc)[:, j].sum())
+    return [round(float(found[c] / total[c]), 4) if total[c] else None for c in range(nc)]
+
+
+def full_pass(onnx: Path, data: Path, name: str, files: list[Path], conf: float, iou: float) -> list[dict]:
+    """tiled_detections, kept in <data>/<split>/detections/ by model hash and thresholds (a pass
+    over a few hundred large images takes minutes; the threshold choice reuses it)."""
+    sha = hashlib.sha256(onnx.read_bytes()).hexdigest()[:16]
+    cache = data / name / "detections" / f"{onnx.stem}-{sha}-conf{conf}-iou{iou}.jsonl"
+    if cache.exists():
+        rows = [json.loads(line) for line in cache.read_text().splitlines() if line]
+        if [r["file"] for r in rows] == [f.name for f in files]:
+            return rows
+    rows = tiled_detections(onnx, files, conf, iou=iou)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return rows
+
+
+def as_arrays(rows: list[dict]) -> list[np.ndarray]:
+    return [np.array(r["detections"], np.float32).reshape(-1, 6) for r in rows]
+
+
+def full_report(onnx: Path, data: Path, name: str) -> dict:
+    """A whole-image split inspected as production inspects it. mAP (splits with defects) over the
+    merged boxes of a low-threshold pass (conf 0.01: merging at 0.001 would join thousands of boxes per image);
+    false positives per IMAGE and recall per class from a second pass at the version's
+    deployment thresholds (its deployment file), what a user is served."""
+    served = version_deployment(onnx)
+    files, labels, info = load_full_labels(data / name)
+    t = time.time()
+    has_defects = any(len(g) for g in labels)
+    # a defect-free split has no AP: only the pass at the served thresholds counts there
+    low = full_pass(onnx, data, name, files, 0.01, served.iou) if has_defects else []
+    m = mean_average_precision(as_arrays(low), labels, len(CLASS_NAMES))
+    at = full_pass(onnx, data, name, files, served.confidence, served.iou)
+    dets_at = as_arrays(at)
+    fp = false_positives(dets_at, labels, 0.0)
+    counts = np.array([len(f) for f in fp])
+    fp_classes = np.concatenate([f[:, 5] for f in fp]) if fp else np.zeros(0)
+    return {
+        "split": name,
+        "whole_images": True,
+        "pipeline": "inference/training/tiled-detect.ts: the production Detector (window, tiling, per-tile NMS, merge)",
+        "seeds": [int(files[0].stem.split("_")[1]), int(files[-1].stem.split("_")[1])] if files else [],
+        "images": len(files),
+        "tiles": int(sum(r["tiles"] for r in at)),
+        "image_px": {"min_side": min(min(i["width"], i["height"]) for i in info), "max_side": max(max(i["width"], i["height"]) for i in info)},
+        "conf": 0.01,
+        "nms_iou": served.iou,
+        "mAP50": round(m["mAP50"], 4) if has_defects else None,
+        "mAP50_95": round(m["mAP50_95"], 4) if has_defects else None,
+        "per_class": {
+            n: {"AP50": round(m["ap50_per_class"][i], 4), "AP50_95": round(m["ap50_95_per_class"][i], 4), "instances": m["instances_per_class"][i]}
+            for i, n in enumerate(CLASS_NAMES)
+        },
+        "served_thresholds": {"conf": served.confidence, "nms_iou": served.iou},
+        "fp_per_image": round(float(counts.sum() / max(1, len(files))), 4),
+        "images_with_fp": int((counts > 0).sum()),
+        "fp_per_class": dict(zip(CLASS_NAMES, [int((fp_classes == c).sum()) for c in range(len(CLASS_NAMES))])),
+        "recall_at_served": dict(zip(CLASS_NAMES, recall_at(dets_at, labels, len(CLASS_NAMES), 0.0))) if has_defects else None,
+        "eval_seconds": round(time.time() - t, 1),
     }
 
 
@@ -117,9 +227,10 @@ def main() -> None:
     source.add_argument("--weights", type=Path, help="a torch checkpoint from train.py")
     ap.add_argument("--nms-iou", type=float, help="default: the deployed IoU (weld-defects.deployment.json)")
     ap.add_argument("--data", type=Path, default=Path(__file__).parent / "data")
-    ap.add_argument("--split", nargs="+", default=["test"], choices=[*SPLITS, *REAL_SPLITS],
+    ap.add_argument("--split", nargs="+", default=["test"], choices=[*SPLITS, *REAL_SPLITS, *FULL_SPLITS],
                     help="one or more splits; with several, the JSON holds one report per split")
     ap.add_argument("--json", type=Path, help="write the metrics here")
+    ap.add_argument("--add", action="store_true", help="add these splits to the --json file of the same model instead of replacing it")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -131,8 +242,20 @@ def main() -> None:
         else {"weights_step": torch.load(args.weights, map_location="cpu").get("step")}
     )
     command = shlex.join(["/usr/bin/python3", *sys.argv])
-    reports = {name: split_report(model, args.data, name, args.nms_iou) for name in args.split}
-    if len(reports) == 1:
+    if any(name in FULL_SPLITS for name in args.split) and not args.onnx:
+        ap.error("whole-image splits run the exported file in the production pipeline: use --onnx")
+    reports = {
+        name: full_report(args.onnx, args.data, name) if name in FULL_SPLITS else split_report(model, args.data, name, args.nms_iou)
+        for name in args.split
+    }
+    if args.add and args.json and args.json.exists():
+        # another set of splits of the same file: kept beside the splits measured before, with its command
+        doc = json.loads(args.json.read_text())
+        if doc.get("model_sha256") != source.get("model_sha256"):
+            ap.error(f"{args.json} describes another model file; write it afresh without --add")
+        doc.setdefault("commands", [doc.pop("command")] if "command" in doc else []).append(command)
+        doc.setdefault("splits", {}).update(reports)
+    elif len(reports) == 1:
         doc = {"command": command, **source, **next(iter(reports.values()))}
     else:
         doc = {"command": command, **source, "splits": reports}
@@ -145,7 +268,8 @@ def main() -> None:
 def split_report(model: WeldDetector | OnnxNodeModel, data: Path, name: str, nms_iou: float | None) -> dict:
     split = load_split(data / name, EVAL_SIZE, EVAL_SIZE)
     t = time.time()
-    m = evaluate_model(model, split.images, split.labels, len(CLASS_NAMES), nms_iou=nms_iou)
+    served = version_deployment(model.path) if isinstance(model, OnnxNodeModel) else None
+    m = evaluate_model(model, split.images, split.labels, len(CLASS_NAMES), nms_iou=nms_iou, served=served)
     if name in SPLITS:
         base = SPLITS[name][0]
         seeds = [base, base + len(split.images) - 1]

@@ -33,13 +33,26 @@ POROSITY, CRACK, SLAG, LACK_OF_FUSION, UNDERCUT = range(5)
 SPLITS = {"train": (1_000_000, 16000), "val": (2_000_000, 400), "test": (3_000_000, 500)}
 # Realistic splits (``realistic.RealScene``): a large radiograph per seed, saved as TILE x TILE
 # tiles at native resolution: (seed base, images, tiles per image, tile focus, defects).
-# defects None: drawn per image (about 1 in 3 has none); True/False: forced.
+# defects None: drawn per image (about 1 in 3 has none); True/False: forced. busy: every kind of
+# distractor plus software overlays on every image (``RealScene.busy``; the splits before 2.1.0 are not).
 REAL_SPLITS = {
-    "real_train": (5_000_000, 700, 12, "mixed", None),
-    "real_val": (5_500_000, 60, 4, "defects", True),
-    "distractors_val": (5_600_000, 60, 4, "distractors", False),
-    "realistic": (6_000_000, 150, 4, "defects", True),  # held out: only evaluate.py reads it
-    "distractors": (7_000_000, 150, 4, "distractors", False),  # held out: defect-free, annotations and markers
+    "real_train": (5_000_000, 700, 12, "mixed", None, False),
+    "real_neg": (5_200_000, 400, 12, "mixed", False, True),  # hard negatives: no defect, all distractors
+    "real_busy": (5_300_000, 400, 12, "mixed", None, True),
+    "real_val": (5_500_000, 60, 4, "defects", True, False),
+    "distractors_val": (5_600_000, 60, 4, "distractors", False, False),
+    "busy_val": (5_700_000, 40, 6, "mixed", False, True),
+    "realistic": (6_000_000, 150, 4, "defects", True, False),  # held out: only evaluate.py reads it
+    "distractors": (7_000_000, 150, 4, "distractors", False, False),  # held out: defect-free, annotations and markers
+}
+# Held-out whole radiographs (not tiles), inspected as production inspects them (tiled + merged):
+# (seed base, images, defects, busy). Saved as 16-bit PNG (2 in 3) or 8-bit PNG, full size.
+FULL_SPLITS = {
+    "full_realistic": (6_500_000, 12, True, False),
+    "full_distractors": (7_500_000, 30, False, True),
+    # validation counterparts: thresholds are chosen here, never on the held-out ones above
+    "full_val_realistic": (6_600_000, 12, True, False),
+    "full_val_distractors": (7_600_000, 30, False, True),
 }
 
 
@@ -462,6 +475,14 @@ def write_split(out: Path, split: str, base: int, count: int, first: int = 0) ->
             print(f"{split}: {i + 1}/{count}", flush=True)
 
 
+def split_dirs(out: Path, split: str) -> tuple[Path, Path]:
+    """<out>/<split>/images and labels, created."""
+    img_dir, lbl_dir = out / split / "images", out / split / "labels"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    lbl_dir.mkdir(parents=True, exist_ok=True)
+    return img_dir, lbl_dir
+
+
 def write_real_split(out: Path, split: str, first: int = 0, stop: int | None = None) -> None:
     """Renders each image of a realistic split, windows it as serving does, and saves its tiles.
 
@@ -470,14 +491,12 @@ def write_real_split(out: Path, split: str, first: int = 0, stop: int | None = N
     seed s is ``weld_<s>_<k>.png`` (8-bit) with its YOLO label file."""
     from realistic import clip_to_tile, render_scene, tile_origins, to_grey8, TILE
 
-    base, count, per_image, focus, defects = REAL_SPLITS[split]
-    img_dir, lbl_dir = out / split / "images", out / split / "labels"
-    img_dir.mkdir(parents=True, exist_ok=True)
-    lbl_dir.mkdir(parents=True, exist_ok=True)
+    base, count, per_image, focus, defects, busy = REAL_SPLITS[split]
+    img_dir, lbl_dir = split_dirs(out, split)
     end = count if stop is None else min(count, stop)
     for i in range(first, end):
         seed = base + i
-        img, boxes, scene = render_scene(seed, defects)
+        img, boxes, scene = render_scene(seed, defects, busy)
         grey = to_grey8(img, sixteen_bit=seed % 3 != 0)
         for k, (x0, y0) in enumerate(tile_origins(scene, boxes, per_image, focus if boxes or focus != "defects" else "mixed")):
             tile = grey[y0 : y0 + TILE, x0 : x0 + TILE]
@@ -489,10 +508,31 @@ def write_real_split(out: Path, split: str, first: int = 0, stop: int | None = N
             print(f"{split}: {i + 1}/{end}", flush=True)
 
 
+def write_full_split(out: Path, split: str, first: int = 0, stop: int | None = None) -> None:
+    """Whole realistic radiographs at full size, as a user uploads them: ``weld_<seed>.png``,
+    16-bit (2 in 3, windowed by the reader as serving windows) or 8-bit, with YOLO labels of the
+    whole image and ``weld_<seed>.json`` (size, pixel spacing in mm)."""
+    from realistic import render_scene
+
+    base, count, defects, busy = FULL_SPLITS[split]
+    img_dir, lbl_dir = split_dirs(out, split)
+    end = count if stop is None else min(count, stop)
+    for i in range(first, end):
+        seed = base + i
+        img, boxes, scene = render_scene(seed, defects, busy)
+        stem = f"weld_{seed}"
+        save_image(img, img_dir / stem, 16 if seed % 3 != 0 else 8, "png")
+        h, w = img.shape
+        (lbl_dir / f"{stem}.txt").write_text("".join(line + "\n" for line in yolo_lines(boxes, w, h)))
+        (lbl_dir / f"{stem}.json").write_text(json.dumps({"width": w, "height": h, "pixelSpacingMm": round(scene.spacing, 5)}))
+        if (i + 1) % 10 == 0:
+            print(f"{split}: {i + 1}/{end}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "data")
-    ap.add_argument("--splits", nargs="*", default=list(SPLITS), help=f"classic {list(SPLITS)} or realistic {list(REAL_SPLITS)}")
+    ap.add_argument("--splits", nargs="*", default=list(SPLITS), help=f"classic {list(SPLITS)}, realistic {list(REAL_SPLITS)} or whole {list(FULL_SPLITS)}")
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of each split's size to generate")
     ap.add_argument("--first", type=int, default=0, help="index in the split to start at (to extend a split or split the work)")
     ap.add_argument("--stop", type=int, help="index in the split to stop before (default: its size)")
@@ -500,6 +540,9 @@ def main() -> None:
     for split in args.splits:
         if split in REAL_SPLITS:
             write_real_split(args.out, split, args.first, args.stop)
+            continue
+        if split in FULL_SPLITS:
+            write_full_split(args.out, split, args.first, args.stop)
             continue
         base, count = SPLITS[split]
         end = max(1, int(count * args.scale))

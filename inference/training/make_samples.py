@@ -3,13 +3,16 @@
 Samples come from their own seed range (9_000_000 + i), disjoint from train/val/test.
 Each gets a YOLO label file; ``samples.json`` lists every defect as a pixel box, and,
 when a model is given (``--onnx`` file or ``--weights`` checkpoint), what it finds at
-the thresholds the bundled model is deployed with (``weld-defects.deployment.json``),
-so tests can pick a sample whose planted defect the shipped model detects.
+the thresholds that version is deployed with (its ``weld-defects-<version>.deployment.json``,
+else ``weld-defects.deployment.json``), so tests can pick a sample whose planted defect the
+shipped model detects. ``--detections-only`` keeps the sample files (and the planted sample) as
+they are and records a new version's findings on them.
 
 Usage:
     /usr/bin/python3 inference/training/make_samples.py --onnx inference/models/weld-defects-1.1.0.onnx
     /usr/bin/python3 inference/training/make_samples.py --weights inference/training/runs/train/best.pt \
         --model-file weld-defects-1.2.0.onnx
+    /usr/bin/python3 inference/training/make_samples.py --onnx inference/models/weld-defects-2.1.0.onnx --detections-only
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 import torch
 
 from data import letterbox, read_grey8
-from deployment import serving_thresholds
+from deployment import Thresholds, deployment_file, read_thresholds, serving_thresholds
 from evaluate import load_checkpoint, raw_output
 from generate import CLASS_NAMES, render, save_image, yolo_lines
 from metrics import decode, iou_matrix
@@ -58,12 +61,15 @@ def pick_seeds(count: int, search: int = 400) -> list[int]:
     return chosen
 
 
+THRESHOLDS: Thresholds = serving_thresholds()  # the recorded model's, set in main
+
+
 def detect_many(model, images: list[Path | np.ndarray]) -> list[np.ndarray]:
     """Detections [K, 6] per image, in image pixels, at the deployed thresholds; one model run for all."""
     greys = [read_grey8(im) if isinstance(im, Path) else im for im in images]
     boxed = [letterbox(grey, IMGSZ, IMGSZ) for grey in greys]
     raw = raw_output(model, np.stack([canvas for canvas, _ in boxed]))
-    t = serving_thresholds()
+    t = THRESHOLDS
     out = []
     for grey, (_, lb), r in zip(greys, boxed, raw):
         h, w = grey.shape
@@ -111,18 +117,31 @@ def main() -> None:
     source.add_argument("--onnx", type=Path, help="exported model whose detections are recorded in samples.json")
     source.add_argument("--weights", type=Path, help="checkpoint whose detections are recorded in samples.json")
     ap.add_argument("--model-file", default=None, help="the .onnx file name the detections belong to (default: --onnx's)")
+    ap.add_argument("--detections-only", action="store_true", help="keep the sample files; record this model's findings on them")
     args = ap.parse_args()
     torch.set_num_threads(2)
     model = OnnxNodeModel(args.onnx) if args.onnx else load_checkpoint(args.weights) if args.weights else None
     model_file = args.model_file or (args.onnx.name if args.onnx else None)
-    thresholds = serving_thresholds()
+    global THRESHOLDS
+    THRESHOLDS = read_thresholds(deployment_file(Path(model_file))) if model_file else serving_thresholds()
+    thresholds = THRESHOLDS
 
     SAMPLES_DIR.mkdir(parents=True, exist_ok=True)
     entries = []
-    seeds = pick_seeds(args.count - (1 if model is not None else 0))
-    planted = clear_seed(model, seeds) if model is not None else None
-    if planted is not None:
-        seeds = [planted, *seeds]
+    if args.detections_only:
+        if model is None:
+            ap.error("--detections-only needs --onnx or --weights")
+        old = json.loads((SAMPLES_DIR / "samples.json").read_text())
+        entries = [{k: v for k, v in e.items() if k not in ("detections", "plantedDefect")} for e in old["samples"]]
+        for e in entries:
+            e["defects"] = [{k: v for k, v in d.items() if k != "foundBy"} for d in e["defects"]]
+        planted = int(old["plantedDefectSample"].removeprefix("weld-").removesuffix(".png"))
+        seeds = []
+    else:
+        seeds = pick_seeds(args.count - (1 if model is not None else 0))
+        planted = clear_seed(model, seeds) if model is not None else None
+        if planted is not None:
+            seeds = [planted, *seeds]
     for k, seed in enumerate(seeds):
         img, boxes = render(seed)
         h, w = img.shape
@@ -162,6 +181,10 @@ def main() -> None:
             for d in entry["defects"]:
                 d["foundBy"] = best_hit(det, d["classId"], d["box"])
             entry["plantedDefect"] = entry["seed"] == planted
+        if args.detections_only:
+            sample = next(e for e in entries if e["seed"] == planted)
+            if not all(d["foundBy"] and d["foundBy"]["score"] >= 0.7 for d in sample["defects"]):
+                raise SystemExit(f"{model_file} does not find the planted defect of weld-{planted}.png with score >= 0.7: run without --detections-only")
     doc = {
         "description": "Synthetic weld radiographs from inference/training/generate.py (seeds 9000000+); "
         "boxes are x1, y1, x2, y2 in image pixels. 'detections' are the shipped model's output at "

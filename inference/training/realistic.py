@@ -199,6 +199,10 @@ class Seam:
 class RealScene:
     seed: int
     with_defects: bool | None = None  # None: drawn (about 2 in 3 images have defects)
+    # busy: every kind of distractor on the image, software overlays (ROI outlines, rulers,
+    # measurement lines, crosshairs), several text blocks and detector artefacts. The splits
+    # 2.0.0 was measured on are rendered with busy=False, whose random stream is unchanged.
+    busy: bool = False
     rng: np.random.Generator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -218,6 +222,11 @@ class RealScene:
         if self.with_defects is None:
             self.with_defects = bool(rng.uniform() >= 0.35)
         self.seam = self.make_seam()
+
+    def chance(self, p: float) -> bool:
+        """rng.uniform() < p; always True on a busy image (the draw is made either way, so the
+        rest of the random stream does not depend on `busy`)."""
+        return bool(self.rng.uniform() < p) or self.busy
 
     # ---- geometry ---------------------------------------------------------------
     def mm(self, lo: float, hi: float, log: bool = False) -> float:
@@ -628,7 +637,7 @@ class RealScene:
             img = img * (1 - rng.uniform(0.05, 0.3) * r2 / 2)
         if rng.uniform() < 0.3:  # over-exposure: the bright end saturates
             img = img * rng.uniform(1.05, 1.3)
-        for _ in range(int(rng.choice([0, 0, 0, 1, 1, 2, 3]))):  # dead or stuck rows/columns
+        for _ in range(int(rng.choice([0, 0, 0, 1, 1, 2, 3])) + (1 if self.busy else 0)):  # dead or stuck rows/columns
             value = float(rng.choice([0.0, 1.0, rng.uniform(0, 1)]))
             width = int(rng.integers(1, 3))
             if rng.uniform() < 0.5:
@@ -701,6 +710,62 @@ class RealScene:
                 self.anchors.append((x0 + TILE / 2, (y0 + y1) / 2))
         return img
 
+    def software_overlays(self, img: np.ndarray) -> np.ndarray:
+        """What viewing and acquisition software draws into an exported image: ROI rectangles and
+        ellipses, measurement lines with their length, a ruler or scale bar with ticks, crosshairs,
+        a grid. Thin lines of full black or white ink (or a grey), not defects."""
+        rng, h, w = self.rng, self.h, self.w
+        canvas = Image.new("L", (w, h), 0)
+        draw = ImageDraw.Draw(canvas)
+        lw = max(1, int(round(min(h, w) / 700 * rng.uniform(0.7, 2.0))))
+        spots: list[tuple[float, float]] = []
+        for _ in range(int(rng.integers(1, 4))):
+            kind = int(rng.integers(0, 5))
+            cx, cy = float(rng.uniform(0.1, 0.9) * w), float(rng.uniform(0.1, 0.9) * h)
+            if kind == 0:  # ROI rectangle
+                bw, bh = self.mm(4, 40), self.mm(3, 25)
+                draw.rectangle([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], outline=255, width=lw)
+            elif kind == 1:  # ROI ellipse
+                bw, bh = self.mm(3, 30), self.mm(3, 20)
+                draw.ellipse([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], outline=255, width=lw)
+            elif kind == 2:  # measurement line with end ticks and its length
+                length, a = self.mm(3, 60), float(rng.uniform(0, math.pi))
+                dx, dy = math.cos(a) * length / 2, math.sin(a) * length / 2
+                draw.line([cx - dx, cy - dy, cx + dx, cy + dy], fill=255, width=lw)
+                tx, ty = -math.sin(a) * 6 * lw, math.cos(a) * 6 * lw
+                for ex, ey in ((cx - dx, cy - dy), (cx + dx, cy + dy)):
+                    draw.line([ex - tx, ey - ty, ex + tx, ey + ty], fill=255, width=lw)
+                label = text_mask(rng, f"{length * self.spacing:.1f} mm", float(rng.uniform(10, 24)))
+                canvas.paste(255, (int(cx + tx * 2), int(cy + ty * 2)), Image.fromarray((label * 255).astype(np.uint8)))
+            elif kind == 3:  # ruler / scale bar with ticks every mm and labels every 10 mm
+                length, x0, y0 = self.mm(10, 50), cx, cy
+                vertical = rng.uniform() < 0.3
+                step = max(3.0, 1 / self.spacing)
+                for k in range(int(length / step) + 1):
+                    tick = (8 if k % 10 == 0 else 4 if k % 5 == 0 else 2) * lw
+                    p = k * step
+                    if vertical:
+                        draw.line([x0, y0 + p, x0 + tick, y0 + p], fill=255, width=1)
+                    else:
+                        draw.line([x0 + p, y0, x0 + p, y0 + tick], fill=255, width=1)
+                draw.line([x0, y0, x0, y0 + length] if vertical else [x0, y0, x0 + length, y0], fill=255, width=lw)
+            else:  # crosshair or a grid of thin lines
+                if rng.uniform() < 0.6:
+                    arm = self.mm(2, 10)
+                    draw.line([cx - arm, cy, cx + arm, cy], fill=255, width=lw)
+                    draw.line([cx, cy - arm, cx, cy + arm], fill=255, width=lw)
+                else:
+                    pitch = float(rng.uniform(0.1, 0.3) * min(w, h))
+                    for gx in np.arange(pitch, w, pitch):
+                        draw.line([gx, 0, gx, h], fill=255, width=1)
+                    for gy in np.arange(pitch, h, pitch):
+                        draw.line([0, gy, w, gy], fill=255, width=1)
+            spots.append((cx, cy))
+        mask = np.asarray(canvas, np.float32) / 255.0
+        ink = float(rng.choice([1.0, 0.0, rng.uniform(0.5, 1.0)]))
+        self.anchors.extend(spots)
+        return img * (1 - mask) + ink * mask
+
     # ---- the picture ---------------------------------------------------------------
     def render(self) -> tuple[np.ndarray, list[Box]]:
         rng = self.rng
@@ -711,25 +776,31 @@ class RealScene:
             for _ in range(n):
                 adders[int(rng.integers(0, len(adders)))]()
         # distractors: each kind on most images
-        if rng.uniform() < 0.8:
+        if self.chance(0.8):
             self.add_lead_letters()
-        if rng.uniform() < 0.6:
+        if self.chance(0.6):
             self.add_wire_iqi()
-        if rng.uniform() < 0.4:
+        if self.chance(0.4):
             self.add_hole_iqi()
-        if rng.uniform() < 0.35:
+        if self.chance(0.35):
             self.add_location_tape()
-        for _ in range(int(rng.choice([0, 0, 1, 2]))):
+        for _ in range(int(rng.choice([0, 0, 1, 2])) + (1 if self.busy else 0)):
             self.add_arrow()
-        if rng.uniform() < 0.4:
+        if self.chance(0.4):
             self.add_lead_line()
+        if self.busy:  # more of everything: a second IQI and more letters, anywhere on the part
+            if rng.uniform() < 0.5:
+                self.add_wire_iqi()
+            else:
+                self.add_hole_iqi()
+            self.add_lead_letters()
         yy, xx = np.mgrid[0 : self.h, 0 : self.w].astype(np.float32)
         u, d = self.seam.coords(xx, yy)
         del xx, yy
         t = self.thickness(u, d)
         del u, d
         t = t - self.depth + self.extra
-        if rng.uniform() < 0.3:
+        if rng.uniform() < (0.5 if self.busy else 0.3):
             t = self.part_edge(t)
         t = blur(t, float(rng.uniform(0.4, 1.3)))
         exposure = rng.uniform(-0.25, 0.25)
@@ -751,6 +822,9 @@ class RealScene:
         shot = rng.normal(0, 1, img.shape).astype(np.float32) * np.sqrt(np.clip(img, 0, 1)) * rng.uniform(0.003, 0.012)
         img = np.clip(img + grain_sigma * grain + shot, 0, 1)
         img = self.burned_in_text(img)
+        if self.busy:
+            img = self.burned_in_text(img)  # a second round: text in several places
+            img = self.software_overlays(img)
         return np.clip(img, 0, 1).astype(np.float32), self.visible_boxes()
 
     def visible_boxes(self) -> list[Box]:
@@ -764,8 +838,8 @@ class RealScene:
         return out
 
 
-def render_scene(seed: int, with_defects: bool | None = None) -> tuple[np.ndarray, list[Box], RealScene]:
-    scene = RealScene(seed, with_defects)
+def render_scene(seed: int, with_defects: bool | None = None, busy: bool = False) -> tuple[np.ndarray, list[Box], RealScene]:
+    scene = RealScene(seed, with_defects, busy)
     img, boxes = scene.render()
     return img, boxes, scene
 

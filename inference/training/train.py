@@ -42,8 +42,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data import load_split_cached
-from evaluate import evaluate_model
+from data import letterbox, load_split_cached, read_grey8, read_labels
+from evaluate import evaluate_model, predict
 from from_onnx import freeze_batchnorm, load_onnx_weights
 from generate import CLASS_NAMES
 from loss import DetectionLoss
@@ -104,12 +104,18 @@ def augment(img: np.ndarray, lab: np.ndarray, rng: np.random.Generator) -> tuple
     return jitter(img[y0 : y0 + CROP_H, x0 : x0 + CROP_W], clip_labels(lab, x0, y0), rng)
 
 
-def augment_tile(img: np.ndarray, lab: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def augment_tile(
+    img: np.ndarray, lab: np.ndarray, rng: np.random.Generator, hot: tuple[float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """A CROP_H x CROP_W window of a realistic tile: flips, a quarter turn, and the same exposure jitter.
 
     The weld runs at any angle in these tiles, so a transpose is as valid as a flip. Half of
-    the windows are placed over a labelled defect (when the tile has one), half anywhere."""
+    the windows are placed over a labelled defect (when the tile has one), half anywhere. A
+    defect-free tile with a `hot` point (where the model last fired on it, from hard-negative
+    mining) gets its window over that point half of the time."""
     lab = lab.copy()
+    if hot is not None:
+        lab = np.concatenate([lab, np.array([[-1, hot[0], hot[1], hot[0], hot[1]]], np.float32)])
     if rng.uniform() < 0.5:
         img = img.T
         lab[:, [1, 2, 3, 4]] = lab[:, [2, 1, 4, 3]]
@@ -120,7 +126,15 @@ def augment_tile(img: np.ndarray, lab: np.ndarray, rng: np.random.Generator) -> 
     if rng.uniform() < 0.5:
         img = img[::-1, :]
         lab[:, [2, 4]] = h - lab[:, [4, 2]]
-    if len(lab) and rng.uniform() < 0.5:
+    point = None
+    if hot is not None:
+        point, lab = lab[-1], lab[:-1]
+    if point is not None and rng.uniform() < 0.5:
+        cx = point[1] + rng.uniform(-0.3, 0.3) * CROP_W
+        cy = point[2] + rng.uniform(-0.3, 0.3) * CROP_H
+        x0 = int(np.clip(cx - CROP_W / 2, 0, w - CROP_W))
+        y0 = int(np.clip(cy - CROP_H / 2, 0, h - CROP_H))
+    elif len(lab) and rng.uniform() < 0.5:
         b = lab[int(rng.integers(0, len(lab)))]
         cx = (b[1] + b[3]) / 2 + rng.uniform(-0.35, 0.35) * CROP_W
         cy = (b[2] + b[4]) / 2 + rng.uniform(-0.35, 0.35) * CROP_H
@@ -129,6 +143,84 @@ def augment_tile(img: np.ndarray, lab: np.ndarray, rng: np.random.Generator) -> 
     else:
         x0, y0 = int(rng.integers(0, w - CROP_W + 1)), int(rng.integers(0, h - CROP_H + 1))
     return jitter(img[y0 : y0 + CROP_H, x0 : x0 + CROP_W], clip_labels(lab, x0, y0), rng, pad=False)
+
+
+class TilePool:
+    """320x320 realistic tiles from split folders, extended while a generator is still writing them.
+
+    A tile is taken once its label file exists (the generator writes it after the image)."""
+
+    def __init__(self, roots: list[Path]):
+        self.roots = roots
+        self.seen: set[str] = set()
+        self.images: list[np.ndarray] = []
+        self.labels: list[np.ndarray] = []
+
+    def refresh(self) -> int:
+        added = 0
+        for root in self.roots:
+            if not (root / "images").exists():
+                continue
+            for p in sorted((root / "images").glob("*.png")):
+                label = root / "labels" / f"{p.stem}.txt"
+                key = str(p)
+                if key in self.seen or not label.exists():
+                    continue
+                try:
+                    grey = read_grey8(p)
+                except OSError:
+                    continue
+                img, lb = letterbox(grey, EVAL_SIZE, EVAL_SIZE)
+                lab = read_labels(label, grey.shape[1], grey.shape[0])
+                lab[:, 1:] = lab[:, 1:] * lb.ratio + np.array([lb.left, lb.top, lb.left, lb.top], np.float32)
+                self.seen.add(key)
+                self.images.append(img)
+                self.labels.append(lab)
+                added += 1
+        return added
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+class HardNegatives:
+    """Defect-free tiles, sampled by how strongly the model last fired on them.
+
+    After every validation a random subset of the tiles is scored with the EMA weights: a
+    tile's weight becomes 0.1 + its highest class score, and its `hot` point the centre of that
+    box, so later windows of it are cut over what the model mistook for a defect."""
+
+    def __init__(self, pool: TilePool):
+        self.pool = pool
+        self.weight = np.zeros(0)
+        self.hot: list[tuple[float, float] | None] = []
+
+    def grow(self) -> None:
+        n = len(self.pool) - len(self.weight)
+        if n > 0:
+            fill = float(self.weight.mean()) if len(self.weight) else 1.0
+            self.weight = np.concatenate([self.weight, np.full(n, fill)])
+            self.hot.extend([None] * n)
+
+    def mine(self, model: torch.nn.Module, rng: np.random.Generator, count: int) -> dict:
+        self.grow()
+        if not len(self.pool):
+            return {}
+        idx = rng.permutation(len(self.pool))[:count]
+        raw = predict(model, np.stack([self.pool.images[i] for i in idx]))  # [n, 4 + nc, A]
+        scores = raw[:, 4:, :].max(1)  # [n, A]
+        best = scores.argmax(1)
+        for k, i in enumerate(idx):
+            top = float(scores[k, best[k]])
+            self.weight[i] = 0.1 + top
+            self.hot[i] = (float(raw[k, 0, best[k]]), float(raw[k, 1, best[k]])) if top > 0.05 else None
+        top_scores = scores.max(1)
+        return {"mined": len(idx), "above_0.25": int((top_scores >= 0.25).sum()), "mean_top": round(float(top_scores.mean()), 4)}
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        self.grow()
+        p = self.weight / self.weight.sum()
+        return rng.choice(len(self.weight), size=n, p=p)
 
 
 def clip_labels(lab: np.ndarray, x0: int, y0: int) -> np.ndarray:
@@ -179,6 +271,12 @@ def main() -> None:
     ap.add_argument("--init-onnx", type=Path, help="start from this exported model's weights, BatchNorm frozen")
     ap.add_argument("--real-fraction", type=float, default=0.0, help="share of each batch from <data>/real_train tiles")
     ap.add_argument("--train-limit", type=int, help="use only the first N classic training images")
+    ap.add_argument("--real-splits", nargs="+", default=["real_train"], help="folders of realistic tiles with defects (and some without)")
+    ap.add_argument("--neg-fraction", type=float, default=0.0, help="share of each batch from hard-negative tiles (<data>/real_neg)")
+    ap.add_argument("--neg-splits", nargs="+", default=["real_neg"])
+    ap.add_argument("--mine-tiles", type=int, default=512, help="hard-negative tiles scored after each validation")
+    ap.add_argument("--fp-weight", type=float, default=0.5, help="weight of the validation false positives per tile in the score")
+    ap.add_argument("--extra-fp-val", nargs="*", default=[], help="more defect-free validation splits scored for FP per tile")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -193,13 +291,24 @@ def main() -> None:
     train = load_split_cached(args.data / "train", TRAIN_H, TRAIN_W, cache / f"train_256x320{suffix}.npz", args.train_limit)
     val = load_split_cached(args.data / "val", EVAL_SIZE, EVAL_SIZE, cache / "val_320.npz")
     real = real_val = distractors_val = None
+    negatives = None
+    extra_fp = {}
     if args.real_fraction > 0:
-        real = load_split_cached(args.data / "real_train", EVAL_SIZE, EVAL_SIZE, cache / "real_train_320.npz")
+        # tiles are read as they are: a generator may still be adding to these folders
+        real = TilePool([args.data / s for s in args.real_splits])
+        real.refresh()
+        if args.neg_fraction > 0:
+            negatives = HardNegatives(TilePool([args.data / s for s in args.neg_splits]))
+            negatives.pool.refresh()
+            print(f"{len(negatives.pool)} hard-negative tiles", flush=True)
+        for name in args.extra_fp_val:
+            extra_fp[name] = load_split_cached(args.data / name, EVAL_SIZE, EVAL_SIZE, cache / f"{name}_320.npz")
         real_val = load_split_cached(args.data / "real_val", EVAL_SIZE, EVAL_SIZE, cache / "real_val_320.npz")
         distractors_val = load_split_cached(args.data / "distractors_val", EVAL_SIZE, EVAL_SIZE, cache / "distractors_val_320.npz")
         print(f"loaded {len(real.images)} realistic tiles, {len(real_val.images)} + {len(distractors_val.images)} to validate", flush=True)
     print(f"loaded {len(train.images)} train / {len(val.images)} val in {time.time() - t0:.0f}s", flush=True)
     n_real = int(round(args.batch * args.real_fraction))
+    n_neg = int(round(args.batch * args.neg_fraction)) if negatives is not None else 0
 
     model = WeldDetector(nc=len(CLASS_NAMES))
     print(f"params {count_parameters(model)}", flush=True)
@@ -252,8 +361,19 @@ def main() -> None:
                 real_val_fp_per_image=round(rm["fp_per_image"], 4),
                 distractors_val_fp_per_image=round(dm["fp_per_image"], 4),
             )
-            score = (metrics["mAP50"] + rm["mAP50"]) / 2 - 0.5 * dm["fp_per_image"]
+            fps = [dm["fp_per_image"]]
+            for name, split in extra_fp.items():
+                em = evaluate_model(ema.model, split.images, split.labels, len(CLASS_NAMES), max_candidates=1000)
+                record[f"{name}_fp_per_image"] = round(em["fp_per_image"], 4)
+                fps.append(em["fp_per_image"])
+            score = (metrics["mAP50"] + rm["mAP50"]) / 2 - args.fp_weight * float(np.mean(fps))
             record["score"] = round(score, 4)
+            record["real_tiles"] = len(real)
+            if negatives is not None:
+                negatives.pool.refresh()
+                record["neg_tiles"] = len(negatives.pool)
+                record["mining"] = negatives.mine(ema.model, rng, args.mine_tiles)
+            real.refresh()
         print(json.dumps(record), flush=True)
         log.write(json.dumps(record) + "\n")
         log.flush()
@@ -285,13 +405,18 @@ def main() -> None:
             for g in opt.param_groups:
                 g["lr"] = lr
             imgs, targets = [], []
-            for i in order[bi : bi + args.batch - n_real]:
+            for i in order[bi : bi + args.batch - n_real - n_neg]:
                 im, lab = augment(train.images[i], train.labels[i], rng)
                 imgs.append(im)
                 targets.append(torch.from_numpy(lab))
             if real is not None:
                 for i in rng.integers(0, len(real.images), n_real):
                     im, lab = augment_tile(real.images[i], real.labels[i], rng)
+                    imgs.append(im)
+                    targets.append(torch.from_numpy(lab))
+            if negatives is not None:
+                for i in negatives.sample(rng, n_neg):
+                    im, lab = augment_tile(negatives.pool.images[i], negatives.pool.labels[i], rng, negatives.hot[i])
                     imgs.append(im)
                     targets.append(torch.from_numpy(lab))
             dist, logits, points = model(batch_tensor(imgs))

@@ -103,6 +103,27 @@ describe('the bundled model at start', () => {
     expect(state.versions['1.10.0']!.registration.metrics).toEqual({ 'test.mAP50': 0.9 });
   });
 
+  it('registers a version that ships its own deployment file at its thresholds and tiling, the others at the shared ones', async () => {
+    const { trained, untrained } = await shippedModelFiles();
+    const bundled = join(root, 'bundled-own');
+    await mkdir(bundled);
+    await copyFile(untrained[0]!, join(bundled, 'own-1.0.0.onnx'));
+    await copyFile(trained.at(-1)!, join(bundled, 'own-2.0.0.onnx'));
+    const shared = { confidence: 0.25, iou: 0.45, maxDetections: 300 };
+    const own = { confidence: 0.55, iou: 0.45, maxDetections: 300 };
+    const tiling = { overlapPx: 64, mmPerInputPixel: null, maxLetterboxShrink: 1.5 };
+    await writeFile(join(bundled, 'own.deployment.json'), JSON.stringify({ thresholds: shared }));
+    await writeFile(join(bundled, 'own-2.0.0.deployment.json'), JSON.stringify({ thresholds: own, tiling }));
+
+    await deployBundledModel(runtime, models, 'own', bundled);
+    const state = (await loadModel(runtime, 'own')).state;
+    expect(state.weights).toEqual({ '2.0.0': 100 });
+    expect(state.versions['2.0.0']!.thresholds).toEqual(own);
+    expect(state.versions['2.0.0']!.registration).toMatchObject({ thresholds: own, tiling });
+    expect(state.versions['1.0.0']!.registration.thresholds).toEqual(shared);
+    expect(state.versions['1.0.0']!.registration.tiling ?? null).toBeNull();
+  });
+
   it('refuses an invalid deployment file with its path and the field at fault, and records nothing', async () => {
     const { untrained } = await shippedModelFiles();
     const bundled = join(root, 'bad-deployment');

@@ -57,7 +57,7 @@ describe('the shipped weld-defect model', () => {
     modelFile = file;
     // The thresholds `npm start` deploys the shipped model with, read as start reads them.
     const bundled = await findBundledModel('weld-defects', MODELS_DIR);
-    if (!bundled?.thresholds) throw new Error('inference/models/weld-defects.deployment.json is missing');
+    if (!bundled?.thresholds) throw new Error('inference/models/weld-defects[-<version>].deployment.json is missing');
     thresholds = bundled.thresholds;
     tiling = bundled.tiling ?? null;
     const bytes = await readFile(file);
