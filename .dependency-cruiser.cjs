@@ -1,7 +1,8 @@
 /**
  * The import rules of docs/DESIGN.md ("Layout"), checked by `npm run lint:imports` in CI.
  * A port is a file under a `ports/` folder or named `ports.ts`: the small interfaces a layer owns
- * and `infra/` implements. Tests, test helpers (`testing/`), bench/ and examples/ are not checked.
+ * and `infra/` implements. Tests, test helpers (`testing/`), bench/, examples/ and the training tools
+ * (`inference/training/`, scripts that wire the production detector like the CLI does) are not checked.
  */
 const PORT = '(^|/)ports(/|[.]ts$)';
 const ours = '^(schemas|domain|commands|projections|inference|api|infra|cli)/';
@@ -62,7 +63,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(node_modules|test|bench|examples|testing)/|[.]test[.]ts$' },
+    exclude: { path: '(^|/)(node_modules|test|bench|examples|testing)/|^inference/training/|[.]test[.]ts$' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
   },
