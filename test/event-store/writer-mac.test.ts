@@ -216,7 +216,8 @@ describe('writer MACs: events no writer-key holder wrote are never sealed', () =
     const next = new PostgresEventStore(pool, { writerKeys: rotated });
     try {
       await next.append('file-c', [tagged(30)], { expectedVersion: 'no_stream' });
-      const macs = (await sql('SELECT writer_mac FROM events WHERE global_position IN (6, 7) ORDER BY 1')).rows;
+      const macs = (await sql('SELECT writer_mac FROM events WHERE global_position IN (6, 7) ORDER BY global_position'))
+        .rows;
       expect(macs.map((r) => r.writer_mac.slice(0, 16))).toEqual([writerKeys.current.keyId, rotated.current.keyId]);
       expect(await sealerWith(rotated).sealUpTo()).toMatchObject({ sealedUpTo: 7 });
       expect(await verify({ writerKeys: rotated })).toMatchObject({ ok: true, writerMacsChecked: 7 });
