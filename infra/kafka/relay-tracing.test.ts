@@ -7,8 +7,6 @@ import { CollectingExporter } from '../../test/support/collecting-exporter.js';
 import { startTelemetry, stopTelemetry } from '../telemetry.js';
 import { runConsumer } from './consumer.js';
 import { PostgresDedupeStore } from './dedupe.js';
-import { KafkaRelay } from './relay.js';
-import { PostgresRelayCheckpoints } from './relay-checkpoints.js';
 
 /**
  * The trace of an event crosses the relay and the broker: the relay's send span is a child of the
@@ -44,17 +42,7 @@ describe('tracing through the relay and Kafka', () => {
       ],
       { expectedVersion: 'no_stream' },
     );
-    const relay = new KafkaRelay({
-      log: store,
-      kafka,
-      checkpoints: new PostgresRelayCheckpoints(pool),
-      name: `relay-${prefix}`,
-      topicPrefix: prefix,
-      partitions: 1,
-    });
-    await relay.start();
-    await relay.waitUntilPublished(await store.headPosition());
-    await relay.stop();
+    await stack.publishAll(prefix);
     const headers: string[] = [];
     const consumer = await runConsumer({
       kafka,

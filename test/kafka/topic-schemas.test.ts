@@ -1,10 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type CloudEvent, Kafka as CloudEventsKafka, type KafkaMessage } from 'cloudevents';
 import type { Kafka } from 'kafkajs';
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KafkaRelay } from '../../infra/kafka/relay.js';
-import { PostgresRelayCheckpoints } from '../../infra/kafka/relay-checkpoints.js';
 import type { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import type { EventType } from '../../schemas/events/index.js';
 import {
@@ -25,14 +22,13 @@ const repoRoot = new URL('../../', import.meta.url);
 // real event store, relay and Kafka, and each message read back is validated.
 describe('relayed messages match the published topic schemas', () => {
   let stack: RelayTestStack;
-  let pool: pg.Pool;
   let store: PostgresEventStore;
   let kafka: Kafka;
   const prefix = uniquePrefix();
 
   beforeAll(async () => {
     stack = await openRelayTestStack();
-    ({ pool, store, kafka } = stack);
+    ({ store, kafka } = stack);
   });
 
   afterAll(() => stack.close(allTopics(prefix)));
@@ -45,17 +41,7 @@ describe('relayed messages match the published topic schemas', () => {
         expectedVersion: 'any',
       });
     }
-    const relay = new KafkaRelay({
-      log: store,
-      kafka,
-      checkpoints: new PostgresRelayCheckpoints(pool),
-      name: `relay-${prefix}`,
-      topicPrefix: prefix,
-      partitions: 1,
-    });
-    await relay.start();
-    await relay.waitUntilPublished(await store.headPosition());
-    await relay.stop();
+    await stack.publishAll(prefix);
 
     const messages = await readTopics(kafka, allTopics(prefix), eventTypes.length);
     const seenTypes = new Set<string>();
