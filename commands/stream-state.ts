@@ -1,4 +1,5 @@
 import type { Decider } from '../domain/decider.js';
+import { BoundedLru } from '../schemas/bounded-lru.js';
 import { type ChittiEvent, decodeStored, type RecordedEvent } from '../schemas/events/index.js';
 import type { EventStore } from './ports/event-store.js';
 
@@ -32,29 +33,24 @@ interface Entry extends StreamState<unknown> {
  * shared between callers and must be treated as immutable, as deciders' `evolve` already does.
  */
 export class StreamStateCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: BoundedLru<string, Entry>;
 
   constructor(readonly capacity = DEFAULT_CAPACITY) {
-    if (!Number.isSafeInteger(capacity) || capacity < 0) throw new RangeError('capacity must be an integer >= 0');
+    this.entries = new BoundedLru(capacity);
   }
 
   get<S>(streamId: string, decider: DeciderOf<S>): StreamState<S> | undefined {
-    const entry = this.entries.get(streamId);
-    if (!entry) return undefined;
-    if (entry.decider !== decider) return undefined;
-    this.entries.delete(streamId);
-    this.entries.set(streamId, entry);
+    const entry = this.entries.peek(streamId);
+    if (!entry || entry.decider !== decider) return undefined;
+    this.entries.get(streamId);
     return entry as StreamState<S>;
   }
 
   /** Keeps `folded` unless an entry at a higher version is already there (concurrent commands of one process). */
   set<S>(streamId: string, decider: DeciderOf<S>, folded: StreamState<S>): void {
-    if (this.capacity === 0) return;
-    const current = this.entries.get(streamId);
+    const current = this.entries.peek(streamId);
     if (current && current.decider === decider && current.version > folded.version) return;
-    this.entries.delete(streamId);
     this.entries.set(streamId, { ...folded, decider });
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
   }
 
   delete(streamId: string): void {

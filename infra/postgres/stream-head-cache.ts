@@ -1,3 +1,5 @@
+import { BoundedLru } from '../../schemas/bounded-lru.js';
+
 /** The last known head of a stream: enough to hash and compare-and-set the next append. */
 export interface CachedStreamHead {
   readonly version: number;
@@ -9,25 +11,20 @@ export interface CachedStreamHead {
  * makes the append's compare-and-set fail, and the store then reads the real head.
  */
 export class StreamHeadCache {
-  private readonly entries = new Map<string, CachedStreamHead>();
+  private readonly entries: BoundedLru<string, CachedStreamHead>;
 
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.entries = new BoundedLru(capacity);
+  }
 
   get(streamId: string): CachedStreamHead | undefined {
-    const head = this.entries.get(streamId);
-    if (head) {
-      this.entries.delete(streamId);
-      this.entries.set(streamId, head);
-    }
-    return head;
+    return this.entries.get(streamId);
   }
 
   set(streamId: string, head: CachedStreamHead): void {
-    const known = this.entries.get(streamId);
+    const known = this.entries.peek(streamId);
     if (known && known.version > head.version) return;
-    this.entries.delete(streamId);
     this.entries.set(streamId, head);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
   }
 
   delete(streamId: string): void {
