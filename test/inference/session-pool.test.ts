@@ -60,14 +60,22 @@ describe('SessionPool', () => {
 
   it('keeps the event loop free while a model runs', async () => {
     const session = await pool.load('big', () => syntheticDetector({ imgsz: 256, stride: 4 }));
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 1);
-    // Run in-process, all eight queued runs would execute back to back in one setImmediate
-    // phase, blocking the timers; in the worker the main loop keeps ticking meanwhile.
+    // Counts turns of the event loop while the runs are pending. Run in-process, all eight queued
+    // runs would execute back to back and the loop would not turn; in the worker it keeps turning.
+    // (A 1 ms interval counted time instead of turns: on a fast, idle machine the runs ended
+    // within 10 ms and the test failed although the loop was free.)
+    let turns = 0;
+    let pending = true;
+    const spin = () => {
+      if (!pending) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
     const runs = Array.from({ length: 8 }, () => session.run(new Float32Array(4 * 3 * 256 * 256), [4, 3, 256, 256]));
     await Promise.all(runs);
-    clearInterval(timer);
-    expect(ticks).toBeGreaterThan(10);
+    pending = false;
+    expect(turns).toBeGreaterThan(10);
   });
 
   it('tries CUDA when asked and falls back to CPU with the reason when it is missing', async () => {
