@@ -26,7 +26,7 @@ import { brightBoundsDetector, syntheticDetector } from './support/onnx-builder.
 import { pngClaiming } from './support/poison.js';
 
 const ctx = { actor: 'tester' };
-const thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
+const thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300, classConfidence: {} };
 
 /** 128×96 grey radiograph-ish image (value 51) with a white 16×16 square at x 32..48, y 16..32. */
 async function plantedDefect(format: 'png' | 'tiff' = 'png', background = 51): Promise<Buffer> {
