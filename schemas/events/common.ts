@@ -43,13 +43,15 @@ export const MAX_CLASS_CONFIDENCES = 64;
 /**
  * A class name as a key of a per-class confidence map: one of the model's class names (the ONNX
  * metadata `names`, ModelRegistered.classes); the decider refuses names the model does not have.
- * (A `__proto__` key never reaches a map: zod leaves it out of every record it parses.)
+ * Any printable text, since models name their classes as they like (`lack of fusion (root)`); no
+ * control characters or lone surrogates. (A `__proto__` key never reaches a map: zod leaves it out
+ * of every record it parses.)
  */
 export const ClassName = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[\p{L}\p{N} _.:/-]+$/u, 'class name has forbidden characters');
+  .regex(/^[^\p{Cc}\p{Cs}]+$/u, 'class name has control characters');
 /** Per-class confidence: class name -> the score a detection of that class must exceed. */
 export const ClassConfidence = z
   .record(ClassName, z.number().min(0).max(1))

@@ -335,7 +335,7 @@ describe('per-class confidence (issue 9): ModelRegistered v2 -> v3, ModelDeploye
   });
 
   it('the current versions carry the map; bad maps are refused on write', () => {
-    const perClass = { ...old, classConfidence: { crack: 0.3, porosity: 0.65 } };
+    const perClass = { ...old, classConfidence: { crack: 0.3, porosity: 0.65, 'lack of fusion (root)': 0.5 } };
     expect(validateEventData('ModelDeployed', 2, { ...deployedV1, thresholds: perClass })).toEqual({
       ...deployedV1,
       thresholds: perClass,
@@ -343,7 +343,16 @@ describe('per-class confidence (issue 9): ModelRegistered v2 -> v3, ModelDeploye
     // Left out by a producer that predates the map: written as no per-class entries.
     expect(validateEventData('DetectionsRecorded', 3, detectionsV2)).toEqual({ ...detectionsV2, thresholds: lifted });
     const tooMany = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`c${i}`, 0.5]));
-    for (const classConfidence of [{ crack: -0.1 }, { crack: 1.5 }, { '': 0.5 }, tooMany, [0.5], { crack: '0.5' }]) {
+    for (const classConfidence of [
+      { crack: -0.1 },
+      { crack: 1.5 },
+      { '': 0.5 },
+      { 'cr\u0000ack': 0.5 },
+      { ['c'.repeat(65)]: 0.5 },
+      tooMany,
+      [0.5],
+      { crack: '0.5' },
+    ]) {
       expect(() =>
         validateEventData('ModelDeployed', 2, { ...deployedV1, thresholds: { ...old, classConfidence } }),
       ).toThrow(InvalidEventPayloadError);
