@@ -25,7 +25,7 @@ import {
   PixelSpacingMm,
   Role,
   Tag,
-  Thresholds,
+  ThresholdsOverride,
   TrafficWeights,
 } from '../schemas/events/index.js';
 import { ACCEPTANCE_FILTERS, REVIEW_VERDICT_FILTERS } from '../schemas/search-query.js';
@@ -161,7 +161,9 @@ export const RequestInspectionBody = z.object({
     .object({ name: ModelName, version: ModelVersion.optional().describe('Pin a version; default: the traffic split') })
     .optional()
     .describe('Default: the default model, version by its traffic split'),
-  thresholds: Thresholds.partial().optional(),
+  thresholds: ThresholdsOverride.optional().describe(
+    'Overrides of the chosen version’s deployed thresholds; classConfidence replaces its whole per-class map and may name only classes of the chosen version',
+  ),
 });
 export const ListInspectionsQuery = z.object({
   limit: Limit,
@@ -301,11 +303,9 @@ export const DeployBody = z.object({
     .default(100)
     .describe('Share of traffic for this version; the other live versions keep their proportions of the rest'),
   canary: z.boolean().optional().describe('Default: percent < 100'),
-  thresholds: Thresholds.partial()
-    .optional()
-    .describe(
-      'Default: the version’s last deployment, else the thresholds it was registered with, else global defaults',
-    ),
+  thresholds: ThresholdsOverride.optional().describe(
+    'Default: the version’s last deployment, else the thresholds it was registered with, else global defaults. Each field given replaces that one; classConfidence (class name -> confidence, classes of this version only) replaces the whole per-class map ({} clears it), and a class without an entry uses confidence',
+  ),
 });
 export const ShiftBody = z.object({
   weights: TrafficWeights.describe('The whole new split: version -> percent, summing to exactly 100'),

@@ -14,6 +14,7 @@ import {
   registerUser,
 } from '../commands/index.js';
 import { SAMPLE_PROFILE } from '../domain/acceptance/index.js';
+import { checkClassConfidence } from '../domain/model/thresholds.js';
 import { type ModelStore, modelRegisteredData } from '../inference/model-store.js';
 import { Thresholds, Tiling } from '../schemas/events/index.js';
 import type { Runtime } from './runtime.js';
@@ -119,6 +120,10 @@ export async function bootstrapAdmin(
 
 export const BUNDLED_MODELS_DIR = fileURLToPath(new URL('../inference/models/', import.meta.url));
 
+/**
+ * `thresholds.classConfidence` (per-class confidence, optional: every class at `confidence`)
+ * may name only classes of the model the file deploys.
+ */
 const BundledDeployment = z.object({ thresholds: Thresholds, tiling: Tiling.optional() });
 
 /**
@@ -186,15 +191,20 @@ export async function findBundledModels(name: string, dir = BUNDLED_MODELS_DIR) 
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ file: join(dir, m[0]), version: m[1]! }))
     .sort((a, b) => a.version.localeCompare(b.version, undefined, { numeric: true }));
-  const shared = await readBundledDeployment(join(dir, `${name}.deployment.json`));
+  const sharedFile = join(dir, `${name}.deployment.json`);
+  const shared = await readBundledDeployment(sharedFile);
   return Promise.all(
     versions.map(async (v) => {
-      const deployment = (await readBundledDeployment(join(dir, `${name}-${v.version}.deployment.json`))) ?? shared;
+      const ownFile = join(dir, `${name}-${v.version}.deployment.json`);
+      const own = await readBundledDeployment(ownFile);
+      const deployment = own ?? shared;
       return {
         ...v,
         metrics: await readMetrics(dir, name, v.version),
         thresholds: deployment?.thresholds,
         tiling: deployment?.tiling,
+        /** The file the thresholds and tiling came from, if any. */
+        deploymentFile: own ? ownFile : shared ? sharedFile : undefined,
       };
     }),
   );
@@ -232,9 +242,22 @@ export async function deployBundledModel(
   const current = state.versions[newest.version];
   if (serving && current && (current.everDeployed || current.retired || state.shadows.includes(newest.version))) return;
   // Older shipped versions are registered too (a fresh install can roll back to them); only the newest is deployed.
+  // Each is inspected first: a deployment file naming a class its model lacks stops the start
+  // before anything is recorded.
+  const toRegister = [];
   for (const version of serving ? [newest] : bundled) {
     if (version.version in state.versions) continue;
     const inspection = await models.register(await readFile(version.file));
+    try {
+      checkClassConfidence(name, version.version, inspection.classes, version.thresholds);
+    } catch (error) {
+      throw new Error(`${version.deploymentFile} is not a valid deployment file: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    toRegister.push({ version, inspection });
+  }
+  for (const { version, inspection } of toRegister) {
     const registration = modelRegisteredData(inspection, {
       name,
       version: version.version,

@@ -1,4 +1,4 @@
-import type { Detection, Thresholds } from '../schemas/events/index.js';
+import { classThreshold, type Detection, type ThresholdsInput } from '../schemas/events/index.js';
 import type { LetterboxGeometry } from './letterbox.js';
 import type { OutputLayout } from './model-store.js';
 import { type Candidate, nonMaxSuppression } from './nms.js';
@@ -18,12 +18,29 @@ export interface DecodeSpec {
 }
 
 /**
- * One image's detections from a detection head output: confidence filter (score > confidence,
- * as Ultralytics), class-wise NMS, at most maxDetections, boxes mapped back to original image
- * pixels (subtract the letterbox pad, divide by the ratio, clip), ids d0, d1, ... by score.
+ * The score each class must exceed: its `classConfidence` entry, else `confidence` (indexed by
+ * class id), and the lowest of them, which pre-filters the anchors before the class is looked at.
+ */
+export interface ClassThresholds {
+  readonly byClass: Float64Array;
+  readonly lowest: number;
+}
+
+export function classThresholds(classes: readonly string[], thresholds: ThresholdsInput): ClassThresholds {
+  const byClass = Float64Array.from(classes, (name) => classThreshold(thresholds, name));
+  return { byClass, lowest: byClass.length > 0 ? Math.min(...byClass) : thresholds.confidence };
+}
+
+/**
+ * One image's detections from a detection head output: confidence filter (score > the class's
+ * threshold, as Ultralytics compares with its one conf), class-wise NMS, at most maxDetections,
+ * boxes mapped back to original image pixels (subtract the letterbox pad, divide by the ratio,
+ * clip), ids d0, d1, ... by score. The per-class filter comes before NMS and the top-k: NMS is
+ * class-wise, so filtering a class first removes exactly what filtering it after would, and a box
+ * below its class's threshold must not take one of the maxDetections places.
  *
  * - 'yolo': [B, 4+nc, A] rows cx, cy, w, h (input pixels), then nc sigmoid class scores; each
- *   anchor proposes its best class.
+ *   anchor proposes its best class, kept when that score exceeds that class's threshold.
  * - 'yolo-nms': [B, N, 6] rows x1, y1, x2, y2, score, class (zero-padded); NMS is applied again
  *   with the deployment's IoU, which can only remove boxes the export kept.
  */
@@ -31,20 +48,20 @@ export function decodeDetections(
   output: OutputTensor,
   imageIndex: number,
   spec: DecodeSpec,
-  thresholds: Thresholds,
+  thresholds: ThresholdsInput,
   geometry: LetterboxGeometry,
 ): Detection[] {
-  const candidates = detectionCandidates(output, imageIndex, spec, thresholds.confidence);
+  const candidates = detectionCandidates(output, imageIndex, spec, classThresholds(spec.classes, thresholds));
   const kept = nonMaxSuppression(candidates, thresholds.iou, thresholds.maxDetections);
   return toDetections(kept, spec, (c) => toOriginalPixels(c, geometry));
 }
 
-/** One image's boxes above the confidence, in model-input pixels, before NMS. */
+/** One image's boxes above their class's confidence, in model-input pixels, before NMS. */
 export function detectionCandidates(
   output: OutputTensor,
   imageIndex: number,
   spec: DecodeSpec,
-  confidence: number,
+  confidence: ClassThresholds,
 ): Candidate[] {
   return spec.layout === 'yolo'
     ? rawHeadCandidates(output, imageIndex, spec.classes.length, confidence)
@@ -81,7 +98,12 @@ function checkBatchIndex(dims: readonly number[], imageIndex: number): void {
   }
 }
 
-function rawHeadCandidates(output: OutputTensor, imageIndex: number, nc: number, confidence: number): Candidate[] {
+function rawHeadCandidates(
+  output: OutputTensor,
+  imageIndex: number,
+  nc: number,
+  confidence: ClassThresholds,
+): Candidate[] {
   const { data, dims } = output;
   checkBatchIndex(dims, imageIndex);
   const [, rows, anchors] = dims as [number, number, number];
@@ -98,7 +120,7 @@ function rawHeadCandidates(output: OutputTensor, imageIndex: number, nc: number,
         classId = c;
       }
     }
-    if (!(best > confidence)) continue;
+    if (!(best > confidence.lowest) || !(best > confidence.byClass[classId]!)) continue;
     const cx = data[base + a]!;
     const cy = data[base + anchors + a]!;
     const halfW = data[base + 2 * anchors + a]! / 2;
@@ -108,7 +130,12 @@ function rawHeadCandidates(output: OutputTensor, imageIndex: number, nc: number,
   return out;
 }
 
-function nmsExportCandidates(output: OutputTensor, imageIndex: number, nc: number, confidence: number): Candidate[] {
+function nmsExportCandidates(
+  output: OutputTensor,
+  imageIndex: number,
+  nc: number,
+  confidence: ClassThresholds,
+): Candidate[] {
   const { data, dims } = output;
   checkBatchIndex(dims, imageIndex);
   const [, rows, columns] = dims as [number, number, number];
@@ -117,10 +144,11 @@ function nmsExportCandidates(output: OutputTensor, imageIndex: number, nc: numbe
   for (let r = 0; r < rows; r++) {
     const o = (imageIndex * rows + r) * 6;
     const score = data[o + 4]!;
-    if (!(score > confidence)) continue;
+    if (!(score > confidence.lowest)) continue;
     const classId = Math.round(data[o + 5]!);
     if (!Number.isInteger(classId) || classId < 0 || classId >= nc)
       throw new OutputShapeError(`class id ${classId} outside 0..${nc - 1}`);
+    if (!(score > confidence.byClass[classId]!)) continue;
     out.push({ x1: data[o]!, y1: data[o + 1]!, x2: data[o + 2]!, y2: data[o + 3]!, score, classId });
   }
   return out;

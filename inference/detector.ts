@@ -1,7 +1,8 @@
 import { currentTraceparent, inBatchSpan } from '../infra/traceparent.js';
-import type { Detection, Thresholds, Tiling, TilingUsed } from '../schemas/events/index.js';
+import type { Detection, ThresholdsInput, Tiling, TilingUsed } from '../schemas/events/index.js';
 import { type Batched, MicroBatcher } from './batcher.js';
 import {
+  classThresholds,
   type DecodeSpec,
   decodeDetections,
   detectionCandidates,
@@ -117,7 +118,7 @@ export class Detector {
   async detect(
     opened: Opened,
     model: ServedModel,
-    thresholds: Thresholds,
+    thresholds: ThresholdsInput,
     options: DetectOptions = {},
   ): Promise<DetectionResult> {
     const { image } = opened;
@@ -159,7 +160,7 @@ export class Detector {
     plan: TilePlan,
     lane: ModelLane,
     spec: DecodeSpec,
-    thresholds: Thresholds,
+    thresholds: ThresholdsInput,
     onProgress: () => void,
   ): Promise<DetectionResult> {
     const { image } = opened;
@@ -167,6 +168,8 @@ export class Detector {
     const total = tileCount(plan);
     const chunk = lane.maxBatch;
     const candidates: TileCandidate[] = [];
+    // Each tile is filtered per class before its NMS, so the merge only sees boxes that are kept.
+    const confidence = classThresholds(spec.classes, thresholds);
     const timings = { queueMs: 0, preprocessMs: opened.decodeMs, inferenceMs: 0, postprocessMs: 0 };
     let batchSize = 1;
     let next = 0;
@@ -184,7 +187,7 @@ export class Detector {
           timings.queueMs += batched.queueMs;
           timings.inferenceMs += batched.result.inferenceMs / batched.batchSize;
           batchSize = Math.max(batchSize, batched.batchSize);
-          const inTile = detectionCandidates(batched.result.output, batched.result.index, spec, thresholds.confidence);
+          const inTile = detectionCandidates(batched.result.output, batched.result.index, spec, confidence);
           const kept = nonMaxSuppression(inTile, thresholds.iou, thresholds.maxDetections);
           candidates.push(...toImageCandidates(kept, positions[i]!, plan, size));
         }

@@ -18,7 +18,14 @@ import type { Logger } from '../commands/ports/logger.js';
 import { type DomainError, isDomainError } from '../domain/errors.js';
 import { type InspectionState, measureDetections, modelKey } from '../domain/inspection/index.js';
 import type { RecordDetections } from '../schemas/commands/inspection.js';
-import type { Detection, ModelRef, PixelSpacingMm, Thresholds, Tiling, TilingUsed } from '../schemas/events/index.js';
+import type {
+  Detection,
+  ModelRef,
+  PixelSpacingMm,
+  ThresholdsInput,
+  Tiling,
+  TilingUsed,
+} from '../schemas/events/index.js';
 import { OutputShapeError } from './decode.js';
 import type { DetectionResult, DetectionTimings, Detector, Opened, ServedModel } from './detector.js';
 import {
@@ -115,7 +122,7 @@ const PIPELINE_VERSION = 2;
 export function predictionCacheKey(
   blobSha256: string,
   modelSha256: string,
-  thresholds: Thresholds,
+  thresholds: ThresholdsInput,
   input: { readonly tiling: Tiling | null; readonly pixelSpacingMm: number | null } = {
     tiling: null,
     pixelSpacingMm: null,
@@ -125,7 +132,11 @@ export function predictionCacheKey(
   const tiling = input.tiling
     ? `${input.tiling.overlapPx}/${input.tiling.mmPerInputPixel ?? 'native'}/${input.tiling.maxLetterboxShrink}`
     : 'whole';
-  return `prediction:v${PIPELINE_VERSION}:${blobSha256}:${modelSha256}:${confidence}:${iou}:${maxDetections}:${tiling}:${input.pixelSpacingMm ?? '-'}`;
+  const key = `prediction:v${PIPELINE_VERSION}:${blobSha256}:${modelSha256}:${confidence}:${iou}:${maxDetections}:${tiling}:${input.pixelSpacingMm ?? '-'}`;
+  // Per-class confidences in class order, so equal maps give one key; none: the key as it was
+  // before they existed (what those entries hold is what an empty map would give).
+  const classes = Object.entries(thresholds.classConfidence ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return classes.length === 0 ? key : `${key}:${JSON.stringify(classes)}`;
 }
 
 /** A failure with the code InspectionFailed records and whether another attempt may help. */

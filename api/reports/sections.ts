@@ -29,7 +29,7 @@ export function identityRows(data: ReportData): [string, string][] {
     ['Model sha256', r.model.sha256 ?? 'not recorded'],
     [
       'Thresholds',
-      `confidence ${r.thresholds.confidence}, NMS IoU ${r.thresholds.iou}, max ${r.thresholds.maxDetections} detections`,
+      `confidence ${r.thresholds.confidence}${classConfidenceText(r.thresholds.classConfidence)}, NMS IoU ${r.thresholds.iou}, max ${r.thresholds.maxDetections} detections`,
     ],
     ['Why this model', selectionText(r.selection)],
     ['Shadows', r.shadows.length ? r.shadows.map((s) => `${s.name}@${s.version}`).join(', ') : 'none'],
@@ -126,4 +126,10 @@ export function sealText(data: ReportData): string {
   return s
     ? `seal #${s.sealNumber} over global positions ${s.fromPosition}..${s.toPosition}, digest ${s.digest}, sealed ${s.sealedAt}`
     : 'not sealed yet: these events are protected by their hash chain alone until the sealer reaches them';
+}
+
+/** Per-class confidences after the global one, e.g. ` (crack 0.3, porosity 0.65)`; nothing when there are none. */
+function classConfidenceText(classConfidence: Readonly<Record<string, number>> | undefined): string {
+  const entries = Object.entries(classConfidence ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length === 0 ? '' : ` (${entries.map(([name, value]) => `${name} ${value}`).join(', ')})`;
 }

@@ -35,6 +35,10 @@ export const inspectionRoutes = (deps: ApiDependencies, options: ResolvedApiOpti
       202: { description: 'InspectionRequested recorded; detections follow asynchronously', schema: CommandAccepted },
       404: { description: 'No such file or model' },
       409: { description: 'The file was deleted, or no model version can take traffic' },
+      422: {
+        description:
+          'Invalid body, a pinned version that is retired, or thresholds.classConfidence naming a class the chosen version does not have',
+      },
     },
     handle: async (input) => {
       const inspectionId = uuidv7();

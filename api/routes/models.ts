@@ -1,4 +1,5 @@
-import { streamIdOf } from '../../schemas/events/index.js';
+import { checkClassConfidence } from '../../domain/model/thresholds.js';
+import { ClassConfidence, streamIdOf } from '../../schemas/events/index.js';
 import type { ApiDependencies, ResolvedApiOptions } from '../dependencies.js';
 import { unprocessable, validationFailed } from '../http/problem.js';
 import { route } from '../http/route.js';
@@ -34,6 +35,18 @@ function parseMetricsHeader(header: string | undefined): Record<string, number> 
   return validateInput(ModelMetrics, parsed, 'header/x-model-metrics', 400) as Record<string, number>;
 }
 
+/** `X-Model-Class-Confidence`: a JSON object class name -> confidence (per-class thresholds). */
+function parseClassConfidenceHeader(header: string | undefined): ClassConfidence | undefined {
+  if (header === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(header);
+  } catch {
+    throw validationFailed(400, [{ pointer: 'header/x-model-class-confidence', message: 'not JSON' }]);
+  }
+  return validateInput(ClassConfidence, parsed, 'header/x-model-class-confidence', 400) as ClassConfidence;
+}
+
 export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) => [
   route({
     method: 'post',
@@ -44,7 +57,14 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
     permission: 'models:manage',
     params: ModelParams,
     query: RegisterModelQuery,
-    headers: [{ name: 'X-Model-Metrics', description: 'JSON object of evaluation metrics, e.g. {"mAP50":0.83}' }],
+    headers: [
+      { name: 'X-Model-Metrics', description: 'JSON object of evaluation metrics, e.g. {"mAP50":0.83}' },
+      {
+        name: 'X-Model-Class-Confidence',
+        description:
+          'JSON object of per-class confidence thresholds of this version’s deployments that name none, e.g. {"crack":0.3,"porosity":0.65}: each key one of the model’s class names (ONNX metadata names, at most 64), each value in [0, 1]; a class without one uses confidence',
+      },
+    ],
     body: {
       kind: 'binary',
       mediaTypes: ['application/octet-stream', 'application/onnx'],
@@ -54,11 +74,15 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
     responses: {
       201: { description: 'ModelRegistered recorded', schema: RegisteredModel },
       409: { description: 'This version (or these exact bytes) is already registered' },
-      422: { description: 'Not a loadable ONNX detection model; the reason says why' },
+      422: {
+        description:
+          'Not a loadable ONNX detection model (the reason says why), or a per-class confidence names a class the model does not have',
+      },
     },
     handle: async (input) => {
       const bytes = input.body as Buffer;
       const metrics = parseMetricsHeader(input.req.get('x-model-metrics'));
+      const classConfidence = parseClassConfidenceHeader(input.req.get('x-model-class-confidence'));
       if (!looksLikeOnnx(bytes)) {
         throw unprocessable('invalid-model', 'Not an ONNX model', 'the bytes are not an ONNX protobuf model');
       }
@@ -66,6 +90,8 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
       if (!inspection.ok) {
         throw unprocessable(`invalid-model/${inspection.code}`, 'Not a usable ONNX detection model', inspection.reason);
       }
+      // Refused before the bytes are stored (the decider checks again): a class the model lacks.
+      checkClassConfidence(input.params.name, input.query.version, inspection.model.classes, { classConfidence });
       const stored = await (deps.modelBlobs ?? deps.blobs).put(bytes);
       const registered = {
         name: input.params.name,
@@ -78,7 +104,9 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
       };
       const description = input.query.description ?? inspection.model.description.slice(0, 2000);
       const { confidence, iou, maxDetections } = input.query;
-      const given = Object.entries({ confidence, iou, maxDetections }).filter(([, v]) => v !== undefined);
+      const given = Object.entries({ confidence, iou, maxDetections, classConfidence }).filter(
+        ([, v]) => v !== undefined,
+      );
       const thresholds = given.length > 0 ? { thresholds: Object.fromEntries(given) } : {};
       const { tileOverlapPx, tileMmPerInputPixel, letterboxMaxShrink } = input.query;
       const tiled =
@@ -163,7 +191,10 @@ export const modelRoutes = (deps: ApiDependencies, options: ResolvedApiOptions) 
     responses: {
       200: { description: 'ModelDeployed recorded', schema: CommandAccepted },
       404: { description: 'No such model or version' },
-      422: { description: 'Weights do not sum to 100, or name a retired or unknown version' },
+      422: {
+        description:
+          'Weights do not sum to 100, name a retired or unknown version, or thresholds.classConfidence names a class the version does not have',
+      },
     },
     handle: async (input) =>
       commandReply(await deps.commands.deployModel({ name: input.params.name, ...input.body }, commandContext(input))),

@@ -9,12 +9,14 @@ import { UsageError } from '../exit-codes.js';
 import type { Subcommand } from '../subcommand.js';
 
 const usage = `chitti inspect FILE [--url URL] [--api-key KEY] [--model NAME[@VERSION]] [--pixel-spacing MM[,MM]]
-                     [--timeout SECONDS] [--json]
+                     [--thresholds JSON] [--timeout SECONDS] [--json]
   Uploads an image (PNG, JPEG, WebP, TIFF or DICOM) to a running Chitti, requests an inspection,
   waits for the detections with progress on stderr, and prints them, with their size in mm when the
-  pixel spacing is known (a DICOM header's, or --pixel-spacing: row[,column] mm per pixel). The key
-  comes from --api-key, CHITTI_API_KEY, or the admin key that 'chitti start' wrote under the data
-  directory.`;
+  pixel spacing is known (a DICOM header's, or --pixel-spacing: row[,column] mm per pixel).
+  --thresholds overrides the deployed thresholds for this inspection, e.g.
+  '{"confidence":0.4,"classConfidence":{"crack":0.3,"porosity":0.65}}' (classConfidence replaces
+  the deployed per-class map). The key comes from --api-key, CHITTI_API_KEY, or the admin key that
+  'chitti start' wrote under the data directory.`;
 
 interface Detection {
   detectionId: string;
@@ -75,6 +77,7 @@ const command: Subcommand = {
       model: { type: 'string' },
       timeout: { type: 'string' },
       'pixel-spacing': { type: 'string' },
+      thresholds: { type: 'string' },
       json: { type: 'boolean' },
     });
     const path = positionals[0];
@@ -84,6 +87,16 @@ const command: Subcommand = {
     const apiKey =
       values['api-key'] ?? process.env.CHITTI_API_KEY ?? (await readAdminApiKey(resolve(config.CHITTI_DATA_DIR)));
     if (!apiKey) throw new UsageError('no API key: pass --api-key or set CHITTI_API_KEY');
+    let thresholds: unknown;
+    if (values.thresholds !== undefined) {
+      try {
+        thresholds = JSON.parse(values.thresholds);
+      } catch {
+        throw new UsageError(`--thresholds is not JSON: ${values.thresholds}`);
+      }
+      if (thresholds === null || typeof thresholds !== 'object' || Array.isArray(thresholds))
+        throw new UsageError('--thresholds must be a JSON object, e.g. \'{"classConfidence":{"crack":0.3}}\'');
+    }
     const progress = (line: string) => process.stderr.write(`${line}\n`);
     const client = new ChittiClient(url, apiKey);
     const bytes = await readFile(path);
@@ -104,6 +117,7 @@ const command: Subcommand = {
         body: JSON.stringify({
           fileId: file.fileId,
           ...(name ? { model: { name, ...(version ? { version } : {}) } } : {}),
+          ...(thresholds !== undefined ? { thresholds } : {}),
         }),
         headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
       });

@@ -11,7 +11,7 @@ import type {
   StopShadowCommand,
 } from './commands.js';
 import { type ModelEvent, type ModelState, type ModelVersionState, weightOf } from './state.js';
-import { mergeThresholds, sameThresholds, versionThresholds } from './thresholds.js';
+import { checkClassConfidence, mergeThresholds, sameThresholds, versionThresholds } from './thresholds.js';
 import { byVersion, normaliseSplit, sameWeights, splitWithShare } from './weights.js';
 
 /** Shadows recorded per inspection are capped by the InspectionRequested schema. */
@@ -55,6 +55,7 @@ function register({ data, actor }: RegisterModelCommand, state: ModelState): Mod
       { overlapPx: tiling.overlapPx, inputSize: data.inputSize },
     );
   }
+  checkClassConfidence(data.name, data.version, data.classes, thresholds);
   return [
     {
       type: 'ModelRegistered',
@@ -70,6 +71,7 @@ function register({ data, actor }: RegisterModelCommand, state: ModelState): Mod
 
 function deploy({ data, actor }: DeployModelCommand, state: ModelState): ModelEvent[] {
   const version = usableVersion(state, data.name, data.version);
+  checkClassConfidence(data.name, data.version, version.registration.classes, data.thresholds);
   const weights = splitWithShare(state.weights, data.version, data.percent);
   const thresholds = mergeThresholds(versionThresholds(version), data.thresholds);
   const isShadow = state.shadows.includes(data.version);

@@ -26,7 +26,9 @@ const registered = (version: string, hash = sha('a'), thresholds?: Thresholds): 
     registeredBy: 'ml',
   },
 });
-const measuredAt = { confidence: 0.25, iou: 0.45, maxDetections: 300 };
+const measuredAt = { confidence: 0.25, iou: 0.45, maxDetections: 300, classConfidence: {} };
+/** Per-class thresholds as an operator would ship them: the pores stricter, the cracks looser. */
+const perClass = { ...measuredAt, classConfidence: { crack: 0.3, porosity: 0.65 } };
 const deployed = (version: string, weights: Record<string, number>, canary = false, thresholds = DEFAULT_THRESHOLDS) =>
   ({
     type: 'ModelDeployed',
@@ -102,6 +104,21 @@ describe('model decider', () => {
         .given([])
         .when(register('v1', sha('a'), { tiling }))
         .then([{ ...event, data: { ...event.data, tiling } } as ModelEvent]);
+    });
+    it('records per-class confidences with the thresholds, unset fields at the global defaults', () => {
+      model
+        .given([])
+        .when(register('v1', sha('a'), { thresholds: { classConfidence: { crack: 0.3 } } }))
+        .then([registered('v1', sha('a'), { ...DEFAULT_THRESHOLDS, classConfidence: { crack: 0.3 } })]);
+    });
+    it('refuses a per-class confidence for a class the model does not have', () => {
+      model
+        .given([])
+        .when(register('v1', sha('a'), { thresholds: { classConfidence: { crack: 0.3, slag: 0.3 } } }))
+        .thenThrows(
+          DomainRuleViolation,
+          (e) => e.code === 'model.unknown-class' && JSON.stringify(e.details.unknownClasses) === '["slag"]',
+        );
     });
     it('refuses tiles overlapping by half the input or more (they would not advance)', () => {
       model
@@ -207,6 +224,47 @@ describe('model decider', () => {
     });
     it('is a no-op when the split and thresholds already hold', () => {
       model.given(v1Live).when(deploy('v1')).thenNothing();
+    });
+    it('deploys with the per-class confidences the version was registered with', () => {
+      model
+        .given([registered('v1', sha('a'), perClass)])
+        .when(deploy('v1'))
+        .then([deployed('v1', { v1: 100 }, false, perClass)]);
+    });
+    it('an override of only classConfidence keeps the other fields and replaces the whole map', () => {
+      model
+        .given([registered('v1', sha('a'), perClass)])
+        .when(deploy('v1', 100, { thresholds: { classConfidence: { porosity: 0.7 } } }))
+        .then([deployed('v1', { v1: 100 }, false, { ...measuredAt, classConfidence: { porosity: 0.7 } })]);
+    });
+    it('an override of only confidence keeps the per-class map', () => {
+      model
+        .given([registered('v1', sha('a'), perClass), deployed('v1', { v1: 100 }, false, perClass)])
+        .when(deploy('v1', 100, { thresholds: { confidence: 0.5 } }))
+        .then([deployed('v1', { v1: 100 }, false, { ...perClass, confidence: 0.5 })]);
+    });
+    it('an empty classConfidence clears the map: every class at confidence again', () => {
+      model
+        .given([registered('v1', sha('a'), perClass), deployed('v1', { v1: 100 }, false, perClass)])
+        .when(deploy('v1', 100, { thresholds: { classConfidence: {} } }))
+        .then([deployed('v1', { v1: 100 }, false, measuredAt)]);
+    });
+    it('a redeployment that changes only one class is recorded; the same map in another key order is a no-op', () => {
+      const live = [registered('v1', sha('a'), perClass), deployed('v1', { v1: 100 }, false, perClass)];
+      model
+        .given(live)
+        .when(deploy('v1', 100, { thresholds: { classConfidence: { crack: 0.3, porosity: 0.6 } } }))
+        .then([deployed('v1', { v1: 100 }, false, { ...measuredAt, classConfidence: { crack: 0.3, porosity: 0.6 } })]);
+      model
+        .given(live)
+        .when(deploy('v1', 100, { thresholds: { classConfidence: { porosity: 0.65, crack: 0.3 } } }))
+        .thenNothing();
+    });
+    it('refuses a per-class confidence for a class the version does not have, and records nothing', () => {
+      model
+        .given(v1Live)
+        .when(deploy('v1', 100, { thresholds: { classConfidence: { undercut: 0.5 } } }))
+        .thenThrows(DomainRuleViolation, 'model.unknown-class');
     });
     it('promoting a shadow stops the shadow in the same decision', () => {
       model

@@ -1,8 +1,8 @@
-import type { ModelRef, ModelSelection, Thresholds } from '../../schemas/events/index.js';
+import type { ModelRef, ModelSelection, Thresholds, ThresholdsOverride } from '../../schemas/events/index.js';
 import { NotFound } from '../errors.js';
 import { usableVersion } from './decide.js';
 import type { ModelState } from './state.js';
-import { mergeThresholds, versionThresholds } from './thresholds.js';
+import { checkClassConfidence, mergeThresholds, versionThresholds } from './thresholds.js';
 import { chooseVersion } from './traffic-split.js';
 
 export interface ModelSelectionRequest {
@@ -11,8 +11,12 @@ export interface ModelSelectionRequest {
   readonly version?: string;
   /** Uniform draw in [0, 1) from the caller's random source. */
   readonly roll: number;
-  /** Overrides of the chosen version's deployed thresholds. */
-  readonly thresholds?: Partial<Thresholds>;
+  /**
+   * Overrides of the chosen version's deployed thresholds (merged as mergeThresholds says); a
+   * per-class entry must name a class of the chosen version. The shadows run with the same
+   * thresholds; an entry for a class a shadow lacks does not apply to it.
+   */
+  readonly thresholds?: ThresholdsOverride;
 }
 
 export interface SelectedModel {
@@ -38,6 +42,7 @@ export function selectModel(state: ModelState, request: ModelSelectionRequest): 
     selection = { reason: choice.reason, roll: choice.roll, weights: { ...choice.weights } };
   }
   const version = usableVersion(state, request.name, chosen);
+  checkClassConfidence(request.name, chosen, version.registration.classes, request.thresholds);
   const ref = (v: string): ModelRef => ({
     name: request.name,
     version: v,

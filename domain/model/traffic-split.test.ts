@@ -108,7 +108,7 @@ describe('selectModel', () => {
     expect(selected.thresholds).toEqual({ ...DEFAULT_THRESHOLDS, iou: 0.5 });
   });
   it('serves a version never deployed (a shadow, or pinned) at the thresholds it was registered with', () => {
-    const measuredAt = { confidence: 0.3, iou: 0.45, maxDetections: 100 };
+    const measuredAt = { confidence: 0.3, iou: 0.45, maxDetections: 100, classConfidence: { crack: 0.4 } };
     const base = reg('v4', 'd');
     const v4 = { ...base, data: { ...base.data, thresholds: measuredAt } } as ModelEvent;
     const withV4 = modelDecider.evolve(state, v4);
@@ -117,6 +117,18 @@ describe('selectModel', () => {
       ...measuredAt,
       iou: 0.6,
     });
+  });
+  it("a request's classConfidence replaces the version's map and may name only the chosen version's classes", () => {
+    const overridden = selectModel(state, {
+      name,
+      version: 'v1',
+      roll: 0,
+      thresholds: { classConfidence: { crack: 0.2 } },
+    });
+    expect(overridden.thresholds).toEqual({ ...DEFAULT_THRESHOLDS, confidence: 0.5, classConfidence: { crack: 0.2 } });
+    expect(() =>
+      selectModel(state, { name, version: 'v1', roll: 0, thresholds: { classConfidence: { slag: 0.2 } } }),
+    ).toThrow(expect.objectContaining({ code: 'model.unknown-class' }));
   });
   it('refuses an unknown model or version', () => {
     expect(() => selectModel(modelDecider.initialState(), { name: 'nope', roll: 0 })).toThrow(NotFound);

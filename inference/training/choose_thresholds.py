@@ -2,9 +2,9 @@
 
 Both splits are inspected as production inspects them (``evaluate.full_pass``: the production
 Detector tiles, NMS-es per tile and merges across tile borders) once at conf 0.01; a threshold
-t then keeps the merged boxes scoring >= t. (A pass run at conf t can merge slightly
-differently, since a box below t no longer joins one above it; ``evaluate.py --split
-full_distractors`` measures the chosen threshold with a pass of its own.)
+t then keeps the merged boxes scoring > t, as serving keeps them. (A pass run at conf t can merge
+slightly differently, since a box below t no longer joins one above it; ``evaluate.py --split
+full_distractors`` measures the chosen thresholds, per-class ones included, with a pass of its own.)
 
 - false positives per image on ``full_val_distractors`` (whole defect-free radiographs with
   every distractor: text, lead letters, IQIs, markers, overlays, edges, detector artefacts);
@@ -15,10 +15,12 @@ on the held-out splits from evaluate.py's pass at the served thresholds: a repor
 threshold costs there, not a way to choose one.
 
 Reports, for a grid of single thresholds, both figures; the lowest single threshold whose FP per
-image on validation is below the goal; and per-class thresholds (each class the lowest threshold
-at which it leaves no false positive on validation), with the recall each gives. Chitti's
-deployments carry one confidence for all classes (``Thresholds`` in the event schemas), so a
-single threshold is what ships; the per-class figures say what per-class floors would buy.
+image on validation is below the goal; and per-class thresholds: for each class the lowest
+threshold (0.01 steps, not below the pass's conf) at which it leaves at most its share of the
+goal (goal / number of classes false positives per image) on the validation negatives, with the
+recall per class they give on the validation positives and their total FP per image. Chitti's
+deployments carry per-class confidences (``thresholds.classConfidence``, issue 9): the
+``deployment_thresholds`` printed is what goes into ``weld-defects-<version>.deployment.json``.
 
     /usr/bin/python3 inference/training/choose_thresholds.py --onnx inference/models/weld-defects-2.1.0.onnx \\
         --data inference/training/data --goal 0.05
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -63,10 +66,10 @@ def main() -> None:
 
     def fp_per_image(t: float | list[float]) -> float:
         floor = np.asarray(t if isinstance(t, list) else [t] * nc)
-        return float((scores >= floor[classes.astype(int)]).sum() / max(1, len(neg)))
+        return float((scores > floor[classes.astype(int)]).sum() / max(1, len(neg)))
 
     def summary(t: float | list[float]) -> dict:
-        rec = recall_at(pos, pos_labels, nc, t)
+        rec = recall_at(pos, pos_labels, nc, t, strict=True)
         present = [r for r in rec if r is not None]
         return {
             "threshold": t,
@@ -78,11 +81,16 @@ def main() -> None:
     levels = [t for t in GRID if t >= args.pass_conf]
     grid = [summary(t) for t in levels]
     single = next((g for g in grid if g["fp_per_image"] < args.goal), None)
-    # per class: the lowest grid value at which the class leaves no false positive on validation
+    # per class: the lowest threshold (0.01 steps) at which the class leaves at most its share of
+    # the goal on the validation negatives. Serving keeps a box scoring > t, so t at the
+    # (allowed + 1)-th highest false-positive score leaves at most `allowed` of them.
+    allowed = math.floor(args.goal / nc * len(neg) + 1e-9)
     per_class = []
     for c in range(nc):
-        s = scores[classes == c]
-        per_class.append(next((t for t in levels if not (s >= t).any()), levels[-1]))
+        s = np.sort(scores[classes == c])[::-1]
+        need = float(s[allowed]) if len(s) > allowed else 0.0
+        per_class.append(round(max(args.pass_conf, math.ceil(need * 100 - 1e-6) / 100), 2))
+    deployed = version_deployment(args.onnx)
     doc = {
         "model": args.onnx.name,
         "negatives": {"split": args.negatives, "images": len(neg)},
@@ -90,7 +98,21 @@ def main() -> None:
         "goal_fp_per_image": args.goal,
         "grid": grid,
         "lowest_single_meeting_goal": single,
-        "per_class": summary(per_class),
+        "per_class": {
+            **summary(per_class),
+            "goal_share_fp_per_image": round(args.goal / nc, 4),
+            "fp_per_image_per_class": {
+                n: round(float((scores[classes == c] > per_class[c]).sum() / max(1, len(neg))), 4)
+                for c, n in enumerate(CLASS_NAMES)
+            },
+        },
+        # paste into inference/models/weld-defects-<version>.deployment.json
+        "deployment_thresholds": {
+            "confidence": deployed.confidence,
+            "iou": deployed.iou,
+            "maxDetections": deployed.max_detections,
+            "classConfidence": dict(zip(CLASS_NAMES, per_class)),
+        },
     }
     print(json.dumps(doc, indent=2))
     if args.json:

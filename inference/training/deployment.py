@@ -23,13 +23,37 @@ class Thresholds:
     confidence: float
     iou: float
     max_detections: int
-    # per class (in CLASS_NAMES order) the lowest score kept; None: `confidence` for every class
+    # per class (in CLASS_NAMES order) the score a detection must exceed; None: `confidence` for every class
     class_confidence: list[float] | None = None
+
+    def floors(self) -> list[float]:
+        """Per class (CLASS_NAMES order) the score a detection must exceed, as serving applies them."""
+        return self.class_confidence or [self.confidence] * len(CLASS_NAMES)
+
+    def class_map(self) -> dict[str, float]:
+        """The deployment file's ``classConfidence``: the classes whose threshold is not ``confidence``."""
+        return {n: f for n, f in zip(CLASS_NAMES, self.floors()) if f != self.confidence}
+
+
+def served(dets, t: Thresholds):
+    """The rows [x1, y1, x2, y2, score, cls] serving keeps at thresholds `t`: score > its class's
+    threshold (strictly, as Chitti's decoder and Ultralytics compare), per-class entries first."""
+    import numpy as np
+
+    if len(dets) == 0:
+        return dets
+    floors = np.asarray(t.floors(), dtype=np.float64)
+    return dets[dets[:, 4] > floors[dets[:, 5].astype(int)]]
 
 
 def read_thresholds(path: Path) -> Thresholds:
+    """A deployment file's thresholds. ``classConfidence`` (class name -> confidence) is optional;
+    a class it names that the model lacks is refused, as ``npm start`` refuses it."""
     t = json.loads(path.read_text())["thresholds"]
-    per = t.get("classConfidence")
+    per = t.get("classConfidence") or {}
+    unknown = sorted(set(per) - set(CLASS_NAMES))
+    if unknown:
+        raise ValueError(f"{path}: classConfidence names classes the model lacks: {', '.join(unknown)}")
     floors = [float(per.get(n, t["confidence"])) for n in CLASS_NAMES] if per else None
     return Thresholds(float(t["confidence"]), float(t["iou"]), int(t["maxDetections"]), floors)
 

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from data import load_split, read_labels
-from deployment import Thresholds, serving_thresholds, version_deployment
+from deployment import Thresholds, served as served_rows, serving_thresholds, version_deployment
 from generate import CLASS_NAMES, FULL_SPLITS, REAL_SPLITS, SPLITS
 from metrics import IOU_THRESHOLDS, decode, false_positives, match, mean_average_precision
 from model import WeldDetector
@@ -93,13 +93,15 @@ def evaluate_model(
     iou = served.iou if nms_iou is None else nms_iou
     raw = raw_output(model, images)
     dets = [decode(r, conf=0.001, iou=iou, max_det=300, max_candidates=max_candidates) for r in raw]
-    fp = false_positives(dets, labels, served.confidence)
+    # at the served thresholds, per-class entries included (score > its class's threshold)
+    fp = false_positives([served_rows(d, served) for d in dets], labels, 0.0)
     fp_classes = np.concatenate([f[:, 5] for f in fp]) if fp else np.zeros(0)
     counts = np.array([len(f) for f in fp])
     return {
         **mean_average_precision(dets, labels, nc),
         "nms_iou": iou,
         "conf_served": served.confidence,
+        "class_conf_served": served.class_map(),
         "fp_per_image": float(counts.sum() / max(1, len(images))),
         "images_with_fp": int((counts > 0).sum()),
         "fp_per_class": [int((fp_classes == c).sum()) for c in range(nc)],
@@ -109,13 +111,18 @@ def evaluate_model(
 TILED_DETECT = Path(__file__).resolve().parent / "tiled-detect.ts"
 
 
-def tiled_detections(onnx: Path, files: list[Path], conf: float, iou: float | None = None) -> list[dict]:
+def tiled_detections(
+    onnx: Path, files: list[Path], conf: float, iou: float | None = None, class_confidence: dict[str, float] | None = None
+) -> list[dict]:
     """Whole images through the production path (``tiled-detect.ts``: image pool decode and window,
-    the model version's tiling, micro-batched onnxruntime-node, per-tile NMS, merge across tile
-    borders), one record per image: width, height, tiles, detections [[x1, y1, x2, y2, score, cls]]."""
+    the model version's tiling, micro-batched onnxruntime-node, per-class confidence and NMS per
+    tile, merge across tile borders), one record per image: width, height, tiles, detections
+    [[x1, y1, x2, y2, score, cls]]. `class_confidence`: a deployment's per-class thresholds."""
     cmd = ["node", "--import", "tsx", str(TILED_DETECT), "--model", str(onnx.resolve()), "--conf", str(conf)]
     if iou is not None:
         cmd += ["--iou", str(iou)]
+    if class_confidence:
+        cmd += ["--class-confidence", json.dumps(class_confidence, sort_keys=True)]
     out = []
     for i in range(0, len(files), 20):  # a few images per process: bounded command lines
         res = subprocess.run([*cmd, *(str(f.resolve()) for f in files[i : i + 20])], cwd=REPO_ROOT, capture_output=True, text=True)
@@ -136,13 +143,17 @@ def load_full_labels(root: Path) -> tuple[list[Path], list[np.ndarray], list[dic
     return files, labels, info
 
 
-def recall_at(dets: list[np.ndarray], gts: list[np.ndarray], nc: int, conf: float | list[float], iou: float = 0.5) -> list[float | None]:
-    """Per class, the share of labelled defects a detection of that class scoring >= its threshold takes at IoU >= iou."""
+def recall_at(
+    dets: list[np.ndarray], gts: list[np.ndarray], nc: int, conf: float | list[float], iou: float = 0.5, strict: bool = False
+) -> list[float | None]:
+    """Per class, the share of labelled defects a detection of that class scoring >= its threshold
+    (> with `strict`, as serving keeps them) takes at IoU >= iou."""
     j = int(np.argmin(np.abs(IOU_THRESHOLDS - iou)))
     found, total = np.zeros(nc), np.zeros(nc)
     for d, g in zip(dets, gts):
         thr = np.asarray(conf if isinstance(conf, list) else [conf] * nc)
-        d = d[d[:, 4] >= thr[d[:, 5].astype(int)]] if len(d) else d
+        if len(d):
+            d = d[d[:, 4] > thr[d[:, 5].astype(int)]] if strict else d[d[:, 4] >= thr[d[:, 5].astype(int)]]
         d = d[np.argsort(-d[:, 4], kind="stable")]
         for c in range(nc):
             gc = g[g[:, 0] == c]
@@ -152,16 +163,19 @@ def recall_at(dets: list[np.ndarray], gts: list[np.ndarray], nc: int, conf: floa
     return [round(float(found[c] / total[c]), 4) if total[c] else None for c in range(nc)]
 
 
-def full_pass(onnx: Path, data: Path, name: str, files: list[Path], conf: float, iou: float) -> list[dict]:
+def full_pass(
+    onnx: Path, data: Path, name: str, files: list[Path], conf: float, iou: float, class_confidence: dict[str, float] | None = None
+) -> list[dict]:
     """tiled_detections, kept in <data>/<split>/detections/ by model hash and thresholds (a pass
     over a few hundred large images takes minutes; the threshold choice reuses it)."""
     sha = hashlib.sha256(onnx.read_bytes()).hexdigest()[:16]
-    cache = data / name / "detections" / f"{onnx.stem}-{sha}-conf{conf}-iou{iou}.jsonl"
+    per = f"-cc{hashlib.sha256(json.dumps(class_confidence, sort_keys=True).encode()).hexdigest()[:8]}" if class_confidence else ""
+    cache = data / name / "detections" / f"{onnx.stem}-{sha}-conf{conf}-iou{iou}{per}.jsonl"
     if cache.exists():
         rows = [json.loads(line) for line in cache.read_text().splitlines() if line]
         if [r["file"] for r in rows] == [f.name for f in files]:
             return rows
-    rows = tiled_detections(onnx, files, conf, iou=iou)
+    rows = tiled_detections(onnx, files, conf, iou=iou, class_confidence=class_confidence)
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return rows
@@ -183,7 +197,7 @@ def full_report(onnx: Path, data: Path, name: str) -> dict:
     # a defect-free split has no AP: only the pass at the served thresholds counts there
     low = full_pass(onnx, data, name, files, 0.01, served.iou) if has_defects else []
     m = mean_average_precision(as_arrays(low), labels, len(CLASS_NAMES))
-    at = full_pass(onnx, data, name, files, served.confidence, served.iou)
+    at = full_pass(onnx, data, name, files, served.confidence, served.iou, served.class_map())
     dets_at = as_arrays(at)
     fp = false_positives(dets_at, labels, 0.0)
     counts = np.array([len(f) for f in fp])
@@ -204,7 +218,7 @@ def full_report(onnx: Path, data: Path, name: str) -> dict:
             n: {"AP50": round(m["ap50_per_class"][i], 4), "AP50_95": round(m["ap50_95_per_class"][i], 4), "instances": m["instances_per_class"][i]}
             for i, n in enumerate(CLASS_NAMES)
         },
-        "served_thresholds": {"conf": served.confidence, "nms_iou": served.iou},
+        "served_thresholds": {"conf": served.confidence, "nms_iou": served.iou, **({"class_conf": served.class_map()} if served.class_map() else {})},
         "fp_per_image": round(float(counts.sum() / max(1, len(files))), 4),
         "images_with_fp": int((counts > 0).sum()),
         "fp_per_class": dict(zip(CLASS_NAMES, [int((fp_classes == c).sum()) for c in range(len(CLASS_NAMES))])),
@@ -294,7 +308,7 @@ def split_report(model: WeldDetector | OnnxNodeModel, data: Path, name: str, nms
             }
             for i, name in enumerate(CLASS_NAMES)
         },
-        "served_thresholds": {"conf": m["conf_served"], "nms_iou": m["nms_iou"]},
+        "served_thresholds": {"conf": m["conf_served"], "nms_iou": m["nms_iou"], **({"class_conf": m["class_conf_served"]} if m["class_conf_served"] else {})},
         "fp_per_image": round(m["fp_per_image"], 4),
         "images_with_fp": m["images_with_fp"],
         "fp_per_class": dict(zip(CLASS_NAMES, m["fp_per_class"])),

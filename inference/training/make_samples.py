@@ -73,7 +73,7 @@ def detect_many(model, images: list[Path | np.ndarray]) -> list[np.ndarray]:
     out = []
     for grey, (_, lb), r in zip(greys, boxed, raw):
         h, w = grey.shape
-        det = decode(r, conf=t.confidence, iou=t.iou, max_det=t.max_detections)
+        det = decode(r, conf=t.confidence, iou=t.iou, max_det=t.max_detections, floors=t.class_confidence)
         # back to image pixels: remove the pad, undo the scale, clip
         det[:, [0, 2]] = np.clip((det[:, [0, 2]] - lb.left) / lb.ratio, 0, w)
         det[:, [1, 3]] = np.clip((det[:, [1, 3]] - lb.top) / lb.ratio, 0, h)

@@ -31,18 +31,25 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_thr: float) -> np.ndarray:
 
 
 def decode(
-    output: np.ndarray, conf: float = 0.25, iou: float = 0.7, max_det: int = 300, max_candidates: int = 30000
+    output: np.ndarray,
+    conf: float = 0.25,
+    iou: float = 0.7,
+    max_det: int = 300,
+    max_candidates: int = 30000,
+    floors: list[float] | None = None,
 ) -> np.ndarray:
     """One image's output [4+nc, A] -> detections [K, 6] (x1, y1, x2, y2, score, cls).
 
     Like Ultralytics' non_max_suppression without multi_label: each anchor keeps its best
-    class; boxes are suppressed only against boxes of the same class.
+    class; boxes are suppressed only against boxes of the same class. `floors` (per class, the
+    deployment's classConfidence with `conf` for the others): an anchor is kept when its best
+    class's score exceeds that class's floor, before NMS and max_det, as Chitti serves.
     """
     out = output.T
     cls_scores = out[:, 4:]
     cls = cls_scores.argmax(1)
     score = cls_scores[np.arange(len(out)), cls]
-    sel = score > conf
+    sel = score > (conf if floors is None else np.asarray(floors, dtype=np.float64)[cls])
     if not sel.any():
         return np.zeros((0, 6), np.float32)
     cx, cy, w, h = out[sel, 0], out[sel, 1], out[sel, 2], out[sel, 3]

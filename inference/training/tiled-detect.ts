@@ -6,17 +6,19 @@
  * `Detector` that `npm start` serves with, not a copy of it. One JSON line per image on stdout.
  *
  *   node --import tsx inference/training/tiled-detect.ts --model inference/models/weld-defects-2.0.0.onnx \
- *     --conf 0.01 [--iou 0.45] [--tiling '{"overlapPx":64,...}'] IMAGE...
+ *     --conf 0.01 [--iou 0.45] [--class-confidence '{"crack":0.3}'] [--tiling '{"overlapPx":64,...}'] IMAGE...
  *
  * Without --tiling / --iou, the tiling and NMS IoU of that version's bundled deployment file apply
- * (what `npm start` registers it with). `evaluate.py --full` runs this and scores its output.
+ * (what `npm start` registers it with). --class-confidence: per-class thresholds (class name ->
+ * confidence; others at --conf), applied in each tile before NMS and the merge as serving does;
+ * absent: every class at --conf. `evaluate.py --full` runs this and scores its output.
  */
 
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findBundledModels } from '../../cli/bootstrap.js';
-import { Tiling } from '../../schemas/events/index.js';
+import { ClassConfidence, Tiling } from '../../schemas/events/index.js';
 import { Detector, type ServedModel } from '../detector.js';
 import { ImagePool } from '../image-pool.js';
 import { inspectModel } from '../model-store.js';
@@ -29,6 +31,7 @@ async function main(): Promise<void> {
       model: { type: 'string' },
       conf: { type: 'string', default: '0.01' },
       iou: { type: 'string' },
+      'class-confidence': { type: 'string' },
       'max-detections': { type: 'string', default: '300' },
       tiling: { type: 'string' },
       threads: { type: 'string', default: '2' },
@@ -39,12 +42,20 @@ async function main(): Promise<void> {
   const bundled = (await findBundledModels('weld-defects')).find((b) => b.version === version);
   const tiling = values.tiling ? Tiling.parse(JSON.parse(values.tiling)) : (bundled?.tiling ?? null);
   const iou = values.iou !== undefined ? Number(values.iou) : (bundled?.thresholds?.iou ?? 0.45);
-  const thresholds = { confidence: Number(values.conf), iou, maxDetections: Number(values['max-detections']) };
+  const classConfidence = ClassConfidence.parse(JSON.parse(values['class-confidence'] ?? '{}'));
+  const thresholds = {
+    confidence: Number(values.conf),
+    iou,
+    maxDetections: Number(values['max-detections']),
+    classConfidence,
+  };
 
   const bytes = await readFile(values.model);
   const pool = new SessionPool({ intraOpNumThreads: Number(values.threads) });
   const images = new ImagePool();
   const model: ServedModel = { ...(await inspectModel(bytes, { pool })), tiling };
+  const unknown = Object.keys(classConfidence).filter((name) => !model.classes.includes(name));
+  if (unknown.length > 0) throw new Error(`--class-confidence names classes the model lacks: ${unknown.join(', ')}`);
   const detector = new Detector(pool, images, async () => bytes, { maxBatch: 8, maxWaitMs: 2 });
   try {
     for (const file of positionals) {

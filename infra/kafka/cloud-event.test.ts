@@ -17,11 +17,11 @@ describe('CloudEvents envelope', () => {
       specversion: '1.0',
       id: stored.eventId,
       source: '/chitti/test',
-      type: 'chitti.InspectionRequested.v2',
+      type: 'chitti.InspectionRequested.v3',
       subject: 'inspection-i-1',
       time: '2026-11-23T09:00:00.000Z',
       datacontenttype: 'application/json',
-      dataschema: 'https://chitti.dev/schemas/topics/chitti.inspections.schema.json#chitti.InspectionRequested.v2',
+      dataschema: 'https://chitti.dev/schemas/topics/chitti.inspections.schema.json#chitti.InspectionRequested.v3',
       data: stored.data,
       streamid: 'inspection-i-1',
       streamversion: 3,
@@ -39,7 +39,7 @@ describe('CloudEvents envelope', () => {
       data: { inspectionId: 'i-1', fileId: 'f-1', modelName: 'weld', modelVersion: '2', requestedBy: 'u' },
     };
     const envelope = toCloudEvent(v1);
-    expect(envelope.type).toBe('chitti.InspectionRequested.v2');
+    expect(envelope.type).toBe('chitti.InspectionRequested.v3');
     expect(envelope.data).toMatchObject({ model: { name: 'weld', version: '2', sha256: null }, shadows: [] });
   });
 

@@ -108,7 +108,7 @@ describe('KafkaRelay: Postgres global log to real Kafka', () => {
     for (const { versions } of byStream.values()) expect(versions).toEqual([...versions].sort((a, b) => a - b));
     const live = envelopes.find((e) => e.envelope.subject === 'inspection-live' && e.envelope.streamversion === 1);
     expect(live?.envelope).toMatchObject({
-      type: 'chitti.InspectionRequested.v2',
+      type: 'chitti.InspectionRequested.v3',
       correlationid: 'c-live',
       actor: 'user-1',
     });

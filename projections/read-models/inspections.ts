@@ -519,7 +519,8 @@ export const inspectionsProjection: Projection = {
   // 2: detections carry their size in mm.
   // 3: stream_version (the ETag of GET /v1/inspections/{id} without reading the stream).
   // 4: the latest verdict and the count of issued reports.
-  version: 4,
+  // 5: thresholds carry classConfidence (rows projected before it have none).
+  version: 5,
   tables: [inspectionsTable, detectionsTable, reviewsTable, reviewStatsTable, dailyDefectStatsTable],
   handles: INSPECTION_EVENTS,
   apply,

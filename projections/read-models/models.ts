@@ -322,7 +322,8 @@ async function apply(tx: Tx, events: readonly RecordedEvent[], tables: TableName
 
 export const modelsProjection: Projection = {
   name: 'models',
-  version: 1,
+  // 2: thresholds carry classConfidence (rows projected before it have none).
+  version: 2,
   tables: [modelsTable, modelVersionsTable, deploymentsTable],
   handles: MODEL_EVENTS,
   apply,

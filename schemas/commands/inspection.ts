@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, ModelName, ModelVersion, Thresholds } from '../events/common.js';
+import { Id, ModelName, ModelVersion, ThresholdsOverride } from '../events/common.js';
 import { DetectionsRecorded, InspectionFailed, ShadowInferenceFailed } from '../events/inspection.js';
 
 /** Inspect a file with a model: the deployment's traffic split picks the version unless one is pinned. */
@@ -10,7 +10,7 @@ export const RequestInspection = z.object({
   /** Pin a registered, non-retired version instead of following the traffic split. */
   modelVersion: ModelVersion.optional(),
   /** Overrides of the deployed version's thresholds. */
-  thresholds: Thresholds.partial().optional(),
+  thresholds: ThresholdsOverride.optional(),
 });
 export type RequestInspection = z.infer<typeof RequestInspection>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelName, ModelVersion, Sha256, Thresholds, Tiling, TrafficWeights } from '../events/common.js';
+import { ModelName, ModelVersion, Sha256, ThresholdsOverride, Tiling, TrafficWeights } from '../events/common.js';
 
 /** A checked ONNX detector, stored by sha256, registered under name@version. */
 export const RegisterModel = z.object({
@@ -18,7 +18,7 @@ export const RegisterModel = z.object({
    * Default thresholds of this version's deployments; unset fields take the global defaults. Set
    * once: registering the same bytes again changes nothing; a deployment's thresholds override them.
    */
-  thresholds: Thresholds.partial().optional(),
+  thresholds: ThresholdsOverride.optional(),
   /** Tiled inspection of large images (see Tiling); absent: every image letterboxed whole. */
   tiling: Tiling.nullable().optional(),
 });
@@ -35,7 +35,7 @@ export const DeployModel = z.object({
   percent: z.number().gt(0).max(100).default(100),
   /** Defaults to percent < 100. */
   canary: z.boolean().optional(),
-  thresholds: Thresholds.partial().optional(),
+  thresholds: ThresholdsOverride.optional(),
 });
 export type DeployModel = z.infer<typeof DeployModel>;
 

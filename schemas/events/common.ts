@@ -27,13 +27,67 @@ export const ModelVersion = z
 export const Percent = z.number().min(0).max(100);
 /** Traffic split of a model name: version -> percent of requests; the percents sum to 100. */
 export const TrafficWeights = z.record(ModelVersion, Percent);
-export const Thresholds = z.object({
+/**
+ * Thresholds as events recorded them before per-class confidences (ModelRegistered v1-v2,
+ * ModelDeployed v1, InspectionRequested v2, DetectionsRecorded v1-v2). Frozen: those versions are
+ * published with this shape.
+ */
+export const ThresholdsV1 = z.object({
   confidence: z.number().min(0).max(1),
   iou: z.number().min(0).max(1),
   maxDetections: z.number().int().min(1).max(1000),
 });
+export type ThresholdsV1 = z.infer<typeof ThresholdsV1>;
+/** Most classes a per-class confidence map may name. */
+export const MAX_CLASS_CONFIDENCES = 64;
+/**
+ * A class name as a key of a per-class confidence map: one of the model's class names (the ONNX
+ * metadata `names`, ModelRegistered.classes); the decider refuses names the model does not have.
+ * Any printable text, since models name their classes as they like (`lack of fusion (root)`); no
+ * control characters or lone surrogates. (A `__proto__` key never reaches a map: zod leaves it out
+ * of every record it parses.)
+ */
+export const ClassName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[^\p{Cc}\p{Cs}]+$/u, 'class name has control characters');
+/** Per-class confidence: class name -> the score a detection of that class must exceed. */
+export const ClassConfidence = z
+  .record(ClassName, z.number().min(0).max(1))
+  .refine((map) => Object.keys(map).length <= MAX_CLASS_CONFIDENCES, {
+    message: `at most ${MAX_CLASS_CONFIDENCES} classes`,
+  })
+  .meta({ maxProperties: MAX_CLASS_CONFIDENCES });
+export type ClassConfidence = z.infer<typeof ClassConfidence>;
+/**
+ * The post-processing a model version runs with. A detection is kept when its score exceeds its
+ * class's entry in `classConfidence`, or `confidence` for a class without one (issue 9: one global
+ * confidence could not push false positives on defect-free radiographs below the goal without
+ * losing cracks). `{}`: every class at `confidence`, as before per-class thresholds existed.
+ */
+export const Thresholds = ThresholdsV1.extend({
+  /** Written as `{}` when a producer leaves it out (it predates per-class thresholds). */
+  classConfidence: ClassConfidence.default({}),
+});
 export type Thresholds = z.infer<typeof Thresholds>;
-export const DEFAULT_THRESHOLDS: Thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
+/** Thresholds as a caller may give them to inference: no `classConfidence` is every class at `confidence`. */
+export type ThresholdsInput = z.input<typeof Thresholds>;
+/**
+ * Overrides of a version's thresholds (registration, deployment, one inspection request): each
+ * field given replaces the base's; `classConfidence`, when given, replaces the base's whole map
+ * (domain/model/thresholds.ts says why). No defaults: an absent field keeps the base's.
+ */
+export const ThresholdsOverride = ThresholdsV1.extend({ classConfidence: ClassConfidence }).partial();
+export type ThresholdsOverride = z.infer<typeof ThresholdsOverride>;
+export const DEFAULT_THRESHOLDS: Thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300, classConfidence: {} };
+/** Thresholds recorded before per-class confidences, read as the current shape: no class overrides. */
+export const upcastThresholds = (old: ThresholdsV1): Thresholds => ({ ...old, classConfidence: {} });
+/** The confidence a detection of `className` must exceed. */
+export const classThreshold = (thresholds: ThresholdsInput, className: string): number => {
+  const own = thresholds.classConfidence;
+  return own && Object.hasOwn(own, className) ? own[className]! : thresholds.confidence;
+};
 /**
  * How a model version inspects images larger than its input: overlapping tiles of the input size
  * at a set resolution. Recorded at registration (ModelRegistered v2), so each version keeps the

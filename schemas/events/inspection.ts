@@ -1,5 +1,16 @@
 import { z } from 'zod';
-import { Actor, Box, Id, ModelRef, Sha256, Thresholds, TilingUsed, TrafficWeights } from './common.js';
+import {
+  Actor,
+  Box,
+  Id,
+  ModelRef,
+  Sha256,
+  Thresholds,
+  ThresholdsV1,
+  TilingUsed,
+  TrafficWeights,
+  upcastThresholds,
+} from './common.js';
 import { defineEvent } from './define.js';
 import { PixelSpacingMm } from './file.js';
 
@@ -21,22 +32,27 @@ const InspectionRequestedV1 = z.object({
   requestedBy: Actor,
 });
 
+const inspectionRequestedFields = {
+  inspectionId: Id,
+  fileId: Id,
+  fileSha256: Sha256.nullable(),
+  model: ModelRef,
+  selection: ModelSelection,
+  /** Shadow models run on the same image; their detections never decide the outcome. */
+  shadows: z.array(ModelRef).max(5),
+  /** The thresholds the live model and the shadows run with, per-class confidences included. */
+  thresholds: Thresholds,
+  requestedBy: Actor,
+};
+const InspectionRequestedV2 = z.object({ ...inspectionRequestedFields, thresholds: ThresholdsV1 });
+
 export const InspectionRequested = defineEvent({
   type: 'InspectionRequested',
-  version: 2,
+  /** v2: model refs with hashes, selection, shadows and thresholds. v3: `thresholds.classConfidence` (issue 9). */
+  version: 3,
   description:
     'An inspection of a file was requested; records the model version chosen, why, the shadows and the thresholds.',
-  schema: z.object({
-    inspectionId: Id,
-    fileId: Id,
-    fileSha256: Sha256.nullable(),
-    model: ModelRef,
-    selection: ModelSelection,
-    /** Shadow models run on the same image; their detections never decide the outcome. */
-    shadows: z.array(ModelRef).max(5),
-    thresholds: Thresholds,
-    requestedBy: Actor,
-  }),
+  schema: z.object(inspectionRequestedFields),
   upcasters: {
     // v1 named the model by two strings and recorded neither hashes nor thresholds.
     1: (v1) => {
@@ -52,9 +68,14 @@ export const InspectionRequested = defineEvent({
         requestedBy: old.requestedBy,
       };
     },
+    // v2 ran every class at one confidence: no per-class entries.
+    2: (v2) => {
+      const old = InspectionRequestedV2.parse(v2);
+      return { ...old, thresholds: upcastThresholds(old.thresholds) };
+    },
   },
 });
-export { InspectionRequestedV1 };
+export { InspectionRequestedV1, InspectionRequestedV2 };
 
 export const InferenceStarted = defineEvent({
   type: 'InferenceStarted',
@@ -110,32 +131,41 @@ const detectionsRecordedFields = {
 const DetectionsRecordedV1 = z.object({
   ...detectionsRecordedFields,
   detections: z.array(DetectionsRecordedV1Detection).max(1000),
+  thresholds: ThresholdsV1,
+});
+const DetectionsRecordedV2 = z.object({
+  ...detectionsRecordedFields,
+  thresholds: ThresholdsV1,
+  /** The file's pixel spacing the sizes were computed with; absent (and no sizes) when unknown. */
+  pixelSpacingMm: PixelSpacingMm.optional(),
+  /**
+   * The tiles the image was inspected in (tile size, overlap, scale, grid, count); null (or
+   * absent, for producers that predate tiling): the whole image letterboxed into one model input.
+   * For tiled runs, timings are summed over the tiles and batchSize is the largest batch a tile
+   * ran in. Chitti's processor always records it.
+   */
+  tiling: TilingUsed.nullable().optional(),
 });
 
 export const DetectionsRecorded = defineEvent({
   type: 'DetectionsRecorded',
-  version: 2,
+  /** v2: sizes in mm, pixel spacing and tiling. v3: `thresholds.classConfidence` (issue 9). */
+  version: 3,
   description:
-    'A model ran on the inspection image. role=live decides the inspection; role=shadow only records for comparison. Boxes carry their size in mm when the pixel spacing is known.',
-  schema: z.object({
-    ...detectionsRecordedFields,
-    /** The file's pixel spacing the sizes were computed with; absent (and no sizes) when unknown. */
-    pixelSpacingMm: PixelSpacingMm.optional(),
-    /**
-     * The tiles the image was inspected in (tile size, overlap, scale, grid, count); null (or
-     * absent, for producers that predate tiling): the whole image letterboxed into one model input.
-     * For tiled runs, timings are summed over the tiles and batchSize is the largest batch a tile
-     * ran in. Chitti's processor always records it.
-     */
-    tiling: TilingUsed.nullable().optional(),
-  }),
+    'A model ran on the inspection image. role=live decides the inspection; role=shadow only records for comparison. Boxes carry their size in mm when the pixel spacing is known. thresholds are the ones the detections were filtered with, per-class confidences included.',
+  schema: DetectionsRecordedV2.extend({ thresholds: Thresholds }),
   upcasters: {
     // v1 recorded no pixel spacing and no sizes (both stay absent, read as unknown) and always
     // letterboxed the whole image.
     1: (v1) => ({ ...DetectionsRecordedV1.parse(v1), tiling: null }),
+    // v2 filtered every class at one confidence: no per-class entries.
+    2: (v2) => {
+      const old = DetectionsRecordedV2.parse(v2);
+      return { ...old, thresholds: upcastThresholds(old.thresholds) };
+    },
   },
 });
-export { DetectionsRecordedV1 };
+export { DetectionsRecordedV1, DetectionsRecordedV2 };
 
 export const FailureCode = z.enum([
   'corrupt-image',

@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { Actor, ModelName, ModelVersion, Sha256, Thresholds, Tiling, TrafficWeights } from './common.js';
+import {
+  Actor,
+  ModelName,
+  ModelVersion,
+  Sha256,
+  Thresholds,
+  ThresholdsV1,
+  Tiling,
+  TrafficWeights,
+  upcastThresholds,
+} from './common.js';
 import { defineEvent } from './define.js';
 
 const ModelRegisteredV1 = z.object({
@@ -19,47 +29,75 @@ const ModelRegisteredV1 = z.object({
    * The thresholds this version is deployed with when a deployment names none, typically
    * those its metrics were measured at. Absent: the global defaults.
    */
-  thresholds: Thresholds.optional(),
+  thresholds: ThresholdsV1.optional(),
   registeredBy: Actor,
+});
+
+const ModelRegisteredV2 = ModelRegisteredV1.extend({
+  /**
+   * How this version inspects images larger than its input (overlapping tiles at a set
+   * resolution); null (or absent): every image is letterboxed whole into one input. The model
+   * decider always records it.
+   */
+  tiling: Tiling.nullable().optional(),
 });
 
 export const ModelRegistered = defineEvent({
   type: 'ModelRegistered',
   /**
    * v2 added `thresholds` and `tiling`. Released v1 had no thresholds, and the published topic
-   * schemas reject unknown fields, so the fields need a version of their own.
+   * schemas reject unknown fields, so the fields need a version of their own. v3: the thresholds
+   * carry `classConfidence` (per-class confidence, issue 9).
    */
-  version: 2,
+  version: 3,
   description: 'A model version was checked (loadable ONNX detector) and stored by sha256.',
-  schema: ModelRegisteredV1.extend({
+  schema: ModelRegisteredV2.extend({
     /**
-     * How this version inspects images larger than its input (overlapping tiles at a set
-     * resolution); null (or absent): every image is letterboxed whole into one input. The model
-     * decider always records it.
+     * The thresholds this version is deployed with when a deployment names none, typically
+     * those its metrics were measured at. Absent: the global defaults. Every class named in
+     * `thresholds.classConfidence` is one of `classes`.
      */
-    tiling: Tiling.nullable().optional(),
+    thresholds: Thresholds.optional(),
   }),
   upcasters: {
     // v1 versions letterboxed every image whole. v1 as released had no thresholds (absent: the
     // global defaults, as in v2); v1 events recorded with thresholds before the bump keep them.
     1: (v1) => ({ ...ModelRegisteredV1.parse(v1), tiling: null }),
+    // v2 thresholds had one confidence for every class: no per-class entries.
+    2: (v2) => {
+      const { thresholds, ...rest } = ModelRegisteredV2.parse(v2);
+      return { ...rest, ...(thresholds ? { thresholds: upcastThresholds(thresholds) } : {}) };
+    },
   },
 });
-export { ModelRegisteredV1 };
+export { ModelRegisteredV1, ModelRegisteredV2 };
+
+const modelDeployedFields = {
+  name: ModelName,
+  version: ModelVersion,
+  weights: TrafficWeights,
+  canary: z.boolean(),
+  thresholds: Thresholds,
+  deployedBy: Actor,
+};
+const ModelDeployedV1 = z.object({ ...modelDeployedFields, thresholds: ThresholdsV1 });
 
 export const ModelDeployed = defineEvent({
   type: 'ModelDeployed',
+  /** v2: the thresholds carry `classConfidence` (per-class confidence, issue 9). */
+  version: 2,
   description:
-    'A registered version takes live traffic; weights is the whole split after the deployment (sums to 100). canary marks a small first share.',
-  schema: z.object({
-    name: ModelName,
-    version: ModelVersion,
-    weights: TrafficWeights,
-    canary: z.boolean(),
-    thresholds: Thresholds,
-    deployedBy: Actor,
-  }),
+    'A registered version takes live traffic; weights is the whole split after the deployment (sums to 100). canary marks a small first share. thresholds are the whole set it serves with, per-class confidences included.',
+  schema: z.object(modelDeployedFields),
+  upcasters: {
+    // v1 deployed one confidence for every class: no per-class entries.
+    1: (v1) => {
+      const old = ModelDeployedV1.parse(v1);
+      return { ...old, thresholds: upcastThresholds(old.thresholds) };
+    },
+  },
 });
+export { ModelDeployedV1 };
 
 export const TrafficShifted = defineEvent({
   type: 'TrafficShifted',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { domainEventOfStored } from '../../commands/load-aggregate.js';
 import { inspectionDecider } from '../../domain/inspection/index.js';
 import type { InspectionEvent } from '../../domain/inspection/state.js';
-import { InvalidEventPayloadError, type RecordedEvent, upcast, validateEventData } from './index.js';
+import { InvalidEventPayloadError, type RecordedEvent, type Thresholds, upcast, validateEventData } from './index.js';
 import { InspectionRequested } from './inspection.js';
 
 const v1Payload = {
@@ -37,7 +37,7 @@ describe('InspectionRequested v1 -> v2 upcaster', () => {
         model: { name: 'weld-defects', version: '0.9.0', sha256: null },
         selection: { reason: 'explicit', roll: null, weights: { '0.9.0': 100 } },
         shadows: [],
-        thresholds: { confidence: 0.25, iou: 0.7, maxDetections: 300 },
+        thresholds: { confidence: 0.25, iou: 0.7, maxDetections: 300, classConfidence: {} },
         requestedBy: 'operator-3',
       },
     });
@@ -62,7 +62,7 @@ describe('InspectionRequested v1 -> v2 upcaster', () => {
           image: { width: 10, height: 10 },
           window: null,
           tiling: null,
-          thresholds: { confidence: 0.25, iou: 0.7, maxDetections: 300 },
+          thresholds: { confidence: 0.25, iou: 0.7, maxDetections: 300, classConfidence: {} },
           timings: { queueMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 },
           batchSize: 1,
           cached: false,
@@ -74,17 +74,17 @@ describe('InspectionRequested v1 -> v2 upcaster', () => {
   });
 
   it('leaves a current-version payload as it is', () => {
-    const v2 = domainEventOfStored(storedV1).data;
-    expect(upcast('InspectionRequested', 2, v2)).toEqual({ type: 'InspectionRequested', data: v2 });
+    const v3 = domainEventOfStored(storedV1).data;
+    expect(upcast('InspectionRequested', 3, v3)).toEqual({ type: 'InspectionRequested', data: v3 });
   });
 
   it('refuses a version with no upcaster', () => {
     expect(() => upcast('InspectionRequested', 0, v1Payload)).toThrow(InvalidEventPayloadError);
-    expect(() => upcast('InspectionRequested', 0, v1Payload)).toThrow(/knows v1..v2/);
+    expect(() => upcast('InspectionRequested', 0, v1Payload)).toThrow(/knows v1..v3/);
   });
 
   it('refuses reading an unknown version (older than v1 or newer than this release)', () => {
-    for (const schemaVersion of [0, 3, 1.5]) {
+    for (const schemaVersion of [0, 4, 1.5]) {
       expect(() => domainEventOfStored({ ...storedV1, schemaVersion })).toThrow(InvalidEventPayloadError);
     }
     expect(() => domainEventOfStored({ ...storedV1, type: 'InspectionTeleported' })).toThrow(/unknown event type/);
@@ -104,7 +104,7 @@ describe('upcast guards the version range itself', () => {
     expect(() =>
       upcast('InspectionClosed', 2, { inspectionId: 'i1', outcome: 'accepted', note: null, closedBy: 'a' }),
     ).toThrow(/knows v1..v1/);
-    expect(() => upcast('InspectionRequested', 0, {})).toThrow(/knows v1..v2/);
+    expect(() => upcast('InspectionRequested', 0, {})).toThrow(/knows v1..v3/);
   });
 });
 
@@ -183,10 +183,10 @@ describe('FileUploaded v1 -> v2 and DetectionsRecorded v1 -> v2 upcasters', () =
       cached: false,
     };
     const event = upcast('DetectionsRecorded', 1, v1);
-    // v1 always letterboxed the whole image: no tiling.
-    expect(event.data).toEqual({ ...v1, tiling: null });
+    // v1 always letterboxed the whole image: no tiling; and filtered every class at one confidence.
+    expect(event.data).toEqual({ ...v1, thresholds: { ...v1.thresholds, classConfidence: {} }, tiling: null });
     expect(event.data).not.toHaveProperty('pixelSpacingMm');
-    expect(() => validateEventData('DetectionsRecorded', 2, event.data)).not.toThrow();
+    expect(() => validateEventData('DetectionsRecorded', 3, event.data)).not.toThrow();
     // A v1 payload never carried sizes: one that does is not v1.
     const sized = { ...v1, detections: [{ ...v1.detections[0], size: { lengthMm: 1, widthMm: 1, areaMm2: 1 } }] };
     expect((upcast('DetectionsRecorded', 1, sized).data as typeof v1).detections[0]).not.toHaveProperty('size');
@@ -211,7 +211,7 @@ describe('tiling: ModelRegistered v1 -> v2 upcaster', () => {
     };
     const event = upcast('ModelRegistered', 1, v1);
     expect(event).toEqual({ type: 'ModelRegistered', data: { ...v1, tiling: null } });
-    expect(() => validateEventData('ModelRegistered', 2, { ...v1, tiling: { overlapPx: 64 } })).toThrow(
+    expect(() => validateEventData('ModelRegistered', 3, { ...v1, tiling: { overlapPx: 64 } })).toThrow(
       InvalidEventPayloadError,
     );
   });
@@ -236,11 +236,161 @@ describe('ModelRegistered v1 -> v2 (v2 added thresholds)', () => {
   it('reads a released v1 payload (no thresholds) as v2 with the global defaults', () => {
     const event = upcast('ModelRegistered', 1, v1);
     expect(event.data).toEqual({ ...v1, tiling: null });
-    expect(validateEventData('ModelRegistered', 2, event.data)).toEqual({ ...v1, tiling: null });
+    expect(validateEventData('ModelRegistered', 3, event.data)).toEqual({ ...v1, tiling: null });
   });
 
   it('reads the v1 events recorded with thresholds before the bump as the v2 they are', () => {
     const thresholds = { confidence: 0.3, iou: 0.5, maxDetections: 100 };
-    expect(upcast('ModelRegistered', 1, { ...v1, thresholds }).data).toEqual({ ...v1, thresholds, tiling: null });
+    expect(upcast('ModelRegistered', 1, { ...v1, thresholds }).data).toEqual({
+      ...v1,
+      thresholds: { ...thresholds, classConfidence: {} },
+      tiling: null,
+    });
+  });
+});
+
+describe('per-class confidence (issue 9): ModelRegistered v2 -> v3, ModelDeployed v1 -> v2, InspectionRequested v2 -> v3, DetectionsRecorded v2 -> v3', () => {
+  const old = { confidence: 0.25, iou: 0.45, maxDetections: 300 };
+  const lifted = { ...old, classConfidence: {} };
+  const registeredV2 = {
+    name: 'weld-defects',
+    version: '2.1.0',
+    sha256: 'a'.repeat(64),
+    sizeBytes: 10,
+    task: 'detect',
+    format: 'onnx',
+    outputLayout: 'yolo',
+    classes: ['crack', 'porosity'],
+    inputSize: { width: 320, height: 320 },
+    metrics: {},
+    description: '',
+    thresholds: old,
+    tiling: { overlapPx: 64, mmPerInputPixel: null, maxLetterboxShrink: 1.5 },
+    registeredBy: 'ml',
+  };
+  const deployedV1 = {
+    name: 'weld-defects',
+    version: '2.1.0',
+    weights: { '2.1.0': 100 },
+    canary: false,
+    thresholds: old,
+    deployedBy: 'ml',
+  };
+  const requestedV2 = {
+    inspectionId: 'i1',
+    fileId: 'f1',
+    fileSha256: null,
+    model: { name: 'weld-defects', version: '2.1.0', sha256: 'a'.repeat(64) },
+    selection: { reason: 'only-version', roll: null, weights: { '2.1.0': 100 } },
+    shadows: [],
+    thresholds: old,
+    requestedBy: 'op',
+  };
+  const detectionsV2 = {
+    inspectionId: 'i1',
+    role: 'live',
+    model: { name: 'weld-defects', version: '2.1.0', sha256: 'a'.repeat(64) },
+    detections: [
+      { detectionId: 'd0', classId: 0, className: 'crack', score: 0.5, box: { x1: 0, y1: 0, x2: 1, y2: 1 } },
+    ],
+    image: { width: 4, height: 3 },
+    window: null,
+    thresholds: old,
+    timings: { queueMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 },
+    batchSize: 1,
+    cached: false,
+    tiling: null,
+  };
+  const cases = [
+    ['ModelRegistered', 2, registeredV2],
+    ['ModelDeployed', 1, deployedV1],
+    ['InspectionRequested', 2, requestedV2],
+    ['DetectionsRecorded', 2, detectionsV2],
+  ] as const;
+
+  it.each(cases)(
+    'reads a stored %s v%d with one confidence for every class: an empty per-class map',
+    (type, version, data) => {
+      const event = upcast(type, version, data);
+      expect(event.data).toEqual({ ...data, thresholds: lifted });
+      expect(() => validateEventData(type, version + 1, event.data)).not.toThrow();
+    },
+  );
+
+  it.each(cases)(
+    'refuses writing %s v%d, and a v%d payload that already had per-class entries',
+    (type, version, data) => {
+      expect(() => validateEventData(type, version, data)).toThrow(InvalidEventPayloadError);
+      // The old version's thresholds had no such field: it is not kept (the old schema does not know it).
+      const sneaked = { ...data, thresholds: { ...old, classConfidence: { crack: 0.9 } } };
+      expect((upcast(type, version, sneaked).data as { thresholds: unknown }).thresholds).toEqual(lifted);
+    },
+  );
+
+  it('a ModelRegistered v2 without thresholds stays without them (the global defaults)', () => {
+    const { thresholds: _none, ...bare } = registeredV2;
+    const event = upcast('ModelRegistered', 2, bare);
+    expect(event.data).toEqual(bare);
+    expect(event.data).not.toHaveProperty('thresholds');
+  });
+
+  it('the current versions carry the map; bad maps are refused on write', () => {
+    const perClass = { ...old, classConfidence: { crack: 0.3, porosity: 0.65, 'lack of fusion (root)': 0.5 } };
+    expect(validateEventData('ModelDeployed', 2, { ...deployedV1, thresholds: perClass })).toEqual({
+      ...deployedV1,
+      thresholds: perClass,
+    });
+    // Left out by a producer that predates the map: written as no per-class entries.
+    expect(validateEventData('DetectionsRecorded', 3, detectionsV2)).toEqual({ ...detectionsV2, thresholds: lifted });
+    const tooMany = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`c${i}`, 0.5]));
+    for (const classConfidence of [
+      { crack: -0.1 },
+      { crack: 1.5 },
+      { '': 0.5 },
+      { 'cr\u0000ack': 0.5 },
+      { ['c'.repeat(65)]: 0.5 },
+      tooMany,
+      [0.5],
+      { crack: '0.5' },
+    ]) {
+      expect(() =>
+        validateEventData('ModelDeployed', 2, { ...deployedV1, thresholds: { ...old, classConfidence } }),
+      ).toThrow(InvalidEventPayloadError);
+    }
+    // A `__proto__` key is left out, never set as the map's prototype.
+    const proto = JSON.parse('{"__proto__": {"crack": 0.1}, "porosity": 0.6}');
+    const written = validateEventData('ModelDeployed', 2, {
+      ...deployedV1,
+      thresholds: { ...old, classConfidence: proto },
+    });
+    expect((written as { thresholds: Thresholds }).thresholds.classConfidence).toEqual({ porosity: 0.6 });
+    expect(Object.getPrototypeOf((written as { thresholds: Thresholds }).thresholds.classConfidence)).toBe(
+      Object.prototype,
+    );
+  });
+
+  it('the model decider folds an upcast deployment and keeps deciding on it', async () => {
+    const { modelDecider } = await import('../../domain/model/index.js');
+    const events = [upcast('ModelRegistered', 2, registeredV2), upcast('ModelDeployed', 1, deployedV1)];
+    const state = events.reduce(
+      (s, e) => modelDecider.evolve(s, e as Parameters<typeof modelDecider.evolve>[1]),
+      modelDecider.initialState(),
+    );
+    // The same thresholds again (an old deployment upcast): a retry, nothing to record.
+    expect(
+      modelDecider.decide(
+        { type: 'DeployModel', actor: 'ml', data: { name: 'weld-defects', version: '2.1.0', percent: 100 } },
+        state,
+      ),
+    ).toEqual([]);
+    const [deployed] = modelDecider.decide(
+      {
+        type: 'DeployModel',
+        actor: 'ml',
+        data: { name: 'weld-defects', version: '2.1.0', percent: 100, thresholds: { classConfidence: { crack: 0.3 } } },
+      },
+      state,
+    );
+    expect(deployed?.data).toMatchObject({ thresholds: { ...old, classConfidence: { crack: 0.3 } } });
   });
 });

@@ -4,7 +4,7 @@ const SHA_MODEL = '3f2a9c0e5b7d4e1f8a6c2b9d0e4f7a1c5b8d2e6f9a0c3b7d1e4f8a2c6b9d0
 const SHA_SHADOW = '7c4e0a9f2b6d1e8c3a5f9b0d4e7a2c6f1b8d3e9a0c5f7b2d4e6a1c8f3b9d0e5a';
 const SHA_FILE = '9b1d5e2f7a3c8d0e6b4f1a9c2d7e5b3f8a0c6d1e4b9f2a7c5d3e8b0f6a1c4d9e';
 const MODEL = { name: 'weld-defects', version: '2.1.0', sha256: SHA_MODEL };
-const THRESHOLDS = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
+const THRESHOLDS = { confidence: 0.25, iou: 0.7, maxDetections: 300, classConfidence: { crack: 0.3, porosity: 0.65 } };
 
 export interface EventExample<T extends EventType> {
   readonly streamId: string;

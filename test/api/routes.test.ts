@@ -430,6 +430,83 @@ describe('model lifecycle', () => {
     expect(deployed).toMatchObject({ type: 'ModelDeployed', data: { thresholds: measuredAt } });
   });
 
+  it('takes per-class confidences at registration, deployment and request, and refuses bad ones with nothing written (issue 9)', async () => {
+    const bytes = await readFile(MODEL_FILE); // classes porosity, crack, slag_inclusion, lack_of_fusion, undercut
+    const path = '/v1/models/per-class';
+    const register = (header: string, version = '1.0.0') =>
+      call('POST', `${path}/versions?version=${version}`, 'ml', {
+        raw: bytes,
+        headers: { 'x-model-class-confidence': header },
+      });
+    const tooMany = JSON.stringify(Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`c${i}`, 0.5])));
+    for (const header of ['{"crack":-0.1}', '{"crack":1.5}', '[0.5]', '0.5', '{"crack":"0.3"}', 'not json', tooMany]) {
+      const refused = await register(header);
+      expect(refused.status, header).toBe(400);
+      expect(await json(refused)).toMatchObject({ type: 'https://chitti.dev/problems/validation-failed' });
+    }
+    const unknown = await register('{"crack":0.3,"slag":0.3}');
+    expect(unknown.status).toBe(422);
+    expect(await json(unknown)).toMatchObject({ code: 'model.unknown-class' });
+    expect(await backend.store.readStream('model-per-class')).toHaveLength(0);
+
+    expect((await register('{"crack":0.3,"porosity":0.65}')).status).toBe(201);
+    const registeredAt = {
+      confidence: 0.25,
+      iou: 0.7,
+      maxDetections: 300,
+      classConfidence: { crack: 0.3, porosity: 0.65 },
+    };
+    await runner.caughtUp();
+    const before = await json(await call('GET', path, 'viewer'));
+    expect(before.versions[0]).toMatchObject({ version: '1.0.0', thresholds: registeredAt });
+
+    const deploy = (thresholds: unknown) =>
+      call('POST', `${path}/deployments`, 'ml', { body: { version: '1.0.0', thresholds } });
+    for (const classConfidence of [{ crack: 2 }, { crack: -1 }, 'crack', [0.3], { '': 0.3 }, JSON.parse(tooMany)]) {
+      // A JSON body that does not fit its schema is 422 validation-failed (a query or header: 400).
+      const refused = await deploy({ classConfidence });
+      expect(refused.status, JSON.stringify(classConfidence)).toBe(422);
+      expect(await json(refused)).toMatchObject({ type: 'https://chitti.dev/problems/validation-failed' });
+    }
+    const unknownAtDeploy = await deploy({ classConfidence: { slag: 0.3 } });
+    expect(unknownAtDeploy.status).toBe(422);
+    expect(await json(unknownAtDeploy)).toMatchObject({ code: 'model.unknown-class' });
+    expect(await backend.store.readStream('model-per-class')).toHaveLength(1);
+
+    // Only the map given: it replaces the registered one whole; the rest stays as registered.
+    expect((await deploy({ classConfidence: { crack: 0.35 } })).status).toBe(200);
+    const [, deployed] = await backend.store.readStream('model-per-class');
+    expect(deployed).toMatchObject({
+      type: 'ModelDeployed',
+      schemaVersion: 2,
+      data: { thresholds: { ...registeredAt, classConfidence: { crack: 0.35 } } },
+    });
+    await runner.caughtUp();
+    const after = await json(await call('GET', path, 'viewer'));
+    expect(after.versions[0].thresholds).toEqual({ ...registeredAt, classConfidence: { crack: 0.35 } });
+
+    const { body: file } = await uploadPng();
+    const request = (thresholds: unknown) =>
+      call('POST', '/v1/inspections', 'operator', {
+        body: { fileId: file.fileId, model: { name: 'per-class' }, thresholds },
+      });
+    const outOfRange = await request({ classConfidence: { crack: 1.2 } });
+    expect(outOfRange.status).toBe(422);
+    expect(await json(outOfRange)).toMatchObject({ type: 'https://chitti.dev/problems/validation-failed' });
+    const unknownAtRequest = await request({ classConfidence: { undercut: 0.5, slag: 0.3 } });
+    expect(unknownAtRequest.status).toBe(422);
+    expect(await json(unknownAtRequest)).toMatchObject({ code: 'model.unknown-class' });
+    const accepted = await request({ classConfidence: { undercut: 0.5 } });
+    expect(accepted.status).toBe(202);
+    const { inspectionId: requested } = await json(accepted);
+    const [event] = await backend.store.readStream(`inspection-${requested}`);
+    expect(event).toMatchObject({
+      type: 'InspectionRequested',
+      schemaVersion: 3,
+      data: { thresholds: { ...registeredAt, classConfidence: { undercut: 0.5 } } },
+    });
+  });
+
   it('records a version’s tiling at registration, and refuses tiles that would not advance', async () => {
     const bytes = await readFile(MODEL_FILE);
     const path = '/v1/models/large-radiographs';

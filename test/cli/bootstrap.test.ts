@@ -45,8 +45,10 @@ describe('the bundled model at start', () => {
     const bundled = join(root, 'bundled');
     await mkdir(bundled);
     await copyFile(untrained[0]!, join(bundled, 'weld-1.0.0.onnx'));
-    const shipped = { confidence: 0.3, iou: 0.45, maxDetections: 200 };
-    await writeFile(join(bundled, 'weld.deployment.json'), JSON.stringify({ thresholds: shipped }));
+    // A deployment file from before per-class confidences: no classConfidence (every class at confidence).
+    const shipped = { confidence: 0.3, iou: 0.45, maxDetections: 200, classConfidence: {} };
+    const { classConfidence: _none, ...shippedFile } = shipped;
+    await writeFile(join(bundled, 'weld.deployment.json'), JSON.stringify({ thresholds: shippedFile }));
 
     await deployBundledModel(runtime, models, 'weld', bundled);
     const first = await loadModel(runtime, 'weld');
@@ -58,17 +60,26 @@ describe('the bundled model at start', () => {
     await deployBundledModel(runtime, models, 'weld', bundled);
     expect((await loadModel(runtime, 'weld')).version).toBe(first.version);
 
-    // Chitti upgraded: a newer file ships. It goes live as a canary beside the serving version, at its shipped thresholds.
+    // Chitti upgraded: a newer file ships with its own deployment file and per-class confidences.
+    // It goes live as a canary beside the serving version, at its shipped thresholds.
+    const perClass = { ...shipped, classConfidence: { crack: 0.3, porosity: 0.65 } };
     await copyFile(trained.at(-1)!, join(bundled, 'weld-1.1.0.onnx'));
+    await writeFile(join(bundled, 'weld-1.1.0.deployment.json'), JSON.stringify({ thresholds: perClass }));
     await deployBundledModel(runtime, models, 'weld', bundled);
     const upgraded = await loadModel(runtime, 'weld');
     expect(Object.keys(upgraded.state.versions).sort()).toEqual(['1.0.0', '1.1.0']);
     expect(upgraded.state.weights).toEqual({ '1.0.0': 100 - BUNDLED_CANARY_PERCENT, '1.1.0': BUNDLED_CANARY_PERCENT });
-    expect(upgraded.state.versions['1.1.0']!.thresholds).toEqual(shipped);
+    expect(upgraded.state.versions['1.1.0']!.thresholds).toEqual(perClass);
+    expect(upgraded.state.versions['1.0.0']!.thresholds).toEqual(shipped);
     const deployed = (await runtime.store.readStream(modelStreamId('weld')))
       .filter((e) => e.type === 'ModelDeployed')
       .at(-1);
-    expect(deployed?.data).toMatchObject({ version: '1.1.0', canary: true, deployedBy: 'system:bootstrap' });
+    expect(deployed?.data).toMatchObject({
+      version: '1.1.0',
+      canary: true,
+      deployedBy: 'system:bootstrap',
+      thresholds: perClass,
+    });
 
     await deployBundledModel(runtime, models, 'weld', bundled);
     expect((await loadModel(runtime, 'weld')).version).toBe(upgraded.version);
@@ -84,7 +95,7 @@ describe('the bundled model at start', () => {
     await deployModel(runtime, { name: 'weld', version: '1.1.0' }, { actor: 'operator' });
     const promoted = await loadModel(runtime, 'weld');
     expect(promoted.state.weights).toEqual({ '1.1.0': 100 });
-    expect(promoted.state.versions['1.1.0']!.thresholds).toEqual(shipped);
+    expect(promoted.state.versions['1.1.0']!.thresholds).toEqual(perClass);
   });
 
   it('on a fresh install registers every shipped version and deploys the newest', async () => {
@@ -109,8 +120,8 @@ describe('the bundled model at start', () => {
     await mkdir(bundled);
     await copyFile(untrained[0]!, join(bundled, 'own-1.0.0.onnx'));
     await copyFile(trained.at(-1)!, join(bundled, 'own-2.0.0.onnx'));
-    const shared = { confidence: 0.25, iou: 0.45, maxDetections: 300 };
-    const own = { confidence: 0.55, iou: 0.45, maxDetections: 300 };
+    const shared = { confidence: 0.25, iou: 0.45, maxDetections: 300, classConfidence: {} };
+    const own = { confidence: 0.55, iou: 0.45, maxDetections: 300, classConfidence: { crack: 0.3 } };
     const tiling = { overlapPx: 64, mmPerInputPixel: null, maxLetterboxShrink: 1.5 };
     await writeFile(join(bundled, 'own.deployment.json'), JSON.stringify({ thresholds: shared }));
     await writeFile(join(bundled, 'own-2.0.0.deployment.json'), JSON.stringify({ thresholds: own, tiling }));
@@ -139,6 +150,23 @@ describe('the bundled model at start', () => {
 
     await writeFile(file, '{ thresholds: ');
     await expect(deployBundledModel(runtime, models, 'faulty', bundled)).rejects.toThrow(`${file} is not JSON`);
+  });
+
+  it('refuses a deployment file with a per-class confidence for a class the model lacks, before recording any version', async () => {
+    const { trained, untrained } = await shippedModelFiles();
+    const bundled = join(root, 'unknown-class');
+    await mkdir(bundled);
+    await copyFile(untrained[0]!, join(bundled, 'typo-1.0.0.onnx'));
+    await copyFile(trained.at(-1)!, join(bundled, 'typo-2.0.0.onnx'));
+    const own = join(bundled, 'typo-2.0.0.deployment.json');
+    const thresholds = { confidence: 0.25, iou: 0.45, maxDetections: 300, classConfidence: { slag: 0.3 } };
+    await writeFile(own, JSON.stringify({ thresholds }));
+
+    const failure = deployBundledModel(runtime, models, 'typo', bundled);
+    await expect(failure).rejects.toThrow(own);
+    await expect(failure).rejects.toThrow(/no class 'slag'/);
+    // Not even the older version, whose (absent) deployment file was fine.
+    expect((await loadModel(runtime, 'typo')).version).toBe(0);
   });
 
   it('records the sample acceptance profile once, labelled a sample, and leaves a retired one retired', async () => {

@@ -74,6 +74,17 @@ describe('chitti (CLI)', { timeout: 300_000 }, () => {
     expect(unknown.output).toContain("unknown command 'frobnicate'");
   });
 
+  it('inspect refuses --thresholds that are not a JSON object before uploading anything, with exit code 2', async () => {
+    for (const thresholds of ['{"classConfidence":', '[0.3]']) {
+      const refused = await runChitti(
+        ['inspect', 'no-such-file.png', '--api-key', 'k', '--url', 'http://127.0.0.1:9', '--thresholds', thresholds],
+        env,
+      );
+      expect(refused.code, thresholds).toBe(2);
+      expect(refused.output).toMatch(/--thresholds (is not JSON|must be a JSON object)/);
+    }
+  });
+
   it('refuses to run without the writer keys of an install whose events carry MACs, and makes up no key', async () => {
     const elsewhere = await mkdtemp(join(tmpdir(), 'chitti-cli-nokeys-'));
     try {

@@ -277,7 +277,7 @@ describe('distributed mode: api, relay, projector and two inference processes on
     // The bundled model, registered and deployed through the API with its shipped thresholds.
     const bundled = await findBundledModel('weld-defects');
     if (!bundled?.thresholds) throw new Error('no bundled weld-defects model with thresholds');
-    const { confidence, iou, maxDetections } = bundled.thresholds;
+    const { confidence, iou, maxDetections, classConfidence } = bundled.thresholds;
     const registered = await fetch(
       `${url}/v1/models/weld-defects/versions?version=${bundled.version}&confidence=${confidence}&iou=${iou}&maxDetections=${maxDetections}`,
       {
@@ -286,6 +286,7 @@ describe('distributed mode: api, relay, projector and two inference processes on
           ...auth,
           'content-type': 'application/octet-stream',
           'x-model-metrics': JSON.stringify(bundled.metrics),
+          'x-model-class-confidence': JSON.stringify(classConfidence),
         },
         body: await readFile(bundled.file),
       },

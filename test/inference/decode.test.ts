@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeDetections, OutputShapeError } from '../../inference/decode.js';
+import { type DecodeSpec, decodeDetections, OutputShapeError } from '../../inference/decode.js';
 import { letterboxGeometry } from '../../inference/letterbox.js';
 import { type Candidate, iou, nonMaxSuppression } from '../../inference/nms.js';
 
@@ -84,6 +84,51 @@ describe('decodeDetections', () => {
     expect(strict.map((d) => d.detectionId + d.className)).toEqual(['d0porosity', 'd1crack']);
     const capped = decodeDetections(output, 0, spec, { confidence: 0.25, iou: 0.7, maxDetections: 1 }, geometry);
     expect(capped).toHaveLength(1);
+  });
+
+  describe('per-class confidence (issue 9)', () => {
+    // One porosity (class 0) and one crack (class 1), both at 0.5, apart.
+    const pair = head([
+      [20, 50, 10, 10, 0.5, 0.1],
+      [80, 50, 10, 10, 0.1, 0.5],
+    ]);
+    const classesOf = (t: Parameters<typeof decodeDetections>[3], out = pair, s: DecodeSpec = spec) =>
+      decodeDetections(out, 0, s, t, geometry).map((d) => [d.className, d.score]);
+
+    it('keeps a class at 0.5 and drops another at 0.5 whose threshold is 0.6; unlisted classes use confidence', () => {
+      expect(classesOf({ ...thresholds, classConfidence: { crack: 0.6 } })).toEqual([['porosity', 0.5]]);
+      expect(classesOf({ ...thresholds, classConfidence: { porosity: 0.6 } })).toEqual([['crack', 0.5]]);
+      expect(classesOf({ ...thresholds, classConfidence: {} })).toEqual([
+        ['porosity', 0.5],
+        ['crack', 0.5],
+      ]);
+      // A name the model does not have changes nothing here (the registry refuses it before).
+      expect(classesOf({ ...thresholds, classConfidence: { slag: 0.9 } })).toHaveLength(2);
+    });
+
+    it('lets a class through below the global confidence when its own threshold is lower', () => {
+      expect(classesOf({ ...thresholds, confidence: 0.6 })).toEqual([]);
+      expect(classesOf({ ...thresholds, confidence: 0.6, classConfidence: { crack: 0.3 } })).toEqual([['crack', 0.5]]);
+    });
+
+    it('a box below its class threshold takes none of the maxDetections places', () => {
+      const ranked = head([
+        [20, 50, 10, 10, 0.1, 0.55], // crack, the highest score, below crack's 0.6
+        [80, 50, 10, 10, 0.5, 0.1], // porosity
+      ]);
+      const t = { ...thresholds, maxDetections: 1, classConfidence: { crack: 0.6 } };
+      expect(classesOf(t, ranked)).toEqual([['porosity', 0.5]]);
+    });
+
+    it('applies to an nms=True export too', () => {
+      const rows = [
+        [10, 45, 30, 55, 0.5, 0],
+        [70, 45, 90, 55, 0.5, 1],
+      ];
+      const nms = { data: new Float32Array(rows.flat()), dims: [1, 2, 6] };
+      const nmsSpec = { layout: 'yolo-nms' as const, classes: spec.classes };
+      expect(classesOf({ ...thresholds, classConfidence: { crack: 0.6 } }, nms, nmsSpec)).toEqual([['porosity', 0.5]]);
+    });
   });
 
   it('reads the right image of a batch', () => {

@@ -112,7 +112,7 @@ describe('DetectionsRecorded carries sizes in mm when the file’s pixel spacing
         },
       ),
     );
-    expect(event.schemaVersion).toBe(2);
+    expect(event.schemaVersion).toBe(3);
     expect(data.pixelSpacingMm).toEqual({ row: 0.1, column: 0.2 });
     expect(data.detections).toHaveLength(1);
     // The 16×16 px square: 16 columns × 0.2 mm = 3.2 mm across, 16 rows × 0.1 mm = 1.6 mm along.

@@ -22,11 +22,11 @@ import { PostgresEventStore } from '../../infra/postgres/event-store.js';
 import { migrate } from '../../infra/postgres/migrate.js';
 import type { EventData, ModelRef, RecordedEvent } from '../../schemas/events/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg.js';
-import { brightBoundsDetector, syntheticDetector } from './support/onnx-builder.js';
+import { brightBoundsDetector, syntheticDetector, syntheticNmsDetector } from './support/onnx-builder.js';
 import { pngClaiming } from './support/poison.js';
 
 const ctx = { actor: 'tester' };
-const thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
+const thresholds = { confidence: 0.25, iou: 0.7, maxDetections: 300, classConfidence: {} };
 
 /** 128×96 grey radiograph-ish image (value 51) with a white 16×16 square at x 32..48, y 16..32. */
 async function plantedDefect(format: 'png' | 'tiff' = 'png', background = 51): Promise<Buffer> {
@@ -411,7 +411,7 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
     expect((await processor.handle([req]))[0]).toMatchObject({ status: 'recorded' });
     const recorded = (await streamOf(req)).find((e) => e.type === 'DetectionsRecorded')!;
     const data = recorded.data as EventData<'DetectionsRecorded'>;
-    expect(recorded.schemaVersion).toBe(2);
+    expect(recorded.schemaVersion).toBe(3);
     expect(data.tiling).toEqual({
       tileSize: { width: 64, height: 64 },
       overlapPx: 16,
@@ -421,5 +421,58 @@ describe('InspectionProcessor on the PostgreSQL event store', () => {
     });
     expect(data.detections.map((d) => d.box)).toEqual([{ x1: 20, y1: 30, x2: 100, y2: 36 }]);
     expect(images.stats().memory.bytesInFlight).toBe(0);
+  });
+
+  it('keeps each detection above its class threshold and records the thresholds it filtered with (issue 9)', async () => {
+    // Two boxes at the same score 0.5: one porosity, one crack; crack's threshold is 0.6.
+    const bytes = syntheticNmsDetector(
+      [
+        [4, 4, 20, 20, 0.5, 0],
+        [30, 30, 50, 50, 0.5, 1],
+      ],
+      { classes: ['porosity', 'crack'] },
+    );
+    const inspection = await new ModelStore(blobs, { pool: sessions }).register(bytes);
+    const registered = modelRegisteredData(inspection, {
+      name: 'weld-per-class',
+      version: '1.0.0',
+      registeredBy: 'tester',
+    });
+    const perClass = { confidence: 0.25, iou: 0.7, maxDetections: 300, classConfidence: { crack: 0.6 } };
+    await registerModel({ store }, { ...registered, thresholds: { classConfidence: { crack: 0.6 } } }, ctx);
+    await deployModel({ store }, { name: 'weld-per-class', version: '1.0.0' }, ctx);
+    const fileId = await upload(await plantedDefect());
+    const run = async (overrides?: { classConfidence: Record<string, number> }) => {
+      const inspectionId = `i-${randomUUID()}`;
+      const result = await requestInspection(
+        { store },
+        { inspectionId, fileId, modelName: 'weld-per-class', ...(overrides ? { thresholds: overrides } : {}) },
+        ctx,
+      );
+      const req = inspectionRequestFrom(result.events[0]!)!;
+      expect((await processor.handle([req]))[0]).toMatchObject({ status: 'recorded' });
+      const recorded = (await streamOf(req)).find((e) => e.type === 'DetectionsRecorded')!;
+      expect(recorded.schemaVersion).toBe(3);
+      return { request: req.data, recorded: recorded.data as EventData<'DetectionsRecorded'> };
+    };
+
+    const deployed = await run();
+    expect(deployed.request.thresholds).toEqual(perClass);
+    expect(deployed.recorded.thresholds).toEqual(perClass);
+    expect(deployed.recorded.detections.map((d) => [d.className, d.score])).toEqual([['porosity', 0.5]]);
+
+    // The same image and model with the map cleared for this request: a cached result of the
+    // filtered run must not answer it (the map is part of the prediction cache key).
+    const cleared = await run({ classConfidence: {} });
+    expect(cleared.recorded.thresholds).toEqual({ ...perClass, classConfidence: {} });
+    expect(cleared.recorded.cached).toBe(false);
+    expect(cleared.recorded.detections.map((d) => [d.className, d.score])).toEqual([
+      ['porosity', 0.5],
+      ['crack', 0.5],
+    ]);
+
+    // A porosity threshold at the score drops it too (kept only when the score exceeds it).
+    const strict = await run({ classConfidence: { crack: 0.6, porosity: 0.5 } });
+    expect(strict.recorded.detections).toEqual([]);
   });
 });

@@ -156,6 +156,23 @@ describe('tiled detection', () => {
     expect(result.batchSize).toBeGreaterThanOrEqual(1);
   });
 
+  it('filters the boxes of every tile at their class threshold, a class entry below confidence included (issue 9)', async () => {
+    const image = await radiograph([[58, 20, 70, 30]] as const);
+    const run = async (t: typeof thresholds & { classConfidence?: Record<string, number> }) => {
+      const opened = await detector.open(image);
+      try {
+        return (await detector.detect(opened, model, t)).detections.map((d) => [d.className, d.box.x1, d.box.x2]);
+      } finally {
+        opened.image.release();
+      }
+    };
+    // The detector scores its box 1: a class threshold of 1 drops it (kept only above it)…
+    expect(await run({ ...thresholds, classConfidence: { bright: 1 } })).toEqual([]);
+    // …and a class threshold under a global confidence of 1 keeps it, joined across the tile border.
+    expect(await run({ ...thresholds, confidence: 1 })).toEqual([]);
+    expect(await run({ ...thresholds, confidence: 1, classConfidence: { bright: 0.5 } })).toEqual([['bright', 58, 70]]);
+  });
+
   it('maps boxes back through the scale when the pixel spacing sets one', async () => {
     const defects = [[90, 100, 130, 110]] as const; // across column borders at scale 2
     const atHalfSpacing: ServedModel = { ...model, tiling: { ...tiling, mmPerInputPixel: 0.1 } };

@@ -4,7 +4,7 @@ import type { RecordedEvent } from '../../schemas/events/index.js';
 
 export const SHA = 'a'.repeat(64);
 export const MODEL = { name: 'weld-defects', version: '1.0.0', sha256: SHA };
-export const THRESHOLDS = { confidence: 0.25, iou: 0.7, maxDetections: 300 };
+export const THRESHOLDS = { confidence: 0.25, iou: 0.7, maxDetections: 300, classConfidence: {} };
 
 /** A topic prefix of its own per suite, so suites on the shared broker never see each other. */
 export const uniquePrefix = (): string => `t${randomBytes(5).toString('hex')}`;
@@ -86,7 +86,7 @@ export function recorded(
     streamVersion: at.streamVersion,
     eventId: randomUUID(),
     type: event.type,
-    schemaVersion: event.type === 'InspectionRequested' ? 2 : 1,
+    schemaVersion: event.type === 'InspectionRequested' ? 3 : 1,
     data: event.data,
     metadata: {
       actor: 'user-1',

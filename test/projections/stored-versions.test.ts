@@ -50,6 +50,23 @@ describe('events as stored, of any schema version', () => {
     });
   });
 
+  it('reads a v2 InspectionRequested (one confidence for every class) with an empty per-class map', async () => {
+    const thresholds = { confidence: 0.3, iou: 0.45, maxDetections: 100 };
+    await storeRaw('inspection-old3', 'InspectionRequested', 2, {
+      inspectionId: 'old3',
+      fileId: 'f-old',
+      fileSha256: null,
+      model: { name: 'weld', version: '2.0.0', sha256: null },
+      selection: { reason: 'only-version', roll: null, weights: { '2.0.0': 100 } },
+      shadows: [],
+      thresholds,
+      requestedBy: 'legacy-client',
+    });
+    await projectToHead(fx, [inspectionsProjection]);
+    const [row] = await rowsOf(fx, `SELECT thresholds FROM read.inspections WHERE inspection_id = 'old3'`);
+    expect(row!.thresholds).toEqual({ ...thresholds, classConfidence: {} });
+  });
+
   it('stops the projection that meets an unreadable event, naming its position, and lets the others go on', async () => {
     await storeRaw('file-bad', 'FileUploaded', 1, { fileId: 'bad', sha256: 'not-a-hash' });
     const badPosition = Number((await rowsOf(fx, 'SELECT max(global_position) AS p FROM events'))[0]!.p);
