@@ -23,7 +23,7 @@ import { runIfMain } from './support.js';
 
 let BATCH = 5000;
 
-async function seed(pool: pg.Pool, inspections: number): Promise<number> {
+export async function seed(pool: pg.Pool, inspections: number): Promise<number> {
   const versions = new Map<string, number>();
   const start = Date.parse('2026-10-01T00:00:00Z');
   const rows: unknown[][] = [[], [], [], [], [], [], [], [], []];
