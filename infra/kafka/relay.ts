@@ -175,15 +175,17 @@ export class KafkaRelay {
         source: this.source,
       });
       // The header names the send span (child of the event's trace); the envelope keeps the event's own.
-      const span = startProducerSpan(`send ${topic}`, event.metadata.traceparent, {
-        'messaging.system': 'kafka',
-        'messaging.operation.type': 'send',
-        'messaging.destination.name': topic,
-        'messaging.message.id': event.eventId,
-        'messaging.kafka.message.key': key,
-        'chitti.global_position': event.globalPosition,
-      });
-      if (span.traceparent) {
+      const span = event.metadata.traceparent
+        ? startProducerSpan(`send ${topic}`, event.metadata.traceparent, {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'send',
+            'messaging.destination.name': topic,
+            'messaging.message.id': event.eventId,
+            'messaging.kafka.message.key': key,
+            'chitti.global_position': event.globalPosition,
+          })
+        : undefined;
+      if (span?.traceparent) {
         headers.traceparent = span.traceparent;
         spans.push(span);
       }
