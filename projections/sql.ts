@@ -149,8 +149,13 @@ async function deleteKeys(
 const COPY_SPECIAL = /[\\\t\n\r]/;
 const COPY_SPECIALS = /[\\\t\n\r]/g;
 const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-const copyText = (text: string): string =>
-  COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]!) : text;
+function copyText(text: string): string {
+  // UTF-8 encoding would quietly turn an unpaired surrogate into U+FFFD; the JSON path refuses it.
+  if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+    throw new TypeError('text with an unpaired UTF-16 surrogate cannot be stored');
+  }
+  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]!) : text;
+}
 
 /** A non-null value to its COPY text: what json_to_recordset would have made of its JSON. */
 const CELL: Readonly<Record<ColumnType, (value: unknown) => string>> = {
@@ -178,8 +183,9 @@ export async function copyRows(
   const names = spec.columns.map((c) => c.name);
   const cells = spec.columns.map((c) => CELL[c.type]);
   const last = names.length - 1;
-  const stream = tx.query(copyFrom(`COPY ${table} (${names.map(ident).join(', ')}) FROM STDIN`));
-  const done = finished(stream);
+  // Encoded in full before COPY starts: a value that cannot be encoded throws here, on a connection
+  // still able to roll back, not halfway through a COPY that would leave it waiting for data.
+  const chunks: string[] = [];
   for (let from = 0; from < rows.length; from += COPY_CHUNK_ROWS) {
     let chunk = '';
     const end = Math.min(rows.length, from + COPY_CHUNK_ROWS);
@@ -191,6 +197,11 @@ export async function copyRows(
         chunk += i === last ? '\n' : '\t';
       }
     }
+    chunks.push(chunk);
+  }
+  const stream = tx.query(copyFrom(`COPY ${table} (${names.map(ident).join(', ')}) FROM STDIN`));
+  const done = finished(stream);
+  for (const chunk of chunks) {
     if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve));
   }
   stream.end();

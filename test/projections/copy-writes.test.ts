@@ -98,6 +98,30 @@ describe('read-model writes by COPY', () => {
     );
   });
 
+  it('refuse text the one-statement path refuses: an unpaired surrogate is not stored as U+FFFD', async () => {
+    for (const minRows of [Number.POSITIVE_INFINITY, 1]) {
+      copyPath.minRows = minRows;
+      const physical = await freshTable('copy_probe_surrogate');
+      const rows = probeRows('s', 3);
+      rows[1]!.label = 'half \ud800 of a pair';
+      await expect(inTransaction(fx.pool, (tx) => insertRows(tx, physical, table, rows))).rejects.toThrow();
+      const { rows: stored } = await fx.pool.query(`SELECT count(*)::int AS n FROM ${physical}`);
+      expect(stored[0].n).toBe(0);
+    }
+  });
+
+  it('fail a COPY the server refuses like the statement it replaces, and leave the connection usable', async () => {
+    copyPath.minRows = 1;
+    const physical = await freshTable('copy_probe_refused');
+    const rows = probeRows('r', 100);
+    // A repeated key: COPY, like INSERT without ON CONFLICT, refuses the whole batch.
+    const refused = inTransaction(fx.pool, (tx) => insertRows(tx, physical, table, [...rows, rows[42]!]));
+    await expect(refused).rejects.toMatchObject({ code: '23505' });
+    await inTransaction(fx.pool, (tx) => insertRows(tx, physical, table, rows));
+    const { rows: stored } = await fx.pool.query(`SELECT count(*)::int AS n FROM ${physical}`);
+    expect(stored[0].n).toBe(100);
+  });
+
   it('replace whole rows on upsert and leave stored rows alone on insert-or-ignore, as ON CONFLICT did', async () => {
     const { json, copy } = await bothPaths(async (physical) => {
       await inTransaction(fx.pool, (tx) => insertRows(tx, physical, table, probeRows('b', 120)));
