@@ -31,8 +31,12 @@ export interface RebuildResult {
   readonly durationMs: number;
 }
 
-/** Events per replayed batch: fewer, larger multi-row statements (measured best at 5000 on 2 cores). */
-export const DEFAULT_REBUILD_BATCH = 5000;
+/**
+ * Events per replayed batch. With the rows written by COPY, larger batches win: fewer statements
+ * and fewer rows that cross a batch boundary (loaded, then replaced). Same process, load 9-10 on
+ * 2 cores: 20000 ran 1.26-1.41x the rate of 5000, for about 60 MiB more peak RSS (docs/benchmarks.md).
+ */
+export const DEFAULT_REBUILD_BATCH = 20_000;
 
 export class RebuildInProgressError extends Error {
   readonly code = 'rebuild-in-progress';

@@ -22,7 +22,7 @@ export interface RelayOptions {
   readonly source?: string;
   /** Events read from the log and sent to the broker per batch. */
   readonly batchSize?: number;
-  /** Encoded batches waiting for the broker while the next ones are read (read-ahead). */
+  /** Encoded batches read ahead while the broker works on the send in flight (read-ahead). */
   readonly pipelineDepth?: number;
   /** Backoff between attempts to publish a batch the broker did not acknowledge. */
   readonly retry?: Partial<BackoffPolicy>;
@@ -175,15 +175,17 @@ export class KafkaRelay {
         source: this.source,
       });
       // The header names the send span (child of the event's trace); the envelope keeps the event's own.
-      const span = startProducerSpan(`send ${topic}`, event.metadata.traceparent, {
-        'messaging.system': 'kafka',
-        'messaging.operation.type': 'send',
-        'messaging.destination.name': topic,
-        'messaging.message.id': event.eventId,
-        'messaging.kafka.message.key': key,
-        'chitti.global_position': event.globalPosition,
-      });
-      if (span.traceparent) {
+      const span = event.metadata.traceparent
+        ? startProducerSpan(`send ${topic}`, event.metadata.traceparent, {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'send',
+            'messaging.destination.name': topic,
+            'messaging.message.id': event.eventId,
+            'messaging.kafka.message.key': key,
+            'chitti.global_position': event.globalPosition,
+          })
+        : undefined;
+      if (span?.traceparent) {
         headers.traceparent = span.traceparent;
         spans.push(span);
       }
@@ -260,10 +262,12 @@ export class KafkaRelay {
         continue;
       }
       const { batches, send } = this.takeSend();
-      if (!(await this.publish(send))) break;
-      // Acknowledged: the read-ahead may refill the queue while the checkpoint is written.
+      // Taken off the queue before the broker answers, so the log is read and encoded while the
+      // broker works: the next send is ready when this one is acknowledged. Until then this send is
+      // retried as it is, and the checkpoint moves only once it is acknowledged (publish, below).
       this.queue.splice(0, batches);
       for (const wake of this.wakeReaders.splice(0)) wake();
+      if (!(await this.publish(send))) break;
       const previous = checkpointing;
       checkpointing = previous.then((ok) => ok && this.checkpoint(send));
       if (!(await previous)) break;
