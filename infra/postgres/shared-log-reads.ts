@@ -1,42 +1,72 @@
 import type { RecordedEvent } from '../../schemas/events/index.js';
 
-interface Running {
+interface Read {
+  readonly after: number;
   readonly maxCount: number;
-  readonly epoch: number;
   readonly events: Promise<RecordedEvent[]>;
 }
 
 /**
  * The in-process subscriptions (read models, search, reactors, inference source, caches) are woken
- * by the same commit and mostly sit at the same checkpoint: one query then serves every reader
- * asking for the same start while it runs, instead of one query each.
+ * by the same commit: one query then serves every reader whose start it covers, instead of one
+ * query each. Readers rarely sit at exactly the same checkpoint (one that applied the last batch
+ * in a transaction moves later than one that skipped it), so a read serves any reader at or after
+ * its start: positions have no gaps, so its events past a reader's checkpoint are exactly what a
+ * query of that reader's own would have returned, up to the read's end.
  *
- * A reader only joins a query started in the current wake-up epoch (`epoch()` moves at each
- * notification, before its waiters wake). A query started before the notification that woke the
- * reader may miss that commit, and the reader, finding nothing, would sleep until its safety poll;
- * one started after it sees every commit the notification announced.
+ * A reader only uses a read started in the current wake-up epoch (`epoch()` moves at each
+ * notification, before its waiters wake), running or finished. A read started before the
+ * notification that woke the reader may miss that commit, and the reader, finding nothing, would
+ * sleep until its safety poll; one started after it sees every commit the notification announced,
+ * and a commit after it will move the epoch and wake the reader again. A read cut at its
+ * `maxCount` says nothing beyond its last event: a reader past it reads for itself.
  */
 export class SharedLogReads {
-  private readonly running = new Map<number, Running>();
+  private reads: Read[] = [];
+  private readsEpoch = -1;
 
   constructor(
     private readonly readAll: (after: number, maxCount: number) => Promise<RecordedEvent[]>,
     private readonly epoch: () => number,
   ) {}
 
-  read(after: number, maxCount: number): Promise<RecordedEvent[]> {
+  async read(after: number, maxCount: number): Promise<RecordedEvent[]> {
     const epoch = this.epoch();
-    const running = this.running.get(after);
-    if (running && running.epoch === epoch && running.maxCount >= maxCount) {
-      return running.events.then((events) => events.slice(0, maxCount));
+    if (epoch !== this.readsEpoch) {
+      this.reads = [];
+      this.readsEpoch = epoch;
+    }
+    // The latest read of this epoch that starts at or before `after`.
+    let covering: Read | undefined;
+    for (const read of this.reads)
+      if (read.after <= after && (!covering || read.after >= covering.after)) covering = read;
+    if (covering) {
+      const events = await covering.events.catch(() => undefined);
+      if (events) {
+        const cut = events.length >= covering.maxCount;
+        const mine = events.filter((event) => event.globalPosition > after).slice(0, maxCount);
+        if (mine.length > 0 || !cut) return mine;
+      }
+    }
+    return this.start(after, maxCount);
+  }
+
+  private start(after: number, maxCount: number): Promise<RecordedEvent[]> {
+    // The epoch may have moved while this reader looked at an earlier read: this one starts now.
+    const epoch = this.epoch();
+    if (epoch !== this.readsEpoch) {
+      this.reads = [];
+      this.readsEpoch = epoch;
     }
     const events = this.readAll(after, maxCount);
-    const entry: Running = { maxCount, epoch, events };
-    this.running.set(after, entry);
-    const done = () => {
-      if (this.running.get(after) === entry) this.running.delete(after);
-    };
-    events.then(done, done);
+    const entry: Read = { after, maxCount, events };
+    // One per start (a new read of the same start replaces an older one of the epoch).
+    this.reads = this.reads.filter((r) => r.after !== after);
+    this.reads.push(entry);
+    // A failed read is not shared: the next reader tries again.
+    events.catch(() => {
+      this.reads = this.reads.filter((r) => r !== entry);
+    });
     // Each reader gets an array of its own (the events themselves are immutable records).
     return events.then((list) => list.slice());
   }
