@@ -8,18 +8,19 @@ interface Read {
 
 /**
  * The in-process subscriptions (read models, search, reactors, inference source, caches) are woken
- * by the same commit: one query then serves every reader whose start it covers, instead of one
- * query each. Readers rarely sit at exactly the same checkpoint (one that applied the last batch
- * in a transaction moves later than one that skipped it), so a read serves any reader at or after
- * its start: positions have no gaps, so its events past a reader's checkpoint are exactly what a
- * query of that reader's own would have returned, up to the read's end.
+ * by the same commit: one query then serves every reader whose start it covers while it runs,
+ * instead of one query each. Readers rarely sit at exactly the same checkpoint (one that applied
+ * the last batch in a transaction moves later than one that skipped it), so a running read serves
+ * any reader at or after its start: positions have no gaps, so its events past a reader's
+ * checkpoint are exactly what a query of that reader's own, started with it, would return.
  *
- * A reader only uses a read started in the current wake-up epoch (`epoch()` moves at each
- * notification, before its waiters wake), running or finished. A read started before the
+ * A reader only joins a read started in the current wake-up epoch (`epoch()` moves at each
+ * notification, before its waiters wake) and still running. A read started before the
  * notification that woke the reader may miss that commit, and the reader, finding nothing, would
- * sleep until its safety poll; one started after it sees every commit the notification announced,
- * and a commit after it will move the epoch and wake the reader again. A read cut at its
- * `maxCount` says nothing beyond its last event: a reader past it reads for itself.
+ * sleep until its safety poll; one started after it sees every commit the notification announced.
+ * A finished read is never reused: a commit that was not announced (or whose notice was lost)
+ * must still be found by the next read, the safety poll's included. A read cut at its `maxCount`
+ * says nothing beyond its last event: a reader past it reads for itself.
  */
 export class SharedLogReads {
   private reads: Read[] = [];
@@ -36,7 +37,7 @@ export class SharedLogReads {
       this.reads = [];
       this.readsEpoch = epoch;
     }
-    // The latest read of this epoch that starts at or before `after`.
+    // The latest running read of this epoch that starts at or before `after`.
     let covering: Read | undefined;
     for (const read of this.reads)
       if (read.after <= after && (!covering || read.after >= covering.after)) covering = read;
@@ -63,10 +64,11 @@ export class SharedLogReads {
     // One per start (a new read of the same start replaces an older one of the epoch).
     this.reads = this.reads.filter((r) => r.after !== after);
     this.reads.push(entry);
-    // A failed read is not shared: the next reader tries again.
-    events.catch(() => {
+    // Shared only while it runs (a failed one is not shared either: the next reader tries again).
+    const done = () => {
       this.reads = this.reads.filter((r) => r !== entry);
-    });
+    };
+    events.then(done, done);
     // Each reader gets an array of its own (the events themselves are immutable records).
     return events.then((list) => list.slice());
   }
