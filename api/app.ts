@@ -1,4 +1,4 @@
-import express, { type Application } from 'express';
+import express, { type Application, type RequestHandler } from 'express';
 import { AccessGuard } from './auth/access-guard.js';
 import { authenticate } from './auth/authenticate.js';
 import { KeyRing } from './auth/key-ring.js';
@@ -18,6 +18,33 @@ import { apiRoutes } from './routes/index.js';
 import { mountSystemRoutes } from './routes/system.js';
 
 export const API_VERSION = '1.0.0';
+
+/** First path segments of the system routes (health, OpenAPI document, docs and console pages). */
+const SYSTEM_PATHS = new Set(['health', 'openapi.json', 'docs', 'console']);
+
+/** Runs synchronous middlewares one after the other as a single handler; an error skips the rest. */
+function inSequence(handlers: readonly RequestHandler[]): RequestHandler {
+  return (req, res, next) => {
+    let i = 0;
+    const step = (error?: unknown): void => {
+      if (error !== undefined && error !== null) {
+        next(error);
+        return;
+      }
+      const handler = handlers[i++];
+      if (!handler) {
+        next();
+        return;
+      }
+      try {
+        void handler(req, res, step);
+      } catch (thrown) {
+        next(thrown);
+      }
+    };
+    step();
+  };
+}
 
 function assemble(deps: ApiDependencies, options: ApiOptions) {
   const resolved = resolveOptions(options);
@@ -40,13 +67,16 @@ export function createApp(deps: ApiDependencies, options: ApiOptions): Applicati
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', resolved.trustProxy);
-  app.use(requestContext({ startTraces: resolved.startTraces }));
-  app.use(requestLogging(deps.logger, deps.metrics));
-  app.use(...securityHeaders(), ...corsAllowList(resolved.corsOrigins));
-  app.use((_req, res, next) => {
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
+  // What every request goes through first, as one express layer (each layer costs a turn of
+  // express's matching loop, more than most of these middlewares themselves).
+  app.use(
+    inSequence([
+      requestContext({ startTraces: resolved.startTraces }),
+      requestLogging(deps.logger, deps.metrics),
+      ...securityHeaders([['Cache-Control', 'no-store']]),
+      ...corsAllowList(resolved.corsOrigins),
+    ]),
+  );
 
   const limits = rateLimits(deps.rateLimiter, resolved.rateLimit);
   const system = express.Router();
@@ -56,7 +86,11 @@ export function createApp(deps: ApiDependencies, options: ApiOptions): Applicati
   });
   mountApiDocs(system);
   mountConsole(system);
-  app.use(system);
+  // Entered only by the paths it serves: API requests skip its routes.
+  app.use((req, res, next) => {
+    if (SYSTEM_PATHS.has(req.path.split('/', 2)[1]!.toLowerCase())) system(req, res, next);
+    else next();
+  });
 
   // A token that fails (forged, expired, revoked) costs its address the anonymous budget before
   // the 401 (see rate-limit.ts).

@@ -90,90 +90,124 @@ function storable(reply: Reply): StoredResponse {
   return { status: reply.status, headers, body: body ?? null };
 }
 
-/** Mounts each route with the same pipeline: authorise, parse, validate, audit, idempotency, handle. */
+/** `/v1/files` of `/v1/files/:id/tags`: the first two segments, or undefined when they are not literal. */
+function groupOf(path: string): string | undefined {
+  const key = path.split('/', 3).join('/').toLowerCase();
+  return /^[/a-z0-9._~-]*$/.test(key) ? key : undefined;
+}
+
+/**
+ * Routes grouped by their first two path segments (all literal: `/v1/files`, `/auth/token`), one
+ * router each, and one lookup per request that picks the group: a request is matched against its
+ * own group's routes only, in their order, instead of against every route before it (express
+ * tries each in turn). Same matches, same order: a request can only match routes of its group.
+ * Matching stays case-insensitive and tolerant of a trailing slash, as express's.
+ */
 export function mountRoutes(router: Router, routes: readonly RouteSpec[], deps: MountDependencies): void {
+  const groups = new Map<string, Router>();
+  const literal = routes.every((spec) => groupOf(spec.path) !== undefined);
   for (const spec of routes) {
-    const method = spec.method;
-    router[method](
-      spec.path,
-      (_req, res, next) => {
-        try {
-          principalOf(contextOf(res), spec);
-          next();
-        } catch (error) {
-          next(error);
-        }
-      },
-      bodyParser(spec, deps.jsonBodyLimitBytes),
-      async (req: Request, res: Response) => {
-        const context = contextOf(res);
-        const actor = principalOf(context, spec);
-        const params = validateInput(spec.params, req.params, 'path', 400) as Record<string, unknown>;
-        const query = validateInput(spec.query, req.query, 'query', 400) as Record<string, unknown>;
-        for (const header of spec.headers ?? []) {
-          const value = req.get(header.name);
-          if (header.schema && value !== undefined) {
-            validateInput(header.schema, value, `header/${header.name.toLowerCase()}`, 400);
-          }
-        }
-        const body =
-          spec.body?.kind === 'json'
-            ? validateInput(spec.body.schema, req.body, 'body', 422)
-            : spec.body?.kind === 'binary'
-              ? (req.body as Buffer)
-              : undefined;
-        if (spec.body?.kind === 'binary' && (!Buffer.isBuffer(body) || body.length === 0)) {
-          throw unprocessable('empty-body', 'Empty body', 'the request body is empty');
-        }
-
-        const ifMatchHeader = req.get('if-match');
-        let ifMatch: number | undefined;
-        if (ifMatchHeader !== undefined) {
-          const match = spec.conditional ? IF_MATCH.exec(ifMatchHeader.trim()) : null;
-          if (!spec.conditional) throw badRequest('this endpoint does not take If-Match');
-          // RFC 9110 §13.1.1: If-Match compares strongly, and a weak tag never matches strongly, so the
-          // precondition is false (412), not malformed. Chitti only ever sends strong ETags.
-          if (WEAK_ETAG.test(ifMatchHeader.trim())) {
-            throw new HttpProblem({
-              status: 412,
-              slug: 'weak-etag',
-              title: 'If-Match needs a strong ETag',
-              detail: 'If-Match compares strong ETags only; send the ETag as received: "<stream version>"',
-            });
-          }
-          if (!match) throw badRequest('If-Match must be a strong ETag: "<stream version>"');
-          ifMatch = Number(match[1]);
-        }
-
-        const idempotencyKey = req.get('idempotency-key');
-        if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-          throw badRequest('Idempotency-Key must be 1-200 visible ASCII characters', [
-            { pointer: 'header/idempotency-key', message: 'invalid' },
-          ]);
-        }
-
-        // Every check of the request is above: a sensitive read is recorded only for a valid request.
-        if (spec.sensitive && spec.permission !== 'public') {
-          const roles = context.principal?.roles ?? [];
-          const read = spec.sensitive({ params, query });
-          if (read) {
-            const required = [spec.permission, read.permission, ...(read.also ?? [])];
-            await recordSensitiveRead(deps, context, actor, read, required, `${method.toUpperCase()} ${spec.path}`);
-          } else if (!can(roles, spec.permission)) throw lacking(spec.permission, roles);
-        }
-
-        const run = (commandKey: string | undefined) =>
-          spec.handle({ params, query, body, context, actor, idempotencyKey: commandKey, ifMatch, req, res });
-
-        if (method !== 'post' || spec.idempotent === false || idempotencyKey === undefined) {
-          const reply = await run(undefined);
-          if (reply) writeReply(res, reply);
-          return;
-        }
-        await runIdempotent(deps.idempotency, req, res, actor, idempotencyKey, run);
-      },
-    );
+    const key = literal ? groupOf(spec.path)! : '';
+    let group = groups.get(key);
+    if (!group) {
+      group = express.Router();
+      groups.set(key, group);
+    }
+    mountRoute(group, spec, deps);
   }
+  if (!literal) {
+    router.use(groups.get('')!);
+    return;
+  }
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    const group = groups.get(req.path.split('/', 3).join('/').toLowerCase());
+    if (group) group(req, res, next);
+    else next();
+  });
+}
+
+/** One route with the same pipeline as every other: authorise, parse, validate, audit, idempotency, handle. */
+function mountRoute(router: Router, spec: RouteSpec, deps: MountDependencies): void {
+  const method = spec.method;
+  router[method](
+    spec.path,
+    (_req, res, next) => {
+      try {
+        principalOf(contextOf(res), spec);
+        next();
+      } catch (error) {
+        next(error);
+      }
+    },
+    bodyParser(spec, deps.jsonBodyLimitBytes),
+    async (req: Request, res: Response) => {
+      const context = contextOf(res);
+      const actor = principalOf(context, spec);
+      const params = validateInput(spec.params, req.params, 'path', 400) as Record<string, unknown>;
+      const query = validateInput(spec.query, req.query, 'query', 400) as Record<string, unknown>;
+      for (const header of spec.headers ?? []) {
+        const value = req.get(header.name);
+        if (header.schema && value !== undefined) {
+          validateInput(header.schema, value, `header/${header.name.toLowerCase()}`, 400);
+        }
+      }
+      const body =
+        spec.body?.kind === 'json'
+          ? validateInput(spec.body.schema, req.body, 'body', 422)
+          : spec.body?.kind === 'binary'
+            ? (req.body as Buffer)
+            : undefined;
+      if (spec.body?.kind === 'binary' && (!Buffer.isBuffer(body) || body.length === 0)) {
+        throw unprocessable('empty-body', 'Empty body', 'the request body is empty');
+      }
+
+      const ifMatchHeader = req.get('if-match');
+      let ifMatch: number | undefined;
+      if (ifMatchHeader !== undefined) {
+        const match = spec.conditional ? IF_MATCH.exec(ifMatchHeader.trim()) : null;
+        if (!spec.conditional) throw badRequest('this endpoint does not take If-Match');
+        // RFC 9110 §13.1.1: If-Match compares strongly, and a weak tag never matches strongly, so the
+        // precondition is false (412), not malformed. Chitti only ever sends strong ETags.
+        if (WEAK_ETAG.test(ifMatchHeader.trim())) {
+          throw new HttpProblem({
+            status: 412,
+            slug: 'weak-etag',
+            title: 'If-Match needs a strong ETag',
+            detail: 'If-Match compares strong ETags only; send the ETag as received: "<stream version>"',
+          });
+        }
+        if (!match) throw badRequest('If-Match must be a strong ETag: "<stream version>"');
+        ifMatch = Number(match[1]);
+      }
+
+      const idempotencyKey = req.get('idempotency-key');
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw badRequest('Idempotency-Key must be 1-200 visible ASCII characters', [
+          { pointer: 'header/idempotency-key', message: 'invalid' },
+        ]);
+      }
+
+      // Every check of the request is above: a sensitive read is recorded only for a valid request.
+      if (spec.sensitive && spec.permission !== 'public') {
+        const roles = context.principal?.roles ?? [];
+        const read = spec.sensitive({ params, query });
+        if (read) {
+          const required = [spec.permission, read.permission, ...(read.also ?? [])];
+          await recordSensitiveRead(deps, context, actor, read, required, `${method.toUpperCase()} ${spec.path}`);
+        } else if (!can(roles, spec.permission)) throw lacking(spec.permission, roles);
+      }
+
+      const run = (commandKey: string | undefined) =>
+        spec.handle({ params, query, body, context, actor, idempotencyKey: commandKey, ifMatch, req, res });
+
+      if (method !== 'post' || spec.idempotent === false || idempotencyKey === undefined) {
+        const reply = await run(undefined);
+        if (reply) writeReply(res, reply);
+        return;
+      }
+      await runIdempotent(deps.idempotency, req, res, actor, idempotencyKey, run);
+    },
+  );
 }
 
 async function runIdempotent(

@@ -13,10 +13,11 @@ const HSTS = 'max-age=31536000; includeSubDomains';
  * HTTP it would be meaningless, and a development server on http://localhost must not pin HTTPS.
  *
  * helmet decides the headers; they depend on nothing in the request, so they are taken from it
- * once, here, and set by one middleware (helmet's chain of twelve cost more than most handlers).
+ * once, here, and set by one middleware (helmet's chain of twelve cost more than most handlers),
+ * with `extra` fixed headers of the caller's.
  */
-export function securityHeaders(): RequestHandler[] {
-  const fixed = helmetHeaders();
+export function securityHeaders(extra: readonly [string, string][] = []): RequestHandler[] {
+  const fixed = [...helmetHeaders(), ...extra];
   return [
     (req: Request, res: Response, next: NextFunction) => {
       for (const [name, value] of fixed) res.setHeader(name, value);

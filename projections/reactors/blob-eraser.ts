@@ -5,6 +5,7 @@ import type { RecordedEvent } from '../../schemas/events/index.js';
 import type { ProjectionLogger } from '../projection.js';
 import { inTransaction } from '../transaction.js';
 import {
+  advanceReactorCheckpoint,
   applyReferenceChanges,
   claimDueErasures,
   dropPendingErasure,
@@ -124,7 +125,8 @@ export class BlobEraser {
 
   /**
    * Erases the blobs whose grace period is over and that nothing references; returns how many.
-   * Runs after every batch and on a timer; one sweep at a time per process.
+   * Runs after every batch that references or releases a blob, and on a timer; one sweep at a
+   * time per process.
    */
   sweep(): Promise<number> {
     this.sweeping ??= this.eraseDue()
@@ -141,6 +143,16 @@ export class BlobEraser {
   private async handle(batch: readonly RecordedEvent[]): Promise<void> {
     if (!this.running || batch.length === 0) return;
     const last = batch[batch.length - 1]!.globalPosition;
+    if (
+      referenceChanges(batch).length === 0 &&
+      (await advanceReactorCheckpoint(this.options.pool, this.name, this.checkpoint, last))
+    ) {
+      // Nothing referenced or released: no erasure became due through this batch (the timer
+      // sweeps for those that fall due with time), so no transaction and no sweep.
+      this.checkpoint = last;
+      this.resolveWaiters();
+      return;
+    }
     this.checkpoint = await inTransaction(this.options.pool, async (tx) => {
       // The row lock serialises this batch with another eraser process under the same name.
       const stored = await readReactorCheckpoint(tx, this.name, { lock: true });
@@ -152,6 +164,10 @@ export class BlobEraser {
       return next;
     });
     await this.sweep();
+    this.resolveWaiters();
+  }
+
+  private resolveWaiters(): void {
     const pending = this.waiters;
     this.waiters = pending.filter((w) => w.position > this.checkpoint);
     for (const w of pending) if (w.position <= this.checkpoint) w.resolve();

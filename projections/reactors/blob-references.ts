@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { RecordedEvent } from '../../schemas/events/index.js';
 import { decodeStored } from '../../schemas/events/registry.js';
 import { ident, qualified, READ_SCHEMA, type Tx } from '../sql.js';
@@ -130,6 +131,26 @@ export async function writeReactorCheckpoint(tx: Tx, name: string, position: num
     name,
     position,
   ]);
+}
+
+/**
+ * Moves the checkpoint past a batch with nothing to apply, in one round trip and one implicit
+ * transaction whose commit need not wait for the WAL flush (losing it replays events that change
+ * nothing). Only from where this process left it: false when another process or a restart moved
+ * it meanwhile, and the caller then takes the locked path, which checks.
+ */
+export async function advanceReactorCheckpoint(
+  pool: pg.Pool,
+  name: string,
+  from: number,
+  to: number,
+): Promise<boolean> {
+  const results = (await pool.query(
+    `SET LOCAL synchronous_commit = off;
+     UPDATE ${REACTOR_CHECKPOINTS} SET position = ${Number(to)}, updated_at = now()
+      WHERE name = ${pg.escapeLiteral(name)} AND position = ${Number(from)} AND position < ${Number(to)}`,
+  )) as unknown as { rowCount: number | null }[];
+  return results[1]?.rowCount === 1;
 }
 
 /** Blobs whose grace period is over at `now`, oldest deletion first, locked for this transaction. */

@@ -50,7 +50,11 @@ beforeAll(async () => {
   store = new PostgresEventStore(pool, { safetyPollMs: 200 });
 });
 
+/** Releases a handler a test left blocked (when it failed), so the store can close. */
+let releaseBlocked: (() => void) | undefined;
+
 afterAll(async () => {
+  releaseBlocked?.();
   await store.close();
   await pool.end();
   await db.drop();
@@ -84,6 +88,74 @@ describe('embedded inspection source with a checkpoint', () => {
     await store.append('inspection-s2', [request('s2')], { expectedVersion: 'no_stream' });
     expect(await runSource(checkpoint, hour)).toContain('s2');
     expect(await checkpoint.load()).toBe(await store.headPosition());
+  });
+
+  it('hands over a request while an earlier one is still being handled, and saves nothing past the earlier one', async () => {
+    const checkpoint = new PostgresCheckpoint(pool, 'pipelined');
+    await checkpoint.save(await store.headPosition());
+    await store.append('inspection-slow', [request('slow')], { expectedVersion: 'no_stream' });
+    const beforeSlow = (await store.headPosition()) - 1;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    releaseBlocked = release;
+    let fastSeen!: () => void;
+    const fast = new Promise<void>((resolve) => {
+      fastSeen = resolve;
+    });
+    const seen: string[] = [];
+    const source = new EmbeddedInspectionSource(store, { checkpoint });
+    await source.start(async (requests: readonly InspectionRequest[]) => {
+      const ids = requests.map((r) => r.data.inspectionId);
+      seen.push(...ids);
+      if (ids.includes('slow')) await released;
+      if (ids.includes('fast')) fastSeen();
+      return requests.map((r) => ({ inspectionId: r.data.inspectionId, status: 'already-done' as const }));
+    });
+    try {
+      await store.append('inspection-fast', [request('fast')], { expectedVersion: 'no_stream' });
+      // Without pipelining 'fast' would only be read once 'slow' was done: this would never resolve.
+      await fast;
+      expect(seen).toEqual(['slow', 'fast']);
+      expect(await checkpoint.load()).toBe(beforeSlow);
+      release();
+      await source.caughtUpTo(await store.headPosition());
+      expect(await checkpoint.load()).toBe(await store.headPosition());
+    } finally {
+      release();
+      await source.stop();
+    }
+  });
+
+  it('hands a failing batch over again after a backoff while later requests go on', async () => {
+    const checkpoint = new PostgresCheckpoint(pool, 'retried');
+    await checkpoint.save(await store.headPosition());
+    const errors: unknown[] = [];
+    const seen: string[] = [];
+    let failures = 0;
+    const source = new EmbeddedInspectionSource(store, {
+      checkpoint,
+      maxBackoffMs: 20,
+      onError: (error) => errors.push(error),
+    });
+    await source.start(async (requests: readonly InspectionRequest[]) => {
+      const ids = requests.map((r) => r.data.inspectionId);
+      seen.push(...ids);
+      if (ids.includes('flaky') && failures++ < 2) throw new Error('database away');
+      return requests.map((r) => ({ inspectionId: r.data.inspectionId, status: 'already-done' as const }));
+    });
+    try {
+      await store.append('inspection-flaky', [request('flaky')], { expectedVersion: 'no_stream' });
+      await store.append('inspection-after', [request('after')], { expectedVersion: 'no_stream' });
+      await source.caughtUpTo(await store.headPosition());
+      expect(seen.filter((id) => id === 'flaky')).toHaveLength(3);
+      expect(seen).toContain('after');
+      expect(errors).toHaveLength(2);
+      expect(await checkpoint.load()).toBe(await store.headPosition());
+    } finally {
+      await source.stop();
+    }
   });
 
   it('never moves a checkpoint backwards', async () => {

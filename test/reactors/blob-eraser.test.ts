@@ -226,4 +226,51 @@ describe('BlobEraser', () => {
     expect(logger.lines.filter((l) => l.level !== 'info')).toEqual([]);
     expect(logger.lines.map((l) => l.message)).not.toContain('blob of deleted file erased');
   });
+
+  it('moves past events that reference no blob, and a second process goes on from there', async () => {
+    const checkpointRow = async () => {
+      const { rows } = await fixture.pool.query(`SELECT position FROM ${REACTOR_CHECKPOINTS} WHERE name = $1`, [
+        BLOB_ERASER_CHECKPOINT,
+      ]);
+      return Number(rows[0].position);
+    };
+    const first = await startEraser();
+    const id = fileId();
+    const sha = await upload(id, bytes());
+    for (let version = 2; version <= 4; version++) {
+      await fixture.store.append(
+        `file-${id}`,
+        [
+          {
+            type: 'FileTagged',
+            data: { fileId: id, added: [`t${version}`], removed: [], taggedBy: 'user-1' },
+            metadata: { actor: 'user-1' },
+          },
+        ],
+        { expectedVersion: version - 1 },
+      );
+      await first.caughtUpTo(await head());
+      expect(await checkpointRow()).toBe(await head());
+    }
+    await first.stop();
+    // A second process starts where the first left; a batch that releases a blob takes the locked path.
+    const second = await startEraser();
+    await fixture.pool.query(`UPDATE ${REACTOR_CHECKPOINTS} SET position = position WHERE name = $1`, [
+      BLOB_ERASER_CHECKPOINT,
+    ]);
+    const result = await fixture.store.append(
+      `file-${id}`,
+      [
+        {
+          type: 'FileDeleted',
+          data: { fileId: id, sha256: sha, reason: 'obsolete', deletedBy: 'user-1' },
+          metadata: { actor: 'user-1' },
+        },
+      ],
+      { expectedVersion: 4 },
+    );
+    await second.caughtUpTo(result.lastGlobalPosition);
+    expect(await checkpointRow()).toBe(result.lastGlobalPosition);
+    expect(await blobs.has(sha)).toBe(false);
+  });
 });
