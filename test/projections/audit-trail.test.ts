@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarise } from '../../projections/read-models/audit-summary.js';
 import { auditTrailProjection } from '../../projections/read-models/audit-trail.js';
+import { InspectionRequested } from '../../schemas/events/inspection.js';
 import { requested } from './events.js';
 import { createLogFixture, emit, type LogFixture, projectToHead, rowsOf } from './support.js';
 
@@ -44,7 +45,8 @@ describe('audit trail read model', () => {
         stream_id: 'inspection-i9',
         stream_version: 1,
         type: 'InspectionRequested',
-        schema_version: 2,
+        // the version the event was written at: today's InspectionRequested
+        schema_version: InspectionRequested.version,
         actor: 'olga',
         correlation_id: 'corr-1',
         summary: 'olga requested inspection i9 of file f9 with weld@1.0.0 (explicit)',
