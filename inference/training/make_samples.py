@@ -183,16 +183,21 @@ def main() -> None:
             entry["plantedDefect"] = entry["seed"] == planted
         if args.detections_only:
             sample = next(e for e in entries if e["seed"] == planted)
-            if not all(d["foundBy"] and d["foundBy"]["score"] >= 0.7 for d in sample["defects"]):
-                raise SystemExit(f"{model_file} does not find the planted defect of weld-{planted}.png with score >= 0.7: run without --detections-only")
+            # A new version keeps the planted sample (the README and the DICOM sample name it) while
+            # it finds the defect clearly: 0.05 above its class's served threshold, so a resize
+            # kernel's few thousandths cannot drop it (choosing a new one asks for 0.7).
+            floors = thresholds.floors()
+            if not all(d["foundBy"] and d["foundBy"]["score"] >= floors[d["classId"]] + 0.05 for d in sample["defects"]):
+                raise SystemExit(f"{model_file} does not find the planted defect of weld-{planted}.png 0.05 above its threshold: run without --detections-only")
     doc = {
         "description": "Synthetic weld radiographs from inference/training/generate.py (seeds 9000000+); "
         "boxes are x1, y1, x2, y2 in image pixels. 'detections' are the shipped model's output at "
-        f"conf {thresholds.confidence}, class-wise NMS IoU {thresholds.iou} (the deployed thresholds); "
+        f"conf {thresholds.confidence} (per class where 'thresholds.classConfidence' says), class-wise NMS IoU {thresholds.iou} (the deployed thresholds); "
         "'foundBy' is the best same-class detection with IoU >= 0.5. "
-        "'plantedDefectSample' is an 8-bit PNG with one clearly visible defect the model finds with score >= 0.7.",
+        "'plantedDefectSample' is an 8-bit PNG with one clearly visible defect the model finds at least 0.05 above its class's threshold.",
         "model": model_file,
-        "thresholds": {"confidence": thresholds.confidence, "iou": thresholds.iou, "maxDetections": thresholds.max_detections},
+        "thresholds": {"confidence": thresholds.confidence, "iou": thresholds.iou, "maxDetections": thresholds.max_detections,
+                       "classConfidence": thresholds.class_map()},
         "classes": CLASS_NAMES,
         "plantedDefectSample": f"weld-{planted}.png" if planted is not None else None,
         "samples": entries,

@@ -105,13 +105,22 @@ describe('the shipped weld-defect model', () => {
     }
   });
 
-  it('finds every defect, in 8- and 16-bit samples, that the training pipeline says it finds', async () => {
+  // The defects the training pipeline finds clearly: 0.05 above their class's served threshold.
+  // Its letterbox resizes with PIL's bilinear kernel and serving with sharp's, which moves scores
+  // by a few hundredths, so a detection just over a (per-class) threshold in one may fall just
+  // under it in the other; clear ones must agree.
+  const clearlyFound = (sample: Sample) =>
+    sample.defects.filter(
+      (d) => d.foundBy && d.foundBy.score >= (thresholds.classConfidence?.[d.class] ?? thresholds.confidence) + 0.05,
+    );
+
+  it('finds every defect, in 8- and 16-bit samples, that the training pipeline says it finds clearly', async () => {
     // Training windows 16-bit images by the same percentiles as serving, so they are held to it too.
-    const found = samples.filter((s) => s.defects.some((d) => d.foundBy));
+    const found = samples.filter((s) => clearlyFound(s).length > 0);
     expect(found.some((s) => s.bitDepth === 16)).toBe(true);
     for (const sample of found) {
       const result = await detectFile(sample);
-      for (const defect of sample.defects.filter((d) => d.foundBy)) {
+      for (const defect of clearlyFound(sample)) {
         expect(bestIou(defect, result.detections), `${sample.file}: ${defect.class}`).toBeGreaterThanOrEqual(0.5);
       }
     }
@@ -120,14 +129,14 @@ describe('the shipped weld-defect model', () => {
   it('gives each found defect one box at the shipped NMS IoU, where the global default 0.7 leaves duplicates', async () => {
     // Boxes of thin defects are a few pixels high: two boxes on one crack a pixel apart overlap
     // by less than 0.7, so NMS at 0.7 keeps both. This is why the model ships with its own IoU.
-    const found = samples.filter((s) => s.defects.some((d) => d.foundBy));
+    const found = samples.filter((s) => clearlyFound(s).length > 0);
     const boxesOn = (defect: Sample['defects'][number], detections: { classId: number; box: Box }[]) =>
       detections.filter((d) => d.classId === defect.classId && iou(defect.box, d.box) >= 0.5).length;
     let duplicatesAtDefault = 0;
     for (const sample of found) {
       const shipped = (await detectFile(sample)).detections;
       const loose = (await detectFile(sample, DEFAULT_THRESHOLDS)).detections;
-      for (const defect of sample.defects.filter((d) => d.foundBy)) {
+      for (const defect of clearlyFound(sample)) {
         expect(boxesOn(defect, shipped), `${sample.file}: ${defect.class}`).toBe(1);
         duplicatesAtDefault += boxesOn(defect, loose) - 1;
       }
