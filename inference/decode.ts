@@ -19,7 +19,7 @@ export interface DecodeSpec {
 
 /**
  * The score each class must exceed: its `classConfidence` entry, else `confidence` (indexed by
- * class id), and the lowest of them, which pre-filters the anchors before the class is looked at.
+ * class id), and the lowest of them, which skips the rows of an NMS export before their class id is read.
  */
 export interface ClassThresholds {
   readonly byClass: Float64Array;
@@ -120,7 +120,7 @@ function rawHeadCandidates(
         classId = c;
       }
     }
-    if (!(best > confidence.lowest) || !(best > confidence.byClass[classId]!)) continue;
+    if (!(best > confidence.byClass[classId]!)) continue;
     const cx = data[base + a]!;
     const cy = data[base + anchors + a]!;
     const halfW = data[base + 2 * anchors + a]! / 2;

@@ -1,3 +1,4 @@
+import { backoffCeiling } from '../commands/ports/backoff.js';
 import type { GlobalLog, LogSubscription } from '../commands/ports/event-store.js';
 import {
   type InspectionRequest,
@@ -107,7 +108,7 @@ export class EmbeddedInspectionSource implements InspectionRequestSource {
         } catch (error) {
           onError(error);
           if (this.stopping) return false;
-          const ms = Math.min(this.options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** attempt);
+          const ms = backoffCeiling(attempt, FIRST_BACKOFF_MS, this.options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS);
           await new Promise<void>((resolve) => {
             const wake = () => {
               clearTimeout(timer);
